@@ -1,0 +1,63 @@
+// The platform-neutral message model. The core and src/chat build messages from these parts; the
+// Slack presenter turns them into Block Kit, the Teams presenter into an Adaptive Card (1.5).
+// Text from users is carried as plain strings inside spans and escaped by each presenter for its
+// platform, so `<!channel>`, `@here`, `<at>` or a pasted mention can never ping anyone.
+
+/** A run of inline text. */
+export type Span =
+  | string
+  | { bold: string }
+  | { italic: string }
+  /** A member: presenters show a real mention where the platform identity is known, else the name. */
+  | { member: { id: bigint; name: string } }
+  | { code: string };
+
+export type Line = Span[];
+
+export type ActionStyle = 'primary' | 'danger';
+
+export interface MessageAction {
+  /** Stable id the adapter routes on, e.g. "request.approve". */
+  id: string;
+  label: string;
+  /** Opaque value carried back when clicked (e.g. the request id); at most 2000 characters. */
+  value: string;
+  style?: ActionStyle;
+}
+
+export type Block =
+  | { type: 'header'; text: string }
+  | { type: 'text'; lines: Line[] }
+  | { type: 'fields'; fields: { label: string; value: Line }[] }
+  | { type: 'context'; line: Line }
+  | { type: 'actions'; actions: MessageAction[] }
+  | { type: 'divider' };
+
+export interface ChatMessage {
+  /** Plain fallback shown in notifications and by clients that cannot render blocks. */
+  summary: string;
+  blocks: Block[];
+}
+
+/** Most blocks the core puts in one message (Slack allows 50; Teams cards stay readable). */
+export const messageBlocksMax = 45;
+
+export function message(summary: string, ...blocks: Block[]): ChatMessage {
+  return { summary, blocks: blocks.slice(0, messageBlocksMax) };
+}
+
+export const text = (...lines: Line[]): Block => ({ type: 'text', lines });
+export const context = (...line: Span[]): Block => ({ type: 'context', line });
+
+/** Flattens spans to plain text (for summaries and logs); no escaping. */
+export function plainText(line: Line): string {
+  return line
+    .map((span) => {
+      if (typeof span === 'string') return span;
+      if ('bold' in span) return span.bold;
+      if ('italic' in span) return span.italic;
+      if ('code' in span) return span.code;
+      return span.member.name;
+    })
+    .join('');
+}

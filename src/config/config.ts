@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+// The only reader of process.env. Every key has a doc, a default where one makes sense, and its
+// environment name; a bad value ends start-up with one line per problem naming the variable.
+
+const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const appTypes = ['MultiTenant', 'SingleTenant', 'UserAssignedMSI'] as const;
+
+export const configSchema = z.object({
+  /** Postgres connection URL; absent means embedded PGlite under DATA_DIR. */
+  DATABASE_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  /** Folder of the embedded PGlite database (used only without DATABASE_URL). */
+  DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('./data')),
+  /** HTTP port for Slack, Teams, the usage API, health and metrics. */
+  PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  /** pino log level. */
+  LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(logLevels).default('info')),
+  /** Comma-separated emails or slack:U… / teams:<id> ids that are always admins. */
+  ALLOT_ADMINS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item.length > 0),
+      )
+      .pipe(
+        z.array(
+          z
+            .string()
+            .regex(
+              /^(slack:[A-Z0-9]+|teams:[0-9a-fA-F-]{36}|[^@\s]+@[^@\s]+\.[^@\s]+)$/,
+              'each entry must be an email, slack:U… or teams:<Entra object id>',
+            ),
+        ),
+      ),
+  ),
+  /** Slack signing secret (HTTP mode) from the app's Basic Information page. */
+  SLACK_SIGNING_SECRET: optionalString,
+  /** Slack bot token, xoxb-… */
+  SLACK_BOT_TOKEN: z.preprocess(emptyToUndefined, z.string().startsWith('xoxb-', 'must start with xoxb-').optional()),
+  /** Slack app-level token, xapp-…; when set Allot connects through Socket Mode. */
+  SLACK_APP_TOKEN: z.preprocess(emptyToUndefined, z.string().startsWith('xapp-', 'must start with xapp-').optional()),
+  /** Base URL of the Slack Web API (tests point it at a local fake). */
+  SLACK_API_URL: z.preprocess(emptyToUndefined, z.url().default('https://slack.com/api/')),
+  /** Microsoft app (bot) id; absent means the Teams endpoint runs unauthenticated. */
+  MICROSOFT_APP_ID: optionalString,
+  MICROSOFT_APP_PASSWORD: optionalString,
+  MICROSOFT_APP_TENANT_ID: optionalString,
+  MICROSOFT_APP_TYPE: z.preprocess(emptyToUndefined, z.enum(appTypes).default('SingleTenant')),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) {
+    const problems = crossFieldProblems(parsed.data);
+    return problems.length === 0 ? { ok: true, config: parsed.data } : { ok: false, problems };
+  }
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
+  return { ok: false, problems };
+}
+
+function crossFieldProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.SLACK_BOT_TOKEN && !config.SLACK_APP_TOKEN && !config.SLACK_SIGNING_SECRET) {
+    problems.push(
+      'SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)',
+    );
+  }
+  if ((config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN) && !config.SLACK_BOT_TOKEN) {
+    problems.push('SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set');
+  }
+  if (config.MICROSOFT_APP_ID && config.MICROSOFT_APP_TYPE !== 'UserAssignedMSI' && !config.MICROSOFT_APP_PASSWORD) {
+    problems.push('MICROSOFT_APP_PASSWORD: required with MICROSOFT_APP_ID unless MICROSOFT_APP_TYPE=UserAssignedMSI');
+  }
+  if (config.MICROSOFT_APP_ID && config.MICROSOFT_APP_TYPE !== 'MultiTenant' && !config.MICROSOFT_APP_TENANT_ID) {
+    problems.push(`MICROSOFT_APP_TENANT_ID: required when MICROSOFT_APP_TYPE=${config.MICROSOFT_APP_TYPE}`);
+  }
+  return problems;
+}
+
+/** Reads process.env once; the rest of the code receives a Config. */
+export function loadConfigFromProcessEnv(): ConfigResult {
+  return parseConfig(process.env);
+}

@@ -1,0 +1,26 @@
+import { createHash } from 'node:crypto';
+import { transferTokensMax } from './ledger.tables';
+
+/** Most people one grant may name. */
+export const grantRecipientsMax = 50;
+/** Longest memo kept on a transfer; longer reasons are cut (never refused). */
+export const memoLengthMax = 500;
+/** Longest idempotency key (the column's CHECK agrees). */
+export const operationKeyLengthMax = 255;
+
+export function isValidAmount(amount: bigint): boolean {
+  return amount >= 1n && amount <= transferTokensMax;
+}
+
+export function cleanMemo(memo: string | undefined): string {
+  // Control characters other than newline and tab are dropped; the rest is stored verbatim.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point.
+  const text = (memo ?? '').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trim();
+  return text.length > memoLengthMax ? `${text.slice(0, memoLengthMax - 1)}…` : text;
+}
+
+/** A stable hash of an operation's body: the same key with another body is a conflict. */
+export function hashOperation(body: Record<string, unknown>): string {
+  const canonical = JSON.stringify(body, (_key, value) => (typeof value === 'bigint' ? value.toString() : value));
+  return createHash('sha256').update(canonical).digest('base64url');
+}

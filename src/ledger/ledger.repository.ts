@@ -1,0 +1,213 @@
+import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { type Orm, queryRows } from '../db/client';
+import { type AccountKind, accounts, type TransferCode, transfers } from './ledger.tables';
+
+export type Account = typeof accounts.$inferSelect;
+export type Transfer = typeof transfers.$inferSelect;
+
+/** Bound on transfers listed or exported in one page. */
+export const transfersPageMax = 1_000;
+
+export async function insertOrganisationAccounts(orm: Orm, orgId: bigint): Promise<void> {
+  await orm.insert(accounts).values([
+    { orgId, kind: 'treasury' },
+    { orgId, kind: 'usage' },
+    { orgId, kind: 'expired' },
+  ]);
+}
+
+export async function insertMemberAccounts(orm: Orm, orgId: bigint, memberId: bigint): Promise<void> {
+  await orm
+    .insert(accounts)
+    .values([
+      { orgId, kind: 'wallet', memberId },
+      { orgId, kind: 'budget', memberId },
+    ])
+    .onConflictDoNothing();
+}
+
+export async function findAccount(
+  orm: Orm,
+  orgId: bigint,
+  kind: AccountKind,
+  memberId: bigint | null = null,
+): Promise<Account | undefined> {
+  const [row] = await orm
+    .select()
+    .from(accounts)
+    .where(
+      and(
+        eq(accounts.orgId, orgId),
+        eq(accounts.kind, kind),
+        memberId === null ? sql`${accounts.memberId} IS NULL` : eq(accounts.memberId, memberId),
+      ),
+    )
+    .limit(1);
+  return row;
+}
+
+/** The wallet and budget of several members in one indexed read. */
+export async function findMemberAccounts(orm: Orm, orgId: bigint, memberIds: bigint[]): Promise<Account[]> {
+  if (memberIds.length === 0) return [];
+  return orm
+    .select()
+    .from(accounts)
+    .where(and(eq(accounts.orgId, orgId), inArray(accounts.memberId, memberIds)));
+}
+
+export async function findAccountsByIds(orm: Orm, orgId: bigint, accountIds: bigint[]): Promise<Account[]> {
+  if (accountIds.length === 0) return [];
+  return orm
+    .select()
+    .from(accounts)
+    .where(and(eq(accounts.orgId, orgId), inArray(accounts.id, accountIds)));
+}
+
+export type PostStatus = 'ok' | 'exists' | 'conflict' | 'account_not_found' | 'already_reversed' | 'exceeds_balance';
+
+export interface PostInput {
+  orgId: bigint;
+  operationKey: string;
+  requestHash: string;
+  code: TransferCode;
+  legs: { debitAccountId: bigint; creditAccountId: bigint; amount: bigint }[];
+  actorMemberId: bigint | null;
+  platform: string;
+  memo: string;
+  reversesTransferId: bigint | null;
+}
+
+export interface PostOutcome {
+  status: PostStatus;
+  transferIds: bigint[];
+  /** With exceeds_balance: the account that would have been overdrawn. */
+  accountId: bigint | null;
+  createdAt: Date | null;
+}
+
+const pgArray = (values: bigint[]) => `{${values.join(',')}}`;
+
+/** One round trip: allot_post locks, checks, updates balances and inserts the transfers. */
+export async function postOperation(orm: Orm, input: PostInput): Promise<PostOutcome> {
+  const [row] = await queryRows<{
+    o_status: PostStatus;
+    o_ids: string[] | null;
+    o_account: string | null;
+    o_created_at: string | null;
+  }>(
+    orm,
+    sql`select * from allot_post(
+      ${input.orgId.toString()}::bigint, ${input.operationKey}, ${input.requestHash}, ${input.code},
+      ${pgArray(input.legs.map((leg) => leg.debitAccountId))}::bigint[],
+      ${pgArray(input.legs.map((leg) => leg.creditAccountId))}::bigint[],
+      ${pgArray(input.legs.map((leg) => leg.amount))}::bigint[],
+      ${input.actorMemberId?.toString() ?? null}::bigint, ${input.platform}, ${input.memo},
+      ${input.reversesTransferId?.toString() ?? null}::bigint)`,
+  );
+  if (!row) throw new Error('allot_post returned no row');
+  return {
+    status: row.o_status,
+    transferIds: (row.o_ids ?? []).map((id) => BigInt(id)),
+    accountId: row.o_account === null ? null : BigInt(row.o_account),
+    createdAt: row.o_created_at === null ? null : new Date(row.o_created_at),
+  };
+}
+
+export async function findTransfer(orm: Orm, orgId: bigint, transferId: bigint): Promise<Transfer | undefined> {
+  const [row] = await orm
+    .select()
+    .from(transfers)
+    .where(and(eq(transfers.orgId, orgId), eq(transfers.id, transferId)))
+    .limit(1);
+  return row;
+}
+
+export async function findTransfersByIds(orm: Orm, orgId: bigint, transferIds: bigint[]): Promise<Transfer[]> {
+  if (transferIds.length === 0) return [];
+  return orm
+    .select()
+    .from(transfers)
+    .where(and(eq(transfers.orgId, orgId), inArray(transfers.id, transferIds)))
+    .orderBy(transfers.leg);
+}
+
+/** Newest first; with accountIds, only transfers touching those accounts; `beforeId` pages back. */
+export async function listTransfers(
+  orm: Orm,
+  input: { orgId: bigint; accountIds?: bigint[]; beforeId?: bigint; limit: number },
+): Promise<Transfer[]> {
+  const limit = Math.max(1, Math.min(input.limit, transfersPageMax));
+  const conditions = [eq(transfers.orgId, input.orgId)];
+  if (input.accountIds) {
+    if (input.accountIds.length === 0) return [];
+    conditions.push(
+      or(inArray(transfers.debitAccountId, input.accountIds), inArray(transfers.creditAccountId, input.accountIds))!,
+    );
+  }
+  if (input.beforeId !== undefined) conditions.push(lt(transfers.id, input.beforeId));
+  return orm
+    .select()
+    .from(transfers)
+    .where(and(...conditions))
+    .orderBy(desc(transfers.id))
+    .limit(limit);
+}
+
+export interface InvariantViolation {
+  orgId: bigint;
+  invariant: 'balances_sum_to_zero' | 'balance_equals_transfers' | 'no_overdraft';
+  accountId: bigint | null;
+  detail: string;
+}
+
+/**
+ * Recomputes the ledger's invariants from the transfers: each organisation's balances sum to zero,
+ * each stored balance equals its transfers, and no account is below zero outside the rules
+ * (treasury always may be; a wallet only by metered usage, which the overdraft check allows).
+ */
+export async function findInvariantViolations(orm: Orm, orgId?: bigint): Promise<InvariantViolation[]> {
+  const orgFilter = orgId === undefined ? sql`true` : sql`a.org_id = ${orgId.toString()}::bigint`;
+  const sumRows = await queryRows<{ org_id: string; total: string }>(
+    orm,
+    sql`select a.org_id, sum(a.balance)::text as total from accounts a where ${orgFilter}
+        group by a.org_id having sum(a.balance) <> 0`,
+  );
+  const driftRows = await queryRows<{ org_id: string; id: string; balance: string; computed: string }>(
+    orm,
+    sql`with moves as (
+          select org_id, credit_account_id as account_id, amount as delta from transfers
+          union all
+          select org_id, debit_account_id, -amount from transfers
+        ), computed as (
+          select org_id, account_id, sum(delta) as total from moves group by org_id, account_id
+        )
+        select a.org_id, a.id, a.balance::text as balance, coalesce(c.total, 0)::text as computed
+          from accounts a left join computed c on c.org_id = a.org_id and c.account_id = a.id
+         where ${orgFilter} and a.balance <> coalesce(c.total, 0)`,
+  );
+  const overdraftRows = await queryRows<{ org_id: string; id: string; kind: string; balance: string }>(
+    orm,
+    sql`select a.org_id, a.id, a.kind, a.balance::text as balance from accounts a
+         where ${orgFilter} and a.balance < 0 and a.kind not in ('treasury', 'wallet')`,
+  );
+  return [
+    ...sumRows.map((row) => ({
+      orgId: BigInt(row.org_id),
+      invariant: 'balances_sum_to_zero' as const,
+      accountId: null,
+      detail: `balances sum to ${row.total}`,
+    })),
+    ...driftRows.map((row) => ({
+      orgId: BigInt(row.org_id),
+      invariant: 'balance_equals_transfers' as const,
+      accountId: BigInt(row.id),
+      detail: `stored balance ${row.balance}, transfers say ${row.computed}`,
+    })),
+    ...overdraftRows.map((row) => ({
+      orgId: BigInt(row.org_id),
+      invariant: 'no_overdraft' as const,
+      accountId: BigInt(row.id),
+      detail: `${row.kind} account at ${row.balance}`,
+    })),
+  ];
+}

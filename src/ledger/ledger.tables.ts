@@ -1,0 +1,93 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  check,
+  foreignKey,
+  index,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import { members, organisations } from '../members/members.tables';
+
+export const accountKinds = ['treasury', 'budget', 'wallet', 'usage', 'expired'] as const;
+export type AccountKind = (typeof accountKinds)[number];
+
+export const transferCodes = ['issue', 'allocate', 'grant', 'topup', 'usage', 'expire', 'reversal'] as const;
+export type TransferCode = (typeof transferCodes)[number];
+
+/** The most tokens one transfer may move (1e12); also the column CHECK. */
+export const transferTokensMax = 1_000_000_000_000n;
+
+export const accounts = pgTable(
+  'accounts',
+  {
+    orgId: bigint({ mode: 'bigint' })
+      .notNull()
+      .references(() => organisations.id),
+    id: bigint({ mode: 'bigint' }).notNull().generatedAlwaysAsIdentity(),
+    kind: text({ enum: accountKinds }).notNull(),
+    /** The member a budget or wallet belongs to; NULL for the organisation's own accounts. */
+    memberId: bigint({ mode: 'bigint' }),
+    /** Credits minus debits, changed in the same transaction as each transfer. */
+    balance: bigint({ mode: 'bigint' }).notNull().default(sql`0`),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    unique('accounts_org_kind_member_key').on(t.orgId, t.kind, t.memberId).nullsNotDistinct(),
+    foreignKey({ columns: [t.orgId, t.memberId], foreignColumns: [members.orgId, members.id] }),
+    check('accounts_kind', sql`${t.kind} IN ('treasury', 'budget', 'wallet', 'usage', 'expired')`),
+    check('accounts_owner', sql`(${t.kind} IN ('budget', 'wallet')) = (${t.memberId} IS NOT NULL)`),
+    // Only the treasury issues tokens, and only a wallet may be overdrawn (by metered usage, checked
+    // in allot_post); every other account can never be below zero.
+    check('accounts_no_overdraft', sql`${t.kind} IN ('treasury', 'wallet') OR ${t.balance} >= 0`),
+  ],
+);
+
+export const transfers = pgTable(
+  'transfers',
+  {
+    orgId: bigint({ mode: 'bigint' })
+      .notNull()
+      .references(() => organisations.id),
+    id: bigint({ mode: 'bigint' }).notNull().generatedAlwaysAsIdentity(),
+    /** The idempotency key of the operation (Slack trigger id, Teams activity id, usage event id, …). */
+    operationKey: text().notNull(),
+    /** Position of this transfer within its operation (a grant to three people has legs 1 to 3). */
+    leg: smallint().notNull(),
+    /** Hash of the operation's body: the same key with another body is a conflict. */
+    requestHash: text().notNull(),
+    debitAccountId: bigint({ mode: 'bigint' }).notNull(),
+    creditAccountId: bigint({ mode: 'bigint' }).notNull(),
+    amount: bigint({ mode: 'bigint' }).notNull(),
+    code: text({ enum: transferCodes }).notNull(),
+    actorMemberId: bigint({ mode: 'bigint' }),
+    /** Where the operation came from: slack, teams, cli, api, system. */
+    platform: text().notNull(),
+    memo: text().notNull().default(''),
+    /** For a reversal, the transfer it undoes; unique, so a transfer is reversed at most once. */
+    reversesTransferId: bigint({ mode: 'bigint' }),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    unique('transfers_org_operation_leg_key').on(t.orgId, t.operationKey, t.leg),
+    uniqueIndex('transfers_org_reverses_key').on(t.orgId, t.reversesTransferId),
+    index('transfers_org_debit_idx').on(t.orgId, t.debitAccountId, t.id),
+    index('transfers_org_credit_idx').on(t.orgId, t.creditAccountId, t.id),
+    index('transfers_org_created_idx').on(t.orgId, t.createdAt),
+    foreignKey({ columns: [t.orgId, t.debitAccountId], foreignColumns: [accounts.orgId, accounts.id] }),
+    foreignKey({ columns: [t.orgId, t.creditAccountId], foreignColumns: [accounts.orgId, accounts.id] }),
+    foreignKey({ columns: [t.orgId, t.reversesTransferId], foreignColumns: [t.orgId, t.id] }),
+    check('transfers_amount_range', sql`${t.amount} BETWEEN 1 AND 1000000000000`),
+    check('transfers_accounts_differ', sql`${t.debitAccountId} <> ${t.creditAccountId}`),
+    check('transfers_code', sql`${t.code} IN ('issue', 'allocate', 'grant', 'topup', 'usage', 'expire', 'reversal')`),
+    check('transfers_reversal_target', sql`(${t.code} = 'reversal') = (${t.reversesTransferId} IS NOT NULL)`),
+    check('transfers_key_length', sql`length(${t.operationKey}) BETWEEN 1 AND 255`),
+  ],
+);

@@ -1,0 +1,345 @@
+import type { Orm } from '../db/client';
+import type { Actor, Ctx } from '../lib/context';
+import { actorMemberId } from '../lib/context';
+import { withRetries } from '../lib/db-errors';
+import { fail, ok, type Result } from '../lib/result';
+import type { Member } from '../members/members.repository';
+import * as membersRepo from '../members/members.repository';
+import { cleanMemo, grantRecipientsMax, hashOperation, isValidAmount, operationKeyLengthMax } from './ledger.models';
+import type { Account, PostInput, PostOutcome, Transfer } from './ledger.repository';
+import * as ledgerRepo from './ledger.repository';
+
+/** A posted operation: its transfers, and whether this call only replayed an earlier identical one. */
+export interface Posted {
+  transferIds: bigint[];
+  replayed: boolean;
+  createdAt: Date;
+}
+
+/**
+ * Posts an operation with retries on serialization failures, deadlocks and a concurrent twin (which
+ * then reads back as `exists`). Runs on `orm`, which may be an open transaction.
+ */
+export async function post(orm: Orm, input: PostInput, inTransaction = false): Promise<PostOutcome> {
+  if (input.operationKey.length === 0 || input.operationKey.length > operationKeyLengthMax) {
+    throw new Error(`operation key must be 1 to ${operationKeyLengthMax} characters`);
+  }
+  for (const leg of input.legs) {
+    if (!isValidAmount(leg.amount)) throw new Error(`amount ${leg.amount} out of range`);
+  }
+  // Inside a caller's transaction an error aborts the transaction; the caller retries the whole of it.
+  return inTransaction ? ledgerRepo.postOperation(orm, input) : withRetries(() => ledgerRepo.postOperation(orm, input));
+}
+
+function posted(outcome: PostOutcome): Posted {
+  return { transferIds: outcome.transferIds, replayed: outcome.status === 'exists', createdAt: outcome.createdAt! };
+}
+
+async function requireAccount(
+  orm: Orm,
+  orgId: bigint,
+  kind: Account['kind'],
+  memberId: bigint | null,
+): Promise<Account> {
+  const account = await ledgerRepo.findAccount(orm, orgId, kind, memberId);
+  if (!account) throw new Error(`organisation ${orgId} has no ${kind} account for ${memberId ?? 'itself'}`);
+  return account;
+}
+
+async function loadActorMember(ctx: Ctx, orgId: bigint, actor: Actor): Promise<Member | undefined> {
+  return actor.kind === 'member' ? membersRepo.findMember(ctx.db.orm, orgId, actor.memberId) : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// issue: treasury → a manager's budget
+
+export type IssueFailure =
+  | 'amount_invalid'
+  | 'not_an_admin'
+  | 'member_not_found'
+  | 'not_a_manager'
+  | 'idempotency_conflict';
+
+export async function issueBudget(
+  ctx: Ctx,
+  input: { orgId: bigint; actor: Actor; managerId: bigint; amount: bigint; memo?: string; key: string },
+): Promise<Result<Posted & { budgetBalance: bigint }, IssueFailure>> {
+  if (!isValidAmount(input.amount)) return fail('amount_invalid');
+  const actorMember = await loadActorMember(ctx, input.orgId, input.actor);
+  if (input.actor.kind !== 'operator' && !(actorMember?.role === 'admin' && actorMember.isActive))
+    return fail('not_an_admin');
+  const manager = await membersRepo.findMember(ctx.db.orm, input.orgId, input.managerId);
+  if (!manager) return fail('member_not_found');
+  if (manager.role === 'member' || manager.isBot || !manager.isActive) return fail('not_a_manager');
+  const treasury = await requireAccount(ctx.db.orm, input.orgId, 'treasury', null);
+  const budget = await requireAccount(ctx.db.orm, input.orgId, 'budget', manager.id);
+  const memo = cleanMemo(input.memo);
+  const body = { code: 'issue', to: manager.id, amount: input.amount, memo };
+  const outcome = await post(ctx.db.orm, {
+    orgId: input.orgId,
+    operationKey: input.key,
+    requestHash: hashOperation(body),
+    code: 'issue',
+    legs: [{ debitAccountId: treasury.id, creditAccountId: budget.id, amount: input.amount }],
+    actorMemberId: actorMemberId(input.actor),
+    platform: input.actor.platform,
+    memo,
+    reversesTransferId: null,
+  });
+  if (outcome.status === 'conflict') return fail('idempotency_conflict');
+  if (outcome.status !== 'ok' && outcome.status !== 'exists') throw new Error(`issue: unexpected ${outcome.status}`);
+  const after = await requireAccount(ctx.db.orm, input.orgId, 'budget', manager.id);
+  return ok({ ...posted(outcome), budgetBalance: after.balance });
+}
+
+// ---------------------------------------------------------------------------------------------
+// grant: a manager's budget (or, for admins, the treasury) → each recipient's wallet, all or nothing
+
+export type GrantFailure =
+  | 'amount_invalid'
+  | 'no_recipients'
+  | 'too_many_recipients'
+  | 'self_grant'
+  | 'not_a_manager'
+  | 'recipient_not_found'
+  | 'recipient_is_bot'
+  | 'recipient_inactive'
+  | 'exceeds_budget'
+  | 'idempotency_conflict';
+
+export interface Granted extends Posted {
+  recipients: { memberId: bigint; transferId: bigint }[];
+  amountEach: bigint;
+  total: bigint;
+  fundedFrom: 'budget' | 'treasury';
+  /** What is left in the granter's budget; null when granted from the treasury. */
+  budgetLeft: bigint | null;
+}
+
+export async function grantTokens(
+  ctx: Ctx,
+  input: { orgId: bigint; actor: Actor; recipientIds: bigint[]; amount: bigint; memo?: string; key: string },
+): Promise<Result<Granted, GrantFailure>> {
+  if (!isValidAmount(input.amount)) return fail('amount_invalid');
+  const recipientIds = [...new Set(input.recipientIds)];
+  if (recipientIds.length === 0) return fail('no_recipients');
+  if (recipientIds.length > grantRecipientsMax) return fail('too_many_recipients', { max: grantRecipientsMax });
+  if (input.actor.kind === 'member' && recipientIds.includes(input.actor.memberId)) return fail('self_grant');
+  const actorMember = await loadActorMember(ctx, input.orgId, input.actor);
+  const fromTreasury = input.actor.kind === 'operator' || actorMember?.role === 'admin';
+  if (!fromTreasury && !(actorMember?.role === 'manager')) return fail('not_a_manager');
+  if (actorMember && !actorMember.isActive) return fail('not_a_manager');
+  const recipients = await membersRepo.findMembers(ctx.db.orm, input.orgId, recipientIds);
+  const byId = new Map(recipients.map((member) => [member.id, member]));
+  for (const id of recipientIds) {
+    const member = byId.get(id);
+    if (!member) return fail('recipient_not_found', { memberId: id });
+    if (member.isBot) return fail('recipient_is_bot', { memberId: id, name: member.displayName });
+    if (!member.isActive) return fail('recipient_inactive', { memberId: id, name: member.displayName });
+  }
+  const total = input.amount * BigInt(recipientIds.length);
+  const source = fromTreasury
+    ? await requireAccount(ctx.db.orm, input.orgId, 'treasury', null)
+    : await requireAccount(ctx.db.orm, input.orgId, 'budget', actorMember!.id);
+  const walletByMember = new Map(
+    (await ledgerRepo.findMemberAccounts(ctx.db.orm, input.orgId, recipientIds))
+      .filter((account) => account.kind === 'wallet')
+      .map((account) => [account.memberId!, account]),
+  );
+  const memo = cleanMemo(input.memo);
+  const body = { code: 'grant', from: source.id, to: recipientIds, amount: input.amount, memo };
+  const outcome = await post(ctx.db.orm, {
+    orgId: input.orgId,
+    operationKey: input.key,
+    requestHash: hashOperation(body),
+    code: 'grant',
+    legs: recipientIds.map((id) => {
+      const wallet = walletByMember.get(id);
+      if (!wallet) throw new Error(`member ${id} has no wallet`);
+      return { debitAccountId: source.id, creditAccountId: wallet.id, amount: input.amount };
+    }),
+    actorMemberId: actorMemberId(input.actor),
+    platform: input.actor.platform,
+    memo,
+    reversesTransferId: null,
+  });
+  if (outcome.status === 'conflict') return fail('idempotency_conflict');
+  if (outcome.status === 'exceeds_balance') {
+    return fail('exceeds_budget', {
+      budget: (await ledgerRepo.findAccountsByIds(ctx.db.orm, input.orgId, [source.id]))[0]?.balance,
+      total,
+    });
+  }
+  if (outcome.status !== 'ok' && outcome.status !== 'exists') throw new Error(`grant: unexpected ${outcome.status}`);
+  const budgetLeft = fromTreasury
+    ? null
+    : (await ledgerRepo.findAccountsByIds(ctx.db.orm, input.orgId, [source.id]))[0]!.balance;
+  return ok({
+    ...posted(outcome),
+    recipients: recipientIds.map((memberId, index) => ({ memberId, transferId: outcome.transferIds[index]! })),
+    amountEach: input.amount,
+    total,
+    fundedFrom: fromTreasury ? 'treasury' : 'budget',
+    budgetLeft,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// top-up: an approver's budget (or the treasury) → the requester's wallet; runs inside the approval's transaction
+
+export type TopUpFailure = 'exceeds_budget' | 'idempotency_conflict';
+
+export async function topUp(
+  orm: Orm,
+  input: {
+    orgId: bigint;
+    actor: Actor;
+    /** The manager whose budget pays; null pays from the treasury (an admin's approval). */
+    fromMemberId: bigint | null;
+    toMemberId: bigint;
+    amount: bigint;
+    memo?: string;
+    key: string;
+  },
+  inTransaction = true,
+): Promise<Result<Posted, TopUpFailure>> {
+  const source =
+    input.fromMemberId === null
+      ? await requireAccount(orm, input.orgId, 'treasury', null)
+      : await requireAccount(orm, input.orgId, 'budget', input.fromMemberId);
+  const wallet = await requireAccount(orm, input.orgId, 'wallet', input.toMemberId);
+  const memo = cleanMemo(input.memo);
+  const body = { code: 'topup', from: source.id, to: wallet.id, amount: input.amount, memo };
+  const outcome = await post(
+    orm,
+    {
+      orgId: input.orgId,
+      operationKey: input.key,
+      requestHash: hashOperation(body),
+      code: 'topup',
+      legs: [{ debitAccountId: source.id, creditAccountId: wallet.id, amount: input.amount }],
+      actorMemberId: actorMemberId(input.actor),
+      platform: input.actor.platform,
+      memo,
+      reversesTransferId: null,
+    },
+    inTransaction,
+  );
+  if (outcome.status === 'conflict') return fail('idempotency_conflict');
+  if (outcome.status === 'exceeds_balance') return fail('exceeds_budget');
+  if (outcome.status !== 'ok' && outcome.status !== 'exists') throw new Error(`topup: unexpected ${outcome.status}`);
+  return ok(posted(outcome));
+}
+
+// ---------------------------------------------------------------------------------------------
+// usage: a member's wallet → usage (may overdraw the wallet: the usage already happened)
+
+export type UsageDebitFailure = 'idempotency_conflict';
+
+export async function debitUsage(
+  orm: Orm,
+  input: {
+    orgId: bigint;
+    memberId: bigint;
+    amount: bigint;
+    key: string;
+    memo?: string;
+    body: Record<string, unknown>;
+    platform?: string;
+  },
+  inTransaction = false,
+): Promise<Result<Posted, UsageDebitFailure>> {
+  const wallet = await requireAccount(orm, input.orgId, 'wallet', input.memberId);
+  const usage = await requireAccount(orm, input.orgId, 'usage', null);
+  const outcome = await post(
+    orm,
+    {
+      orgId: input.orgId,
+      operationKey: input.key,
+      requestHash: hashOperation({ code: 'usage', ...input.body }),
+      code: 'usage',
+      legs: [{ debitAccountId: wallet.id, creditAccountId: usage.id, amount: input.amount }],
+      actorMemberId: input.memberId,
+      platform: input.platform ?? 'api',
+      memo: cleanMemo(input.memo),
+      reversesTransferId: null,
+    },
+    inTransaction,
+  );
+  if (outcome.status === 'conflict') return fail('idempotency_conflict');
+  if (outcome.status !== 'ok' && outcome.status !== 'exists') throw new Error(`usage: unexpected ${outcome.status}`);
+  return ok(posted(outcome));
+}
+
+// ---------------------------------------------------------------------------------------------
+// reversal: a new transfer undoing an earlier one; at most once per transfer
+
+export type ReverseFailure =
+  | 'not_an_admin'
+  | 'transfer_not_found'
+  | 'cannot_reverse_reversal'
+  | 'already_reversed'
+  | 'exceeds_balance'
+  | 'idempotency_conflict';
+
+export async function reverseTransfer(
+  ctx: Ctx,
+  input: { orgId: bigint; actor: Actor; transferId: bigint; memo?: string; key: string },
+): Promise<Result<Posted & { reversed: Transfer }, ReverseFailure>> {
+  const actorMember = await loadActorMember(ctx, input.orgId, input.actor);
+  const allowed = input.actor.kind !== 'member' || (actorMember?.role === 'admin' && actorMember.isActive);
+  if (!allowed) return fail('not_an_admin');
+  const original = await ledgerRepo.findTransfer(ctx.db.orm, input.orgId, input.transferId);
+  if (!original) return fail('transfer_not_found');
+  if (original.code === 'reversal') return fail('cannot_reverse_reversal');
+  const memo = cleanMemo(input.memo || `reversal of transfer ${original.id}`);
+  const body = { code: 'reversal', reverses: original.id, memo };
+  const outcome = await post(ctx.db.orm, {
+    orgId: input.orgId,
+    operationKey: input.key,
+    requestHash: hashOperation(body),
+    code: 'reversal',
+    legs: [
+      { debitAccountId: original.creditAccountId, creditAccountId: original.debitAccountId, amount: original.amount },
+    ],
+    actorMemberId: actorMemberId(input.actor),
+    platform: input.actor.platform,
+    memo,
+    reversesTransferId: original.id,
+  });
+  switch (outcome.status) {
+    case 'ok':
+    case 'exists':
+      return ok({ ...posted(outcome), reversed: original });
+    case 'conflict':
+      return fail('idempotency_conflict');
+    case 'already_reversed':
+      return fail('already_reversed');
+    case 'exceeds_balance':
+      return fail('exceeds_balance', { accountId: outcome.accountId });
+    case 'account_not_found':
+      throw new Error('reversal: accounts of an existing transfer not found');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// reads
+
+export interface Balances {
+  wallet: bigint;
+  budget: bigint;
+  walletAccountId: bigint;
+  budgetAccountId: bigint;
+}
+
+export async function getBalances(orm: Orm, orgId: bigint, memberId: bigint): Promise<Balances | undefined> {
+  const rows = await ledgerRepo.findMemberAccounts(orm, orgId, [memberId]);
+  const wallet = rows.find((row) => row.kind === 'wallet');
+  const budget = rows.find((row) => row.kind === 'budget');
+  if (!wallet || !budget) return undefined;
+  return { wallet: wallet.balance, budget: budget.balance, walletAccountId: wallet.id, budgetAccountId: budget.id };
+}
+
+export async function auditLedger(ctx: Ctx, input: { orgId?: bigint } = {}) {
+  return ledgerRepo.findInvariantViolations(ctx.db.orm, input.orgId);
+}

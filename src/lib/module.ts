@@ -1,0 +1,28 @@
+import type { Express } from 'express';
+import type { Notifier } from '../chat/notifier';
+import type { Config } from '../config/config';
+import type { Metrics } from '../http/metrics';
+import type { Ctx } from './context';
+import type { Logger } from './logger';
+
+/** What main.ts hands every module. */
+export interface AppDeps {
+  config: Config;
+  ctx: Ctx;
+  logger: Logger;
+  metrics: Metrics;
+  /** Direct messages to members on any platform; chat modules register their senders. */
+  notifier: Notifier;
+}
+
+/**
+ * A part of the running app (Slack, Teams, the usage API, schedules). It mounts routes on the one
+ * HTTP app, starts background work after the server listens, and stops it on shutdown, finishing
+ * work in flight.
+ */
+export interface AppModule {
+  name: string;
+  mount?(app: Express): void;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}

@@ -1,0 +1,131 @@
+import type { Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { Notifier } from './chat/notifier';
+import { type Config, loadConfigFromProcessEnv } from './config/config';
+import { createDatabase, type Database } from './db/client';
+import { DataDirLockedError } from './db/data-dir';
+import { applyMigrations } from './db/migrate';
+import { createMetrics } from './http/metrics';
+import { createHttpApp, finishHttpApp, listen } from './http/server';
+import { type Clock, systemClock } from './lib/clock';
+import { createLogger, type Logger } from './lib/logger';
+import type { AppDeps, AppModule } from './lib/module';
+import { createSlackModule } from './slack/slack.module';
+import { createTeamsModule } from './teams/teams.module';
+import { createUsageModule } from './usage/usage.module';
+
+export interface RunningAllot {
+  server: Server;
+  port: number;
+  deps: AppDeps;
+  stop(): Promise<void>;
+}
+
+/** Starts Allot as `npm start` does: database and migrations, modules, HTTP server, schedules. */
+export async function startAllot(options: { config: Config; clock?: Clock; logger?: Logger }): Promise<RunningAllot> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const db: Database = await createDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATABASE_URL ? undefined : config.DATA_DIR,
+  });
+  try {
+    await applyMigrations(db, config.DATABASE_URL);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  logger.info({ database: db.kind, dataDir: db.kind === 'pglite' ? config.DATA_DIR : undefined }, 'database ready');
+
+  const metrics = createMetrics();
+  const deps: AppDeps = {
+    config,
+    ctx: { db, clock: options.clock ?? systemClock },
+    logger,
+    metrics,
+    notifier: new Notifier(() => db.orm),
+  };
+  const modules: AppModule[] = [createSlackModule(deps), createTeamsModule(deps), createUsageModule(deps)].filter(
+    (module): module is AppModule => module !== null,
+  );
+  describeConfiguration(config, logger);
+
+  const app = createHttpApp({ db, metrics, logger });
+  for (const module of modules) module.mount?.(app);
+  finishHttpApp(app, logger);
+  const server = await listen(app, config.PORT);
+  for (const module of modules) await module.start?.();
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  logger.info({ port, modules: modules.map((module) => module.name) }, 'Allot is listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      // Stop taking requests, let those in flight finish, then stop modules and the database.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections?.();
+      await closed;
+      for (const module of [...modules].reverse()) await module.stop?.();
+      await db.close();
+      logger.info('Allot stopped');
+    })();
+    return stopping;
+  };
+  return { server, port, deps, stop };
+}
+
+function describeConfiguration(config: Config, logger: Logger): void {
+  if (config.SLACK_BOT_TOKEN) {
+    logger.info({ mode: config.SLACK_APP_TOKEN ? 'socket' : 'http' }, 'Slack is configured');
+  } else {
+    logger.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)');
+  }
+  if (config.MICROSOFT_APP_ID) {
+    logger.info({ appType: config.MICROSOFT_APP_TYPE }, 'Teams is configured on POST /api/messages');
+  } else {
+    logger.warn(
+      'Teams runs UNAUTHENTICATED on POST /api/messages (for the Bot Framework Emulator, Agents Playground and tests): ' +
+        'set MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TENANT_ID and MICROSOFT_APP_TYPE for production',
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const parsed = loadConfigFromProcessEnv();
+  if (!parsed.ok) {
+    for (const problem of parsed.problems) console.error(`config: ${problem}`);
+    process.exit(2);
+  }
+  let running: RunningAllot;
+  try {
+    running = await startAllot({ config: parsed.config });
+  } catch (error) {
+    if (error instanceof DataDirLockedError) {
+      console.error(error.message);
+      process.exit(3);
+    }
+    throw error;
+  }
+  const shutdown = (signal: string) => {
+    running.deps.logger.info({ signal }, 'shutting down, finishing work in flight');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    running.stop().then(
+      () => process.exit(0),
+      (error) => {
+        running.deps.logger.error({ err: error }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

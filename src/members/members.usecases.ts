@@ -1,0 +1,319 @@
+import * as ledgerRepo from '../ledger/ledger.repository';
+import type { Actor, Ctx } from '../lib/context';
+import { actorMemberId } from '../lib/context';
+import { withRetries } from '../lib/db-errors';
+import { fail, ok, type Result } from '../lib/result';
+import type { Member, Organisation } from './members.repository';
+import * as membersRepo from './members.repository';
+import type { MemberRole } from './members.tables';
+
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone.length > 0 && zone.length <= 64;
+  } catch {
+    return false;
+  }
+}
+
+const slugPattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export type CreateOrganisationFailure = 'slug_invalid' | 'slug_taken' | 'time_zone_invalid';
+
+/** An organisation with its treasury, usage and expired accounts. */
+export async function createOrganisation(
+  ctx: Ctx,
+  input: { slug: string; name?: string; timeZone?: string; actor: Actor },
+): Promise<Result<Organisation, CreateOrganisationFailure>> {
+  const slug = input.slug.trim().toLowerCase();
+  if (!slugPattern.test(slug)) return fail('slug_invalid');
+  const timeZone = input.timeZone ?? 'UTC';
+  if (!isValidTimeZone(timeZone)) return fail('time_zone_invalid');
+  if (await membersRepo.findOrganisationBySlug(ctx.db.orm, slug)) return fail('slug_taken');
+  try {
+    const organisation = await ctx.db.orm.transaction(async (tx) => {
+      const created = await membersRepo.insertOrganisation(tx, { slug, name: input.name?.trim() || slug, timeZone });
+      await ledgerRepo.insertOrganisationAccounts(tx, created.id);
+      await membersRepo.insertAudit(tx, {
+        orgId: created.id,
+        actorMemberId: actorMemberId(input.actor),
+        platform: input.actor.platform,
+        action: 'organisation.create',
+        details: { slug, timeZone },
+        at: ctx.clock.now(),
+      });
+      return created;
+    });
+    return ok(organisation);
+  } catch (error) {
+    if (await membersRepo.findOrganisationBySlug(ctx.db.orm, slug)) return fail('slug_taken');
+    throw error;
+  }
+}
+
+/** The organisation for a chat workspace, created (slug from the workspace id) the first time it is seen. */
+export async function ensureOrganisationForWorkspace(
+  ctx: Ctx,
+  input: { platform: membersRepo.IdentityPlatform; externalId: string; name: string },
+): Promise<Organisation> {
+  return withRetries(async () => {
+    const existing = await membersRepo.findOrganisationByWorkspace(ctx.db.orm, input.platform, input.externalId);
+    if (existing) return existing;
+    const slug = `${input.platform}-${input.externalId.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 63);
+    return ctx.db.orm.transaction(async (tx) => {
+      const created =
+        (await membersRepo.findOrganisationBySlug(tx, slug)) ??
+        (await (async () => {
+          const organisation = await membersRepo.insertOrganisation(tx, {
+            slug,
+            name: input.name || slug,
+            timeZone: 'UTC',
+          });
+          await ledgerRepo.insertOrganisationAccounts(tx, organisation.id);
+          await membersRepo.insertAudit(tx, {
+            orgId: organisation.id,
+            actorMemberId: null,
+            platform: input.platform,
+            action: 'organisation.create',
+            details: { slug, workspace: input.externalId },
+            at: ctx.clock.now(),
+          });
+          return organisation;
+        })());
+      await membersRepo.insertWorkspace(tx, {
+        orgId: created.id,
+        platform: input.platform,
+        externalId: input.externalId,
+      });
+      return created;
+    });
+  });
+}
+
+export async function linkWorkspace(
+  ctx: Ctx,
+  input: { orgId: bigint; platform: membersRepo.IdentityPlatform; externalId: string },
+): Promise<void> {
+  await membersRepo.insertWorkspace(ctx.db.orm, input);
+}
+
+export interface NewMember {
+  orgId: bigint;
+  displayName: string;
+  email?: string | null;
+  timeZone?: string | null;
+  role?: MemberRole;
+  managerId?: bigint | null;
+  isBot?: boolean;
+  identity?: {
+    platform: membersRepo.IdentityPlatform;
+    externalId: string;
+    workspaceId: string;
+    details?: Record<string, unknown>;
+  };
+  actor: Actor;
+}
+
+export type AddMemberFailure =
+  | 'email_taken'
+  | 'email_invalid'
+  | 'manager_not_found'
+  | 'time_zone_invalid'
+  | 'name_invalid';
+
+const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const displayNameLengthMax = 120;
+
+/** A member with a wallet and a budget (used once they manage), and an optional platform identity. */
+export async function addMember(ctx: Ctx, input: NewMember): Promise<Result<Member, AddMemberFailure>> {
+  const displayName = input.displayName.trim().slice(0, displayNameLengthMax);
+  if (displayName.length === 0) return fail('name_invalid');
+  const email = input.email?.trim().toLowerCase() || null;
+  if (email && (!emailPattern.test(email) || email.length > 254)) return fail('email_invalid');
+  if (input.timeZone && !isValidTimeZone(input.timeZone)) return fail('time_zone_invalid');
+  if (email && (await membersRepo.findMemberByEmail(ctx.db.orm, input.orgId, email))) return fail('email_taken');
+  if (input.managerId != null && !(await membersRepo.findMember(ctx.db.orm, input.orgId, input.managerId))) {
+    return fail('manager_not_found');
+  }
+  try {
+    const member = await ctx.db.orm.transaction(async (tx) => {
+      const created = await membersRepo.insertMember(tx, {
+        orgId: input.orgId,
+        displayName,
+        email,
+        timeZone: input.timeZone ?? null,
+        role: input.role ?? 'member',
+        managerId: input.managerId ?? null,
+        isBot: input.isBot ?? false,
+      });
+      await ledgerRepo.insertMemberAccounts(tx, input.orgId, created.id);
+      if (input.identity)
+        await membersRepo.insertIdentity(tx, { orgId: input.orgId, memberId: created.id, ...input.identity });
+      await membersRepo.insertAudit(tx, {
+        orgId: input.orgId,
+        actorMemberId: actorMemberId(input.actor),
+        platform: input.actor.platform,
+        action: 'member.add',
+        details: { memberId: created.id, displayName, email, role: created.role, identity: input.identity ?? null },
+        at: ctx.clock.now(),
+      });
+      return created;
+    });
+    return ok(member);
+  } catch (error) {
+    if (email && (await membersRepo.findMemberByEmail(ctx.db.orm, input.orgId, email))) return fail('email_taken');
+    throw error;
+  }
+}
+
+export interface PlatformProfile {
+  displayName: string;
+  email?: string | null;
+  timeZone?: string | null;
+  isBot?: boolean;
+  isActive?: boolean;
+  /** The platform says this person administers the workspace (or ALLOT_ADMINS names them). */
+  isPlatformAdmin?: boolean;
+}
+
+/**
+ * The member behind a platform identity. Seen for the first time, they are linked to the member with
+ * the same email (one person on Slack and Teams has one wallet) or created. Platform admins become
+ * admins; bots and deactivated users are recorded as such so they cannot receive grants.
+ */
+export async function ensureMemberForIdentity(
+  ctx: Ctx,
+  input: {
+    orgId: bigint;
+    platform: membersRepo.IdentityPlatform;
+    externalId: string;
+    workspaceId: string;
+    details?: Record<string, unknown>;
+    /** Called only when the identity is new, to fetch the profile from the platform. */
+    loadProfile: () => Promise<PlatformProfile>;
+  },
+): Promise<Member> {
+  const known = await membersRepo.findMemberByIdentity(ctx.db.orm, input.orgId, input.platform, input.externalId);
+  if (known) return known;
+  const profile = await input.loadProfile();
+  return withRetries(async () => {
+    const again = await membersRepo.findMemberByIdentity(ctx.db.orm, input.orgId, input.platform, input.externalId);
+    if (again) return again;
+    const email = profile.email?.trim().toLowerCase() || null;
+    const validEmail = email && emailPattern.test(email) ? email : null;
+    const byEmail = validEmail ? await membersRepo.findMemberByEmail(ctx.db.orm, input.orgId, validEmail) : undefined;
+    const identity = {
+      platform: input.platform,
+      externalId: input.externalId,
+      workspaceId: input.workspaceId,
+      details: input.details ?? {},
+    };
+    if (byEmail) {
+      await ctx.db.orm.transaction(async (tx) => {
+        await membersRepo.insertIdentity(tx, { orgId: input.orgId, memberId: byEmail.id, ...identity });
+        if (profile.isPlatformAdmin && byEmail.role !== 'admin') {
+          await membersRepo.updateMember(tx, input.orgId, byEmail.id, { role: 'admin' });
+        }
+        await membersRepo.insertAudit(tx, {
+          orgId: input.orgId,
+          actorMemberId: byEmail.id,
+          platform: input.platform,
+          action: 'member.link_identity',
+          details: { memberId: byEmail.id, identity },
+          at: ctx.clock.now(),
+        });
+      });
+      return (await membersRepo.findMember(ctx.db.orm, input.orgId, byEmail.id))!;
+    }
+    const timeZone = profile.timeZone && isValidTimeZone(profile.timeZone) ? profile.timeZone : null;
+    const created = await addMember(ctx, {
+      orgId: input.orgId,
+      displayName: profile.displayName || input.externalId,
+      email: validEmail,
+      timeZone,
+      role: profile.isPlatformAdmin ? 'admin' : 'member',
+      isBot: profile.isBot ?? false,
+      identity,
+      actor: { kind: 'system', platform: 'system' },
+    });
+    if (!created.ok) {
+      const raced = await membersRepo.findMemberByIdentity(ctx.db.orm, input.orgId, input.platform, input.externalId);
+      if (raced) return raced;
+      throw new Error(`could not create a member for ${input.platform}:${input.externalId}: ${created.failure}`);
+    }
+    if (profile.isActive === false)
+      await membersRepo.updateMember(ctx.db.orm, input.orgId, created.value.id, { isActive: false });
+    return created.value;
+  });
+}
+
+export type AdminFailure = 'not_an_admin';
+
+/** Admins are members with the admin role, and operators at the CLI. */
+export async function isAdminActor(ctx: Ctx, orgId: bigint, actor: Actor): Promise<boolean> {
+  if (actor.kind === 'operator') return true;
+  if (actor.kind !== 'member') return false;
+  const member = await membersRepo.findMember(ctx.db.orm, orgId, actor.memberId);
+  return member?.role === 'admin' && member.isActive;
+}
+
+export async function setRole(
+  ctx: Ctx,
+  input: { orgId: bigint; actor: Actor; memberId: bigint; role: MemberRole },
+): Promise<Result<Member, AdminFailure | 'member_not_found'>> {
+  if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
+  return ctx.db.orm.transaction(async (tx) => {
+    const updated = await membersRepo.updateMember(tx, input.orgId, input.memberId, { role: input.role });
+    if (!updated) return fail('member_not_found');
+    await membersRepo.insertAudit(tx, {
+      orgId: input.orgId,
+      actorMemberId: actorMemberId(input.actor),
+      platform: input.actor.platform,
+      action: 'member.set_role',
+      details: { memberId: input.memberId, role: input.role },
+      at: ctx.clock.now(),
+    });
+    return ok(updated);
+  });
+}
+
+export type SetManagerFailure =
+  | AdminFailure
+  | 'member_not_found'
+  | 'manager_not_found'
+  | 'own_manager'
+  | 'reporting_cycle';
+
+export async function setManager(
+  ctx: Ctx,
+  input: { orgId: bigint; actor: Actor; memberId: bigint; managerId: bigint | null },
+): Promise<Result<Member, SetManagerFailure>> {
+  if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
+  if (!(await membersRepo.findMember(ctx.db.orm, input.orgId, input.memberId))) return fail('member_not_found');
+  if (input.managerId !== null) {
+    if (input.managerId === input.memberId) return fail('own_manager');
+    if (!(await membersRepo.findMember(ctx.db.orm, input.orgId, input.managerId))) return fail('manager_not_found');
+    if (await membersRepo.isInReportingLine(ctx.db.orm, input.orgId, input.managerId, input.memberId)) {
+      return fail('reporting_cycle');
+    }
+  }
+  return ctx.db.orm.transaction(async (tx) => {
+    const updated = await membersRepo.updateMember(tx, input.orgId, input.memberId, { managerId: input.managerId });
+    if (!updated) return fail('member_not_found');
+    await membersRepo.insertAudit(tx, {
+      orgId: input.orgId,
+      actorMemberId: actorMemberId(input.actor),
+      platform: input.actor.platform,
+      action: 'member.set_manager',
+      details: { memberId: input.memberId, managerId: input.managerId },
+      at: ctx.clock.now(),
+    });
+    // A manager needs the manager role to grant from a budget; promote members who gain a report.
+    if (input.managerId !== null) {
+      const manager = await membersRepo.findMember(tx, input.orgId, input.managerId);
+      if (manager?.role === 'member')
+        await membersRepo.updateMember(tx, input.orgId, input.managerId, { role: 'manager' });
+    }
+    return ok(updated);
+  });
+}
