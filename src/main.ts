@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { createApprovalsModule } from './approvals/approvals.module';
+import { createDigestModule } from './digest/digest.module';
 import { Notifier } from './chat/notifier';
 import { type Config, loadConfigFromProcessEnv } from './config/config';
 import { createDatabase, type Database } from './db/client';
@@ -45,9 +47,13 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
     metrics,
     notifier: new Notifier(() => db.orm),
   };
-  const modules: AppModule[] = [createSlackModule(deps), createTeamsModule(deps), createUsageModule(deps)].filter(
-    (module): module is AppModule => module !== null,
-  );
+  const modules: AppModule[] = [
+    createSlackModule(deps),
+    createTeamsModule(deps),
+    createUsageModule(deps),
+    createApprovalsModule(deps),
+    createDigestModule(deps),
+  ].filter((module): module is AppModule => module !== null);
   describeConfiguration(config, logger);
 
   const app = createHttpApp({ db, metrics, logger });

@@ -19,6 +19,8 @@ export interface PlatformSender {
   platform: IdentityPlatform;
   sendDirect(input: { orgId: bigint; identity: MemberIdentity; message: ChatMessage }): Promise<SendOutcome>;
   update(input: { orgId: bigint; location: MessageLocation; message: ChatMessage }): Promise<SendOutcome>;
+  /** Posts into a channel or group conversation (digests). Slack: ref.channelId; Teams: ref.conversationId. */
+  postToChannel?(input: { orgId: bigint; destination: MessageLocation; message: ChatMessage }): Promise<SendOutcome>;
 }
 
 /**
@@ -56,6 +58,17 @@ export class Notifier {
       if (last.ok) return last;
     }
     return last;
+  }
+
+  async postToChannel(input: {
+    orgId: bigint;
+    destination: MessageLocation;
+    message: ChatMessage;
+  }): Promise<SendOutcome> {
+    const sender = this.senders.get(input.destination.platform);
+    if (!sender?.postToChannel)
+      return { ok: false, reason: 'failed', detail: `no ${input.destination.platform} channel sender` };
+    return sender.postToChannel(input);
   }
 
   async update(input: { orgId: bigint; location: MessageLocation; message: ChatMessage }): Promise<SendOutcome> {

@@ -1,17 +1,35 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-context';
+import { registerLedgerCommands } from './ledger.commands';
+import { registerMemberCommands } from './member.commands';
+import { registerOrgCommands } from './org.commands';
+import { registerScheduleCommands } from './schedule.commands';
+import { registerUsageCommands } from './usage.commands';
 
 // Each domain registers its commands from a `*.commands.ts` file beside this one.
 const program = new Command('allot')
   .description('Operate Allot: organisations, members, budgets, grants, balances, exports and audits')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .exitOverride();
+
+registerOrgCommands(program);
+registerMemberCommands(program);
+registerLedgerCommands(program);
+registerUsageCommands(program);
+registerScheduleCommands(program);
 
 try {
   await program.parseAsync(process.argv);
+  process.exitCode = 0;
 } catch (error) {
-  if (error instanceof CliError) {
+  if (error instanceof CommanderError) {
+    // Help and version exit 0; a usage mistake exits 2 (commander has already printed why).
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof CliError) {
     console.error(error.message);
-    process.exit(error.exitCode);
+    process.exitCode = error.exitCode;
+  } else {
+    console.error(error);
+    process.exitCode = 1;
   }
-  throw error;
 }

@@ -55,11 +55,35 @@ export const configSchema = z.object({
   SLACK_APP_TOKEN: z.preprocess(emptyToUndefined, z.string().startsWith('xapp-', 'must start with xapp-').optional()),
   /** Base URL of the Slack Web API (tests point it at a local fake). */
   SLACK_API_URL: z.preprocess(emptyToUndefined, z.url().default('https://slack.com/api/')),
+  /** Hours a top-up request waits for a decision before it expires. */
+  APPROVAL_EXPIRY_HOURS: z.preprocess(emptyToUndefined, z.coerce.number().positive().max(8760).default(72)),
+  /** A replica that was down when a digest was due posts it when it starts, if it is at most this many hours late. */
+  DIGEST_CATCH_UP_HOURS: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(168).default(12)),
+  /** Whether this replica runs schedules (digests, allowances); several replicas may, each slot runs once. */
+  SCHEDULER_ENABLED: z.preprocess(
+    emptyToUndefined,
+    z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+  ),
   /** Microsoft app (bot) id; absent means the Teams endpoint runs unauthenticated. */
   MICROSOFT_APP_ID: optionalString,
   MICROSOFT_APP_PASSWORD: optionalString,
   MICROSOFT_APP_TENANT_ID: optionalString,
   MICROSOFT_APP_TYPE: z.preprocess(emptyToUndefined, z.enum(appTypes).default('SingleTenant')),
+  /** Low-balance alert thresholds, in percent left of what a wallet received this month (overage always alerts). */
+  LOW_BALANCE_ALERT_PERCENTS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('20,5')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item.length > 0)
+          .map(Number),
+      )
+      .pipe(z.array(z.number().int('each entry must be a whole percent').min(1).max(99)).max(5)),
+  ),
 });
 
 export type Config = z.infer<typeof configSchema>;

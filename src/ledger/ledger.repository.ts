@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lt, or, sql } from 'drizzle-orm';
 import { type Orm, queryRows } from '../db/client';
 import { type AccountKind, accounts, type TransferCode, transfers } from './ledger.tables';
 
@@ -150,6 +150,27 @@ export async function listTransfers(
     .from(transfers)
     .where(and(...conditions))
     .orderBy(desc(transfers.id))
+    .limit(limit);
+}
+
+/**
+ * Oldest first, for exports: transfers created in [from, to), after `afterId`, one bounded page at a
+ * time. Paging by id keeps each page an index range scan however large the export.
+ */
+export async function listTransfersForExport(
+  orm: Orm,
+  input: { orgId: bigint; from?: Date; to?: Date; afterId?: bigint; limit: number },
+): Promise<Transfer[]> {
+  const limit = Math.max(1, Math.min(input.limit, transfersPageMax));
+  const conditions = [eq(transfers.orgId, input.orgId)];
+  if (input.from) conditions.push(gte(transfers.createdAt, input.from));
+  if (input.to) conditions.push(lt(transfers.createdAt, input.to));
+  if (input.afterId !== undefined) conditions.push(gt(transfers.id, input.afterId));
+  return orm
+    .select()
+    .from(transfers)
+    .where(and(...conditions))
+    .orderBy(asc(transfers.id))
     .limit(limit);
 }
 

@@ -23,6 +23,13 @@ export async function findOrganisationBySlug(orm: Orm, slug: string): Promise<Or
   return row;
 }
 
+/** Bound on organisations listed at once (the CLI's `org list`). */
+export const organisationsListMax = 1_000;
+
+export async function listOrganisations(orm: Orm): Promise<Organisation[]> {
+  return orm.select().from(organisations).orderBy(asc(organisations.id)).limit(organisationsListMax);
+}
+
 export async function findOrganisationById(orm: Orm, id: bigint): Promise<Organisation | undefined> {
   const [row] = await orm.select().from(organisations).where(eq(organisations.id, id)).limit(1);
   return row;

@@ -1,6 +1,88 @@
+import {
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  type ConfigurationBotFrameworkAuthenticationOptions,
+  type TurnContext,
+} from 'botbuilder';
+import express from 'express';
+import type { Config } from '../config/config';
 import type { AppDeps, AppModule } from '../lib/module';
+import { createTeamsChatCore, type TeamsChatCore } from './teams.core';
+import type { RetryPolicy } from './teams.delivery';
+import { TeamsTurnHandler } from './teams.handler';
+import { TeamsOutbound } from './teams.outbound';
+import { TeamsSender } from './teams.sender';
 
-/** The Teams adapter (botbuilder CloudAdapter on POST /api/messages). */
-export function createTeamsModule(_deps: AppDeps): AppModule {
-  return { name: 'teams' };
+/** Largest activity accepted on /api/messages; Teams activities are a few kilobytes. */
+const activityBodyLimit = '512kb';
+
+/** The configuration botbuilder reads, from Allot's MICROSOFT_APP_* settings. */
+export function botFrameworkAuthOptions(config: Config): ConfigurationBotFrameworkAuthenticationOptions {
+  if (!config.MICROSOFT_APP_ID) return {};
+  return {
+    MicrosoftAppId: config.MICROSOFT_APP_ID,
+    MicrosoftAppPassword: config.MICROSOFT_APP_PASSWORD,
+    MicrosoftAppType: config.MICROSOFT_APP_TYPE,
+    MicrosoftAppTenantId: config.MICROSOFT_APP_TENANT_ID,
+  };
+}
+
+/**
+ * botbuilder's connector client retries 429 and 5xx on its own (three times, seconds apart). Allot
+ * retries in one place (teams.delivery.ts), bounded and jittered, so the SDK's policy is taken out of
+ * each turn's connector pipeline.
+ */
+function removeSdkRetries(adapter: CloudAdapter, context: TurnContext): void {
+  const connector = context.turnState.get(adapter.ConnectorClientKey) as
+    | { client?: { pipeline?: { removePolicy(options: { name: string }): unknown } } }
+    | undefined;
+  connector?.client?.pipeline?.removePolicy({ name: 'defaultRetryPolicy' });
+}
+
+export interface TeamsModuleOptions {
+  core?: TeamsChatCore;
+  retryPolicy?: RetryPolicy;
+}
+
+/** The Teams adapter: botbuilder CloudAdapter on POST /api/messages, and proactive sends for the notifier. */
+export function createTeamsModule(deps: AppDeps, options: TeamsModuleOptions = {}): AppModule {
+  const { config, logger } = deps;
+  const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication(botFrameworkAuthOptions(config)));
+  adapter.use(async (context, next) => {
+    removeSdkRetries(adapter, context);
+    await next();
+  });
+  adapter.onTurnError = async (context, error) => {
+    // Logged, never rethrown: one bad turn must not take the process (or other turns) down.
+    logger.error(
+      { err: error, activityType: context.activity.type, activityId: context.activity.id },
+      'Teams turn failed',
+    );
+    if (context.activity.type === 'message') {
+      try {
+        await context.sendActivity('Something went wrong on my side. Type "balance" to see where things stand before trying again.');
+      } catch (sendError) {
+        logger.warn({ err: sendError }, 'could not tell the person about the failed turn');
+      }
+    }
+  };
+
+  const outbound = new TeamsOutbound(logger, options.retryPolicy);
+  const handler = new TeamsTurnHandler(deps, options.core ?? createTeamsChatCore(deps), outbound);
+  const botAppId = config.MICROSOFT_APP_ID ?? '';
+  deps.notifier.register(new TeamsSender({ ctx: deps.ctx, logger, adapter, botAppId, outbound }));
+
+  return {
+    name: 'teams',
+    mount(app) {
+      app.post('/api/messages', express.json({ limit: activityBodyLimit }), async (req, res) => {
+        try {
+          await adapter.process(req, res, (context) => handler.run(context));
+        } catch (error) {
+          logger.error({ err: error }, 'Teams request failed outside a turn');
+          if (!res.headersSent) res.status(500).end();
+        }
+      });
+    },
+  };
 }

@@ -1,0 +1,273 @@
+// Usage benchmark (not part of npm test): `npm run bench:usage` on Postgres (DATABASE_URL).
+//
+// 1. Ingestion: N new usage events through the real verb (ingestUsage: validation, user resolution,
+//    one transaction per batch of 1000 calling allot_ingest_usage), then the same N replayed (all
+//    duplicates, nothing may change), beside a COPY of N narrow rows (org id, event id, tokens) into
+//    a table with a unique event id, measured in the same run on the same server.
+// 2. Leaderboard: a quarter over 10 million usage events and 5,000 members. The daily rollups are
+//    generated directly with generate_series (5,000 members × every day of the current quarter ×
+//    2 model/category pairs, with event counts summing to 10,000,000), the week/month/quarter
+//    totals are aggregated from them by SQL exactly as ingestion keeps them, and then the real verb
+//    getLeaderboard is timed.
+//
+// Options: --events N (default 200000), --leaderboard-runs N (default 300), --skip-ingest, --skip-leaderboard.
+import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { loadConfigFromProcessEnv } from '../../src/config/config';
+import { createDatabase, queryRows } from '../../src/db/client';
+import { applyMigrations } from '../../src/db/migrate';
+import { grantTokens } from '../../src/ledger/ledger.usecases';
+import { systemClock } from '../../src/lib/clock';
+import { type Ctx, operatorActor } from '../../src/lib/context';
+import { addMember, createOrganisation } from '../../src/members/members.usecases';
+import { currentPeriod } from '../../src/usage/usage.models';
+import { getLeaderboard, ingestUsage } from '../../src/usage/usage.usecases';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const index = args.indexOf(`--${name}`);
+  return index >= 0 ? Number(args[index + 1]) : fallback;
+};
+const eventsTotal = option('events', 200_000);
+const leaderboardRuns = option('leaderboard-runs', 300);
+const batchSize = 1_000;
+const ingestMembers = 1_000;
+const boardMembers = 5_000;
+const boardEvents = 10_000_000;
+
+const parsed = loadConfigFromProcessEnv();
+if (!parsed.ok || !parsed.config.DATABASE_URL) {
+  console.error('bench:usage needs DATABASE_URL pointing at a Postgres server (it creates and drops allot_bench_usage).');
+  process.exit(2);
+}
+const serverUrl = parsed.config.DATABASE_URL;
+const benchUrl = (() => {
+  const url = new URL(serverUrl);
+  url.pathname = '/allot_bench_usage';
+  return url.toString();
+})();
+
+const rate = (count: number, ms: number) => Math.round((count / ms) * 1000);
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+async function main() {
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe('drop database if exists allot_bench_usage with (force)');
+  await admin.unsafe('create database allot_bench_usage');
+  await admin.end();
+  const db = await createDatabase({ databaseUrl: benchUrl, poolMax: 4 });
+  await applyMigrations(db, benchUrl);
+  const ctx: Ctx = { db, clock: systemClock };
+  const raw = postgres(benchUrl, { max: 1, onnotice: () => {} });
+  const [server] = await raw`select version() as v, current_setting('shared_buffers') as sb`;
+  console.log(`server: ${String(server?.v).split(',')[0]}, shared_buffers ${server?.sb}`);
+  try {
+    if (!args.includes('--skip-ingest')) await benchIngest(ctx, raw);
+    if (!args.includes('--skip-leaderboard')) await benchLeaderboard(ctx, raw);
+  } finally {
+    await raw.end();
+    await db.close();
+    const dropper = postgres(serverUrl, { max: 1, onnotice: () => {} });
+    await dropper.unsafe('drop database if exists allot_bench_usage with (force)');
+    await dropper.end();
+  }
+}
+
+async function benchIngest(ctx: Ctx, raw: postgres.Sql) {
+  const created = await createOrganisation(ctx, { slug: 'bench-ingest', actor: operatorActor });
+  if (!created.ok) throw new Error(created.failure);
+  const orgId = created.value.id;
+  const emails: string[] = [];
+  const memberIds: bigint[] = [];
+  for (let i = 0; i < ingestMembers; i++) {
+    const member = await addMember(ctx, {
+      orgId,
+      displayName: `Member ${i}`,
+      email: `m${i}@bench.example`,
+      actor: operatorActor,
+    });
+    if (!member.ok) throw new Error(member.failure);
+    emails.push(`m${i}@bench.example`);
+    memberIds.push(member.value.id);
+  }
+  for (let i = 0; i < memberIds.length; i += 50) {
+    const granted = await grantTokens(ctx, {
+      orgId,
+      actor: operatorActor,
+      recipientIds: memberIds.slice(i, i + 50),
+      amount: 1_000_000_000n,
+      key: `bench-fund-${i}`,
+    });
+    if (!granted.ok) throw new Error(granted.failure);
+  }
+  // Events as they arrive from JSON.parse: spread over the last 30 days, 6 models, 4 categories.
+  const models = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'gpt-5', 'o4-mini'];
+  const categories = ['code', 'review', 'docs', 'chat'];
+  const now = Date.now();
+  const batches: Record<string, unknown>[][] = [];
+  for (let b = 0; b < eventsTotal / batchSize; b++) {
+    const batch: Record<string, unknown>[] = [];
+    for (let i = 0; i < batchSize; i++) {
+      const n = b * batchSize + i;
+      batch.push({
+        id: `evt-${n.toString(36)}-${(n * 2654435761) % 1_000_003}`,
+        time: new Date(now - ((n * 7919) % (30 * 86_400_000))).toISOString(),
+        user: emails[(n * 31) % emails.length],
+        model: models[n % models.length],
+        input_tokens: 500 + (n % 4000),
+        output_tokens: 100 + (n % 900),
+        category: categories[n % categories.length],
+      });
+    }
+    batches.push(batch);
+  }
+
+  const counts = async () => {
+    const [row] = await queryRows<Record<string, string>>(
+      ctx.db.orm,
+      sql`select (select count(*) from usage_events)::text as events, (select count(*) from transfers)::text as transfers,
+                 (select sum(abs(balance)) from accounts)::text as balances, (select sum(tokens) from usage_daily_rollups)::text as rollups,
+                 (select sum(n_tup_ins + n_tup_upd + n_tup_del) from pg_stat_user_tables
+                   where relname in ('usage_events', 'transfers', 'accounts', 'usage_daily_rollups', 'usage_period_totals'))::text as writes`,
+    );
+    return row!;
+  };
+
+  // Warm-up batch (not timed, its own ids), so the first timed batch does not pay for plan caching.
+  await ingestUsage(ctx, {
+    orgId,
+    events: batches[0]!.map((event) => ({ ...event, id: `warm-${event.id}` })),
+  });
+
+  let started = performance.now();
+  let accepted = 0;
+  for (const batch of batches) {
+    const result = await ingestUsage(ctx, { orgId, events: batch });
+    if (!result.ok) throw new Error(result.failure);
+    accepted += result.value.accepted;
+  }
+  const newMs = performance.now() - started;
+  if (accepted !== eventsTotal) throw new Error(`expected ${eventsTotal} accepted, got ${accepted}`);
+  await raw`select pg_stat_force_next_flush()`.catch(() => {});
+  const before = await counts();
+
+  started = performance.now();
+  let duplicates = 0;
+  for (const batch of batches) {
+    const result = await ingestUsage(ctx, { orgId, events: batch });
+    if (!result.ok) throw new Error(result.failure);
+    duplicates += result.value.duplicate;
+  }
+  const replayMs = performance.now() - started;
+  await raw`select pg_stat_force_next_flush()`.catch(() => {});
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  const after = await counts();
+  const rowsChanged = Number(after.writes) - Number(before.writes);
+  const unchanged =
+    before.events === after.events &&
+    before.transfers === after.transfers &&
+    before.balances === after.balances &&
+    before.rollups === after.rollups;
+
+  // Reference: COPY of the same number of narrow rows into a table with a unique event id.
+  await raw`create table copy_reference (org_id bigint not null, event_id text not null, tokens bigint not null,
+                                         primary key (org_id, event_id))`;
+  const lines = batches.flat().map((event) => `1\t${event.id}\t${Number(event.input_tokens) + Number(event.output_tokens)}\n`);
+  started = performance.now();
+  const writable = await raw`copy copy_reference (org_id, event_id, tokens) from stdin`.writable();
+  await pipeline(
+    (async function* () {
+      for (let i = 0; i < lines.length; i += 5_000) yield lines.slice(i, i + 5_000).join('');
+    })(),
+    writable as unknown as Writable,
+  );
+  const copyMs = performance.now() - started;
+
+  const copyRate = rate(eventsTotal, copyMs);
+  const newRate = rate(eventsTotal, newMs);
+  const replayRate = rate(eventsTotal, replayMs);
+  console.log(`\ningestion of ${fmt(eventsTotal)} events in batches of ${batchSize} (${ingestMembers} members), one client:`);
+  console.log(`  COPY reference       ${fmt(copyRate).padStart(9)} rows/s   (${copyMs.toFixed(0)} ms)`);
+  console.log(
+    `  new events           ${fmt(newRate).padStart(9)} events/s (${newMs.toFixed(0)} ms)  = ${(newRate / copyRate).toFixed(2)} × COPY (target ≥ 0.25)`,
+  );
+  console.log(
+    `  replayed batch       ${fmt(replayRate).padStart(9)} events/s (${replayMs.toFixed(0)} ms)  = ${(replayRate / copyRate).toFixed(2)} × COPY (target ≥ 0.4)`,
+  );
+  console.log(
+    `  replay: ${fmt(duplicates)} duplicates, rows written ${rowsChanged} (pg_stat), events/transfers/balances/rollups unchanged: ${unchanged}`,
+  );
+}
+
+async function benchLeaderboard(ctx: Ctx, raw: postgres.Sql) {
+  const created = await createOrganisation(ctx, { slug: 'bench-board', actor: operatorActor });
+  if (!created.ok) throw new Error(created.failure);
+  const orgId = created.value.id;
+  const quarter = currentPeriod('quarter', ctx.clock.now(), 'UTC');
+  let started = performance.now();
+  await raw`insert into members (org_id, display_name, email)
+            select ${orgId.toString()}::bigint, 'Member ' || g, 'b' || g || '@board.example'
+              from generate_series(1, ${boardMembers}) g`;
+  const days = (Date.parse(quarter.end) - Date.parse(quarter.start)) / 86_400_000;
+  const rowsTotal = boardMembers * days * 2;
+  // Events per rollup row: floor(10M / rows), plus one on the first (10M mod rows) rows, so they sum to exactly 10M.
+  const base = Math.floor(boardEvents / rowsTotal);
+  const extra = boardEvents - base * rowsTotal;
+  await raw`
+    insert into usage_daily_rollups (org_id, member_id, day, model, category, events, input_tokens, output_tokens, tokens, value, cost_micros)
+    select ${orgId.toString()}::bigint, m.id, d::date, p.model, p.category, e.events,
+           e.events * (400 + (m.id % 1000)), e.events * (90 + (m.id % 300)),
+           e.events * (490 + (m.id % 1000) + (m.id % 300)),
+           (e.events * (490 + (m.id % 1000) + (m.id % 300)) * p.weight) / 1000,
+           e.events * (1000 + (m.id * 7) % 5000)
+      from (select id, row_number() over (order by id) - 1 as n from members where org_id = ${orgId.toString()}::bigint) m
+     cross join generate_series(${quarter.start}::date, ${quarter.end}::date - 1, interval '1 day') with ordinality as days(d, day_n)
+     cross join (values (0, 'gpt-4o', 'code', 1500), (1, 'claude-sonnet-4-5', 'chat', 1000)) as p(k, model, category, weight)
+     cross join lateral (select ${base}::bigint + case when (m.n * ${days} * 2 + (day_n - 1) * 2 + p.k) < ${extra} then 1 else 0 end as events) e`;
+  await raw`
+    insert into usage_period_totals (org_id, period, period_start, member_id, events, tokens, value, cost_micros)
+    select r.org_id, k.period, k.period_start, r.member_id, sum(r.events), sum(r.tokens), sum(r.value), sum(r.cost_micros)
+      from usage_daily_rollups r
+     cross join lateral (values ('week', date_trunc('week', r.day)::date), ('month', date_trunc('month', r.day)::date),
+                                ('quarter', date_trunc('quarter', r.day)::date)) as k(period, period_start)
+     where r.org_id = ${orgId.toString()}::bigint
+     group by r.org_id, k.period, k.period_start, r.member_id`;
+  await raw`analyze`;
+  const [check] = await raw`select count(*)::int as rows, sum(events)::bigint as events from usage_daily_rollups where org_id = ${orgId.toString()}::bigint`;
+  const generateMs = performance.now() - started;
+  console.log(
+    `\nleaderboard: ${fmt(boardMembers)} members, ${fmt(Number(check?.events))} events in ${fmt(Number(check?.rows))} daily rollup rows (${quarter.start} to ${quarter.end}), generated in ${(generateMs / 1000).toFixed(1)} s`,
+  );
+  const [member] = await raw`select min(id)::text as id from members where org_id = ${orgId.toString()}::bigint`;
+  const firstId = BigInt(String(member?.id));
+  for (let i = 0; i < 20; i++) await getLeaderboard(ctx, { orgId, askerId: firstId, window: 'quarter' });
+  const times: number[] = [];
+  for (let i = 0; i < leaderboardRuns; i++) {
+    const asker = firstId + BigInt((i * 997) % boardMembers);
+    started = performance.now();
+    const board = await getLeaderboard(ctx, { orgId, askerId: asker, window: 'quarter' });
+    times.push(performance.now() - started);
+    if (!board.ok || board.value.entries.length !== 10 || board.value.ranked !== boardMembers) {
+      throw new Error(`unexpected leaderboard ${JSON.stringify(board.ok ? board.value.ranked : board)}`);
+    }
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
+  console.log(
+    `  getLeaderboard(quarter), ${leaderboardRuns} runs: p50 ${at(0.5).toFixed(1)} ms, p95 ${at(0.95).toFixed(1)} ms, max ${at(1).toFixed(1)} ms (target p95 ≤ 50 ms)`,
+  );
+  // Reference in the same run: summing the quarter's daily rollups per member instead.
+  started = performance.now();
+  await raw`select member_id, sum(value) from usage_daily_rollups
+             where org_id = ${orgId.toString()}::bigint and day >= ${quarter.start}::date and day < ${quarter.end}::date
+             group by member_id order by 2 desc limit 10`;
+  console.log(`  reference: summing the quarter's daily rollups per member instead takes ${(performance.now() - started).toFixed(0)} ms`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

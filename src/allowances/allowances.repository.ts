@@ -1,0 +1,96 @@
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { type Orm, queryRows } from '../db/client';
+import { transfers } from '../ledger/ledger.tables';
+import type { MemberRole } from '../members/members.tables';
+import { type AllowancePeriod, allowanceRules } from './allowances.tables';
+
+export type AllowanceRule = typeof allowanceRules.$inferSelect;
+
+/** Bound on live rules per organisation (one per role plus per-member overrides). */
+export const allowanceRulesMax = 1_000;
+
+export type AllowanceTarget = { role: MemberRole } | { memberId: bigint };
+
+function targetCondition(target: AllowanceTarget) {
+  return 'role' in target ? eq(allowanceRules.role, target.role) : eq(allowanceRules.memberId, target.memberId);
+}
+
+export async function listLiveRules(orm: Orm, orgId: bigint): Promise<AllowanceRule[]> {
+  return orm
+    .select()
+    .from(allowanceRules)
+    .where(and(eq(allowanceRules.orgId, orgId), isNull(allowanceRules.removedAt)))
+    .orderBy(allowanceRules.id)
+    .limit(allowanceRulesMax);
+}
+
+/** Retires the live rule for a target; returns how many were retired. */
+export async function retireRules(orm: Orm, orgId: bigint, target: AllowanceTarget, at: Date): Promise<number> {
+  const rows = await orm
+    .update(allowanceRules)
+    .set({ removedAt: at })
+    .where(and(eq(allowanceRules.orgId, orgId), isNull(allowanceRules.removedAt), targetCondition(target)))
+    .returning({ id: allowanceRules.id });
+  return rows.length;
+}
+
+export async function insertRule(
+  orm: Orm,
+  input: {
+    orgId: bigint;
+    target: AllowanceTarget;
+    amount: bigint;
+    period: AllowancePeriod;
+    rolloverCapTokens: bigint | null;
+    at: Date;
+  },
+): Promise<AllowanceRule> {
+  const [row] = await orm
+    .insert(allowanceRules)
+    .values({
+      orgId: input.orgId,
+      role: 'role' in input.target ? input.target.role : null,
+      memberId: 'memberId' in input.target ? input.target.memberId : null,
+      amount: input.amount,
+      period: input.period,
+      rolloverCapTokens: input.rolloverCapTokens,
+      createdAt: input.at,
+    })
+    .returning();
+  return row!;
+}
+
+/** Which of these operation keys already have transfers (one indexed probe for a whole sweep). */
+export async function existingOperationKeys(orm: Orm, orgId: bigint, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await orm
+    .selectDistinct({ key: transfers.operationKey })
+    .from(transfers)
+    .where(and(eq(transfers.orgId, orgId), inArray(transfers.operationKey, keys)));
+  return new Set(rows.map((row) => row.key));
+}
+
+/**
+ * The newest allowance paid into a wallet (the previous period's, during a sweep) and how much usage
+ * has been debited from the wallet since. Usage spends allowance first; bonus grants last.
+ */
+export async function lastAllowanceUse(
+  orm: Orm,
+  orgId: bigint,
+  walletAccountId: bigint,
+): Promise<{ amount: bigint; spent: bigint }> {
+  const [row] = await queryRows<{ amount: string; spent: string }>(
+    orm,
+    sql`with last_allocate as (
+          select id, amount from transfers
+           where org_id = ${orgId} and credit_account_id = ${walletAccountId} and code = 'allocate'
+           order by id desc limit 1
+        )
+        select l.amount::text as amount,
+               coalesce((select sum(t.amount) from transfers t
+                          where t.org_id = ${orgId} and t.debit_account_id = ${walletAccountId}
+                            and t.code = 'usage' and t.id > l.id), 0)::text as spent
+          from last_allocate l`,
+  );
+  return row ? { amount: BigInt(row.amount), spent: BigInt(row.spent) } : { amount: 0n, spent: 0n };
+}

@@ -1,0 +1,222 @@
+import { hashOperation, isValidAmount } from '../ledger/ledger.models';
+import { findAccount } from '../ledger/ledger.repository';
+import { getBalances, post } from '../ledger/ledger.usecases';
+import type { Actor, Ctx } from '../lib/context';
+import { actorMemberId } from '../lib/context';
+import { withRetries } from '../lib/db-errors';
+import { fail, ok, type Result } from '../lib/result';
+import { localDate, nextPeriodStart, periodStart } from '../lib/zoned-time.models';
+import type { Member, Organisation } from '../members/members.repository';
+import * as membersRepo from '../members/members.repository';
+import { isAdminActor } from '../members/members.usecases';
+import type { AllowanceRule, AllowanceTarget } from './allowances.repository';
+import * as repo from './allowances.repository';
+import type { AllowancePeriod } from './allowances.tables';
+
+const periodKind = { weekly: 'week', monthly: 'month' } as const;
+
+export type SetAllowanceFailure = 'not_an_admin' | 'amount_invalid' | 'member_not_found' | 'cap_invalid';
+
+/** Sets (or replaces) the recurring allowance of a role or of one member. */
+export async function setAllowance(
+  ctx: Ctx,
+  input: {
+    orgId: bigint;
+    actor: Actor;
+    target: AllowanceTarget;
+    amount: bigint;
+    period: AllowancePeriod;
+    rolloverCapTokens: bigint | null;
+  },
+): Promise<Result<AllowanceRule, SetAllowanceFailure>> {
+  if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
+  if (!isValidAmount(input.amount)) return fail('amount_invalid');
+  if (
+    input.rolloverCapTokens !== null &&
+    (input.rolloverCapTokens < 0n || input.rolloverCapTokens > 1_000_000_000_000n)
+  ) {
+    return fail('cap_invalid');
+  }
+  if ('memberId' in input.target && !(await membersRepo.findMember(ctx.db.orm, input.orgId, input.target.memberId))) {
+    return fail('member_not_found');
+  }
+  const now = ctx.clock.now();
+  const rule = await ctx.db.orm.transaction(async (tx) => {
+    await repo.retireRules(tx, input.orgId, input.target, now);
+    const created = await repo.insertRule(tx, { ...input, at: now });
+    await membersRepo.insertAudit(tx, {
+      orgId: input.orgId,
+      actorMemberId: actorMemberId(input.actor),
+      platform: input.actor.platform,
+      action: 'allowance.set',
+      details: {
+        ruleId: created.id,
+        target: input.target,
+        amount: input.amount,
+        period: input.period,
+        cap: input.rolloverCapTokens,
+      },
+      at: now,
+    });
+    return created;
+  });
+  return ok(rule);
+}
+
+export async function removeAllowance(
+  ctx: Ctx,
+  input: { orgId: bigint; actor: Actor; target: AllowanceTarget },
+): Promise<Result<{ removed: number }, 'not_an_admin' | 'allowance_not_found'>> {
+  if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
+  const now = ctx.clock.now();
+  const removed = await ctx.db.orm.transaction(async (tx) => {
+    const count = await repo.retireRules(tx, input.orgId, input.target, now);
+    if (count > 0) {
+      await membersRepo.insertAudit(tx, {
+        orgId: input.orgId,
+        actorMemberId: actorMemberId(input.actor),
+        platform: input.actor.platform,
+        action: 'allowance.remove',
+        details: { target: input.target },
+        at: now,
+      });
+    }
+    return count;
+  });
+  return removed === 0 ? fail('allowance_not_found') : ok({ removed });
+}
+
+/** The rule that applies to a member: their own, else their role's. */
+export function ruleForMember(rules: AllowanceRule[], member: Member): AllowanceRule | undefined {
+  return rules.find((rule) => rule.memberId === member.id) ?? rules.find((rule) => rule.role === member.role);
+}
+
+function memberZone(member: Member, organisation: Organisation): string {
+  return member.timeZone ?? organisation.timeZone;
+}
+
+/** The idempotency key of one member's allowance for the period starting at `start`. */
+export function allowanceKey(rule: AllowanceRule, member: Member, start: Date, zone: string): string {
+  return `allowance:${rule.id}:${member.id}:${localDate(start, zone)}`;
+}
+
+export interface SweepReport {
+  issued: number;
+  alreadyIssued: number;
+  expiredTokens: bigint;
+}
+
+/**
+ * Issues every allowance due in one organisation: for each member with a rule, the current period
+ * (in the member's own zone) gets its allowance once. Unused allowance of the previous period beyond
+ * the rollover cap moves to `expired` in the same transaction. Safe to run on several replicas at
+ * once and as often as wanted: the ledger's idempotency keys make each issue happen once.
+ */
+export async function issueDueAllowances(ctx: Ctx, input: { orgId: bigint }): Promise<SweepReport> {
+  const report: SweepReport = { issued: 0, alreadyIssued: 0, expiredTokens: 0n };
+  const organisation = await membersRepo.findOrganisationById(ctx.db.orm, input.orgId);
+  if (!organisation) return report;
+  const rules = await repo.listLiveRules(ctx.db.orm, input.orgId);
+  if (rules.length === 0) return report;
+  const now = ctx.clock.now();
+  const due: { member: Member; rule: AllowanceRule; key: string; start: Date; zone: string }[] = [];
+  for (const member of await membersRepo.listMembers(ctx.db.orm, input.orgId)) {
+    if (!member.isActive || member.isBot) continue;
+    const rule = ruleForMember(rules, member);
+    if (!rule) continue;
+    const zone = memberZone(member, organisation);
+    const start = periodStart(periodKind[rule.period], zone, now);
+    due.push({ member, rule, start, zone, key: allowanceKey(rule, member, start, zone) });
+  }
+  const done = await repo.existingOperationKeys(
+    ctx.db.orm,
+    input.orgId,
+    due.map((item) => item.key),
+  );
+  for (const item of due) {
+    if (done.has(item.key)) {
+      report.alreadyIssued++;
+      continue;
+    }
+    const outcome = await withRetries(() =>
+      ctx.db.orm.transaction(async (tx) => {
+        if ((await repo.existingOperationKeys(tx, input.orgId, [item.key])).size > 0)
+          return { issued: false, expired: 0n };
+        const balances = await getBalances(tx, input.orgId, item.member.id);
+        const treasury = await findAccount(tx, input.orgId, 'treasury');
+        const expiredAccount = await findAccount(tx, input.orgId, 'expired');
+        if (!balances || !treasury || !expiredAccount) throw new Error(`accounts missing for member ${item.member.id}`);
+        let expired = 0n;
+        if (item.rule.rolloverCapTokens !== null) {
+          const previous = await repo.lastAllowanceUse(tx, input.orgId, balances.walletAccountId);
+          const left = previous.amount > previous.spent ? previous.amount - previous.spent : 0n;
+          const unused = balances.wallet < left ? (balances.wallet > 0n ? balances.wallet : 0n) : left;
+          expired = unused > item.rule.rolloverCapTokens ? unused - item.rule.rolloverCapTokens : 0n;
+          if (expired > 0n) {
+            const expireKey = item.key.replace(/^allowance:/, 'expire:');
+            const result = await post(
+              tx,
+              {
+                orgId: input.orgId,
+                operationKey: expireKey,
+                requestHash: hashOperation({ code: 'expire', key: expireKey, amount: expired }),
+                code: 'expire',
+                legs: [
+                  { debitAccountId: balances.walletAccountId, creditAccountId: expiredAccount.id, amount: expired },
+                ],
+                actorMemberId: null,
+                platform: 'system',
+                memo: `unused allowance above the rollover cap of ${item.rule.rolloverCapTokens}`,
+                reversesTransferId: null,
+              },
+              true,
+            );
+            if (result.status !== 'ok') throw new Error(`expire: ${result.status}`);
+          }
+        }
+        const result = await post(
+          tx,
+          {
+            orgId: input.orgId,
+            operationKey: item.key,
+            requestHash: hashOperation({ code: 'allocate', key: item.key, amount: item.rule.amount }),
+            code: 'allocate',
+            legs: [
+              { debitAccountId: treasury.id, creditAccountId: balances.walletAccountId, amount: item.rule.amount },
+            ],
+            actorMemberId: null,
+            platform: 'system',
+            memo: `${item.rule.period} allowance from ${localDate(item.start, item.zone)}`,
+            reversesTransferId: null,
+          },
+          true,
+        );
+        if (result.status !== 'ok') throw new Error(`allocate: ${result.status}`);
+        return { issued: true, expired };
+      }),
+    );
+    if (outcome.issued) report.issued++;
+    else report.alreadyIssued++;
+    report.expiredTokens += outcome.expired;
+  }
+  return report;
+}
+
+/** When a member's allowance next arrives, and how much; undefined without a rule. */
+export async function nextAllowance(
+  ctx: Ctx,
+  input: { orgId: bigint; memberId: bigint },
+): Promise<{ amount: bigint; period: AllowancePeriod; at: Date; timeZone: string } | undefined> {
+  const organisation = await membersRepo.findOrganisationById(ctx.db.orm, input.orgId);
+  const member = await membersRepo.findMember(ctx.db.orm, input.orgId, input.memberId);
+  if (!organisation || !member) return undefined;
+  const rule = ruleForMember(await repo.listLiveRules(ctx.db.orm, input.orgId), member);
+  if (!rule) return undefined;
+  const zone = memberZone(member, organisation);
+  return {
+    amount: rule.amount,
+    period: rule.period,
+    at: nextPeriodStart(periodKind[rule.period], zone, ctx.clock.now()),
+    timeZone: zone,
+  };
+}

@@ -1,0 +1,276 @@
+import { cleanMemo, isValidAmount } from '../ledger/ledger.models';
+import * as ledgerRepo from '../ledger/ledger.repository';
+import { topUp } from '../ledger/ledger.usecases';
+import type { Ctx } from '../lib/context';
+import { withRetries } from '../lib/db-errors';
+import { type Failure, fail, ok, type Result } from '../lib/result';
+import type { Member } from '../members/members.repository';
+import * as membersRepo from '../members/members.repository';
+import {
+  adminApproversMax,
+  pendingRequestsPerMemberMax,
+  requestExpiryMsDefault,
+  topUpKeyForRequest,
+} from './approvals.models';
+import type { TopupRequest } from './approvals.repository';
+import * as approvalsRepo from './approvals.repository';
+
+/** The member acting on a request (approvals are made by people, on a chat platform or the CLI as a member). */
+export interface RequestActor {
+  memberId: bigint;
+  platform: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// request
+
+export type RequestTopUpFailure = 'amount_invalid' | 'member_not_found' | 'no_approver' | 'too_many_pending';
+
+export interface RequestedTopUp {
+  request: TopupRequest;
+  /** Who is asked to decide: the requester's manager, else the admins. */
+  approvers: Member[];
+  /** False when this key had already created the request (a redelivery): nobody should be asked twice. */
+  created: boolean;
+}
+
+export async function requestTopUp(
+  ctx: Ctx,
+  input: { orgId: bigint; actor: RequestActor; amount: bigint; reason?: string; key: string; expiryMs?: number },
+): Promise<Result<RequestedTopUp, RequestTopUpFailure>> {
+  if (!isValidAmount(input.amount)) return fail('amount_invalid');
+  const requester = await membersRepo.findMember(ctx.db.orm, input.orgId, input.actor.memberId);
+  if (!requester || !requester.isActive) return fail('member_not_found');
+  const existing = await approvalsRepo.findRequestByKey(ctx.db.orm, input.orgId, input.key);
+  if (existing) return ok({ request: existing, approvers: await approversOf(ctx, existing), created: false });
+
+  const manager = requester.managerId
+    ? await membersRepo.findMember(ctx.db.orm, input.orgId, requester.managerId)
+    : undefined;
+  const managerCanDecide = manager?.isActive && !manager.isBot && manager.role !== 'member';
+  const approverId = managerCanDecide ? manager!.id : null;
+  if (approverId === null && (await adminApprovers(ctx, input.orgId, requester.id)).length === 0) {
+    return fail('no_approver');
+  }
+  if (
+    (await approvalsRepo.countPendingByRequester(ctx.db.orm, input.orgId, requester.id)) >= pendingRequestsPerMemberMax
+  ) {
+    return fail('too_many_pending', { max: pendingRequestsPerMemberMax });
+  }
+  const now = ctx.clock.now();
+  const reason = cleanMemo(input.reason);
+  const created = await withRetries(() =>
+    ctx.db.orm.transaction(async (tx) => {
+      const row = await approvalsRepo.insertRequest(tx, {
+        orgId: input.orgId,
+        requesterId: requester.id,
+        amount: input.amount,
+        reason,
+        approverId,
+        requestKey: input.key,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + (input.expiryMs ?? requestExpiryMsDefault)),
+      });
+      if (!row) return undefined;
+      await membersRepo.insertAudit(tx, {
+        orgId: input.orgId,
+        actorMemberId: requester.id,
+        platform: input.actor.platform,
+        action: 'topup_request.create',
+        details: { requestId: row.id, amount: input.amount, approverId },
+        at: now,
+      });
+      return row;
+    }),
+  );
+  // A concurrent twin with the same key won the insert: answer with its request, created once.
+  const request = created ?? (await approvalsRepo.findRequestByKey(ctx.db.orm, input.orgId, input.key))!;
+  return ok({ request, approvers: await approversOf(ctx, request), created: created !== undefined });
+}
+
+async function adminApprovers(ctx: Ctx, orgId: bigint, requesterId: bigint): Promise<Member[]> {
+  const admins = await membersRepo.listMembersByRole(ctx.db.orm, orgId, 'admin');
+  return admins.filter((admin) => admin.id !== requesterId && !admin.isBot).slice(0, adminApproversMax);
+}
+
+/** The people asked to decide a request. */
+export async function approversOf(ctx: Ctx, request: TopupRequest): Promise<Member[]> {
+  if (request.approverId !== null) {
+    const manager = await membersRepo.findMember(ctx.db.orm, request.orgId, request.approverId);
+    return manager ? [manager] : [];
+  }
+  return adminApprovers(ctx, request.orgId, request.requesterId);
+}
+
+// ---------------------------------------------------------------------------------------------
+// decide
+
+export type DecideFailure =
+  | 'request_not_found'
+  | 'not_the_approver'
+  | 'request_already_decided'
+  | 'request_expired'
+  | 'exceeds_budget';
+
+export interface Decided {
+  request: TopupRequest;
+  /** The top-up transfer of an approval. */
+  transferId: bigint | null;
+  fundedFrom: 'budget' | 'treasury' | null;
+}
+
+class RollbackWith extends Error {
+  constructor(readonly failure: Failure<DecideFailure>) {
+    super(failure.failure);
+  }
+}
+
+/**
+ * Approves or denies a pending request. The conditional update `WHERE state = 'pending'` and the top-up
+ * run in one transaction, and the top-up's key comes from the request id, so racing clicks produce
+ * exactly one outcome and at most one transfer. An approval the approver's budget cannot pay is refused
+ * and leaves the request pending. Failures of `request_already_decided` carry the outcome and who decided.
+ */
+export async function decideRequest(
+  ctx: Ctx,
+  input: { orgId: bigint; actor: RequestActor; requestId: bigint; decision: 'approve' | 'deny'; note?: string },
+): Promise<Result<Decided, DecideFailure>> {
+  const actor = await membersRepo.findMember(ctx.db.orm, input.orgId, input.actor.memberId);
+  return withRetries(async () => {
+    try {
+      return await ctx.db.orm.transaction(async (tx): Promise<Result<Decided, DecideFailure>> => {
+        const request = await approvalsRepo.findRequest(tx, input.orgId, input.requestId);
+        if (!request) return fail('request_not_found');
+        const isAdmin = actor?.role === 'admin' && actor.isActive;
+        const isApprover = actor !== undefined && actor.isActive && request.approverId === actor.id;
+        if (!actor || actor.id === request.requesterId || !(isAdmin || isApprover)) {
+          return fail('not_the_approver', { approverId: request.approverId });
+        }
+        if (request.state !== 'pending') return alreadyClosed(request);
+        const now = ctx.clock.now();
+        // A request past its time is refused here but closed only by expireRequests, which also tells
+        // the requester and edits the approval messages: one writer for the 'expired' state.
+        if (request.expiresAt.getTime() <= now.getTime()) return fail('request_expired', { request });
+        const closed = await approvalsRepo.closePendingRequest(tx, {
+          orgId: input.orgId,
+          requestId: request.id,
+          state: input.decision === 'approve' ? 'approved' : 'denied',
+          decidedAt: now,
+          decidedById: actor.id,
+          decisionNote: input.decision === 'deny' ? cleanMemo(input.note) || null : null,
+        });
+        if (!closed) {
+          // Another decision committed between our read and our update: report what it was.
+          const current = await approvalsRepo.findRequest(tx, input.orgId, request.id);
+          return alreadyClosed(current ?? request);
+        }
+        let transferId: bigint | null = null;
+        let fundedFrom: Decided['fundedFrom'] = null;
+        let result = closed;
+        if (input.decision === 'approve') {
+          fundedFrom = isAdmin ? 'treasury' : 'budget';
+          const topped = await topUp(tx, {
+            orgId: input.orgId,
+            actor: { kind: 'member', memberId: actor.id, platform: platformOf(input.actor.platform) },
+            fromMemberId: isAdmin ? null : actor.id,
+            toMemberId: request.requesterId,
+            amount: request.amount,
+            memo: request.reason ? `top-up request ${request.id}: ${request.reason}` : `top-up request ${request.id}`,
+            key: topUpKeyForRequest(request.id),
+          });
+          if (!topped.ok) {
+            const budget = isAdmin ? null : await ledgerRepo.findAccount(tx, input.orgId, 'budget', actor.id);
+            throw new RollbackWith(fail('exceeds_budget', { budget: budget?.balance, amount: request.amount }));
+          }
+          transferId = topped.value.transferIds[0] ?? null;
+          if (transferId !== null)
+            result = await approvalsRepo.setRequestTransfer(tx, input.orgId, request.id, transferId);
+        }
+        await membersRepo.insertAudit(tx, {
+          orgId: input.orgId,
+          actorMemberId: actor.id,
+          platform: input.actor.platform,
+          action: input.decision === 'approve' ? 'topup_request.approve' : 'topup_request.deny',
+          details: { requestId: request.id, transferId, note: result.decisionNote },
+          at: now,
+        });
+        return ok({ request: result, transferId, fundedFrom });
+      });
+    } catch (error) {
+      if (error instanceof RollbackWith) return error.failure;
+      throw error;
+    }
+  });
+}
+
+function alreadyClosed(request: TopupRequest): Failure<DecideFailure> {
+  if (request.state === 'expired') return fail('request_expired', { request });
+  return fail('request_already_decided', { request, state: request.state, decidedById: request.decidedById });
+}
+
+function platformOf(platform: string) {
+  return (['slack', 'teams', 'cli', 'api', 'system'] as const).find((known) => known === platform) ?? 'system';
+}
+
+// ---------------------------------------------------------------------------------------------
+// cancel and expire
+
+export type CancelFailure = 'request_not_found' | 'not_the_requester' | 'request_already_decided' | 'request_expired';
+
+/** The requester withdraws a request while it is still pending. */
+export async function cancelRequest(
+  ctx: Ctx,
+  input: { orgId: bigint; actor: RequestActor; requestId: bigint },
+): Promise<Result<TopupRequest, CancelFailure>> {
+  const request = await approvalsRepo.findRequest(ctx.db.orm, input.orgId, input.requestId);
+  if (!request) return fail('request_not_found');
+  if (request.requesterId !== input.actor.memberId) return fail('not_the_requester');
+  const now = ctx.clock.now();
+  if (request.state === 'pending' && request.expiresAt.getTime() <= now.getTime()) {
+    return fail('request_expired', { request });
+  }
+  return withRetries(() =>
+    ctx.db.orm.transaction(async (tx): Promise<Result<TopupRequest, CancelFailure>> => {
+      const cancelled = await approvalsRepo.closePendingRequest(tx, {
+        orgId: input.orgId,
+        requestId: request.id,
+        state: 'cancelled',
+        decidedAt: now,
+        decidedById: input.actor.memberId,
+      });
+      if (!cancelled) {
+        const current = (await approvalsRepo.findRequest(tx, input.orgId, request.id)) ?? request;
+        return current.state === 'expired'
+          ? fail('request_expired', { request: current })
+          : fail('request_already_decided', {
+              request: current,
+              state: current.state,
+              decidedById: current.decidedById,
+            });
+      }
+      await membersRepo.insertAudit(tx, {
+        orgId: input.orgId,
+        actorMemberId: input.actor.memberId,
+        platform: input.actor.platform,
+        action: 'topup_request.cancel',
+        details: { requestId: request.id },
+        at: now,
+      });
+      return ok(cancelled);
+    }),
+  );
+}
+
+/** Expires pending requests whose time is up (at most `limit` per call) and returns them. */
+export async function expireRequests(
+  ctx: Ctx,
+  input: { limit?: number; orgId?: bigint } = {},
+): Promise<TopupRequest[]> {
+  return withRetries(() =>
+    approvalsRepo.expireDueRequests(ctx.db.orm, {
+      now: ctx.clock.now(),
+      limit: input.limit ?? approvalsRepo.requestsListMax,
+      orgId: input.orgId,
+    }),
+  );
+}

@@ -1,0 +1,625 @@
+import type { TopupRequest } from '../approvals/approvals.repository';
+import * as approvalsRepo from '../approvals/approvals.repository';
+import {
+  approversOf,
+  cancelRequest,
+  decideRequest,
+  expireRequests,
+  requestTopUp,
+} from '../approvals/approvals.usecases';
+import type { Config } from '../config/config';
+import { getBalances, grantTokens, issueBudget } from '../ledger/ledger.usecases';
+import type { Ctx } from '../lib/context';
+import type { Logger } from '../lib/logger';
+import type { IdentityPlatform, Member, Organisation } from '../members/members.repository';
+import * as membersRepo from '../members/members.repository';
+import {
+  ensureMemberForIdentity,
+  ensureOrganisationForWorkspace,
+  type PlatformProfile,
+  setManager,
+  setRole,
+} from '../members/members.usecases';
+import { recordInboundDelivery } from './chat.repository';
+import {
+  type ChatUserRef,
+  type CommandToken,
+  type LeaderboardWindow,
+  normaliseCommandName,
+  type ParsedCommand,
+  parseCommand,
+} from './grammar.models';
+import type { Block, ChatMessage } from './messages';
+import type { Notifier, SendOutcome } from './notifier';
+import {
+  actionIds,
+  approvalCard,
+  budgetIssued,
+  budgetNotice,
+  type ChatFailure,
+  cancelConfirmation,
+  decisionConfirmation,
+  decisionNotice,
+  deliveryProblemLine,
+  type FailureContext,
+  failureReply,
+  grammarReply,
+  grantConfirmation,
+  grantNotice,
+  helpMessage,
+  isChatFailure,
+  leaderboardComingSoon,
+  type MemberRef,
+  managerSet,
+  requestCreated,
+  roleSet,
+} from './replies.models';
+import { balanceMessage, buildHome, loadMemberSummary, refOf } from './summary.usecases';
+
+// The one entry point of the chat core. An adapter (Slack, Teams) resolves the workspace and the
+// person acting, tokenises the command text, and calls runCommand or runAction; it gets back a reply
+// for the person acting (shown only to them) and presents it. Notifications to other people
+// (grant notices, approval requests, decisions) are sent here through deps.notifier, so every
+// platform behaves alike, and problems delivering them are added to the reply.
+
+export interface ChatExtensions {
+  /** The value-weighted leaderboard, when the usage module provides one. */
+  leaderboard?(input: { orgId: bigint; actor: Member; window: LeaderboardWindow }): Promise<ChatMessage>;
+}
+
+export interface ChatDeps {
+  ctx: Ctx;
+  config: Pick<Config, 'ALLOT_ADMINS' | 'APPROVAL_EXPIRY_HOURS'>;
+  notifier: Notifier;
+  logger: Logger;
+  chatExtensions?: ChatExtensions;
+}
+
+/** How an adapter looks up a person the core has not met: the platform's profile, or null if unknown there. */
+export interface ChatDirectory {
+  loadProfile(user: ChatUserRef): Promise<PlatformProfile | null>;
+}
+
+export interface DeliveryReport {
+  memberId: bigint;
+  purpose: 'grant_notice' | 'budget_notice' | 'approval_request' | 'approval_update' | 'decision_notice';
+  outcome: SendOutcome;
+}
+
+export interface ChatOutcome {
+  /** Shown to the person acting only (Slack: ephemeral; Teams: a reply in the conversation). */
+  reply: ChatMessage;
+  ok: boolean;
+  failure?: ChatFailure | 'grammar';
+  /** For a click on an approval message: what that message should show now. */
+  card?: ChatMessage;
+  deliveries: DeliveryReport[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// who is acting
+
+export type ResolvedChatMember =
+  | { ok: true; org: Organisation; member: Member }
+  | { ok: false; failure: 'unknown_person' };
+
+/** The organisation of a workspace and the member behind a platform user, created on first sight. */
+export async function resolveChatMember(
+  deps: ChatDeps,
+  input: {
+    workspace: { platform: IdentityPlatform; externalId: string; name?: string };
+    user: ChatUserRef;
+    directory: ChatDirectory;
+  },
+): Promise<{ org: Organisation; member: Member }> {
+  const org = await ensureOrganisationForWorkspace(deps.ctx, {
+    platform: input.workspace.platform,
+    externalId: input.workspace.externalId,
+    name: input.workspace.name ?? input.workspace.externalId,
+  });
+  const member = await ensureMember(deps, org.id, input.user, input.directory, true);
+  return { org, member: member! };
+}
+
+function isConfiguredAdmin(deps: ChatDeps, user: ChatUserRef, email: string | null | undefined): boolean {
+  const id = `${user.platform}:${user.externalId}`;
+  return deps.config.ALLOT_ADMINS.some(
+    (entry) => entry === id || (email && entry.toLowerCase() === email.toLowerCase()),
+  );
+}
+
+async function ensureMember(
+  deps: ChatDeps,
+  orgId: bigint,
+  user: ChatUserRef,
+  directory: ChatDirectory,
+  isActor: boolean,
+): Promise<Member | undefined> {
+  const known = await membersRepo.findMemberByIdentity(deps.ctx.db.orm, orgId, user.platform, user.externalId);
+  let member = known;
+  if (!member) {
+    let profile: PlatformProfile | null;
+    try {
+      profile = await directory.loadProfile(user);
+    } catch (error) {
+      deps.logger.warn({ err: error, user: user.externalId }, 'could not load a chat profile');
+      profile = null;
+    }
+    // The person acting is real (the platform sent their request); a mention we cannot look up is not.
+    if (!profile && !isActor) return undefined;
+    const loaded = profile ?? { displayName: user.displayName ?? user.externalId };
+    member = await ensureMemberForIdentity(deps.ctx, {
+      orgId,
+      platform: user.platform,
+      externalId: user.externalId,
+      workspaceId: user.workspaceId,
+      loadProfile: async () => ({
+        ...loaded,
+        isPlatformAdmin: Boolean(loaded.isPlatformAdmin) || isConfiguredAdmin(deps, user, loaded.email),
+      }),
+    });
+  }
+  if (member.role !== 'admin' && member.isActive && isConfiguredAdmin(deps, user, member.email)) {
+    member = (await membersRepo.updateMember(deps.ctx.db.orm, orgId, member.id, { role: 'admin' })) ?? member;
+  }
+  return member;
+}
+
+// ---------------------------------------------------------------------------------------------
+// commands
+
+export interface RunCommandInput {
+  platform: IdentityPlatform;
+  org: Organisation;
+  actor: Member;
+  /** "grant-tokens", "/grant-tokens", … */
+  command: string;
+  tokens: CommandToken[];
+  /** From the source: `slack:<team>:<trigger_id>`, `teams:<activity id>`. */
+  idempotencyKey: string;
+  directory: ChatDirectory;
+}
+
+export async function runCommand(deps: ChatDeps, input: RunCommandInput): Promise<ChatOutcome> {
+  const name = normaliseCommandName(input.command);
+  if (!name) {
+    return {
+      ok: false,
+      failure: 'grammar',
+      deliveries: [],
+      reply: grammarReply(`I don't know “${input.command.slice(0, 40)}”.`, '/tokens help'),
+    };
+  }
+  const parsed = parseCommand(name, input.tokens);
+  if (!parsed.ok) {
+    return {
+      ok: false,
+      failure: 'grammar',
+      deliveries: [],
+      reply: grammarReply(parsed.refusal.problem, parsed.refusal.usage),
+    };
+  }
+  try {
+    return await execute(deps, input, parsed.command);
+  } catch (error) {
+    deps.logger.error({ err: error, command: name, key: input.idempotencyKey }, 'chat command failed');
+    return refusal('internal_error');
+  }
+}
+
+function refusal(failure: ChatFailure, detail: FailureContext = {}): ChatOutcome {
+  return { ok: false, failure, deliveries: [], reply: failureReply(failure, detail) };
+}
+
+async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCommand): Promise<ChatOutcome> {
+  const { ctx } = deps;
+  const orgId = input.org.id;
+  const actor = { kind: 'member' as const, memberId: input.actor.id, platform: input.platform };
+  const isAdmin = input.actor.role === 'admin' && input.actor.isActive;
+  const resolve = (user: ChatUserRef) => ensureMember(deps, orgId, user, input.directory, false);
+
+  switch (command.name) {
+    case 'grant-tokens': {
+      const recipients: Member[] = [];
+      for (const ref of command.recipients) {
+        const found = await resolve(ref);
+        if (!found) return refusal('unknown_person');
+        recipients.push(found);
+      }
+      const granted = await grantTokens(ctx, {
+        orgId,
+        actor,
+        recipientIds: recipients.map((r) => r.id),
+        amount: command.amount,
+        memo: command.reason,
+        key: input.idempotencyKey,
+      });
+      if (!granted.ok) {
+        const personId = granted.detail?.memberId as bigint | undefined;
+        const person = recipients.find((r) => r.id === personId);
+        return refusal(granted.failure, {
+          person: person ? refOf(person) : undefined,
+          budget: granted.detail?.budget as bigint | undefined,
+          total: granted.detail?.total as bigint | undefined,
+          max: granted.detail?.max as number | undefined,
+        });
+      }
+      const reply = grantConfirmation({
+        recipients: recipients.map(refOf),
+        amountEach: granted.value.amountEach,
+        reason: command.reason,
+        budgetLeft: granted.value.budgetLeft,
+      });
+      // A redelivered command replays the grant: the recipients were told the first time.
+      if (granted.value.replayed) return { ok: true, reply, deliveries: [] };
+      const deliveries: DeliveryReport[] = [];
+      for (const recipient of recipients) {
+        const balance = (await getBalances(ctx.db.orm, orgId, recipient.id))?.wallet ?? 0n;
+        const notice = grantNotice({
+          granter: refOf(input.actor),
+          amount: command.amount,
+          reason: command.reason,
+          balance,
+        });
+        deliveries.push(await deliver(deps, input.platform, orgId, recipient.id, 'grant_notice', notice));
+      }
+      return { ok: true, reply: withDeliveryProblems(reply, deliveries, recipients), deliveries };
+    }
+
+    case 'balance': {
+      let target = input.actor;
+      if (command.target) {
+        const found = await resolve(command.target);
+        if (!found) return refusal('unknown_person');
+        target = found;
+      }
+      const own = target.id === input.actor.id;
+      if (!own && !isAdmin) {
+        const isManagerOf =
+          input.actor.role === 'manager' &&
+          (await membersRepo.isInReportingLine(ctx.db.orm, orgId, target.id, input.actor.id));
+        if (!isManagerOf) return refusal('not_allowed_to_view');
+      }
+      const summary = await loadMemberSummary(ctx, orgId, target.id);
+      if (!summary) return refusal('member_not_found', { person: refOf(target) });
+      return { ok: true, reply: balanceMessage(summary, own), deliveries: [] };
+    }
+
+    case 'request-tokens': {
+      const requested = await requestTopUp(ctx, {
+        orgId,
+        actor,
+        amount: command.amount,
+        reason: command.reason,
+        key: input.idempotencyKey,
+        expiryMs: deps.config.APPROVAL_EXPIRY_HOURS * 3_600_000,
+      });
+      if (!requested.ok) return refusal(requested.failure, { max: requested.detail?.max as number | undefined });
+      const { request, approvers, created } = requested.value;
+      const reply = requestCreated({ request, approvers: approvers.map(refOf), created });
+      if (!created) return { ok: true, reply, deliveries: [] };
+      const card = approvalCard({ request, requester: refOf(input.actor) });
+      const deliveries: DeliveryReport[] = [];
+      for (const approver of approvers) {
+        const report = await deliver(deps, input.platform, orgId, approver.id, 'approval_request', card);
+        if (report.outcome.ok) {
+          await approvalsRepo.insertApprovalMessage(ctx.db.orm, {
+            orgId,
+            requestId: request.id,
+            memberId: approver.id,
+            platform: report.outcome.location.platform,
+            ref: report.outcome.location.ref,
+          });
+        }
+        deliveries.push(report);
+      }
+      return { ok: true, reply: withDeliveryProblems(reply, deliveries, approvers), deliveries };
+    }
+
+    case 'leaderboard': {
+      const board = deps.chatExtensions?.leaderboard;
+      const reply = board
+        ? await board({ orgId, actor: input.actor, window: command.window })
+        : leaderboardComingSoon(command.window);
+      return { ok: true, reply, deliveries: [] };
+    }
+
+    case 'tokens-help':
+      return { ok: true, reply: helpMessage(isAdmin), deliveries: [] };
+
+    case 'tokens-role': {
+      if (!isAdmin) return refusal('not_an_admin', { verb: 'change roles' });
+      const target = await resolve(command.target);
+      if (!target) return refusal('unknown_person');
+      const updated = await setRole(ctx, { orgId, actor, memberId: target.id, role: command.role });
+      if (!updated.ok) return refusal(updated.failure, { person: refOf(target), verb: 'change roles' });
+      return { ok: true, reply: roleSet({ target: refOf(updated.value), role: command.role }), deliveries: [] };
+    }
+
+    case 'tokens-manager': {
+      if (!isAdmin) return refusal('not_an_admin', { verb: 'set managers' });
+      const target = await resolve(command.target);
+      if (!target) return refusal('unknown_person');
+      let manager: Member | undefined;
+      if (command.manager) {
+        manager = await resolve(command.manager);
+        if (!manager) return refusal('unknown_person');
+      }
+      const updated = await setManager(ctx, { orgId, actor, memberId: target.id, managerId: manager?.id ?? null });
+      if (!updated.ok) return refusal(updated.failure, { person: refOf(target), verb: 'set managers' });
+      return {
+        ok: true,
+        reply: managerSet({ target: refOf(target), manager: manager ? refOf(manager) : null }),
+        deliveries: [],
+      };
+    }
+
+    case 'tokens-budget': {
+      if (!isAdmin) return refusal('not_an_admin', { verb: 'add to budgets' });
+      const target = await resolve(command.target);
+      if (!target) return refusal('unknown_person');
+      const issued = await issueBudget(ctx, {
+        orgId,
+        actor,
+        managerId: target.id,
+        amount: command.amount,
+        memo: command.memo,
+        key: input.idempotencyKey,
+      });
+      if (!issued.ok) {
+        // not_a_manager from issueBudget means the target has no manager role.
+        if (issued.failure === 'not_a_manager') {
+          return {
+            ok: false,
+            failure: 'not_a_manager',
+            deliveries: [],
+            reply: grammarReply(
+              `${target.displayName} is not a manager, so they have no budget.`,
+              '/tokens role @them manager',
+            ),
+          };
+        }
+        return refusal(issued.failure, { person: refOf(target), verb: 'add to budgets' });
+      }
+      const reply = budgetIssued({
+        manager: refOf(target),
+        amount: command.amount,
+        budget: issued.value.budgetBalance,
+        memo: command.memo,
+      });
+      if (issued.value.replayed || target.id === input.actor.id) return { ok: true, reply, deliveries: [] };
+      const notice = budgetNotice({
+        admin: refOf(input.actor),
+        amount: command.amount,
+        budget: issued.value.budgetBalance,
+        memo: command.memo,
+      });
+      const deliveries = [await deliver(deps, input.platform, orgId, target.id, 'budget_notice', notice)];
+      return { ok: true, reply: withDeliveryProblems(reply, deliveries, [target]), deliveries };
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// clicks on approval messages
+
+export interface RunActionInput {
+  platform: IdentityPlatform;
+  org: Organisation;
+  actor: Member;
+  /** request.approve | request.deny | request.cancel */
+  actionId: string;
+  /** The request id carried by the button. */
+  value: string;
+  /** The reason typed when denying. */
+  note?: string;
+}
+
+const requestIdPattern = /^[0-9]{1,18}$/;
+
+export async function runAction(deps: ChatDeps, input: RunActionInput): Promise<ChatOutcome> {
+  if (!requestIdPattern.test(input.value)) return refusal('unknown_action');
+  const requestId = BigInt(input.value);
+  try {
+    switch (input.actionId) {
+      case actionIds.approve:
+      case actionIds.deny:
+        return await decide(deps, input, requestId, input.actionId === actionIds.approve ? 'approve' : 'deny');
+      case actionIds.cancel:
+        return await cancel(deps, input, requestId);
+      default:
+        return refusal('unknown_action');
+    }
+  } catch (error) {
+    deps.logger.error({ err: error, action: input.actionId, requestId: input.value }, 'chat action failed');
+    return refusal('internal_error');
+  }
+}
+
+async function nameOf(deps: ChatDeps, orgId: bigint, memberId: bigint | null): Promise<MemberRef | null> {
+  if (memberId === null) return null;
+  const found = await membersRepo.findMember(deps.ctx.db.orm, orgId, memberId);
+  return found ? refOf(found) : { id: memberId, name: 'someone' };
+}
+
+async function cardFor(deps: ChatDeps, request: TopupRequest): Promise<ChatMessage> {
+  const requester = (await nameOf(deps, request.orgId, request.requesterId))!;
+  return approvalCard({ request, requester, decidedBy: await nameOf(deps, request.orgId, request.decidedById) });
+}
+
+async function decide(
+  deps: ChatDeps,
+  input: RunActionInput,
+  requestId: bigint,
+  decision: 'approve' | 'deny',
+): Promise<ChatOutcome> {
+  const orgId = input.org.id;
+  const decided = await decideRequest(deps.ctx, {
+    orgId,
+    actor: { memberId: input.actor.id, platform: input.platform },
+    requestId,
+    decision,
+    note: input.note,
+  });
+  if (!decided.ok) {
+    const request = decided.detail?.request as TopupRequest | undefined;
+    const outcome = refusal(decided.failure, {
+      request,
+      decidedBy: request ? await nameOf(deps, orgId, request.decidedById) : null,
+      budget: decided.detail?.budget as bigint | undefined,
+      total: decided.detail?.amount as bigint | undefined,
+    });
+    return request ? { ...outcome, card: await cardFor(deps, request) } : outcome;
+  }
+  const { request } = decided.value;
+  const card = await cardFor(deps, request);
+  const deliveries = await updateApprovalMessages(deps, request, card);
+  const requester = (await nameOf(deps, orgId, request.requesterId))!;
+  const balance =
+    decision === 'approve' ? (await getBalances(deps.ctx.db.orm, orgId, request.requesterId))?.wallet : undefined;
+  const notice = decisionNotice({ request, decidedBy: refOf(input.actor), balance });
+  deliveries.push(await deliver(deps, input.platform, orgId, request.requesterId, 'decision_notice', notice));
+  const budgetLeft =
+    decision === 'approve' && decided.value.fundedFrom === 'budget'
+      ? ((await getBalances(deps.ctx.db.orm, orgId, input.actor.id))?.budget ?? null)
+      : null;
+  const reply = decisionConfirmation({ request, requester, budgetLeft });
+  return {
+    ok: true,
+    reply: withDeliveryProblems(
+      reply,
+      deliveries.filter((d) => d.purpose === 'decision_notice'),
+      [requester],
+    ),
+    card,
+    deliveries,
+  };
+}
+
+async function cancel(deps: ChatDeps, input: RunActionInput, requestId: bigint): Promise<ChatOutcome> {
+  const orgId = input.org.id;
+  const cancelled = await cancelRequest(deps.ctx, {
+    orgId,
+    actor: { memberId: input.actor.id, platform: input.platform },
+    requestId,
+  });
+  if (!cancelled.ok) {
+    const request = cancelled.detail?.request as TopupRequest | undefined;
+    return refusal(cancelled.failure, {
+      request,
+      decidedBy: request ? await nameOf(deps, orgId, request.decidedById) : null,
+    });
+  }
+  const card = await cardFor(deps, cancelled.value);
+  const deliveries = await updateApprovalMessages(deps, cancelled.value, card);
+  return { ok: true, reply: cancelConfirmation(cancelled.value), deliveries };
+}
+
+/** Edits every approval message of a request to show its outcome. */
+async function updateApprovalMessages(
+  deps: ChatDeps,
+  request: TopupRequest,
+  card: ChatMessage,
+): Promise<DeliveryReport[]> {
+  const locations = await approvalsRepo.listApprovalMessages(deps.ctx.db.orm, request.orgId, request.id);
+  const reports: DeliveryReport[] = [];
+  for (const location of locations) {
+    let outcome: SendOutcome;
+    try {
+      outcome = await deps.notifier.update({
+        orgId: request.orgId,
+        location: { platform: location.platform, ref: location.ref },
+        message: card,
+      });
+    } catch (error) {
+      deps.logger.warn({ err: error, requestId: request.id }, 'could not update an approval message');
+      outcome = { ok: false, reason: 'failed', detail: String(error) };
+    }
+    reports.push({ memberId: location.memberId, purpose: 'approval_update', outcome });
+  }
+  return reports;
+}
+
+// ---------------------------------------------------------------------------------------------
+// expiry
+
+/** Expires requests whose time is up, edits their approval messages and tells the requesters. */
+export async function sweepExpiredRequests(deps: ChatDeps, input: { limit?: number } = {}): Promise<TopupRequest[]> {
+  const expired = await expireRequests(deps.ctx, { limit: input.limit });
+  for (const request of expired) {
+    try {
+      await updateApprovalMessages(deps, request, await cardFor(deps, request));
+      await deliver(
+        deps,
+        undefined,
+        request.orgId,
+        request.requesterId,
+        'decision_notice',
+        decisionNotice({ request, decidedBy: null }),
+      );
+    } catch (error) {
+      deps.logger.warn({ err: error, requestId: request.id }, 'could not announce an expired request');
+    }
+  }
+  return expired;
+}
+
+// ---------------------------------------------------------------------------------------------
+// home and delivery
+
+/** The Home view of a member (Slack App Home; any platform that has a personal dashboard). */
+export async function homeFor(deps: ChatDeps, input: { orgId: bigint; memberId: bigint }): Promise<ChatMessage> {
+  return buildHome(deps.ctx, input);
+}
+
+export { approversOf };
+
+async function deliver(
+  deps: ChatDeps,
+  platform: IdentityPlatform | undefined,
+  orgId: bigint,
+  memberId: bigint,
+  purpose: DeliveryReport['purpose'],
+  message: ChatMessage,
+): Promise<DeliveryReport> {
+  let outcome: SendOutcome;
+  try {
+    outcome = await deps.notifier.notifyMember({ orgId, memberId, message, preferPlatform: platform });
+  } catch (error) {
+    // A sender that throws is a bug, but the ledger change stands: report it and carry on.
+    deps.logger.error({ err: error, memberId, purpose }, 'a chat sender threw');
+    outcome = { ok: false, reason: 'failed', detail: String(error) };
+  }
+  if (!outcome.ok)
+    deps.logger.warn(
+      { memberId, purpose, reason: outcome.reason, detail: outcome.detail },
+      'direct message not delivered',
+    );
+  return { memberId, purpose, outcome };
+}
+
+function withDeliveryProblems(
+  reply: ChatMessage,
+  deliveries: DeliveryReport[],
+  people: (Member | MemberRef)[],
+): ChatMessage {
+  const problems: Block[] = [];
+  for (const delivery of deliveries) {
+    if (delivery.outcome.ok) continue;
+    const person = people.find((p) => p.id === delivery.memberId);
+    const ref = person ? ('name' in person ? person : refOf(person)) : { id: delivery.memberId, name: 'someone' };
+    problems.push(deliveryProblemLine({ person: ref, reason: delivery.outcome.reason }));
+  }
+  if (problems.length === 0) return reply;
+  return { summary: reply.summary, blocks: [...reply.blocks, ...problems].slice(0, 45) };
+}
+
+export { isChatFailure };
+
+/**
+ * True the first time a delivery with this source key (a Slack event id, a Teams activity id) is seen
+ * for the organisation; false for a redelivery, which must then have no effect.
+ */
+export async function firstDelivery(deps: ChatDeps, orgId: bigint, sourceKey: string): Promise<boolean> {
+  return recordInboundDelivery(deps.ctx.db.orm, orgId, sourceKey);
+}

@@ -1,0 +1,261 @@
+import { type AmountParse, amountHelp, parseAmount } from '../ledger/amount.models';
+import type { IdentityPlatform } from '../members/members.repository';
+
+// The platform-neutral command grammar. An adapter turns what the person typed into tokens (words and
+// mentions, the mentions read from the platform's own markup or entities, never guessed from names);
+// this file turns tokens into a command or a friendly refusal saying what to type.
+
+/** A person named in a command, as the platform identifies them. */
+export interface ChatUserRef {
+  platform: IdentityPlatform;
+  /** Slack user id (U…/W…) or Teams Entra object id. */
+  externalId: string;
+  /** Slack team id or Teams tenant id. */
+  workspaceId: string;
+  displayName?: string;
+}
+
+export type CommandToken = { kind: 'word'; text: string } | { kind: 'mention'; user: ChatUserRef };
+
+export const commandNames = ['grant-tokens', 'balance', 'request-tokens', 'leaderboard', 'tokens'] as const;
+export type CommandName = (typeof commandNames)[number];
+
+export const leaderboardWindows = ['week', 'month', 'quarter'] as const;
+export type LeaderboardWindow = (typeof leaderboardWindows)[number];
+
+export const memberRoleWords = ['admin', 'manager', 'member'] as const;
+
+export type ParsedCommand =
+  | { name: 'grant-tokens'; recipients: ChatUserRef[]; amount: bigint; reason: string }
+  | { name: 'balance'; target: ChatUserRef | null }
+  | { name: 'request-tokens'; amount: bigint; reason: string }
+  | { name: 'leaderboard'; window: LeaderboardWindow }
+  | { name: 'tokens-help' }
+  | { name: 'tokens-role'; target: ChatUserRef; role: (typeof memberRoleWords)[number] }
+  | { name: 'tokens-manager'; target: ChatUserRef; manager: ChatUserRef | null }
+  | { name: 'tokens-budget'; target: ChatUserRef; amount: bigint; memo: string };
+
+/** A refusal of the grammar: what was wrong, and what to type instead. */
+export interface GrammarRefusal {
+  problem: string;
+  usage: string;
+}
+
+export type GrammarResult = { ok: true; command: ParsedCommand } | { ok: false; refusal: GrammarRefusal };
+
+/** Most tokens read from one command; the rest is ignored (a reason longer than this is cut anyway). */
+export const commandTokensMax = 200;
+
+export const usages = {
+  'grant-tokens': '/grant-tokens @ana @ben 50k shipped the migration',
+  balance: '/balance  or  /balance @ana',
+  'request-tokens': '/request-tokens 200k eval runs',
+  leaderboard: '/leaderboard week  (or month, quarter)',
+  'tokens-role': '/tokens role @ana admin|manager|member',
+  'tokens-manager': '/tokens manager @ana @mia  (or /tokens manager @ana none)',
+  'tokens-budget': '/tokens budget @mia 500k Q3 budget',
+  tokens: '/tokens help',
+} as const;
+
+const refuse = (problem: string, usage: string): GrammarResult => ({ ok: false, refusal: { problem, usage } });
+
+/** Accepts "/grant-tokens", "grant-tokens", "Grant-Tokens" and maps them to a command name. */
+export function normaliseCommandName(raw: string): CommandName | undefined {
+  const name = raw.trim().replace(/^\//, '').toLowerCase();
+  return commandNames.find((known) => known === name);
+}
+
+/** Renders tokens back to text for a reason or memo; mentions become "@name" (never markup). */
+export function tokensToText(tokens: CommandToken[]): string {
+  return tokens
+    .map((token) => (token.kind === 'word' ? token.text : `@${token.user.displayName ?? token.user.externalId}`))
+    .join(' ')
+    .trim();
+}
+
+const groupOfThree = /^[0-9]{3}(?:\.[0-9]+)?[kKmMbB]?$/;
+const leadingGroup = /^[0-9]{1,3}$/;
+
+/**
+ * Reads an amount at the start of `words`. People type "50 000" as two words that form one amount, so
+ * a group of 1–3 digits followed by groups of exactly three digits is joined before parsing.
+ * Returns how many tokens the amount used.
+ */
+export function readAmount(tokens: CommandToken[]): { parse: AmountParse; used: number } | undefined {
+  const first = tokens[0];
+  if (!first || first.kind !== 'word') return undefined;
+  let used = 1;
+  let text = first.text;
+  if (leadingGroup.test(first.text)) {
+    while (used < tokens.length && used < 5) {
+      const next = tokens[used];
+      if (!next || next.kind !== 'word' || !groupOfThree.test(next.text)) break;
+      text = `${text} ${next.text}`;
+      used++;
+      if (!/^[0-9]{3}$/.test(next.text)) break;
+    }
+    if (used > 1) {
+      const joined = parseAmount(text);
+      if (joined.ok) return { parse: joined, used };
+      used = 1;
+      text = first.text;
+    }
+  }
+  return { parse: parseAmount(text), used };
+}
+
+function takeMentions(tokens: CommandToken[]): { mentions: ChatUserRef[]; rest: CommandToken[] } {
+  let index = 0;
+  const mentions: ChatUserRef[] = [];
+  while (index < tokens.length) {
+    const token = tokens[index]!;
+    if (token.kind !== 'mention') break;
+    mentions.push(token.user);
+    index++;
+  }
+  return { mentions, rest: tokens.slice(index) };
+}
+
+/** A word that looks like someone typed a name instead of picking a person from the list. */
+function looksLikeTypedName(token: CommandToken | undefined): boolean {
+  return token?.kind === 'word' && /^@\S+/.test(token.text);
+}
+
+export function parseCommand(name: CommandName, input: CommandToken[]): GrammarResult {
+  const tokens = input.filter((token) => token.kind === 'mention' || token.text.length > 0).slice(0, commandTokensMax);
+  switch (name) {
+    case 'grant-tokens':
+      return parseGrant(tokens);
+    case 'balance':
+      return parseBalance(tokens);
+    case 'request-tokens':
+      return parseRequest(tokens);
+    case 'leaderboard':
+      return parseLeaderboard(tokens);
+    case 'tokens':
+      return parseTokens(tokens);
+  }
+}
+
+function parseGrant(tokens: CommandToken[]): GrammarResult {
+  const usage = usages['grant-tokens'];
+  const { mentions, rest } = takeMentions(tokens);
+  if (mentions.length === 0) {
+    if (looksLikeTypedName(tokens[0])) {
+      return refuse(`I couldn't tell who “${wordText(tokens[0])}” is. Pick people from the @ list.`, usage);
+    }
+    return refuse('Name at least one person to give tokens to, then the amount.', usage);
+  }
+  if (rest.length === 0) return refuse(`No amount given. ${amountHelp}`, usage);
+  if (rest[0]?.kind === 'mention') return refuse('Put all the people first, then the amount.', usage);
+  const amount = readAmount(rest);
+  if (!amount) return refuse(`No amount given. ${amountHelp}`, usage);
+  if (!amount.parse.ok) return refuse(amount.parse.message, usage);
+  return {
+    ok: true,
+    command: {
+      name: 'grant-tokens',
+      recipients: dedupeUsers(mentions),
+      amount: amount.parse.amount,
+      reason: tokensToText(rest.slice(amount.used)),
+    },
+  };
+}
+
+function parseBalance(tokens: CommandToken[]): GrammarResult {
+  if (tokens.length === 0) return { ok: true, command: { name: 'balance', target: null } };
+  const [first, ...rest] = tokens;
+  if (first?.kind !== 'mention' || rest.length > 0) {
+    return refuse('/balance takes nothing, or one person picked from the @ list.', usages.balance);
+  }
+  return { ok: true, command: { name: 'balance', target: first.user } };
+}
+
+function parseRequest(tokens: CommandToken[]): GrammarResult {
+  const usage = usages['request-tokens'];
+  if (tokens[0]?.kind === 'mention') {
+    return refuse('Requests go to your manager automatically; start with the amount.', usage);
+  }
+  const amount = readAmount(tokens);
+  if (!amount) return refuse(`Say how many tokens you need. ${amountHelp}`, usage);
+  if (!amount.parse.ok) return refuse(amount.parse.message, usage);
+  return {
+    ok: true,
+    command: { name: 'request-tokens', amount: amount.parse.amount, reason: tokensToText(tokens.slice(amount.used)) },
+  };
+}
+
+function parseLeaderboard(tokens: CommandToken[]): GrammarResult {
+  if (tokens.length === 0) return { ok: true, command: { name: 'leaderboard', window: 'week' } };
+  const word = tokens[0]?.kind === 'word' ? tokens[0].text.toLowerCase() : '';
+  const window = leaderboardWindows.find((known) => known === word);
+  if (!window || tokens.length > 1) {
+    return refuse('The leaderboard covers a week, a month or a quarter.', usages.leaderboard);
+  }
+  return { ok: true, command: { name: 'leaderboard', window } };
+}
+
+function parseTokens(tokens: CommandToken[]): GrammarResult {
+  const [first, ...rest] = tokens;
+  const sub = first?.kind === 'word' ? first.text.toLowerCase() : '';
+  switch (sub) {
+    case '':
+    case 'help':
+      return { ok: true, command: { name: 'tokens-help' } };
+    case 'role': {
+      const usage = usages['tokens-role'];
+      const [target, roleWord, ...extra] = rest;
+      if (target?.kind !== 'mention') return refuse('Pick the person from the @ list, then the role.', usage);
+      const role = memberRoleWords.find((known) => roleWord?.kind === 'word' && known === roleWord.text.toLowerCase());
+      if (!role || extra.length > 0) return refuse('The role is one of admin, manager or member.', usage);
+      return { ok: true, command: { name: 'tokens-role', target: target.user, role } };
+    }
+    case 'manager': {
+      const usage = usages['tokens-manager'];
+      const [target, manager, ...extra] = rest;
+      if (target?.kind !== 'mention') return refuse('Pick the person from the @ list, then their manager.', usage);
+      if (manager?.kind === 'word' && ['none', 'nobody', '-'].includes(manager.text.toLowerCase()) && !extra.length) {
+        return { ok: true, command: { name: 'tokens-manager', target: target.user, manager: null } };
+      }
+      if (manager?.kind !== 'mention' || extra.length > 0) {
+        return refuse('Name the manager from the @ list too (or “none” to clear it).', usage);
+      }
+      return { ok: true, command: { name: 'tokens-manager', target: target.user, manager: manager.user } };
+    }
+    case 'budget': {
+      const usage = usages['tokens-budget'];
+      const [target, ...after] = rest;
+      if (target?.kind !== 'mention') return refuse('Pick the manager from the @ list, then the amount.', usage);
+      const amount = readAmount(after);
+      if (!amount) return refuse(`No amount given. ${amountHelp}`, usage);
+      if (!amount.parse.ok) return refuse(amount.parse.message, usage);
+      return {
+        ok: true,
+        command: {
+          name: 'tokens-budget',
+          target: target.user,
+          amount: amount.parse.amount,
+          memo: tokensToText(after.slice(amount.used)),
+        },
+      };
+    }
+    default:
+      return refuse(`I don't know “/tokens ${wordText(first)}”.`, 'Type /tokens help to see what I can do.');
+  }
+}
+
+function wordText(token: CommandToken | undefined): string {
+  if (!token) return '';
+  const text = token.kind === 'word' ? token.text : `@${token.user.displayName ?? token.user.externalId}`;
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+function dedupeUsers(users: ChatUserRef[]): ChatUserRef[] {
+  const seen = new Set<string>();
+  return users.filter((user) => {
+    const key = `${user.platform}:${user.workspaceId}:${user.externalId}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

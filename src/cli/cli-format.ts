@@ -1,0 +1,70 @@
+import { formatTokens } from '../ledger/amount.models';
+import { grantRecipientsMax } from '../ledger/ledger.models';
+import type { Account } from '../ledger/ledger.repository';
+import type { Member } from '../members/members.repository';
+
+// What the operator reads: one friendly line per failure, saying what to do instead. Every failure code
+// of the verbs the CLI calls is listed, so a new code shows up here as a type error.
+const failureLines = {
+  amount_invalid: 'That amount cannot be moved. Type a whole number of tokens, like 50000, 50k or 1.5M.',
+  not_an_admin: 'Only admins may do that.',
+  member_not_found: 'No such member. See: allot member list <org>',
+  not_a_manager:
+    'That member is not an active manager. Make them one first: allot role <org> <member> manager (or admin)',
+  idempotency_conflict:
+    'That --key was already used for a different operation. Use a new --key, or repeat the original command exactly.',
+  no_recipients: 'Name at least one member to grant to.',
+  too_many_recipients: `One grant may name at most ${grantRecipientsMax} members; split it into several grants.`,
+  self_grant: 'Nobody may grant tokens to themselves.',
+  recipient_not_found: 'One of the recipients is not a member. See: allot member list <org>',
+  recipient_is_bot: 'One of the recipients is a bot; bots cannot receive tokens.',
+  recipient_inactive: 'One of the recipients is deactivated and cannot receive tokens.',
+  exceeds_budget: 'The budget does not hold enough tokens for that; nothing was moved.',
+  exceeds_balance: 'An account would go below zero; nothing was moved.',
+  transfer_not_found: 'No such transfer. See: allot transfers <org>',
+  cannot_reverse_reversal: 'A reversal cannot itself be reversed; post a new grant or budget instead.',
+  already_reversed: 'That transfer was already reversed; a transfer is reversed at most once.',
+  slug_invalid: 'An organisation slug is 1 to 63 lower-case letters, digits or dashes, like acme or acme-eu.',
+  slug_taken: 'That slug is taken; choose another. See: allot org list',
+  time_zone_invalid: 'Unknown time zone. Use an IANA name like Europe/Paris or America/New_York.',
+  email_taken: 'Another member of this organisation already has that email.',
+  email_invalid: 'That email does not look right; type it like ana@example.com.',
+  manager_not_found: 'No such manager. Name them by email or id; see: allot member list <org>',
+  name_invalid: 'A member needs a name, like "Ana Lima".',
+  own_manager: 'Nobody can be their own manager.',
+  reporting_cycle: 'That would make a reporting loop (the manager reports, directly or not, to this member).',
+} as const;
+
+export type CliFailure = keyof typeof failureLines;
+
+export function failureLine(failure: CliFailure, detail?: Record<string, unknown>): string {
+  const line = failureLines[failure];
+  if (failure === 'exceeds_budget' && detail && typeof detail.total === 'bigint' && typeof detail.budget === 'bigint') {
+    return `${line} It needs ${formatTokens(detail.total)} and holds ${formatTokens(detail.budget)}.`;
+  }
+  return line;
+}
+
+export function describeMember(member: Pick<Member, 'id' | 'displayName' | 'email'>): string {
+  return `${member.displayName}${member.email ? ` <${member.email}>` : ''} #${member.id}`;
+}
+
+/** An account as finance reads it: "treasury", "wallet ana@acme.com", "budget #12". */
+export function describeAccount(account: Account, owner: Member | undefined): string {
+  if (account.memberId === null) return account.kind;
+  const who = owner ? (owner.email ?? `${owner.displayName} #${owner.id}`) : `#${account.memberId}`;
+  return `${account.kind} ${who}`;
+}
+
+/** Left-aligned columns separated by two spaces; amounts are right-aligned by the caller's padding. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => (row[index] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, index) => (index === cells.length - 1 ? cell : cell.padEnd(widths[index] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export { formatTokens };

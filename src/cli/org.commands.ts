@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { operatorActor } from '../lib/context';
+import * as membersRepo from '../members/members.repository';
+import { createOrganisation } from '../members/members.usecases';
+import { CliError, withCliContext } from './cli-context';
+import { failureLine, formatTable } from './cli-format';
+
+export function registerOrgCommands(program: Command): void {
+  const org = program.command('org').description('Organisations: each has its own treasury, members and ledger');
+
+  org
+    .command('create')
+    .description('Create an organisation with its treasury, usage and expired accounts')
+    .argument('<slug>', 'short name typed in every other command, e.g. acme')
+    .option('--name <name>', 'display name (default: the slug)')
+    .option('--time-zone <zone>', 'IANA time zone for periods and resets', 'UTC')
+    .action(async (slug: string, options: { name?: string; timeZone: string }) => {
+      await withCliContext(async (ctx) => {
+        const created = await createOrganisation(ctx, {
+          slug,
+          name: options.name,
+          timeZone: options.timeZone,
+          actor: operatorActor,
+        });
+        if (!created.ok) throw new CliError(failureLine(created.failure));
+        const { value } = created;
+        console.log(`Created organisation ${value.slug} ("${value.name}", ${value.timeZone}), id ${value.id}.`);
+      });
+    });
+
+  org
+    .command('list')
+    .description('List organisations')
+    .action(async () => {
+      await withCliContext(async (ctx) => {
+        const rows = await membersRepo.listOrganisations(ctx.db.orm);
+        if (rows.length === 0) {
+          console.log('No organisations yet. Create one with: allot org create <slug>');
+          return;
+        }
+        console.log(
+          formatTable(
+            ['ID', 'SLUG', 'NAME', 'TIME ZONE'],
+            rows.map((row) => [row.id.toString(), row.slug, row.name, row.timeZone]),
+          ),
+        );
+      });
+    });
+}

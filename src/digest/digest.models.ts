@@ -1,0 +1,153 @@
+import { type Block, type ChatMessage, context, type Line, message, text } from '../chat/messages';
+import { formatTokens } from '../ledger/amount.models';
+import { formatMoney, valuePerMoney } from '../usage/usage.models';
+import type { GrantStats, LimitWatch, Mover, WeekTotals } from './digest.repository';
+
+export interface DigestLeaderRow {
+  rank: number;
+  memberId: bigint;
+  name: string;
+  tokens: bigint;
+  value: bigint;
+  costMicros: bigint;
+}
+
+export interface DigestData {
+  organisationName: string;
+  /** The week reported on: [from, to), local to the organisation's zone. */
+  from: Date;
+  to: Date;
+  timeZone: string;
+  leaderboard: DigestLeaderRow[] | 'disabled';
+  hideMoney: boolean;
+  totals: WeekTotals;
+  previousTotals: WeekTotals;
+  grants: GrantStats;
+  requests: { approved: number; denied: number; expired: number; approvedTokens: bigint };
+  movers: Mover[];
+}
+
+function dayLabel(at: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }).format(at);
+}
+
+/** Value per unit of money, as "12.3k value/$"; "—" when nothing was spent. */
+export function formatValuePerMoney(value: bigint, costMicros: bigint): string {
+  const perUnit = valuePerMoney(value, costMicros);
+  return perUnit === null ? '—' : `${formatTokens(perUnit)} value per $`;
+}
+
+function change(current: bigint, previous: bigint): string {
+  if (previous === 0n) return current === 0n ? 'no change' : 'new this week';
+  const percent = ((current - previous) * 100n) / previous;
+  return `${percent >= 0n ? '+' : ''}${percent}% on the week before`;
+}
+
+/** The weekly digest as a platform-neutral message (Block Kit in Slack, an Adaptive Card in Teams). */
+export function digestMessage(data: DigestData): ChatMessage {
+  const end = new Date(data.to.getTime() - 1);
+  const title = `Allot weekly digest · ${dayLabel(data.from, data.timeZone)} – ${dayLabel(end, data.timeZone)}`;
+  const blocks: Block[] = [{ type: 'header', text: title }];
+  const totalsFields: { label: string; value: Line }[] = [
+    { label: 'Tokens used', value: [formatTokens(data.totals.tokens)] },
+    { label: 'Value-weighted', value: [formatTokens(data.totals.value)] },
+  ];
+  if (!data.hideMoney) {
+    totalsFields.push(
+      { label: 'Spent', value: [formatMoney(data.totals.costMicros)] },
+      { label: 'Value per money', value: [formatValuePerMoney(data.totals.value, data.totals.costMicros)] },
+    );
+  }
+  blocks.push({ type: 'fields', fields: totalsFields });
+  blocks.push(
+    context(`Value ${change(data.totals.value, data.previousTotals.value)} · ${data.totals.members} people used AI`),
+  );
+
+  if (data.leaderboard !== 'disabled') {
+    const lines: Line[] =
+      data.leaderboard.length === 0
+        ? [['No usage this week.']]
+        : data.leaderboard.map((row) => {
+            const line: Line = [
+              `${row.rank}. `,
+              { bold: row.name },
+              ` — ${formatTokens(row.value)} value · ${formatTokens(row.tokens)} tokens`,
+            ];
+            if (!data.hideMoney)
+              line.push(` · ${formatMoney(row.costMicros)} · ${formatValuePerMoney(row.value, row.costMicros)}`);
+            return line;
+          });
+    blocks.push({ type: 'divider' }, text([{ bold: 'Leaderboard (value-weighted tokens)' }]), text(...lines));
+  }
+
+  if (data.movers.length > 0) {
+    blocks.push(
+      text([{ bold: 'Biggest movers' }]),
+      text(
+        ...data.movers
+          .slice(0, 3)
+          .map(
+            (mover): Line => [
+              { bold: mover.name },
+              ` +${formatTokens(mover.value - mover.previousValue)} value (${formatTokens(mover.previousValue)} → ${formatTokens(mover.value)})`,
+            ],
+          ),
+      ),
+    );
+  }
+
+  const grantLine: Line =
+    data.grants.grants === 0
+      ? ['No bonus grants this week.']
+      : [
+          `${data.grants.grants} grant${data.grants.grants === 1 ? '' : 's'}, `,
+          { bold: `${formatTokens(data.grants.total)} tokens` },
+          ' given.',
+        ];
+  const received = data.grants.topRecipients.slice(0, 3);
+  const lines: Line[] = [grantLine];
+  if (received.length > 0) {
+    lines.push([
+      'Most received: ',
+      ...received.flatMap(
+        (entry, index): Line => [index > 0 ? ', ' : '', { bold: entry.name }, ` ${formatTokens(entry.amount)}`],
+      ),
+    ]);
+  }
+  const givers = data.grants.topGranters.slice(0, 3);
+  if (givers.length > 0) {
+    lines.push([
+      'Most given: ',
+      ...givers.flatMap(
+        (entry, index): Line => [index > 0 ? ', ' : '', { bold: entry.name }, ` ${formatTokens(entry.amount)}`],
+      ),
+    ]);
+  }
+  lines.push([
+    `Top-up requests: ${data.requests.approved} approved (${formatTokens(data.requests.approvedTokens)} tokens), ${data.requests.denied} denied`,
+    data.requests.expired > 0 ? `, ${data.requests.expired} expired` : '',
+    '.',
+  ]);
+  blocks.push({ type: 'divider' }, text([{ bold: 'Grants and top-ups' }]), text(...lines));
+  return message(title, ...blocks);
+}
+
+/** A manager's private note: their reports near or over their limit. */
+export function limitWatchMessage(reports: LimitWatch[]): ChatMessage {
+  const lines = reports
+    .slice(0, 20)
+    .map(
+      (report): Line => [
+        { bold: report.name },
+        report.balance < 0n
+          ? ` is over their limit by ${formatTokens(-report.balance)} tokens`
+          : ` has ${formatTokens(report.balance)} of ${formatTokens(report.received)} tokens left this month`,
+      ],
+    );
+  return message(
+    `${reports.length} of your reports ${reports.length === 1 ? 'is' : 'are'} near or over their token limit`,
+    text([{ bold: 'Your team’s token limits' }]),
+    text(...lines),
+    context('Top them up with /grant-tokens, or approve their /request-tokens.'),
+  );
+}

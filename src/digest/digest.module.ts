@@ -1,0 +1,106 @@
+import { sql } from 'drizzle-orm';
+import { issueDueAllowances } from '../allowances/allowances.usecases';
+import { queryRows } from '../db/client';
+import type { AppDeps, AppModule } from '../lib/module';
+import * as repo from './digest.repository';
+import { deliverDigest, digestJobName } from './digest.usecases';
+import { type Job, Scheduler } from './scheduler';
+
+/** How often a replica re-reads digest schedules (changed on another replica, or by a command). */
+export const scheduleReloadIntervalMs = 60_000;
+/** Allowances are checked every 15 minutes: members' periods start at their own local midnight. */
+export const allowanceSweepCron = '*/15 * * * *';
+/** Most organisations one allowance sweep walks through. */
+export const sweepOrganisationsMax = 10_000;
+
+/** Builds the allowance sweep: every organisation with allowance rules, each member's period once. */
+export function allowanceSweepJob(deps: AppDeps): Job {
+  return {
+    name: 'allowances',
+    expression: allowanceSweepCron,
+    timeZone: 'UTC',
+    catchUpGraceMs: 15 * 60_000,
+    run: async () => {
+      const orgs = await queryRows<{ org_id: string }>(
+        deps.ctx.db.orm,
+        sql`select distinct org_id::text from allowance_rules where removed_at is null order by 1 limit ${sweepOrganisationsMax}`,
+      );
+      for (const { org_id } of orgs) {
+        const report = await issueDueAllowances(deps.ctx, { orgId: BigInt(org_id) });
+        if (report.issued > 0)
+          deps.logger.info(
+            { orgId: org_id, ...report, expiredTokens: String(report.expiredTokens) },
+            'allowances issued',
+          );
+      }
+    },
+  };
+}
+
+export function digestJob(deps: AppDeps, schedule: repo.DigestSchedule): Job {
+  return {
+    name: digestJobName(schedule),
+    expression: schedule.cron,
+    timeZone: schedule.timeZone,
+    catchUpGraceMs: deps.config.DIGEST_CATCH_UP_HOURS * 3_600_000,
+    notBefore: schedule.updatedAt,
+    run: async (slot) => {
+      await deliverDigest(deps, { orgId: schedule.orgId, scheduleId: schedule.id, slot });
+    },
+  };
+}
+
+/**
+ * Schedules: weekly digests and recurring allowances. Every replica keeps the timers; the database
+ * decides which replica runs each slot, so a slot runs once however many replicas fire.
+ */
+export function createDigestModule(deps: AppDeps): AppModule | null {
+  if (!deps.config.SCHEDULER_ENABLED) return null;
+  const scheduler = new Scheduler(deps.ctx, deps.logger);
+  const known = new Map<string, string>();
+  let timer: NodeJS.Timeout | undefined;
+  let reloading: Promise<void> = Promise.resolve();
+
+  const reload = async (catchUp: boolean) => {
+    const schedules = await repo.listEnabledSchedules(deps.ctx.db.orm);
+    const wanted = new Set<string>();
+    for (const schedule of schedules) {
+      const job = digestJob(deps, schedule);
+      wanted.add(job.name);
+      const signature = `${schedule.cron}|${schedule.timeZone}`;
+      if (known.get(job.name) !== signature) {
+        scheduler.schedule(job);
+        known.set(job.name, signature);
+      }
+      if (catchUp) await scheduler.catchUp(job);
+    }
+    for (const name of [...known.keys()]) {
+      if (!wanted.has(name)) {
+        scheduler.unschedule(name);
+        known.delete(name);
+      }
+    }
+  };
+
+  return {
+    name: 'schedules',
+    async start() {
+      const sweep = allowanceSweepJob(deps);
+      scheduler.schedule(sweep);
+      // Catching up runs in the background: start-up must not wait on a digest post.
+      reloading = (async () => {
+        await scheduler.catchUp(sweep);
+        await reload(true);
+      })().catch((error) => deps.logger.error({ err: error }, 'schedule catch-up failed'));
+      timer = setInterval(() => {
+        reloading = reload(false).catch((error) => deps.logger.error({ err: error }, 'schedule reload failed'));
+      }, scheduleReloadIntervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await reloading;
+      await scheduler.stop();
+    },
+  };
+}

@@ -1,0 +1,192 @@
+import type { ChatMessage } from '../chat/messages';
+import type { MessageLocation, Notifier } from '../chat/notifier';
+import type { Ctx } from '../lib/context';
+import type { Logger } from '../lib/logger';
+import { localDate, periodStart, previousPeriodStart } from '../lib/zoned-time.models';
+import { findOrganisationById, listMembersByRole } from '../members/members.repository';
+import { getLeaderboard } from '../usage/usage.usecases';
+import { type DigestData, type DigestLeaderRow, digestMessage, limitWatchMessage } from './digest.models';
+import type { DigestSchedule } from './digest.repository';
+import * as repo from './digest.repository';
+
+/** Attempts to post one digest before the destination is reported as failing. */
+export const digestPostAttemptsMax = 3;
+/** Backoff between attempts (multiplied by the attempt number). */
+export const digestRetryDelayMs = 2_000;
+/** Share of what a wallet received this month below which a manager hears about it. */
+export const nearLimitPercentLeft = 10;
+
+export interface DigestDeps {
+  ctx: Ctx;
+  notifier: Notifier;
+  logger: Logger;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** The week's leaderboard through the same verb as /leaderboard, with its privacy settings, as of `weekStart`. */
+async function leaderboardOf(ctx: Ctx, orgId: bigint, weekStart: Date) {
+  const asOfWeek: Ctx = { db: ctx.db, clock: { now: () => weekStart } };
+  const board = await getLeaderboard(asOfWeek, { orgId, askerId: null, window: 'week' });
+  if (!board.ok) return { rows: 'disabled' as const, hideMoney: true };
+  const rows: DigestLeaderRow[] = board.value.entries.slice(0, repo.digestListMax).map((entry) => ({
+    rank: entry.rank,
+    memberId: entry.memberId,
+    name: entry.displayName,
+    tokens: entry.tokens,
+    value: entry.value,
+    costMicros: entry.costMicros ?? 0n,
+  }));
+  return { rows, hideMoney: board.value.hideMoney };
+}
+
+/**
+ * Everything the digest posted at `at` reports: the last complete week (Monday to Monday in the
+ * organisation's zone) before `at`, against the week before it.
+ */
+export async function collectDigest(ctx: Ctx, input: { orgId: bigint; at: Date }): Promise<DigestData> {
+  const organisation = await findOrganisationById(ctx.db.orm, input.orgId);
+  if (!organisation) throw new Error(`organisation ${input.orgId} not found`);
+  const zone = organisation.timeZone;
+  const to = periodStart('week', zone, input.at);
+  const from = previousPeriodStart('week', zone, input.at);
+  const before = previousPeriodStart('week', zone, from);
+  const weekDay = localDate(from, zone);
+  const previousDay = localDate(before, zone);
+  const [board, totals, previousTotals, grants, requests, movers] = await Promise.all([
+    leaderboardOf(ctx, input.orgId, from),
+    repo.weekTotals(ctx.db.orm, input.orgId, weekDay),
+    repo.weekTotals(ctx.db.orm, input.orgId, previousDay),
+    repo.grantStats(ctx.db.orm, input.orgId, from, to),
+    repo.requestStats(ctx.db.orm, input.orgId, from, to),
+    repo.biggestMovers(ctx.db.orm, input.orgId, weekDay, previousDay),
+  ]);
+  return {
+    organisationName: organisation.name,
+    from,
+    to,
+    timeZone: zone,
+    leaderboard: board.rows,
+    hideMoney: board.hideMoney,
+    totals,
+    previousTotals,
+    grants,
+    requests,
+    movers: board.rows === 'disabled' ? [] : movers,
+  };
+}
+
+export async function buildDigestMessage(ctx: Ctx, input: { orgId: bigint; at: Date }): Promise<ChatMessage> {
+  return digestMessage(await collectDigest(ctx, input));
+}
+
+export function digestJobName(schedule: Pick<DigestSchedule, 'orgId' | 'id'>): string {
+  return `digest:${schedule.orgId}:${schedule.id}`;
+}
+
+export type DeliveryOutcome = 'sent' | 'failed' | 'already_delivered' | 'schedule_off';
+
+/**
+ * Posts one digest for one schedule and slot, once: retried on failure, then reported to the admins
+ * (never silently dropped). Managers also get a private note about their reports near their limit.
+ */
+export async function deliverDigest(
+  deps: DigestDeps,
+  input: { orgId: bigint; scheduleId: bigint; slot: Date },
+): Promise<DeliveryOutcome> {
+  const { ctx } = deps;
+  const schedule = await repo.findSchedule(ctx.db.orm, input.orgId, input.scheduleId);
+  if (!schedule?.enabled) return 'schedule_off';
+  const runKey = `${digestJobName(schedule)}:${input.slot.toISOString()}`;
+  if (await repo.findDelivery(ctx.db.orm, input.orgId, runKey)) return 'already_delivered';
+  const digest = await buildDigestMessage(ctx, { orgId: input.orgId, at: input.slot });
+  const destination: MessageLocation = { platform: schedule.platform, ref: schedule.destination };
+  const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
+  let attempts = 0;
+  let detail = '';
+  for (; attempts < digestPostAttemptsMax; ) {
+    attempts++;
+    const sent = await deps.notifier.postToChannel({ orgId: input.orgId, destination, message: digest });
+    if (sent.ok) {
+      await repo.insertDelivery(ctx.db.orm, {
+        orgId: input.orgId,
+        runKey,
+        scheduleId: schedule.id,
+        status: 'sent',
+        attempts,
+        location: sent.location.ref,
+        at: ctx.clock.now(),
+      });
+      await repo.recordScheduleOutcome(ctx.db.orm, { orgId: input.orgId, scheduleId: schedule.id, failure: null });
+      await notifyManagers(deps, input.orgId, input.slot);
+      return 'sent';
+    }
+    detail = `${sent.reason}${sent.detail ? `: ${sent.detail}` : ''}`;
+    // An unreachable destination (bot removed, channel archived) will not heal by retrying now.
+    if (sent.reason === 'unreachable') break;
+    if (attempts < digestPostAttemptsMax) await sleep(digestRetryDelayMs * attempts);
+  }
+  await repo.insertDelivery(ctx.db.orm, {
+    orgId: input.orgId,
+    runKey,
+    scheduleId: schedule.id,
+    status: 'failed',
+    attempts,
+    detail,
+    at: ctx.clock.now(),
+  });
+  await repo.recordScheduleOutcome(ctx.db.orm, { orgId: input.orgId, scheduleId: schedule.id, failure: detail });
+  await reportFailure(deps, schedule, detail);
+  deps.logger.warn({ orgId: input.orgId, scheduleId: schedule.id, detail }, 'digest could not be posted');
+  return 'failed';
+}
+
+async function reportFailure(deps: DigestDeps, schedule: DigestSchedule, detail: string): Promise<void> {
+  const where =
+    schedule.platform === 'slack' ? `Slack channel ${schedule.destination.channelId}` : 'the Teams conversation';
+  const note: ChatMessage = {
+    summary: `The weekly digest could not be posted to ${where}`,
+    blocks: [
+      { type: 'header', text: 'The weekly digest was not posted' },
+      {
+        type: 'text',
+        lines: [
+          [
+            `Allot tried ${digestPostAttemptsMax} times to post the digest to ${where} and failed (`,
+            { code: detail.slice(0, 200) },
+            ').',
+          ],
+          [
+            'Invite the bot to that channel, or choose another with ',
+            { code: '/tokens digest #channel "0 9 * * MON" Europe/Berlin' },
+            '.',
+          ],
+        ],
+      },
+    ],
+  };
+  const admins = await listMembersByRole(deps.ctx.db.orm, schedule.orgId, 'admin');
+  for (const admin of admins.slice(0, 20)) {
+    await deps.notifier.notifyMember({
+      orgId: schedule.orgId,
+      memberId: admin.id,
+      message: note,
+      preferPlatform: schedule.platform,
+    });
+  }
+}
+
+async function notifyManagers(deps: DigestDeps, orgId: bigint, at: Date): Promise<void> {
+  const organisation = await findOrganisationById(deps.ctx.db.orm, orgId);
+  if (!organisation) return;
+  const since = periodStart('month', organisation.timeZone, at);
+  const watched = await repo.membersNearLimit(deps.ctx.db.orm, orgId, since, nearLimitPercentLeft);
+  const byManager = new Map<bigint, typeof watched>();
+  for (const entry of watched) {
+    if (entry.managerId === null) continue;
+    byManager.set(entry.managerId, [...(byManager.get(entry.managerId) ?? []), entry]);
+  }
+  for (const [managerId, reports] of [...byManager].slice(0, 200)) {
+    const sent = await deps.notifier.notifyMember({ orgId, memberId: managerId, message: limitWatchMessage(reports) });
+    if (!sent.ok) deps.logger.info({ orgId, managerId, reason: sent.reason }, 'manager limit note not delivered');
+  }
+}

@@ -1,0 +1,37 @@
+import { eq, sql } from 'drizzle-orm';
+import { type Orm, queryRows } from '../db/client';
+import { scheduledRuns } from './scheduler.tables';
+
+/**
+ * Claims a run key. The first claimer wins; a claim whose lease ran out without finishing (its
+ * replica died mid-run) may be taken over. Returns true when this caller should run the job.
+ */
+export async function claimRun(
+  orm: Orm,
+  input: { runKey: string; orgId: bigint | null; claimedBy: string; now: Date; leaseMs: number },
+): Promise<boolean> {
+  const leaseUntil = new Date(input.now.getTime() + input.leaseMs);
+  const rows = await queryRows<{ run_key: string }>(
+    orm,
+    sql`insert into scheduled_runs (run_key, org_id, claimed_by, claimed_at, lease_until)
+        values (${input.runKey}, ${input.orgId}, ${input.claimedBy}, ${input.now.toISOString()}::timestamptz,
+                ${leaseUntil.toISOString()}::timestamptz)
+        on conflict (run_key) do update
+           set claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at, lease_until = excluded.lease_until
+         where scheduled_runs.finished_at is null and scheduled_runs.lease_until < excluded.claimed_at
+        returning run_key`,
+  );
+  return rows.length === 1;
+}
+
+export async function finishRun(orm: Orm, input: { runKey: string; now: Date; outcome: string }): Promise<void> {
+  await orm
+    .update(scheduledRuns)
+    .set({ finishedAt: input.now, outcome: input.outcome.slice(0, 500) })
+    .where(eq(scheduledRuns.runKey, input.runKey));
+}
+
+export async function findRun(orm: Orm, runKey: string) {
+  const [row] = await orm.select().from(scheduledRuns).where(eq(scheduledRuns.runKey, runKey)).limit(1);
+  return row;
+}

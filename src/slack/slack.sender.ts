@@ -1,0 +1,86 @@
+import type { WebClient } from '@slack/web-api';
+import type { ChatMessage } from '../chat/messages';
+import type { MessageLocation, PlatformSender, SendOutcome } from '../chat/notifier';
+import type { Orm } from '../db/client';
+import type { Logger } from '../lib/logger';
+import type { MemberIdentity } from '../members/members.repository';
+import { toSlackMessage } from './blockkit.presenter';
+import { findSlackUserIds } from './slack.repository';
+import { memberIdsIn, type SlackIds } from './slack-text.models';
+
+/** Slack errors meaning the person or conversation cannot be written to; retrying will not help. */
+const unreachableErrors = new Set([
+  'channel_not_found',
+  'user_not_found',
+  'users_not_found',
+  'account_inactive',
+  'user_disabled',
+  'cannot_dm_bot',
+  'is_archived',
+  'not_in_channel',
+  'user_is_restricted',
+  'message_not_found',
+  'missing_scope',
+]);
+
+/** The Slack error code of a failed Web API call (`ok:false` → its `error`), or a transport code. */
+export function slackErrorOf(error: unknown): { code: string; unreachable: boolean } {
+  const known = error as { code?: string; data?: { error?: string } };
+  if (known?.code === 'slack_webapi_platform_error' && known.data?.error) {
+    return { code: known.data.error, unreachable: unreachableErrors.has(known.data.error) };
+  }
+  return { code: known?.code ?? String(error), unreachable: false };
+}
+
+export async function slackIdsFor(orm: Orm, orgId: bigint, message: ChatMessage): Promise<SlackIds> {
+  return findSlackUserIds(orm, orgId, memberIdsIn(message));
+}
+
+/**
+ * Direct messages on Slack: conversations.open + chat.postMessage, chat.update for edits. A 429 is
+ * retried by the WebClient after Retry-After; any other failure is returned (never thrown) so the
+ * caller can tell the person acting, and the ledger change that caused the message stands.
+ */
+export function createSlackSender(deps: { client: WebClient; orm: () => Orm; logger: Logger }): PlatformSender {
+  const fail = (error: unknown, what: string): SendOutcome => {
+    const { code, unreachable } = slackErrorOf(error);
+    deps.logger.warn({ code, what }, 'Slack Web API call failed');
+    return { ok: false, reason: unreachable ? 'unreachable' : 'failed', detail: code };
+  };
+  return {
+    platform: 'slack',
+    async sendDirect({ orgId, identity, message }: { orgId: bigint; identity: MemberIdentity; message: ChatMessage }) {
+      const ids = await slackIdsFor(deps.orm(), orgId, message);
+      let channel: string | undefined;
+      try {
+        const opened = await deps.client.conversations.open({ users: identity.externalId });
+        channel = opened.channel?.id;
+      } catch (error) {
+        return fail(error, 'conversations.open');
+      }
+      if (!channel) return { ok: false, reason: 'failed', detail: 'no_channel' };
+      try {
+        const posted = await deps.client.chat.postMessage({ channel, ...toSlackMessage(message, ids) });
+        const location: MessageLocation = {
+          platform: 'slack',
+          ref: { channel: posted.channel ?? channel, ts: posted.ts ?? '' },
+        };
+        return { ok: true, location };
+      } catch (error) {
+        return fail(error, 'chat.postMessage');
+      }
+    },
+    async update({ orgId, location, message }) {
+      const channel = location.ref.channel;
+      const ts = location.ref.ts;
+      if (!channel || !ts) return { ok: false, reason: 'failed', detail: 'bad_location' };
+      const ids = await slackIdsFor(deps.orm(), orgId, message);
+      try {
+        await deps.client.chat.update({ channel, ts, ...toSlackMessage(message, ids) });
+        return { ok: true, location };
+      } catch (error) {
+        return fail(error, 'chat.update');
+      }
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { resolveChatMember, runAction, runCommand } from '../chat/commands.usecases';
+import type { ChatDirectory, ChatOutcome } from '../chat/commands.usecases';
+import type { CommandToken } from '../chat/grammar.models';
+import type { ChatMessage } from '../chat/messages';
+import type { AppDeps } from '../lib/module';
+import type { Member, Organisation } from '../members/members.repository';
+
+// The seam between Teams and the platform-neutral chat core (src/chat: grammar, command runner,
+// failure → reply table; src/approvals: top-up requests and decisions). Teams hands the core one
+// command as tokens, or one button click, and presents what comes back as Adaptive Cards. Tests and
+// a later move to the Microsoft 365 Agents SDK can put another implementation behind it.
+
+export type { CommandToken };
+
+export interface TeamsCommandInput {
+  org: Organisation;
+  actor: Member;
+  /** The words and mentions after the bot's own mention was removed; the first word names the command. */
+  tokens: CommandToken[];
+  /** Idempotency key from the source: derived from the Teams conversation id and activity id. */
+  sourceKey: string;
+}
+
+export interface TeamsActionInput {
+  org: Organisation;
+  actor: Member;
+  /** The button's id, e.g. "request.approve". */
+  actionId: string;
+  /** The value the button carried, e.g. the request id. */
+  value: string;
+}
+
+export interface TeamsCoreOutcome {
+  ok: boolean;
+  /** For the person acting. */
+  reply: ChatMessage;
+  /** For a click: what the clicked card shows now (the invoke answer). */
+  card?: ChatMessage;
+  /** True when the core already edited every stored copy of the clicked card (through notifier.update). */
+  cardEditedEverywhere: boolean;
+}
+
+/** What Teams needs from the chat core. Notifications to other people go through deps.notifier. */
+export interface TeamsChatCore {
+  /** The member acting, after the core's own checks (ALLOT_ADMINS promotion). */
+  confirmActor(input: { org: Organisation; actor: Member; tenantId: string; aadObjectId: string }): Promise<Member>;
+  runCommand(input: TeamsCommandInput): Promise<TeamsCoreOutcome>;
+  runAction(input: TeamsActionInput): Promise<TeamsCoreOutcome>;
+}
+
+// Teams people are resolved (TeamsInfo.getMember) before the core sees them, so a mention the core
+// does not know could not be looked up at Teams either: it is an unknown person.
+const teamsDirectory: ChatDirectory = { loadProfile: async () => null };
+
+function fromOutcome(outcome: ChatOutcome, cardEditedEverywhere: boolean): TeamsCoreOutcome {
+  return { ok: outcome.ok, reply: outcome.reply, card: outcome.card, cardEditedEverywhere };
+}
+
+/** The chat core of src/chat, called the way its README describes. */
+export function createTeamsChatCore(deps: AppDeps): TeamsChatCore {
+  return {
+    async confirmActor(input) {
+      const resolved = await resolveChatMember(deps, {
+        workspace: { platform: 'teams', externalId: input.tenantId },
+        user: {
+          platform: 'teams',
+          externalId: input.aadObjectId,
+          workspaceId: input.tenantId,
+          displayName: input.actor.displayName,
+        },
+        directory: teamsDirectory,
+      });
+      return resolved.member;
+    },
+    async runCommand(input) {
+      const [first, ...rest] = input.tokens;
+      // A bare mention of the bot (or an empty message) gets the help text.
+      const command = first === undefined ? 'tokens' : first.kind === 'word' ? first.text : '';
+      const tokens: CommandToken[] = first === undefined ? [{ kind: 'word', text: 'help' }] : rest;
+      const outcome = await runCommand(deps, {
+        platform: 'teams',
+        org: input.org,
+        actor: input.actor,
+        command,
+        tokens,
+        idempotencyKey: input.sourceKey,
+        directory: teamsDirectory,
+      });
+      return fromOutcome(outcome, false);
+    },
+    async runAction(input) {
+      const outcome = await runAction(deps, {
+        platform: 'teams',
+        org: input.org,
+        actor: input.actor,
+        actionId: input.actionId,
+        value: input.value,
+      });
+      return fromOutcome(outcome, true);
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import type { Notifier } from '../chat/notifier';
+import type { Ctx } from '../lib/context';
+import type { Logger } from '../lib/logger';
+import * as membersRepo from '../members/members.repository';
+import { type AlertThreshold, alertPeriod, currentPeriod, thresholdsReached, zonedDayStart } from './usage.models';
+import { lowBalanceReply, overageManagerReply } from './usage.replies';
+import * as usageRepo from './usage.repository';
+import type { WalletDebit } from './usage.usecases';
+
+/** Most wallets looked at after one batch (a batch has at most 1000 events, so 1000 members). */
+const alertWalletsMax = 1_000;
+
+export interface AlertSent {
+  memberId: bigint;
+  threshold: AlertThreshold;
+  toManagerId: bigint | null;
+}
+
+/**
+ * Low-balance alerts after a batch has committed: for each debited wallet, the thresholds it is now
+ * at or past (20 % and 5 % left of what it received this month, and overage, by default) are
+ * recorded once per member, threshold and organisation-local month; a member newly past any gets one
+ * DM naming the most severe, and on overage their manager gets one too. Never throws: an alert that
+ * cannot be sent is logged, and ingestion has already answered.
+ */
+export async function sendLowBalanceAlerts(
+  ctx: Ctx,
+  deps: { notifier: Notifier; logger?: Logger },
+  input: { orgId: bigint; debits: WalletDebit[]; percents: readonly number[] },
+): Promise<AlertSent[]> {
+  const sent: AlertSent[] = [];
+  try {
+    const debits = input.debits.filter((debit) => debit.debited > 0n).slice(0, alertWalletsMax);
+    if (debits.length === 0) return sent;
+    const organisation = await membersRepo.findOrganisationById(ctx.db.orm, input.orgId);
+    if (!organisation) return sent;
+    const now = ctx.clock.now();
+    const period = alertPeriod(now, organisation.timeZone);
+    const since = zonedDayStart(currentPeriod('month', now, organisation.timeZone).start, organisation.timeZone);
+    const received = await usageRepo.receivedSince(
+      ctx.db.orm,
+      input.orgId,
+      debits.map((debit) => debit.walletId),
+      since,
+    );
+    for (const debit of debits) {
+      const receivedThisPeriod = received.get(debit.walletId) ?? 0n;
+      const reached = thresholdsReached({ after: debit.after, receivedThisPeriod, percents: input.percents });
+      const fresh: AlertThreshold[] = [];
+      for (const threshold of reached) {
+        const recorded = await usageRepo.recordAlert(ctx.db.orm, {
+          orgId: input.orgId,
+          memberId: debit.memberId,
+          period,
+          threshold,
+          balance: debit.after,
+          at: now,
+        });
+        if (recorded) fresh.push(threshold);
+      }
+      const worst = fresh[0];
+      if (!worst) continue;
+      const outcome = await deps.notifier.notifyMember({
+        orgId: input.orgId,
+        memberId: debit.memberId,
+        message: lowBalanceReply({ threshold: worst, balance: debit.after, received: receivedThisPeriod }),
+      });
+      if (!outcome.ok) deps.logger?.warn({ memberId: debit.memberId, outcome }, 'low-balance alert not delivered');
+      let toManagerId: bigint | null = null;
+      if (fresh.includes('overage')) {
+        const member = await membersRepo.findMember(ctx.db.orm, input.orgId, debit.memberId);
+        if (member?.managerId) {
+          toManagerId = member.managerId;
+          const managerOutcome = await deps.notifier.notifyMember({
+            orgId: input.orgId,
+            memberId: member.managerId,
+            message: overageManagerReply({ memberId: member.id, memberName: member.displayName, balance: debit.after }),
+          });
+          if (!managerOutcome.ok) {
+            deps.logger?.warn({ managerId: member.managerId, outcome: managerOutcome }, 'overage alert not delivered');
+          }
+        }
+      }
+      sent.push({ memberId: debit.memberId, threshold: worst, toManagerId });
+    }
+  } catch (error) {
+    deps.logger?.error({ err: error, orgId: input.orgId }, 'low-balance alerts failed');
+  }
+  return sent;
+}

@@ -1,0 +1,427 @@
+import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
+import { type Orm, queryRows } from '../db/client';
+import { apiKeysListMax, leaderboardTopNMax, pricesListMax, usageModelsListMax } from './usage.models';
+import {
+  apiKeys,
+  categoryWeights,
+  type LeaderboardWindow,
+  leaderboardSettings,
+  lowBalanceAlerts,
+  modelPrices,
+} from './usage.tables';
+
+export type ApiKey = typeof apiKeys.$inferSelect;
+export type LeaderboardSettings = typeof leaderboardSettings.$inferSelect;
+
+// ---------------------------------------------------------------------------------------------
+// ingestion
+
+/** A Postgres array literal of texts, each quoted and escaped (drizzle would expand a JS array). */
+function pgTextArray(values: string[]): string {
+  return `{${values.map((value) => `"${value.replace(/[\\"]/g, (char) => `\\${char}`)}"`).join(',')}}`;
+}
+
+export interface ResolvedUser {
+  ref: string;
+  memberId: bigint;
+  walletId: bigint;
+}
+
+/** Members (with their wallet) behind emails, Slack user ids and Teams object ids, in one read. */
+export async function resolveUsers(
+  orm: Orm,
+  orgId: bigint,
+  refs: { emails: string[]; slackIds: string[]; teamsIds: string[] },
+): Promise<ResolvedUser[]> {
+  if (refs.emails.length + refs.slackIds.length + refs.teamsIds.length === 0) return [];
+  const org = orgId.toString();
+  const rows = await queryRows<{ ref: string; member_id: string; wallet_id: string }>(
+    orm,
+    sql`with found as (
+          select m.email as ref, m.id as member_id from members m
+           where m.org_id = ${org}::bigint and m.email = any(${pgTextArray(refs.emails)}::text[])
+          union all
+          select 'slack:' || i.external_id, i.member_id from member_identities i
+           where i.org_id = ${org}::bigint and i.platform = 'slack' and i.external_id = any(${pgTextArray(refs.slackIds)}::text[])
+          union all
+          select 'teams:' || lower(i.external_id), i.member_id from member_identities i
+           where i.org_id = ${org}::bigint and i.platform = 'teams' and i.external_id = any(${pgTextArray(refs.teamsIds)}::text[])
+        )
+        select f.ref, f.member_id::text, a.id::text as wallet_id
+          from found f
+          join accounts a on a.org_id = ${org}::bigint and a.kind = 'wallet' and a.member_id = f.member_id`,
+  );
+  return rows.map((row) => ({ ref: row.ref, memberId: BigInt(row.member_id), walletId: BigInt(row.wallet_id) }));
+}
+
+export interface BatchEvent {
+  idx: number;
+  eventId: string;
+  opKey: string;
+  contentHash: string;
+  memberId: bigint;
+  walletId: bigint;
+  model: string;
+  category: string;
+  inputTokens: bigint;
+  outputTokens: bigint;
+  eventAt: Date;
+}
+
+export interface BatchOutcome {
+  events: { idx: number; status: 'accepted' | 'duplicate' | 'conflict'; costMicros: bigint | null; priced: boolean }[];
+  wallets: { walletId: bigint; balanceAfter: bigint; debited: bigint }[];
+}
+
+/** One round trip: allot_ingest_usage stores, prices, debits and rolls up a batch (see migration 0005). */
+export async function ingestBatch(
+  orm: Orm,
+  input: {
+    orgId: bigint;
+    timeZone: string;
+    usageAccountId: bigint;
+    platform: string;
+    recordedAt: Date;
+    events: BatchEvent[];
+  },
+): Promise<BatchOutcome> {
+  const payload = JSON.stringify(
+    input.events.map((event) => ({
+      idx: event.idx,
+      event_id: event.eventId,
+      op_key: event.opKey,
+      content_hash: event.contentHash,
+      member_id: event.memberId.toString(),
+      wallet_id: event.walletId.toString(),
+      model: event.model,
+      category: event.category,
+      input_tokens: event.inputTokens.toString(),
+      output_tokens: event.outputTokens.toString(),
+      event_at: event.eventAt.toISOString(),
+    })),
+  );
+  const rows = await queryRows<{
+    o_kind: 'event' | 'wallet';
+    o_index: number | null;
+    o_status: 'accepted' | 'duplicate' | 'conflict' | null;
+    o_account: string | null;
+    o_balance: string | null;
+    o_amount: string | null;
+  }>(
+    orm,
+    sql`select * from allot_ingest_usage(${input.orgId.toString()}::bigint, ${input.timeZone},
+          ${input.usageAccountId.toString()}::bigint, ${input.platform}, ${input.recordedAt.toISOString()}::timestamptz,
+          ${payload}::jsonb)`,
+  );
+  const outcome: BatchOutcome = { events: [], wallets: [] };
+  for (const row of rows) {
+    if (row.o_kind === 'event') {
+      const amount = row.o_amount === null ? null : BigInt(row.o_amount);
+      outcome.events.push({
+        idx: Number(row.o_index),
+        status: row.o_status!,
+        costMicros: amount === null || amount < 0n ? (amount === null ? null : 0n) : amount,
+        priced: amount !== null && amount >= 0n,
+      });
+    } else {
+      outcome.wallets.push({
+        walletId: BigInt(row.o_account!),
+        balanceAfter: BigInt(row.o_balance!),
+        debited: BigInt(row.o_amount!),
+      });
+    }
+  }
+  return outcome;
+}
+
+// ---------------------------------------------------------------------------------------------
+// API keys
+
+export async function insertApiKey(
+  orm: Orm,
+  input: { orgId: bigint; name: string; keyHash: string; keyPrefix: string; createdByMemberId: bigint | null; createdAt: Date },
+): Promise<ApiKey> {
+  const [row] = await orm.insert(apiKeys).values(input).returning();
+  return row!;
+}
+
+export async function findLiveApiKeyByName(orm: Orm, orgId: bigint, name: string): Promise<ApiKey | undefined> {
+  const [row] = await orm
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.name, name), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  return row;
+}
+
+export async function findLiveApiKeyByHash(orm: Orm, keyHash: string): Promise<ApiKey | undefined> {
+  const [row] = await orm
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  return row;
+}
+
+export async function listApiKeys(orm: Orm, orgId: bigint): Promise<ApiKey[]> {
+  return orm
+    .select()
+    .from(apiKeys)
+    .where(eq(apiKeys.orgId, orgId))
+    .orderBy(sql`${apiKeys.revokedAt} is not null`, asc(apiKeys.name), desc(apiKeys.createdAt))
+    .limit(apiKeysListMax);
+}
+
+export async function revokeApiKey(orm: Orm, orgId: bigint, name: string, at: Date): Promise<ApiKey | undefined> {
+  const [row] = await orm
+    .update(apiKeys)
+    .set({ revokedAt: at })
+    .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.name, name), isNull(apiKeys.revokedAt)))
+    .returning();
+  return row;
+}
+
+// ---------------------------------------------------------------------------------------------
+// prices and weights
+
+export async function upsertPrice(
+  orm: Orm,
+  input: {
+    orgId: bigint;
+    model: string;
+    effectiveFrom: Date;
+    inputMicrosPerMillion: bigint;
+    outputMicrosPerMillion: bigint;
+    createdByMemberId: bigint | null;
+  },
+): Promise<void> {
+  await orm
+    .insert(modelPrices)
+    .values(input)
+    .onConflictDoUpdate({
+      target: [modelPrices.orgId, modelPrices.model, modelPrices.effectiveFrom],
+      set: {
+        inputMicrosPerMillion: input.inputMicrosPerMillion,
+        outputMicrosPerMillion: input.outputMicrosPerMillion,
+        createdByMemberId: input.createdByMemberId,
+      },
+    });
+}
+
+export interface PriceRow {
+  model: string;
+  effectiveFrom: Date;
+  inputMicrosPerMillion: bigint;
+  outputMicrosPerMillion: bigint;
+  source: 'organisation' | 'seed';
+}
+
+/** The organisation's own dated prices, then the seed prices of models it has not priced itself. */
+export async function listPrices(orm: Orm, orgId: bigint): Promise<PriceRow[]> {
+  const rows = await queryRows<{
+    model: string;
+    effective_from: string | Date;
+    input_micros: string;
+    output_micros: string;
+    source: 'organisation' | 'seed';
+  }>(
+    orm,
+    sql`select model, effective_from, input_micros_per_million::text as input_micros,
+               output_micros_per_million::text as output_micros, 'organisation' as source
+          from model_prices where org_id = ${orgId.toString()}::bigint
+        union all
+        select s.model, s.effective_from, s.input_micros_per_million::text, s.output_micros_per_million::text, 'seed'
+          from model_price_seeds s
+         where not exists (select 1 from model_prices p where p.org_id = ${orgId.toString()}::bigint and p.model = s.model)
+        order by model, effective_from
+        limit ${pricesListMax}`,
+  );
+  return rows.map((row) => ({
+    model: row.model,
+    effectiveFrom: new Date(row.effective_from),
+    inputMicrosPerMillion: BigInt(row.input_micros),
+    outputMicrosPerMillion: BigInt(row.output_micros),
+    source: row.source,
+  }));
+}
+
+export async function upsertWeight(orm: Orm, input: { orgId: bigint; category: string; weightThousandths: number; at: Date }) {
+  await orm
+    .insert(categoryWeights)
+    .values({ orgId: input.orgId, category: input.category, weightThousandths: input.weightThousandths, updatedAt: input.at })
+    .onConflictDoUpdate({
+      target: [categoryWeights.orgId, categoryWeights.category],
+      set: { weightThousandths: input.weightThousandths, updatedAt: input.at },
+    });
+}
+
+export async function listWeights(orm: Orm, orgId: bigint) {
+  return orm
+    .select()
+    .from(categoryWeights)
+    .where(eq(categoryWeights.orgId, orgId))
+    .orderBy(asc(categoryWeights.category))
+    .limit(pricesListMax);
+}
+
+// ---------------------------------------------------------------------------------------------
+// leaderboard
+
+export async function findLeaderboardSettings(orm: Orm, orgId: bigint): Promise<LeaderboardSettings | undefined> {
+  const [row] = await orm.select().from(leaderboardSettings).where(eq(leaderboardSettings.orgId, orgId)).limit(1);
+  return row;
+}
+
+export async function upsertLeaderboardSettings(
+  orm: Orm,
+  input: { orgId: bigint; at: Date } & Partial<Pick<LeaderboardSettings, 'enabled' | 'hideMoney' | 'topN' | 'defaultWindow'>>,
+): Promise<LeaderboardSettings> {
+  const { orgId, at, ...changes } = input;
+  const [row] = await orm
+    .insert(leaderboardSettings)
+    .values({ orgId, updatedAt: at, ...changes })
+    .onConflictDoUpdate({ target: leaderboardSettings.orgId, set: { ...changes, updatedAt: at } })
+    .returning();
+  return row!;
+}
+
+export interface LeaderboardRow {
+  memberId: bigint;
+  displayName: string;
+  rank: number;
+  position: number;
+  events: bigint;
+  tokens: bigint;
+  value: bigint;
+  costMicros: bigint;
+}
+
+/**
+ * The ranked members of one period: equal value shares a rank (1, 1, 3); within a rank the order
+ * is by name, then member id, so it never changes between reads. Opted-out members and bots are
+ * left out before ranking. Returns the first `topN` and, if further down, the asker's own row.
+ */
+export async function rankPeriod(
+  orm: Orm,
+  input: { orgId: bigint; period: LeaderboardWindow; periodStart: string; topN: number; askerId: bigint | null },
+): Promise<{ rows: LeaderboardRow[]; ranked: number }> {
+  const topN = Math.max(1, Math.min(input.topN, leaderboardTopNMax));
+  const rows = await queryRows<{
+    member_id: string;
+    display_name: string;
+    rnk: string;
+    pos: string;
+    events: string;
+    tokens: string;
+    value: string;
+    cost_micros: string;
+    ranked: string;
+  }>(
+    orm,
+    sql`with totals as (
+          select t.member_id, m.display_name, t.events, t.tokens, t.value, t.cost_micros
+            from usage_period_totals t
+            join members m on m.org_id = t.org_id and m.id = t.member_id
+           where t.org_id = ${input.orgId.toString()}::bigint and t.period = ${input.period}
+             and t.period_start = ${input.periodStart}::date
+             and not m.leaderboard_opt_out and not m.is_bot
+        ), ranked as (
+          select totals.*, rank() over (order by value desc) as rnk,
+                 row_number() over (order by value desc, display_name, member_id) as pos,
+                 count(*) over () as ranked
+            from totals
+        )
+        select member_id::text, display_name, rnk::text, pos::text, events::text, tokens::text, value::text,
+               cost_micros::text, ranked::text
+          from ranked
+         where pos <= ${topN} or member_id = ${input.askerId?.toString() ?? null}::bigint
+         order by pos`,
+  );
+  return {
+    ranked: rows.length > 0 ? Number(rows[0]!.ranked) : 0,
+    rows: rows.map((row) => ({
+      memberId: BigInt(row.member_id),
+      displayName: row.display_name,
+      rank: Number(row.rnk),
+      position: Number(row.pos),
+      events: BigInt(row.events),
+      tokens: BigInt(row.tokens),
+      value: BigInt(row.value),
+      costMicros: BigInt(row.cost_micros),
+    })),
+  };
+}
+
+export interface ModelUsageRow {
+  model: string;
+  events: bigint;
+  inputTokens: bigint;
+  outputTokens: bigint;
+  tokens: bigint;
+  value: bigint;
+  costMicros: bigint;
+}
+
+/** One member's usage per model over local days [start, end), largest cost first. */
+export async function usageByModel(
+  orm: Orm,
+  input: { orgId: bigint; memberId: bigint; start: string; end: string },
+): Promise<ModelUsageRow[]> {
+  const rows = await queryRows<Record<string, string>>(
+    orm,
+    sql`select model, sum(events)::text as events, sum(input_tokens)::text as input_tokens,
+               sum(output_tokens)::text as output_tokens, sum(tokens)::text as tokens, sum(value)::text as value,
+               sum(cost_micros)::text as cost_micros
+          from usage_daily_rollups
+         where org_id = ${input.orgId.toString()}::bigint and member_id = ${input.memberId.toString()}::bigint
+           and day >= ${input.start}::date and day < ${input.end}::date
+         group by model
+         order by sum(cost_micros) desc, sum(tokens) desc, model
+         limit ${usageModelsListMax}`,
+  );
+  return rows.map((row) => ({
+    model: row.model!,
+    events: BigInt(row.events!),
+    inputTokens: BigInt(row.input_tokens!),
+    outputTokens: BigInt(row.output_tokens!),
+    tokens: BigInt(row.tokens!),
+    value: BigInt(row.value!),
+    costMicros: BigInt(row.cost_micros!),
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// low-balance alerts
+
+/** Tokens credited to each wallet since `since` (grants, top-ups, allowances, reversals in its favour). */
+export async function receivedSince(
+  orm: Orm,
+  orgId: bigint,
+  walletIds: bigint[],
+  since: Date,
+): Promise<Map<bigint, bigint>> {
+  if (walletIds.length === 0) return new Map();
+  const rows = await queryRows<{ account_id: string; total: string }>(
+    orm,
+    sql`select t.credit_account_id::text as account_id, sum(t.amount)::text as total
+          from transfers t
+         where t.org_id = ${orgId.toString()}::bigint
+           and t.credit_account_id = any(${`{${walletIds.join(',')}}`}::bigint[])
+           and t.created_at >= ${since.toISOString()}::timestamptz
+         group by t.credit_account_id`,
+  );
+  return new Map(rows.map((row) => [BigInt(row.account_id), BigInt(row.total)]));
+}
+
+/** Records an alert; false when that member already had it this period. */
+export async function recordAlert(
+  orm: Orm,
+  input: { orgId: bigint; memberId: bigint; period: string; threshold: string; balance: bigint; at: Date },
+): Promise<boolean> {
+  const rows = await orm
+    .insert(lowBalanceAlerts)
+    .values({ ...input, createdAt: input.at })
+    .onConflictDoNothing()
+    .returning({ memberId: lowBalanceAlerts.memberId });
+  return rows.length > 0;
+}

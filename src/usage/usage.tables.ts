@@ -1,0 +1,235 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  check,
+  date,
+  foreignKey,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import { members, organisations } from '../members/members.tables';
+
+// Every tenant table carries the organisation id first in its keys (DESIGN.md), so the usage tables can
+// later be distributed by organisation together with the ledger.
+
+/**
+ * One metered AI call, as reported by a gateway, a script or a CSV. The event keeps its own time
+ * (`event_at`, LEDGER.md I13) apart from when Allot recorded it, and the price and weight in force at
+ * that time, so history never changes when prices do.
+ */
+export const usageEvents = pgTable(
+  'usage_events',
+  {
+    // No separate foreign key to organisations: the one to members already pins the organisation,
+    // and every foreign key costs a lookup per ingested row.
+    orgId: bigint({ mode: 'bigint' }).notNull(),
+    /** The sender's id for the event, unique per organisation; the idempotency key of its debit. */
+    eventId: text().notNull(),
+    memberId: bigint({ mode: 'bigint' }).notNull(),
+    model: text().notNull(),
+    category: text().notNull(),
+    inputTokens: bigint({ mode: 'bigint' }).notNull(),
+    outputTokens: bigint({ mode: 'bigint' }).notNull(),
+    /** When the usage happened, as the sender says. */
+    eventAt: timestamp({ withTimezone: true }).notNull(),
+    /** When Allot stored it. */
+    recordedAt: timestamp({ withTimezone: true }).notNull(),
+    /** Money at the price in force at `event_at`, in micro-units (1e-6 of the currency). */
+    costMicros: bigint({ mode: 'bigint' }).notNull(),
+    /** Value-weighted tokens: tokens × the category's weight, rounded to a whole token. */
+    value: bigint({ mode: 'bigint' }).notNull(),
+    /** Hash of the event's content: the same id with another content is a conflict. */
+    contentHash: text().notNull(),
+    /** The `usage` transfer that debited the member's wallet. */
+    transferId: bigint({ mode: 'bigint' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.eventId] }),
+    foreignKey({ columns: [t.orgId, t.memberId], foreignColumns: [members.orgId, members.id] }),
+    check('usage_events_id_length', sql`length(${t.eventId}) BETWEEN 1 AND 255`),
+    check('usage_events_tokens', sql`${t.inputTokens} >= 0 AND ${t.outputTokens} >= 0`),
+    check('usage_events_cost', sql`${t.costMicros} >= 0 AND ${t.value} >= 0`),
+  ],
+);
+
+/**
+ * Daily totals per member, model and category, updated in the same transaction as the events. The
+ * day is the organisation's local day. `/balance` reads one member's rows for the period.
+ */
+export const usageDailyRollups = pgTable(
+  'usage_daily_rollups',
+  {
+    orgId: bigint({ mode: 'bigint' }).notNull(),
+    memberId: bigint({ mode: 'bigint' }).notNull(),
+    day: date({ mode: 'string' }).notNull(),
+    model: text().notNull(),
+    category: text().notNull(),
+    events: bigint({ mode: 'bigint' }).notNull(),
+    inputTokens: bigint({ mode: 'bigint' }).notNull(),
+    outputTokens: bigint({ mode: 'bigint' }).notNull(),
+    tokens: bigint({ mode: 'bigint' }).notNull(),
+    value: bigint({ mode: 'bigint' }).notNull(),
+    costMicros: bigint({ mode: 'bigint' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.memberId, t.day, t.model, t.category] }),
+    foreignKey({ columns: [t.orgId, t.memberId], foreignColumns: [members.orgId, members.id] }),
+  ],
+);
+
+export const leaderboardWindows = ['week', 'month', 'quarter'] as const;
+export type LeaderboardWindow = (typeof leaderboardWindows)[number];
+
+/**
+ * Totals per member for each week, month and quarter (local to the organisation), kept beside the
+ * daily rollups so a leaderboard reads one row per member instead of summing ninety days.
+ */
+export const usagePeriodTotals = pgTable(
+  'usage_period_totals',
+  {
+    orgId: bigint({ mode: 'bigint' }).notNull(),
+    period: text({ enum: leaderboardWindows }).notNull(),
+    periodStart: date({ mode: 'string' }).notNull(),
+    memberId: bigint({ mode: 'bigint' }).notNull(),
+    events: bigint({ mode: 'bigint' }).notNull(),
+    tokens: bigint({ mode: 'bigint' }).notNull(),
+    value: bigint({ mode: 'bigint' }).notNull(),
+    costMicros: bigint({ mode: 'bigint' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.period, t.periodStart, t.memberId] }),
+    check('usage_period_totals_period', sql`${t.period} IN ('week', 'month', 'quarter')`),
+  ],
+);
+
+/**
+ * Dated prices per model in micro-units of money per million tokens. A price applies from its
+ * `effective_from` until the next one; an event is priced with the one in force at its time.
+ */
+export const modelPrices = pgTable(
+  'model_prices',
+  {
+    orgId: bigint({ mode: 'bigint' })
+      .notNull()
+      .references(() => organisations.id),
+    model: text().notNull(),
+    effectiveFrom: timestamp({ withTimezone: true }).notNull(),
+    inputMicrosPerMillion: bigint({ mode: 'bigint' }).notNull(),
+    outputMicrosPerMillion: bigint({ mode: 'bigint' }).notNull(),
+    createdByMemberId: bigint({ mode: 'bigint' }),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.model, t.effectiveFrom] }),
+    check(
+      'model_prices_range',
+      sql`${t.inputMicrosPerMillion} BETWEEN 0 AND 1000000000000 AND ${t.outputMicrosPerMillion} BETWEEN 0 AND 1000000000000`,
+    ),
+  ],
+);
+
+/**
+ * Common models' list prices, used when an organisation has set no price of its own for a model at
+ * an event's time. Filled by a migration; admins override them per organisation with `price set`.
+ */
+export const modelPriceSeeds = pgTable(
+  'model_price_seeds',
+  {
+    model: text().notNull(),
+    effectiveFrom: timestamp({ withTimezone: true }).notNull(),
+    inputMicrosPerMillion: bigint({ mode: 'bigint' }).notNull(),
+    outputMicrosPerMillion: bigint({ mode: 'bigint' }).notNull(),
+    /** Where and when the figure was taken. */
+    source: text().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.model, t.effectiveFrom] })],
+);
+
+/** Value weight per task category, in thousandths (1 = 1000); a category without a row weighs 1. */
+export const categoryWeights = pgTable(
+  'category_weights',
+  {
+    orgId: bigint({ mode: 'bigint' })
+      .notNull()
+      .references(() => organisations.id),
+    category: text().notNull(),
+    weightThousandths: integer().notNull(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.category] }),
+    check('category_weights_range', sql`${t.weightThousandths} BETWEEN 0 AND 1000000`),
+  ],
+);
+
+/**
+ * Bearer keys for POST /v1/usage. Only the SHA-256 of the key is stored; the key itself is shown
+ * once. A key has 256 random bits, so a fast hash is enough (nothing to brute-force).
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    orgId: bigint({ mode: 'bigint' })
+      .notNull()
+      .references(() => organisations.id),
+    id: bigint({ mode: 'bigint' }).notNull().generatedAlwaysAsIdentity(),
+    name: text().notNull(),
+    /** Hex SHA-256 of the whole key; globally unique so a request finds its organisation by it. */
+    keyHash: text().notNull(),
+    /** The first characters of the key (e.g. `allot_Xy3k`), shown in lists to tell keys apart. */
+    keyPrefix: text().notNull(),
+    createdByMemberId: bigint({ mode: 'bigint' }),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    revokedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    uniqueIndex('api_keys_hash_key').on(t.keyHash),
+    uniqueIndex('api_keys_org_live_name_key')
+      .on(t.orgId, t.name)
+      .where(sql`${t.revokedAt} IS NULL`),
+  ],
+);
+
+/** Per-organisation leaderboard privacy; no row means the defaults. */
+export const leaderboardSettings = pgTable(
+  'leaderboard_settings',
+  {
+    orgId: bigint({ mode: 'bigint' })
+      .primaryKey()
+      .references(() => organisations.id),
+    enabled: boolean().notNull().default(true),
+    hideMoney: boolean().notNull().default(false),
+    topN: integer().notNull().default(10),
+    defaultWindow: text({ enum: leaderboardWindows }).notNull().default('week'),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('leaderboard_settings_top_n', sql`${t.topN} BETWEEN 1 AND 50`),
+    check('leaderboard_settings_window', sql`${t.defaultWindow} IN ('week', 'month', 'quarter')`),
+  ],
+);
+
+/** Low-balance alerts already sent: one row per member, period and threshold, so each fires once. */
+export const lowBalanceAlerts = pgTable(
+  'low_balance_alerts',
+  {
+    orgId: bigint({ mode: 'bigint' }).notNull(),
+    memberId: bigint({ mode: 'bigint' }).notNull(),
+    /** The organisation-local month, e.g. `2026-11`. */
+    period: text().notNull(),
+    /** `left_20` (20 % left), `left_5`, … or `overage`. */
+    threshold: text().notNull(),
+    balance: bigint({ mode: 'bigint' }).notNull(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.memberId, t.period, t.threshold] }),
+    foreignKey({ columns: [t.orgId, t.memberId], foreignColumns: [members.orgId, members.id] }),
+  ],
+);

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { formatTokens, parseAmount } from '../../src/ledger/amount.models';
+import { transferTokensMax } from '../../src/ledger/ledger.tables';
+
+describe('amounts typed by people', () => {
+  it.each([
+    ['50k', 50_000n],
+    ['50K', 50_000n],
+    ['1.5M', 1_500_000n],
+    ['1.5m', 1_500_000n],
+    ['2B', 2_000_000_000n],
+    ['50,000', 50_000n],
+    ['50 000', 50_000n],
+    ['1,000,000', 1_000_000n],
+    ['50000', 50_000n],
+    ['  700  ', 700n],
+    ['1', 1n],
+    ['1000B', transferTokensMax],
+    ['1,000,000,000,000', transferTokensMax],
+  ])('"%s" is read as %s tokens', (text, expected) => {
+    expect(parseAmount(text)).toEqual({ ok: true, amount: expected });
+  });
+
+  it.each([
+    ['-5', 'negative'],
+    ['0', 'zero'],
+    ['0k', 'zero'],
+    ['1.5', 'fraction'],
+    ['1e3', 'not an amount'],
+    ['1e999', 'not an amount'],
+    ['NaN', 'not an amount'],
+    ['0x10', 'not an amount'],
+    ['Infinity', 'not an amount'],
+    ['١٢', 'not an amount'],
+    ['１２', 'not an amount'],
+    ['10abc', 'not an amount'],
+    ['1,00', 'not an amount'],
+    ['50,000 000', 'not an amount'],
+    ['1.2345k', 'not a whole number'],
+    ['1000000000001', 'more than the most'],
+    ['1001B', 'more than the most'],
+    ['', 'No amount'],
+    ['9'.repeat(40), 'too long'],
+  ])('"%s" is refused as %s, with a message saying what to type', (text, why) => {
+    const parsed = parseAmount(text);
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    expect(parsed.failure).toBe('amount_invalid');
+    expect(parsed.message).toContain(why);
+    expect(parsed.message).toContain('Type a whole number of tokens, like 50000, 50k');
+  });
+
+  it('a refused amount is quoted back short, however long it was typed', () => {
+    const parsed = parseAmount(`1${'0'.repeat(200)}`);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.message.length).toBeLessThan(200);
+  });
+
+  it('balances are shown with thousands separators, negative ones with a minus', () => {
+    expect(formatTokens(1_234_567n)).toBe('1,234,567');
+    expect(formatTokens(-5_000n)).toBe('-5,000');
+    expect(formatTokens(0n)).toBe('0');
+  });
+});

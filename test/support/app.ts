@@ -1,0 +1,234 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../../src/config/config';
+import { createTestClock, type TestClock } from '../../src/lib/clock';
+import { type RunningAllot, startAllot } from '../../src/main';
+import { createTestDatabase, type TestDatabase } from './db';
+import { FakeSlack, type ResponsePost } from './fake-slack';
+
+export const signingSecret = 'test-signing-secret-8f742231b10e8888';
+
+export interface SlackHarness {
+  allot: RunningAllot;
+  slack: FakeSlack;
+  clock: TestClock;
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Allot as `npm start` does (startAllot with a parsed environment: migrations, modules, one
+ * HTTP server), with Slack's Web API pointed at a local fake. On Postgres each harness gets its own
+ * database cloned from the migrated template; on PGlite a scratch data folder.
+ */
+export async function startSlackHarness(env: Record<string, string> = {}): Promise<SlackHarness> {
+  const slack = new FakeSlack();
+  await slack.start();
+  let tdb: TestDatabase | undefined;
+  let dataDir: string | undefined;
+  const dbEnv: Record<string, string> = {};
+  if (process.env.DATABASE_URL) {
+    tdb = await createTestDatabase({ poolMax: 1 });
+    dbEnv.DATABASE_URL = tdb.url!;
+  } else {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'allot-e2e-'));
+    dbEnv.DATA_DIR = path.join(dataDir, 'data');
+  }
+  const parsed = parseConfig({
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    SLACK_SIGNING_SECRET: signingSecret,
+    SLACK_BOT_TOKEN: 'xoxb-test-token',
+    SLACK_API_URL: slack.apiUrl,
+    ...dbEnv,
+    ...env,
+  });
+  if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+  const clock = createTestClock(new Date());
+  const allot = await startAllot({ config: parsed.config, clock });
+  return {
+    allot,
+    slack,
+    clock,
+    baseUrl: `http://127.0.0.1:${allot.port}`,
+    async stop() {
+      await allot.stop();
+      await slack.stop();
+      if (tdb) await tdb.close();
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The v0 signature exactly as Slack computes it: hex HMAC-SHA256 over `v0:<timestamp>:<raw body>`. */
+export function slackSignature(secret: string, timestamp: number, body: string): string {
+  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+}
+
+export interface PostResult {
+  status: number;
+  text: string;
+  elapsedMs: number;
+}
+
+export async function postSigned(
+  baseUrl: string,
+  body: string,
+  contentType: string,
+  options: { timestamp?: number; secret?: string; headers?: Record<string, string>; signature?: string } = {},
+): Promise<PostResult> {
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const started = performance.now();
+  const response = await fetch(`${baseUrl}/slack/events`, {
+    method: 'POST',
+    headers: {
+      'content-type': contentType,
+      'x-slack-request-timestamp': String(timestamp),
+      'x-slack-signature': options.signature ?? slackSignature(options.secret ?? signingSecret, timestamp, body),
+      ...options.headers,
+    },
+    body,
+  });
+  const text = await response.text();
+  return { status: response.status, text, elapsedMs: performance.now() - started };
+}
+
+export const newTriggerId = () => `${Date.now()}.${randomBytes(4).readUInt32BE()}.${randomBytes(8).toString('hex')}`;
+
+/** A Slack workspace seen through the harness: sends commands, clicks and events as Slack does. */
+export class SlackWorkspace {
+  readonly teamId: string;
+
+  constructor(
+    readonly harness: SlackHarness,
+    teamId?: string,
+  ) {
+    this.teamId = teamId ?? `T${randomBytes(5).toString('hex').toUpperCase()}`;
+  }
+
+  user(id: string, options: Omit<Parameters<FakeSlack['addUser']>[0], 'id'> = {}) {
+    return this.harness.slack.addUser({ id, name: id, email: `${id.toLowerCase()}@${this.teamId.toLowerCase()}.example`, ...options });
+  }
+
+  /** The form body of a slash command, with a response_url on the fake. */
+  commandBody(input: { user: string; command: string; text: string; triggerId?: string }) {
+    const responsePath = `/response/${randomBytes(6).toString('hex')}`;
+    const triggerId = input.triggerId ?? newTriggerId();
+    const body = new URLSearchParams({
+      token: 'deprecated-verification-token',
+      team_id: this.teamId,
+      team_domain: 'acme',
+      channel_id: 'C0GENERAL',
+      channel_name: 'general',
+      user_id: input.user,
+      user_name: input.user.toLowerCase(),
+      command: input.command,
+      text: input.text,
+      api_app_id: 'A0ALLOT',
+      is_enterprise_install: 'false',
+      response_url: `${this.harness.slack.url}${responsePath}`,
+      trigger_id: triggerId,
+    }).toString();
+    return { body, responsePath, triggerId };
+  }
+
+  /** Sends a slash command and waits for the reply posted to its response_url. */
+  async command(user: string, command: string, text: string, options: { triggerId?: string } = {}) {
+    const { body, responsePath, triggerId } = this.commandBody({ user, command, text, triggerId: options.triggerId });
+    const ack = await postSigned(this.harness.baseUrl, body, 'application/x-www-form-urlencoded');
+    if (ack.status !== 200) throw new Error(`command not acknowledged: ${ack.status} ${ack.text}`);
+    const reply = await this.harness.slack.waitFor(() => this.harness.slack.responsesTo(responsePath)[0], 15_000, `reply to ${command}`);
+    return { ack, reply: reply.body, triggerId, responsePath };
+  }
+
+  /** A block_actions payload for a click on a button of a message (or of the Home tab). */
+  actionPayload(input: {
+    user: string;
+    actionId: string;
+    value: string;
+    channel?: string;
+    messageTs?: string;
+    fromHome?: boolean;
+    responsePath?: string;
+  }) {
+    const responsePath = input.responsePath ?? `/response/${randomBytes(6).toString('hex')}`;
+    const container = input.fromHome
+      ? { type: 'view', view_id: 'VHOME' }
+      : { type: 'message', message_ts: input.messageTs ?? '1.0', channel_id: input.channel ?? 'D0', is_ephemeral: false };
+    const payload = {
+      type: 'block_actions',
+      user: { id: input.user, username: input.user.toLowerCase(), team_id: this.teamId },
+      api_app_id: 'A0ALLOT',
+      token: 'deprecated-verification-token',
+      container,
+      trigger_id: newTriggerId(),
+      team: { id: this.teamId, domain: 'acme' },
+      enterprise: null,
+      is_enterprise_install: false,
+      ...(input.fromHome ? { view: { id: 'VHOME', type: 'home' } } : { channel: { id: input.channel ?? 'D0', name: 'directmessage' } }),
+      ...(input.fromHome ? {} : { response_url: `${this.harness.slack.url}${responsePath}` }),
+      actions: [
+        {
+          action_id: input.actionId,
+          block_id: 'b2',
+          type: 'button',
+          value: input.value,
+          text: { type: 'plain_text', text: input.actionId },
+          action_ts: `${Date.now() / 1000}`,
+        },
+      ],
+    };
+    return { body: new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), responsePath };
+  }
+
+  async click(input: Parameters<SlackWorkspace['actionPayload']>[0]): Promise<{ status: number; responsePath: string; elapsedMs: number }> {
+    const { body, responsePath } = this.actionPayload(input);
+    const ack = await postSigned(this.harness.baseUrl, body, 'application/x-www-form-urlencoded');
+    return { status: ack.status, responsePath, elapsedMs: ack.elapsedMs };
+  }
+
+  async waitForResponse(responsePath: string): Promise<ResponsePost> {
+    return this.harness.slack.waitFor(() => this.harness.slack.responsesTo(responsePath)[0], 15_000, `response to ${responsePath}`);
+  }
+
+  /** Submits a modal as Slack does (view_submission with the view's private_metadata and state). */
+  async submitView(input: { user: string; callbackId: string; privateMetadata: string; values: Record<string, unknown> }) {
+    const payload = {
+      type: 'view_submission',
+      team: { id: this.teamId, domain: 'acme' },
+      user: { id: input.user, username: input.user.toLowerCase(), team_id: this.teamId },
+      api_app_id: 'A0ALLOT',
+      token: 'deprecated-verification-token',
+      trigger_id: newTriggerId(),
+      view: {
+        id: 'VMODAL',
+        type: 'modal',
+        callback_id: input.callbackId,
+        private_metadata: input.privateMetadata,
+        hash: 'h',
+        state: { values: input.values },
+      },
+      response_urls: [],
+    };
+    return postSigned(this.harness.baseUrl, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded');
+  }
+
+  /** An Events API delivery (JSON), optionally as a retry. */
+  async event(event: Record<string, unknown>, options: { eventId?: string; retryNum?: number } = {}) {
+    const body = JSON.stringify({
+      token: 'deprecated-verification-token',
+      team_id: this.teamId,
+      api_app_id: 'A0ALLOT',
+      event,
+      type: 'event_callback',
+      event_id: options.eventId ?? `Ev${randomBytes(6).toString('hex').toUpperCase()}`,
+      event_time: Math.floor(Date.now() / 1000),
+      authorizations: [{ enterprise_id: null, team_id: this.teamId, user_id: 'UALLOTBOT', is_bot: true, is_enterprise_install: false }],
+    });
+    const headers: Record<string, string> =
+      options.retryNum === undefined ? {} : { 'x-slack-retry-num': String(options.retryNum), 'x-slack-retry-reason': 'http_timeout' };
+    return postSigned(this.harness.baseUrl, body, 'application/json', { headers });
+  }
+}

@@ -1,0 +1,56 @@
+import { sql } from 'drizzle-orm';
+import { queryRows } from '../../src/db/client';
+import { getBalances, grantTokens } from '../../src/ledger/ledger.usecases';
+import { type Ctx, operatorActor } from '../../src/lib/context';
+import { uniqueKey } from '../support/fixtures';
+
+/** Gives members tokens from the treasury, as an admin's grant would. */
+export async function fund(ctx: Ctx, orgId: bigint, memberIds: bigint[], amount: bigint): Promise<void> {
+  const granted = await grantTokens(ctx, { orgId, actor: operatorActor, recipientIds: memberIds, amount, key: uniqueKey('fund') });
+  if (!granted.ok) throw new Error(`fund: ${granted.failure}`);
+}
+
+export async function wallet(ctx: Ctx, orgId: bigint, memberId: bigint): Promise<bigint> {
+  const balances = await getBalances(ctx.db.orm, orgId, memberId);
+  if (!balances) throw new Error('no wallet');
+  return balances.wallet;
+}
+
+export interface EventShape {
+  id: string;
+  time: string;
+  user: string;
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  category?: string;
+}
+
+export function event(overrides: Partial<EventShape> & { user: string }): EventShape {
+  return {
+    id: uniqueKey('evt'),
+    time: '2026-01-05T08:00:00Z',
+    model: 'gpt-4o',
+    input_tokens: 1000,
+    output_tokens: 500,
+    ...overrides,
+  };
+}
+
+/** Everything ingestion writes for an organisation, to compare before and after a replay. */
+export async function usageSnapshot(ctx: Ctx, orgId: bigint) {
+  const org = orgId.toString();
+  const [counts] = await queryRows<Record<string, string>>(
+    ctx.db.orm,
+    sql`select (select count(*) from usage_events where org_id = ${org}::bigint)::text as events,
+               (select count(*) from transfers where org_id = ${org}::bigint)::text as transfers,
+               (select coalesce(sum(tokens), 0) from usage_daily_rollups where org_id = ${org}::bigint)::text as rollup_tokens,
+               (select count(*) from usage_daily_rollups where org_id = ${org}::bigint)::text as rollup_rows,
+               (select coalesce(sum(value), 0) from usage_period_totals where org_id = ${org}::bigint)::text as period_value`,
+  );
+  const balances = await queryRows<{ id: string; balance: string }>(
+    ctx.db.orm,
+    sql`select id::text, balance::text from accounts where org_id = ${org}::bigint order by id`,
+  );
+  return { ...counts, balances };
+}
