@@ -1,7 +1,9 @@
 -- Ingests one batch of usage events in one round trip, inside the caller's transaction: every
 -- event that is new is stored, priced with the price in force at its own time, valued with its
--- category's weight, debited from the member's wallet by a `usage` transfer (one per event, keyed by
--- the event id) and added to the daily rollups and the week/month/quarter totals.
+-- category's weight, added to the daily rollups and the week/month/quarter totals, and debited from
+-- its member's wallet. The debit is one `usage` transfer per member per batch, keyed by the first new
+-- event of that member in the batch (`usage:<event id>`); every event stores the id of the transfer
+-- that debited it. A replay finds its events stored and posts nothing, so it never debits twice.
 --
 -- p_events is a JSON array of objects, already validated and resolved by the caller:
 --   {idx, event_id, op_key, content_hash, member_id, wallet_id, model, category,
@@ -12,10 +14,11 @@
 -- o_amount = cost in micro-units, -1 when no price was found) and one 'wallet' row per debited
 -- wallet (o_account, o_balance after the batch, o_amount debited).
 --
--- Ledger invariants (LEDGER.md): the usage account and every touched wallet are locked in id order
--- before anything is read, so batches of one organisation are serialised and the existence checks
--- below cannot race; balances change by exactly the sum of the transfers inserted in the same
--- statement; a wallet may go below zero only because the code is 'usage', as allot_post allows.
+-- Ledger invariants (LEDGER.md): the organisation's usage account and every touched wallet are
+-- locked in id order before anything is read, so batches of one organisation are serialised and the
+-- existence checks below cannot race; balances change by exactly the amounts of the transfers
+-- inserted in the same statement; a wallet may go below zero only because the code is 'usage', as
+-- allot_post allows.
 CREATE OR REPLACE FUNCTION allot_ingest_usage(
   p_org bigint,
   p_zone text,
@@ -24,7 +27,11 @@ CREATE OR REPLACE FUNCTION allot_ingest_usage(
   p_recorded_at timestamptz,
   p_events jsonb
 ) RETURNS TABLE (o_kind text, o_index int, o_status text, o_account bigint, o_balance bigint, o_amount bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Every lookup below is a whole-unique-key probe, so the generic plan is the right one; planning the
+-- statement afresh on each call would cost more than running it.
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
   v_wanted int;
   v_locked int;
@@ -34,13 +41,17 @@ BEGIN
     UNION
     SELECT (x ->> 'wallet_id')::bigint FROM jsonb_array_elements(p_events) AS x
   ) wanted;
-  SELECT count(*) INTO v_locked FROM (
-    SELECT 1 FROM accounts a
-     WHERE a.org_id = p_org
-       AND (a.id = p_usage_account AND a.kind = 'usage'
-            OR a.id IN (SELECT (x ->> 'wallet_id')::bigint FROM jsonb_array_elements(p_events) AS x) AND a.kind = 'wallet')
-     ORDER BY a.id
-       FOR UPDATE
+  -- One primary-key probe per account, locked in id order (the usage account, created with the
+  -- organisation, comes before every wallet). The lateral `limit 1` keeps each a per-row probe.
+  SELECT count(*) FILTER (WHERE locked.kind = wanted.kind) INTO v_locked FROM (
+    SELECT DISTINCT w.id, w.kind FROM (
+      SELECT p_usage_account AS id, 'usage' AS kind
+      UNION
+      SELECT (x ->> 'wallet_id')::bigint, 'wallet' FROM jsonb_array_elements(p_events) AS x
+    ) w ORDER BY w.id
+  ) wanted
+  CROSS JOIN LATERAL (
+    SELECT a.kind FROM accounts a WHERE a.org_id = p_org AND a.id = wanted.id FOR UPDATE LIMIT 1
   ) locked;
   IF v_locked <> v_wanted THEN
     RAISE EXCEPTION 'allot_ingest_usage: % of % accounts found for organisation %', v_locked, v_wanted, p_org
@@ -56,12 +67,17 @@ BEGIN
   ), classified AS (
     -- A stored event decides duplicate or conflict; a new event whose ledger key some other
     -- operation already holds is a conflict too (it would otherwise be debited twice).
+    -- Both are lookups by a whole unique key, one index probe per event, so the cost follows the
+    -- batch and never the size of the tables (a hash join here would read the organisation's history).
     SELECT i.*, u.content_hash AS stored_hash,
-           CASE WHEN u.event_id IS NULL
-                THEN EXISTS (SELECT 1 FROM transfers t WHERE t.org_id = p_org AND t.operation_key = i.op_key)
+           CASE WHEN u.content_hash IS NULL
+                THEN EXISTS (SELECT 1 FROM transfers t
+                              WHERE t.org_id = p_org AND t.operation_key = i.op_key AND t.leg = 1)
                 ELSE false END AS key_taken
       FROM input i
-      LEFT JOIN usage_events u ON u.org_id = p_org AND u.event_id = i.event_id
+      LEFT JOIN LATERAL (
+        SELECT ue.content_hash FROM usage_events ue WHERE ue.org_id = p_org AND ue.event_id = i.event_id LIMIT 1
+      ) u ON true
   ), fresh AS MATERIALIZED (
     SELECT c.idx, c.event_id, c.op_key, c.content_hash, c.member_id, c.wallet_id, c.model, c.category,
            c.input_tokens, c.output_tokens, c.event_at,
@@ -70,8 +86,8 @@ BEGIN
            price.input_micros IS NOT NULL AS priced,
            coalesce(round((c.input_tokens::numeric * price.input_micros
                            + c.output_tokens::numeric * price.output_micros) / 1000000), 0)::bigint AS cost_micros,
-           (((c.input_tokens + c.output_tokens)::numeric * coalesce(w.weight_thousandths, 1000) + 500) / 1000)::bigint AS value,
-           nextval('transfers_id_seq') AS transfer_id
+           floor(((c.input_tokens + c.output_tokens)::numeric * coalesce(w.weight_thousandths, 1000) + 500) / 1000)::bigint AS value,
+           row_number() OVER (PARTITION BY c.member_id ORDER BY c.idx) AS member_rank
       FROM classified c
       LEFT JOIN category_weights w ON w.org_id = p_org AND w.category = c.category
       LEFT JOIN LATERAL (
@@ -89,19 +105,36 @@ BEGIN
         ) s ORDER BY s.rank_source LIMIT 1
       ) price ON true
      WHERE c.stored_hash IS NULL AND NOT c.key_taken
+  ), ided AS MATERIALIZED (
+    -- One transfer per member, keyed by that member's first new event in the batch. Its id is drawn
+    -- once, on that first event, and spread to the member's other events by a window, so every
+    -- event can point at the transfer that debited it (windows and aggregates only: no join between
+    -- these intermediate results, whose sizes the planner cannot know).
+    SELECT f.*,
+           max(CASE WHEN f.member_rank = 1 THEN nextval('transfers_id_seq') END)
+             OVER (PARTITION BY f.member_id) AS transfer_id
+      FROM fresh f
+  ), debits AS MATERIALIZED (
+    SELECT i.member_id, i.transfer_id, min(i.wallet_id) AS wallet_id,
+           (array_agg(i.op_key ORDER BY i.idx))[1] AS op_key,
+           sum(i.tokens)::bigint AS tokens, count(*) AS events,
+           md5(string_agg(i.content_hash, ',' ORDER BY i.idx)) AS request_hash
+      FROM ided i
+     GROUP BY i.member_id, i.transfer_id
   ), stored_events AS (
     INSERT INTO usage_events (org_id, event_id, member_id, model, category, input_tokens, output_tokens,
                               event_at, recorded_at, cost_micros, value, content_hash, transfer_id)
-    SELECT p_org, f.event_id, f.member_id, f.model, f.category, f.input_tokens, f.output_tokens,
-           f.event_at, p_recorded_at, f.cost_micros, f.value, f.content_hash, f.transfer_id
-      FROM fresh f
+    SELECT p_org, i.event_id, i.member_id, i.model, i.category, i.input_tokens, i.output_tokens,
+           i.event_at, p_recorded_at, i.cost_micros, i.value, i.content_hash, i.transfer_id
+      FROM ided i
   ), posted AS (
     INSERT INTO transfers (org_id, id, operation_key, leg, request_hash, debit_account_id, credit_account_id,
                            amount, code, actor_member_id, platform, memo)
     OVERRIDING SYSTEM VALUE
-    SELECT p_org, f.transfer_id, f.op_key, 1, f.content_hash, f.wallet_id, p_usage_account,
-           f.tokens, 'usage', f.member_id, p_platform, f.model
-      FROM fresh f
+    SELECT p_org, d.transfer_id, d.op_key, 1, d.request_hash, d.wallet_id, p_usage_account,
+           d.tokens, 'usage', d.member_id, p_platform,
+           CASE WHEN d.events = 1 THEN '1 usage event' ELSE d.events || ' usage events' END
+      FROM debits d
   ), daily AS (
     INSERT INTO usage_daily_rollups AS r (org_id, member_id, day, model, category, events, input_tokens,
                                           output_tokens, tokens, value, cost_micros)
@@ -133,28 +166,28 @@ BEGIN
           cost_micros = pt.cost_micros + excluded.cost_micros
   ), moved AS (
     UPDATE accounts a
-       SET balance = a.balance + d.delta
+       SET balance = a.balance + m.delta
       FROM (
-        SELECT f.wallet_id AS account_id, (-sum(f.tokens))::bigint AS delta FROM fresh f GROUP BY f.wallet_id
+        SELECT d.wallet_id AS account_id, -d.tokens AS delta FROM debits d
         UNION ALL
-        SELECT p_usage_account, sum(f.tokens)::bigint FROM fresh f HAVING count(*) > 0
-      ) d
-     WHERE a.org_id = p_org AND a.id = d.account_id
-    RETURNING a.id, a.kind, a.balance, d.delta
+        SELECT p_usage_account, sum(d.tokens)::bigint FROM debits d HAVING count(*) > 0
+      ) m
+     WHERE a.org_id = p_org AND a.id = m.account_id
+    RETURNING a.id, a.kind, a.balance, m.delta
   )
   -- Data-modifying WITH clauses always run to completion, whether or not the answer reads them.
-  SELECT 'event'::text, c.idx,
-         CASE WHEN f.idx IS NOT NULL THEN 'accepted'
-              WHEN c.stored_hash = c.content_hash THEN 'duplicate'
-              ELSE 'conflict' END,
-         NULL::bigint, NULL::bigint,
-         CASE WHEN f.idx IS NULL THEN NULL WHEN f.priced THEN f.cost_micros ELSE -1 END
-    FROM classified c
-    LEFT JOIN fresh f ON f.idx = c.idx
+  SELECT 'event'::text, i.idx, 'accepted'::text, NULL::bigint, NULL::bigint,
+         CASE WHEN i.priced THEN i.cost_micros ELSE -1 END
+    FROM ided i
   UNION ALL
-  SELECT 'wallet'::text, NULL::int, NULL::text, m.id, m.balance, -m.delta
-    FROM moved m
-   WHERE m.kind = 'wallet';
+  SELECT 'event'::text, c.idx, CASE WHEN c.stored_hash = c.content_hash THEN 'duplicate' ELSE 'conflict' END,
+         NULL::bigint, NULL::bigint, NULL::bigint
+    FROM classified c
+   WHERE c.stored_hash IS NOT NULL OR c.key_taken
+  UNION ALL
+  SELECT 'wallet'::text, NULL::int, NULL::text, mv.id, mv.balance, -mv.delta
+    FROM moved mv
+   WHERE mv.kind = 'wallet';
 END;
 $$;
 --> statement-breakpoint

@@ -10,9 +10,10 @@
 //    totals are aggregated from them by SQL exactly as ingestion keeps them, and then the real verb
 //    getLeaderboard is timed.
 //
-// Options: --events N (default 200000), --leaderboard-runs N (default 300), --skip-ingest, --skip-leaderboard.
+// Options: --events N (default 200000), --leaderboard-runs N (default 300), --uniform, --skip-ingest,
+// --skip-leaderboard.
 import { performance } from 'node:perf_hooks';
-import { Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
@@ -40,7 +41,9 @@ const boardEvents = 10_000_000;
 
 const parsed = loadConfigFromProcessEnv();
 if (!parsed.ok || !parsed.config.DATABASE_URL) {
-  console.error('bench:usage needs DATABASE_URL pointing at a Postgres server (it creates and drops allot_bench_usage).');
+  console.error(
+    'bench:usage needs DATABASE_URL pointing at a Postgres server (it creates and drops allot_bench_usage).',
+  );
   process.exit(2);
 }
 const serverUrl = parsed.config.DATABASE_URL;
@@ -60,6 +63,8 @@ async function main() {
   await admin.end();
   const db = await createDatabase({ databaseUrl: benchUrl, poolMax: 4 });
   await applyMigrations(db, benchUrl);
+  if (args.includes('--log-slow'))
+    await db.orm.execute(sql`alter database allot_bench_usage set log_min_duration_statement = 30`);
   const ctx: Ctx = { db, clock: systemClock };
   const raw = postgres(benchUrl, { max: 1, onnotice: () => {} });
   const [server] = await raw`select version() as v, current_setting('shared_buffers') as sb`;
@@ -107,6 +112,14 @@ async function benchIngest(ctx: Ctx, raw: postgres.Sql) {
   const models = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'gpt-5', 'o4-mini'];
   const categories = ['code', 'review', 'docs', 'chat'];
   const now = Date.now();
+  // Who sent each event: by default skewed as real use is (member ⌊1000·u³⌋ for a uniform u: the
+  // heaviest tenth of members send about half the events, ~300 distinct members per batch);
+  // --uniform spreads them evenly (~630 distinct members per batch), the costliest case.
+  const uniform = args.includes('--uniform');
+  const memberOf = (n: number) => {
+    const u = ((n * 2654435761) % 4294967296) / 4294967296;
+    return Math.min(emails.length - 1, Math.floor(emails.length * (uniform ? u : u ** 3)));
+  };
   const batches: Record<string, unknown>[][] = [];
   for (let b = 0; b < eventsTotal / batchSize; b++) {
     const batch: Record<string, unknown>[] = [];
@@ -114,8 +127,9 @@ async function benchIngest(ctx: Ctx, raw: postgres.Sql) {
       const n = b * batchSize + i;
       batch.push({
         id: `evt-${n.toString(36)}-${(n * 2654435761) % 1_000_003}`,
-        time: new Date(now - ((n * 7919) % (30 * 86_400_000))).toISOString(),
-        user: emails[(n * 31) % emails.length],
+        // Events arrive within hours of happening: spread over the last 6 hours.
+        time: new Date(now - ((n * 7919) % (6 * 3_600_000))).toISOString(),
+        user: emails[memberOf(n)],
         model: models[n % models.length],
         input_tokens: 500 + (n % 4000),
         output_tokens: 100 + (n % 900),
@@ -175,7 +189,9 @@ async function benchIngest(ctx: Ctx, raw: postgres.Sql) {
   // Reference: COPY of the same number of narrow rows into a table with a unique event id.
   await raw`create table copy_reference (org_id bigint not null, event_id text not null, tokens bigint not null,
                                          primary key (org_id, event_id))`;
-  const lines = batches.flat().map((event) => `1\t${event.id}\t${Number(event.input_tokens) + Number(event.output_tokens)}\n`);
+  const lines = batches
+    .flat()
+    .map((event) => `1\t${event.id}\t${Number(event.input_tokens) + Number(event.output_tokens)}\n`);
   started = performance.now();
   const writable = await raw`copy copy_reference (org_id, event_id, tokens) from stdin`.writable();
   await pipeline(
@@ -189,7 +205,10 @@ async function benchIngest(ctx: Ctx, raw: postgres.Sql) {
   const copyRate = rate(eventsTotal, copyMs);
   const newRate = rate(eventsTotal, newMs);
   const replayRate = rate(eventsTotal, replayMs);
-  console.log(`\ningestion of ${fmt(eventsTotal)} events in batches of ${batchSize} (${ingestMembers} members), one client:`);
+  const distinct = batches.map((batch) => new Set(batch.map((event) => event.user)).size);
+  console.log(
+    `\ningestion of ${fmt(eventsTotal)} events in batches of ${batchSize}, ${ingestMembers} members (${uniform ? 'uniform' : 'skewed'}, ${Math.round(distinct.reduce((a, b) => a + b, 0) / distinct.length)} distinct per batch), one client:`,
+  );
   console.log(`  COPY reference       ${fmt(copyRate).padStart(9)} rows/s   (${copyMs.toFixed(0)} ms)`);
   console.log(
     `  new events           ${fmt(newRate).padStart(9)} events/s (${newMs.toFixed(0)} ms)  = ${(newRate / copyRate).toFixed(2)} × COPY (target ≥ 0.25)`,
@@ -236,7 +255,8 @@ async function benchLeaderboard(ctx: Ctx, raw: postgres.Sql) {
      where r.org_id = ${orgId.toString()}::bigint
      group by r.org_id, k.period, k.period_start, r.member_id`;
   await raw`analyze`;
-  const [check] = await raw`select count(*)::int as rows, sum(events)::bigint as events from usage_daily_rollups where org_id = ${orgId.toString()}::bigint`;
+  const [check] =
+    await raw`select count(*)::int as rows, sum(events)::bigint as events from usage_daily_rollups where org_id = ${orgId.toString()}::bigint`;
   const generateMs = performance.now() - started;
   console.log(
     `\nleaderboard: ${fmt(boardMembers)} members, ${fmt(Number(check?.events))} events in ${fmt(Number(check?.rows))} daily rollup rows (${quarter.start} to ${quarter.end}), generated in ${(generateMs / 1000).toFixed(1)} s`,
@@ -264,7 +284,9 @@ async function benchLeaderboard(ctx: Ctx, raw: postgres.Sql) {
   await raw`select member_id, sum(value) from usage_daily_rollups
              where org_id = ${orgId.toString()}::bigint and day >= ${quarter.start}::date and day < ${quarter.end}::date
              group by member_id order by 2 desc limit 10`;
-  console.log(`  reference: summing the quarter's daily rollups per member instead takes ${(performance.now() - started).toFixed(0)} ms`);
+  console.log(
+    `  reference: summing the quarter's daily rollups per member instead takes ${(performance.now() - started).toFixed(0)} ms`,
+  );
 }
 
 main().catch((error) => {

@@ -48,13 +48,13 @@ import {
   grantNotice,
   helpMessage,
   isChatFailure,
-  leaderboardComingSoon,
   type MemberRef,
   managerSet,
   requestCreated,
   roleSet,
 } from './replies.models';
 import { balanceMessage, buildHome, loadMemberSummary, refOf } from './summary.usecases';
+import { leaderboardMessage, usageBlocks } from './usage.bridge';
 
 // The one entry point of the chat core. An adapter (Slack, Teams) resolves the workspace and the
 // person acting, tokenises the command text, and calls runCommand or runAction; it gets back a reply
@@ -103,6 +103,14 @@ export type ResolvedChatMember =
   | { ok: true; org: Organisation; member: Member }
   | { ok: false; failure: 'unknown_person' };
 
+/**
+ * A workspace belongs to one organisation for good, so the mapping is kept in memory for a minute
+ * (bounded), saving a query on every command. Keyed with the database so tests with several stay apart.
+ */
+const organisationCache = new Map<string, { org: Organisation; db: unknown; until: number }>();
+const organisationCacheMax = 10_000;
+const organisationCacheMs = 60_000;
+
 /** The organisation of a workspace and the member behind a platform user, created on first sight. */
 export async function resolveChatMember(
   deps: ChatDeps,
@@ -112,11 +120,21 @@ export async function resolveChatMember(
     directory: ChatDirectory;
   },
 ): Promise<{ org: Organisation; member: Member }> {
-  const org = await ensureOrganisationForWorkspace(deps.ctx, {
-    platform: input.workspace.platform,
-    externalId: input.workspace.externalId,
-    name: input.workspace.name ?? input.workspace.externalId,
-  });
+  const cacheKey = `${input.workspace.platform}:${input.workspace.externalId}`;
+  const cached = organisationCache.get(cacheKey);
+  const now = Date.now();
+  let org: Organisation;
+  if (cached && cached.until > now && cached.db === deps.ctx.db) {
+    org = cached.org;
+  } else {
+    org = await ensureOrganisationForWorkspace(deps.ctx, {
+      platform: input.workspace.platform,
+      externalId: input.workspace.externalId,
+      name: input.workspace.name ?? input.workspace.externalId,
+    });
+    if (organisationCache.size >= organisationCacheMax) organisationCache.clear();
+    organisationCache.set(cacheKey, { org, db: deps.ctx.db, until: now + organisationCacheMs });
+  }
   const member = await ensureMember(deps, org.id, input.user, input.directory, true);
   return { org, member: member! };
 }
@@ -282,7 +300,8 @@ async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCo
       }
       const summary = await loadMemberSummary(ctx, orgId, target.id);
       if (!summary) return refusal('member_not_found', { person: refOf(target) });
-      return { ok: true, reply: balanceMessage(summary, own), deliveries: [] };
+      const usage = await usageBlocks(ctx, { orgId, memberId: target.id });
+      return { ok: true, reply: balanceMessage(summary, own, usage), deliveries: [] };
     }
 
     case 'request-tokens': {
@@ -320,7 +339,7 @@ async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCo
       const board = deps.chatExtensions?.leaderboard;
       const reply = board
         ? await board({ orgId, actor: input.actor, window: command.window })
-        : leaderboardComingSoon(command.window);
+        : await leaderboardMessage(ctx, { orgId, actor: input.actor, window: command.window });
       return { ok: true, reply, deliveries: [] };
     }
 

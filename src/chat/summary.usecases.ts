@@ -125,12 +125,16 @@ export function summaryBlocks(summary: MemberSummary, options: { own: boolean; w
   return blocks;
 }
 
-export function balanceMessage(summary: MemberSummary, own: boolean): ChatMessage {
+export function balanceMessage(summary: MemberSummary, own: boolean, usage: Block[] = []): ChatMessage {
   const who = own ? 'Your balance' : `Balance of ${summary.member.displayName}`;
+  const blocks = summaryBlocks(summary, { own, withCancel: false });
   return message(
     `${who}: ${formatTokens(summary.wallet)} tokens`,
     own ? { type: 'header', text: 'Your tokens' } : text([{ bold: 'Tokens of ' }, member(refOf(summary.member))]),
-    ...summaryBlocks(summary, { own, withCancel: false }),
+    // Usage by model goes right after the balance fields.
+    ...blocks.slice(0, 1),
+    ...usage,
+    ...blocks.slice(1),
   );
 }
 

@@ -62,7 +62,10 @@ export const configSchema = z.object({
   /** Whether this replica runs schedules (digests, allowances); several replicas may, each slot runs once. */
   SCHEDULER_ENABLED: z.preprocess(
     emptyToUndefined,
-    z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+    z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((value) => value === 'true'),
   ),
   /** Microsoft app (bot) id; absent means the Teams endpoint runs unauthenticated. */
   MICROSOFT_APP_ID: optionalString,
@@ -96,7 +99,12 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     const problems = crossFieldProblems(parsed.data);
     return problems.length === 0 ? { ok: true, config: parsed.data } : { ok: false, problems };
   }
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
+  // One line per problem, starting with the variable's name (a list's bad entry is counted from 1).
+  const problems = parsed.error.issues.map((issue) => {
+    const [variable, ...rest] = issue.path;
+    const entry = typeof rest[0] === 'number' ? ` (entry ${rest[0] + 1})` : '';
+    return `${String(variable ?? 'environment')}: ${issue.message}${entry}`;
+  });
   return { ok: false, problems };
 }
 

@@ -5,6 +5,7 @@ import express from 'express';
 import type { AppDeps, AppModule } from '../lib/module';
 import { registerSlackListeners } from './slack.listeners';
 import { createSlackSender } from './slack.sender';
+import { createWorkQueue } from './work-queue';
 
 /** The route Slack posts commands, interactivity and events to (pinned in DESIGN.md). */
 export const slackEventsPath = '/slack/events';
@@ -15,6 +16,8 @@ export const slackEventsPath = '/slack/events';
  */
 export const slackRetryConfig = { retries: 3, factor: 2, minTimeout: 200, maxTimeout: 2_000, randomize: true };
 export const slackApiTimeoutMs = 10_000;
+/** Commands, clicks and events worked on at once after their acknowledgement (about the database pool size). */
+export const slackWorkConcurrency = 8;
 
 /** The Slack adapter (Bolt), or null when Slack is not configured. */
 export function createSlackModule(deps: AppDeps): AppModule | null {
@@ -52,17 +55,12 @@ export function createSlackModule(deps: AppDeps): AppModule | null {
         clientOptions,
         logger,
       });
-  const inFlight = new Set<Promise<unknown>>();
-  registerSlackListeners(app, {
-    deps,
-    client,
-    track: (work) => {
-      const running = work().catch((error) => deps.logger.error({ err: error }, 'Slack work failed'));
-      inFlight.add(running);
-      void running.finally(() => inFlight.delete(running));
-      return running;
-    },
+  const work = createWorkQueue({
+    concurrency: slackWorkConcurrency,
+    onError: (error) => deps.logger.error({ err: error }, 'Slack work failed'),
   });
+  let socketStart: Promise<void> | undefined;
+  registerSlackListeners(app, { deps, client, track: (job) => work.run(job) });
   deps.notifier.register(createSlackSender({ client, orm: () => deps.ctx.db.orm, logger: deps.logger }));
   return {
     name: 'slack',
@@ -70,12 +68,21 @@ export function createSlackModule(deps: AppDeps): AppModule | null {
       if (!socketMode) http.use(router);
     },
     async start() {
-      if (socketMode) await app.start();
+      if (!socketMode) return;
+      // Connecting to Slack must not hold up (or fail) the start of the HTTP API: connect in the background.
+      socketStart = app.start().then(
+        () => deps.logger.info('Slack Socket Mode connected'),
+        (error) => deps.logger.error({ err: error }, 'Slack Socket Mode could not connect; check SLACK_APP_TOKEN'),
+      );
     },
     async stop() {
-      if (socketMode) await app.stop();
+      if (socketMode) {
+        // Not waiting for socketStart: a connection still retrying must not hold up shutdown.
+        void socketStart;
+        await app.stop().catch((error) => deps.logger.warn({ err: error }, 'stopping Socket Mode'));
+      }
       // Let listeners that already acknowledged finish their ledger work and replies.
-      await Promise.allSettled([...inFlight]);
+      await work.drain();
     },
   };
 }

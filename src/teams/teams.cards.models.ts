@@ -39,10 +39,13 @@ const markdownSpecial = /[\\`*_{}[\]()#+\-.!|<>~]/g;
 
 /** Makes user text literal in a card TextBlock: no formatting, no links, no mentions. */
 export function escapeCardText(value: string): string {
-  return value
-    .replace(/\r\n?/g, '\n')
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
-    .replace(markdownSpecial, (character) => `\\${character}`);
+  return (
+    value
+      .replace(/\r\n?/g, '\n')
+      // Control characters (other than tab and newline) have no business in a card.
+      .replace(/\p{Cc}/gu, (character) => (character === '\n' || character === '\t' ? character : ''))
+      .replace(markdownSpecial, (character) => `\\${character}`)
+  );
 }
 
 class Renderer {
@@ -111,7 +114,10 @@ export function presentCard(message: ChatMessage, options: CardOptions = {}): Ad
       case 'fields':
         push({
           type: 'FactSet',
-          facts: block.fields.map((field) => ({ title: escapeCardText(field.label), value: renderer.line(field.value) })),
+          facts: block.fields.map((field) => ({
+            title: escapeCardText(field.label),
+            value: renderer.line(field.value),
+          })),
         });
         break;
       case 'context':

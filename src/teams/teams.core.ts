@@ -1,5 +1,5 @@
-import { resolveChatMember, runAction, runCommand } from '../chat/commands.usecases';
 import type { ChatDirectory, ChatOutcome } from '../chat/commands.usecases';
+import { resolveChatMember, runAction, runCommand } from '../chat/commands.usecases';
 import type { CommandToken } from '../chat/grammar.models';
 import type { ChatMessage } from '../chat/messages';
 import type { AppDeps } from '../lib/module';

@@ -99,7 +99,8 @@ export async function withConnectorRetries<T>(
       return { ok: true, value: await work(), attempts: attempt };
     } catch (cause) {
       const info = classifyConnectorError(cause);
-      if (info.kind !== 'retry' || attempt >= policy.attemptsMax) return { ok: false, error: info, attempts: attempt, cause };
+      if (info.kind !== 'retry' || attempt >= policy.attemptsMax)
+        return { ok: false, error: info, attempts: attempt, cause };
       const delayMs = backoffDelayMs(policy, attempt, info.retryAfterMs);
       onRetry?.(info, attempt, delayMs);
       await sleep(delayMs);

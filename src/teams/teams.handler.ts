@@ -1,8 +1,8 @@
 import { type Activity, ActivityTypes, type TeamsChannelAccount, TeamsInfo, TurnContext } from 'botbuilder';
 import type { ChatMessage } from '../chat/messages';
 import type { AppDeps } from '../lib/module';
-import { listIdentities } from '../members/members.repository';
 import type { Member, Organisation } from '../members/members.repository';
+import { listIdentities } from '../members/members.repository';
 import {
   type CardOptions,
   cardActivity,

@@ -11,10 +11,14 @@ import { createTeamsChatCore, type TeamsChatCore } from './teams.core';
 import type { RetryPolicy } from './teams.delivery';
 import { TeamsTurnHandler } from './teams.handler';
 import { TeamsOutbound } from './teams.outbound';
+import { pruneProcessedActivities } from './teams.repository';
 import { TeamsSender } from './teams.sender';
 
 /** Largest activity accepted on /api/messages; Teams activities are a few kilobytes. */
 const activityBodyLimit = '512kb';
+/** How long a handled activity id is remembered; Teams redelivers within minutes. */
+export const processedActivityRetentionMs = 7 * 24 * 60 * 60 * 1000;
+const pruneIntervalMs = 60 * 60 * 1000;
 
 /** The configuration botbuilder reads, from Allot's MICROSOFT_APP_* settings. */
 export function botFrameworkAuthOptions(config: Config): ConfigurationBotFrameworkAuthenticationOptions {
@@ -60,7 +64,9 @@ export function createTeamsModule(deps: AppDeps, options: TeamsModuleOptions = {
     );
     if (context.activity.type === 'message') {
       try {
-        await context.sendActivity('Something went wrong on my side. Type "balance" to see where things stand before trying again.');
+        await context.sendActivity(
+          'Something went wrong on my side. Type "balance" to see where things stand before trying again.',
+        );
       } catch (sendError) {
         logger.warn({ err: sendError }, 'could not tell the person about the failed turn');
       }
@@ -72,10 +78,33 @@ export function createTeamsModule(deps: AppDeps, options: TeamsModuleOptions = {
   const botAppId = config.MICROSOFT_APP_ID ?? '';
   deps.notifier.register(new TeamsSender({ ctx: deps.ctx, logger, adapter, botAppId, outbound }));
 
+  let pruneTimer: NodeJS.Timeout | undefined;
+  let pruning: Promise<unknown> = Promise.resolve();
+  const prune = () => {
+    const before = new Date(deps.ctx.clock.now().getTime() - processedActivityRetentionMs);
+    pruning = pruneProcessedActivities(deps.ctx.db.orm, before).catch((error) =>
+      logger.warn({ err: error }, 'could not prune handled Teams activities'),
+    );
+  };
+
   return {
     name: 'teams',
+    async start() {
+      pruneTimer = setInterval(prune, pruneIntervalMs);
+      pruneTimer.unref();
+    },
+    async stop() {
+      if (pruneTimer) clearInterval(pruneTimer);
+      await pruning;
+    },
     mount(app) {
       app.post('/api/messages', express.json({ limit: activityBodyLimit }), async (req, res) => {
+        // botbuilder throws (a 500) on a body without an activity type; that is the sender's mistake.
+        const body = req.body as { type?: unknown } | undefined;
+        if (!body || typeof body !== 'object' || Array.isArray(body) || typeof body.type !== 'string') {
+          res.status(400).json({ error: 'bad_request', detail: 'expected a Bot Framework activity with a type' });
+          return;
+        }
         try {
           await adapter.process(req, res, (context) => handler.run(context));
         } catch (error) {

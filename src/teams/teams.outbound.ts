@@ -30,7 +30,10 @@ export class TeamsOutbound {
 
   private onRetry(conversationId: string) {
     return (info: ConnectorErrorInfo, attempt: number, delayMs: number) =>
-      this.logger.warn({ conversationId, status: info.status, code: info.code, attempt, delayMs }, 'Teams send retried');
+      this.logger.warn(
+        { conversationId, status: info.status, code: info.code, attempt, delayMs },
+        'Teams send retried',
+      );
   }
 
   async send(context: TurnContext, activity: Partial<Activity>): Promise<DeliveryResult<ResourceResponse | undefined>> {

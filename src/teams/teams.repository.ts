@@ -1,5 +1,6 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Orm } from '../db/client';
+import { memberIdentities } from '../members/members.tables';
 import { type TeamsConversationType, teamsConversations, teamsProcessedActivities } from './teams.tables';
 
 export type TeamsConversation = typeof teamsConversations.$inferSelect;
@@ -113,4 +114,32 @@ export async function releaseActivity(orm: Orm, input: { orgId: bigint; activity
     .where(
       and(eq(teamsProcessedActivities.orgId, input.orgId), eq(teamsProcessedActivities.activityKey, input.activityKey)),
     );
+}
+
+/** Forgets handled activities older than `before`; Teams redelivers within minutes, so days are plenty. */
+export async function pruneProcessedActivities(orm: Orm, before: Date): Promise<number> {
+  const rows = await orm
+    .delete(teamsProcessedActivities)
+    .where(lt(teamsProcessedActivities.processedAt, before))
+    .returning({ activityKey: teamsProcessedActivities.activityKey });
+  return rows.length;
+}
+
+/**
+ * The Entra object id of a Teams user known by their 29: id (kept in the identity's details), so a
+ * person mentioned again is not looked up at Teams again. Scans one organisation's Teams identities.
+ */
+export async function findAadObjectIdByUserId(orm: Orm, orgId: bigint, userId: string): Promise<string | undefined> {
+  const [row] = await orm
+    .select({ externalId: memberIdentities.externalId })
+    .from(memberIdentities)
+    .where(
+      and(
+        eq(memberIdentities.orgId, orgId),
+        eq(memberIdentities.platform, 'teams'),
+        sql`${memberIdentities.details} ->> 'userId' = ${userId}`,
+      ),
+    )
+    .limit(1);
+  return row?.externalId;
 }

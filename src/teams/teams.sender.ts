@@ -4,7 +4,7 @@ import type { MessageLocation, PlatformSender, SendOutcome } from '../chat/notif
 import type { Ctx } from '../lib/context';
 import type { Logger } from '../lib/logger';
 import type { MemberIdentity } from '../members/members.repository';
-import { cardActivity, type CardOptions } from './teams.cards.models';
+import { type CardOptions, cardActivity } from './teams.cards.models';
 import type { DeliveryResult } from './teams.delivery';
 import { referenceFromJson, type TeamsOutbound } from './teams.outbound';
 import * as teamsRepo from './teams.repository';
@@ -42,7 +42,12 @@ export class TeamsSender implements PlatformSender {
         result = await write(context);
       });
     } catch (cause) {
-      return { ok: false, error: { kind: 'fatal', status: undefined, code: undefined, retryAfterMs: undefined }, attempts: 1, cause };
+      return {
+        ok: false,
+        error: { kind: 'fatal', status: undefined, code: undefined, retryAfterMs: undefined },
+        attempts: 1,
+        cause,
+      };
     }
     return (
       result ?? {
@@ -138,7 +143,13 @@ export class TeamsSender implements PlatformSender {
             serviceUrl: template.serviceUrl,
             bot: { id: bot.id!, name: bot.name ?? 'Allot' },
             user: { id: userId, name: '', aadObjectId: input.identity.externalId },
-            conversation: { id: conversationId, conversationType: 'personal', tenantId: input.identity.workspaceId, isGroup: false, name: '' },
+            conversation: {
+              id: conversationId,
+              conversationType: 'personal',
+              tenantId: input.identity.workspaceId,
+              isGroup: false,
+              name: '',
+            },
           };
           await rememberConversation(ctx, {
             orgId: input.orgId,
@@ -156,7 +167,11 @@ export class TeamsSender implements PlatformSender {
       );
     } catch (cause) {
       this.options.logger.warn({ err: cause, userId }, 'Teams could not start a personal chat');
-      return { ok: false, reason: 'unreachable', detail: 'Teams could not start a personal chat (is the app installed?)' };
+      return {
+        ok: false,
+        reason: 'unreachable',
+        detail: 'Teams could not start a personal chat (is the app installed?)',
+      };
     }
     if (!result) return { ok: false, reason: 'failed', detail: 'no personal chat created' };
     if (!result.ok) return this.failed(input.orgId, conversationId, result);

@@ -35,10 +35,7 @@ export const teamsConversations = pgTable(
   (t) => [
     primaryKey({ columns: [t.orgId, t.conversationId] }),
     index('teams_conversations_personal_idx').on(t.orgId, t.memberAadObjectId, t.conversationType),
-    check(
-      'teams_conversations_type',
-      sql`${t.conversationType} IN ('personal', 'groupChat', 'channel')`,
-    ),
+    check('teams_conversations_type', sql`${t.conversationType} IN ('personal', 'groupChat', 'channel')`),
   ],
 );
 

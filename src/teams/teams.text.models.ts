@@ -69,7 +69,7 @@ export function tokenizeCommandText(text: string, entities: readonly MentionEnti
       continue;
     }
     const [entity] = unused.splice(index, 1);
-    const name = decodeHtml(entity!.mentioned.name ?? (match[1] ?? '')).trim();
+    const name = decodeHtml(entity!.mentioned.name ?? match[1] ?? '').trim();
     tokens.push({ kind: 'mention', mentionedId: entity!.mentioned.id, name: name || entity!.mentioned.id });
   }
   pushWords(source.slice(last));

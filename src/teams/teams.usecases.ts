@@ -128,6 +128,9 @@ export async function memberForTeamsUser(
   let loaded: TeamsAccount | undefined;
   let aadObjectId = input.aadObjectId;
   if (!aadObjectId && !isBotAccountId(input.userId)) {
+    aadObjectId = await teamsRepo.findAadObjectIdByUserId(ctx.db.orm, input.orgId, input.userId);
+  }
+  if (!aadObjectId && !isBotAccountId(input.userId)) {
     loaded = await input.loadAccount();
     aadObjectId = loaded?.aadObjectId;
   }

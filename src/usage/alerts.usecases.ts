@@ -44,44 +44,56 @@ export async function sendLowBalanceAlerts(
       since,
     );
     for (const debit of debits) {
-      const receivedThisPeriod = received.get(debit.walletId) ?? 0n;
-      const reached = thresholdsReached({ after: debit.after, receivedThisPeriod, percents: input.percents });
-      const fresh: AlertThreshold[] = [];
-      for (const threshold of reached) {
-        const recorded = await usageRepo.recordAlert(ctx.db.orm, {
+      try {
+        const receivedThisPeriod = received.get(debit.walletId) ?? 0n;
+        const reached = thresholdsReached({ after: debit.after, receivedThisPeriod, percents: input.percents });
+        const fresh: AlertThreshold[] = [];
+        for (const threshold of reached) {
+          const recorded = await usageRepo.recordAlert(ctx.db.orm, {
+            orgId: input.orgId,
+            memberId: debit.memberId,
+            period,
+            threshold,
+            balance: debit.after,
+            at: now,
+          });
+          if (recorded) fresh.push(threshold);
+        }
+        const worst = fresh[0];
+        if (!worst) continue;
+        const outcome = await deps.notifier.notifyMember({
           orgId: input.orgId,
           memberId: debit.memberId,
-          period,
-          threshold,
-          balance: debit.after,
-          at: now,
+          message: lowBalanceReply({ threshold: worst, balance: debit.after, received: receivedThisPeriod }),
         });
-        if (recorded) fresh.push(threshold);
-      }
-      const worst = fresh[0];
-      if (!worst) continue;
-      const outcome = await deps.notifier.notifyMember({
-        orgId: input.orgId,
-        memberId: debit.memberId,
-        message: lowBalanceReply({ threshold: worst, balance: debit.after, received: receivedThisPeriod }),
-      });
-      if (!outcome.ok) deps.logger?.warn({ memberId: debit.memberId, outcome }, 'low-balance alert not delivered');
-      let toManagerId: bigint | null = null;
-      if (fresh.includes('overage')) {
-        const member = await membersRepo.findMember(ctx.db.orm, input.orgId, debit.memberId);
-        if (member?.managerId) {
-          toManagerId = member.managerId;
-          const managerOutcome = await deps.notifier.notifyMember({
-            orgId: input.orgId,
-            memberId: member.managerId,
-            message: overageManagerReply({ memberId: member.id, memberName: member.displayName, balance: debit.after }),
-          });
-          if (!managerOutcome.ok) {
-            deps.logger?.warn({ managerId: member.managerId, outcome: managerOutcome }, 'overage alert not delivered');
+        if (!outcome.ok) deps.logger?.warn({ memberId: debit.memberId, outcome }, 'low-balance alert not delivered');
+        let toManagerId: bigint | null = null;
+        if (fresh.includes('overage')) {
+          const member = await membersRepo.findMember(ctx.db.orm, input.orgId, debit.memberId);
+          if (member?.managerId) {
+            toManagerId = member.managerId;
+            const managerOutcome = await deps.notifier.notifyMember({
+              orgId: input.orgId,
+              memberId: member.managerId,
+              message: overageManagerReply({
+                memberId: member.id,
+                memberName: member.displayName,
+                balance: debit.after,
+              }),
+            });
+            if (!managerOutcome.ok) {
+              deps.logger?.warn(
+                { managerId: member.managerId, outcome: managerOutcome },
+                'overage alert not delivered',
+              );
+            }
           }
         }
+        sent.push({ memberId: debit.memberId, threshold: worst, toManagerId });
+      } catch (error) {
+        // One member's failed alert (a platform error, a thrown sender) must not stop the others'.
+        deps.logger?.error({ err: error, orgId: input.orgId, memberId: debit.memberId }, 'low-balance alert failed');
       }
-      sent.push({ memberId: debit.memberId, threshold: worst, toManagerId });
     }
   } catch (error) {
     deps.logger?.error({ err: error, orgId: input.orgId }, 'low-balance alerts failed');

@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { transferTokensMax } from '../ledger/ledger.tables';
 import type { LeaderboardWindow } from './usage.tables';
 
 // Pure rules of usage metering: the event envelope, its validation and normalisation (including
@@ -12,6 +11,11 @@ export const eventsPerRequestMax = 1_000;
 export const requestBytesMax = 1024 * 1024;
 /** Requests one API key may have in flight at once; more get 429 until one finishes. */
 export const requestsInFlightPerKeyMax = 4;
+/**
+ * Most tokens one event may report (input + output). Far above any model's context, and low enough
+ * that a member's whole batch (at most 1000 events) fits one transfer (at most 1e12 tokens).
+ */
+export const eventTokensMax = 1_000_000_000n;
 /** Longest event id (the column's CHECK agrees). */
 export const eventIdLengthMax = 255;
 export const modelLengthMax = 100;
@@ -53,7 +57,10 @@ export const rejectionReasons = [
 ] as const;
 export type RejectionReason = (typeof rejectionReasons)[number];
 
-export type UserRef = { kind: 'email'; email: string } | { kind: 'slack'; userId: string } | { kind: 'teams'; objectId: string };
+export type UserRef =
+  | { kind: 'email'; email: string }
+  | { kind: 'slack'; userId: string }
+  | { kind: 'teams'; objectId: string };
 
 /** A validated event, before its user is resolved to a member. */
 export interface UsageEventInput {
@@ -102,10 +109,7 @@ const teamsUserPattern = /^teams:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 const modelPattern = /^[a-z0-9][a-z0-9._:/@+-]*$/;
 const categoryPattern = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 
-const tokenCount = z.union([
-  z.number().int().min(0).max(Number(transferTokensMax)),
-  z.string().regex(/^[0-9]{1,13}$/),
-]);
+const tokenCount = z.union([z.number().int().min(0).max(Number(eventTokensMax)), z.string().regex(/^[0-9]{1,10}$/)]);
 
 const canonicalSchema = z.object({
   id: z
@@ -140,11 +144,11 @@ const reasonByField: Record<string, { reason: RejectionReason; message: string }
   },
   inputTokens: {
     reason: 'invalid_tokens',
-    message: '"input_tokens" must be a whole number from 0 to 1,000,000,000,000.',
+    message: '"input_tokens" must be a whole number from 0 to 1,000,000,000.',
   },
   outputTokens: {
     reason: 'invalid_tokens',
-    message: '"output_tokens" must be a whole number from 0 to 1,000,000,000,000.',
+    message: '"output_tokens" must be a whole number from 0 to 1,000,000,000.',
   },
   category: {
     reason: 'invalid_category',
@@ -186,9 +190,7 @@ export function parseUsageEvent(raw: unknown, now: Date): EventParse {
     };
   }
   const event = raw as Record<string, unknown>;
-  const canonical = Object.fromEntries(
-    Object.entries(fieldNames).map(([field, names]) => [field, pick(event, names)]),
-  );
+  const canonical = Object.fromEntries(Object.entries(fieldNames).map(([field, names]) => [field, pick(event, names)]));
   const parsed = canonicalSchema.safeParse(canonical);
   if (!parsed.success) {
     const field = String(parsed.error.issues[0]?.path[0] ?? 'id');
@@ -216,10 +218,18 @@ export function parseUsageEvent(raw: unknown, now: Date): EventParse {
   const inputTokens = BigInt(value.inputTokens);
   const outputTokens = BigInt(value.outputTokens);
   if (inputTokens + outputTokens === 0n) {
-    return { ok: false, reason: 'no_tokens', message: 'The event reports no tokens: send input_tokens or output_tokens above 0.' };
+    return {
+      ok: false,
+      reason: 'no_tokens',
+      message: 'The event reports no tokens: send input_tokens or output_tokens above 0.',
+    };
   }
-  if (inputTokens + outputTokens > transferTokensMax) {
-    return { ok: false, reason: 'invalid_tokens', message: 'input_tokens + output_tokens must be at most 1,000,000,000,000.' };
+  if (inputTokens + outputTokens > eventTokensMax) {
+    return {
+      ok: false,
+      reason: 'invalid_tokens',
+      message: 'input_tokens + output_tokens must be at most 1,000,000,000.',
+    };
   }
   return {
     ok: true,
@@ -249,11 +259,14 @@ export const rejectionMessages: Record<'unknown_user' | 'id_conflict', string> =
   id_conflict: 'This id was already used for an event with other content; send each distinct event with a new id.',
 };
 
-/** What makes two events with the same id the same event: the hash of their content. */
-export function hashEventContent(event: UsageEventInput, memberId: bigint): string {
+/**
+ * What makes two events with the same id the same event: the hash of their content, the user as
+ * sent (so a replay is recognised before any member is looked up).
+ */
+export function hashEventContent(event: UsageEventInput): string {
   const canonical = JSON.stringify([
     event.time.toISOString(),
-    memberId.toString(),
+    event.userText,
     event.model,
     event.category,
     event.inputTokens.toString(),
@@ -355,7 +368,9 @@ export function formatMoney(micros: bigint, currency = moneyCurrency): string {
   if (abs === 0n) return `${symbol}0`;
   if (abs < 10_000n) {
     const tenThousandths = (abs + 50n) / 100n;
-    return tenThousandths === 0n ? `<${symbol}0.0001` : `${sign}${symbol}0.${tenThousandths.toString().padStart(4, '0')}`;
+    return tenThousandths === 0n
+      ? `<${symbol}0.0001`
+      : `${sign}${symbol}0.${tenThousandths.toString().padStart(4, '0')}`;
   }
   const cents = (abs + 5_000n) / 10_000n;
   const whole = (cents / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
@@ -446,7 +461,9 @@ export function zonedDayStart(day: string, timeZone: string): Date {
       second: 'numeric',
     }).formatToParts(at);
     const get = (type: string) => Number(local.find((item) => item.type === type)?.value ?? 0);
-    return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - at.getTime();
+    return (
+      Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - at.getTime()
+    );
   };
   const first = new Date(utc.getTime() - offsetMs(utc));
   return new Date(utc.getTime() - offsetMs(first));

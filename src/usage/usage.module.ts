@@ -47,7 +47,7 @@ export function createUsageModule(deps: AppDeps): AppModule {
     next();
   };
 
-  const limitInFlight = (req: Request, res: Response, next: NextFunction) => {
+  const limitInFlight = (_req: Request, res: Response, next: NextFunction) => {
     const keyId = res.locals.keyId as bigint;
     const current = inFlight.get(keyId) ?? 0;
     if (current >= requestsInFlightPerKeyMax) {
@@ -74,7 +74,8 @@ export function createUsageModule(deps: AppDeps): AppModule {
 
   const handle = async (req: Request, res: Response) => {
     const body = req.body as unknown;
-    const list = body && typeof body === 'object' && !Array.isArray(body) ? (body as { events?: unknown }).events : undefined;
+    const list =
+      body && typeof body === 'object' && !Array.isArray(body) ? (body as { events?: unknown }).events : undefined;
     if (!Array.isArray(list)) {
       res.status(400).json({ error: 'bad_request', message: envelopeHelp });
       return;

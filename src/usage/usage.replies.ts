@@ -1,6 +1,5 @@
 import { type Block, type ChatMessage, context, type Line, message, text } from '../chat/messages';
 import { formatTokens } from '../ledger/amount.models';
-import type { ApiKey, PriceRow } from './usage.repository';
 import {
   type AlertThreshold,
   formatMoney,
@@ -9,6 +8,7 @@ import {
   priceHelp,
   weightHelp,
 } from './usage.models';
+import type { ApiKey, PriceRow } from './usage.repository';
 import type { Leaderboard, LeaderboardEntry, LeaderboardSettingsView, UsageByModel } from './usage.usecases';
 
 // Platform-neutral replies for the usage commands. The chat core calls a verb and hands its result
@@ -73,7 +73,11 @@ export function leaderboardReply(board: Leaderboard): ChatMessage {
 export function leaderboardDisabledReply(): ChatMessage {
   return message(
     'The leaderboard is turned off',
-    text(['The leaderboard is turned off for your organisation. An admin can turn it on with ', { code: '/tokens leaderboard on' }, '.']),
+    text([
+      'The leaderboard is turned off for your organisation. An admin can turn it on with ',
+      { code: '/tokens leaderboard on' },
+      '.',
+    ]),
   );
 }
 
@@ -120,7 +124,13 @@ export function pricesReply(prices: PriceRow[]): ChatMessage {
 export function weightSetReply(weight: { category: string; weightThousandths: number }): ChatMessage {
   return message(
     `Weight of ${weight.category} set to ${formatWeight(weight.weightThousandths)}`,
-    text(['Value weight of ', { code: weight.category }, ' is now ', { bold: formatWeight(weight.weightThousandths) }, '.']),
+    text([
+      'Value weight of ',
+      { code: weight.category },
+      ' is now ',
+      { bold: formatWeight(weight.weightThousandths) },
+      '.',
+    ]),
     context('Value = tokens × weight, for events recorded from now on.'),
   );
 }
@@ -129,14 +139,22 @@ export function weightSetReply(weight: { category: string; weightThousandths: nu
 export function apiKeyCreatedReply(created: { key: string; apiKey: ApiKey }): ChatMessage {
   return message(
     `API key ${created.apiKey.name} created`,
-    text(['API key ', { bold: created.apiKey.name }, ' created. Copy it now; it is not shown again:'], [{ code: created.key }]),
-    context('Send usage with: Authorization: Bearer <key> to POST /v1/usage. Revoke with /tokens apikey revoke <name>.'),
+    text(
+      ['API key ', { bold: created.apiKey.name }, ' created. Copy it now; it is not shown again:'],
+      [{ code: created.key }],
+    ),
+    context(
+      'Send usage with: Authorization: Bearer <key> to POST /v1/usage. Revoke with /tokens apikey revoke <name>.',
+    ),
   );
 }
 
 export function apiKeysReply(keys: ApiKey[]): ChatMessage {
   if (keys.length === 0) {
-    return message('No API keys', text(['No API keys yet. Create one with ', { code: '/tokens apikey create <name>' }, '.']));
+    return message(
+      'No API keys',
+      text(['No API keys yet. Create one with ', { code: '/tokens apikey create <name>' }, '.']),
+    );
   }
   const lines: Line[] = keys.map((key) => [
     { bold: key.name },
@@ -164,7 +182,14 @@ export function leaderboardSettingsReply(settings: LeaderboardSettingsView): Cha
 
 export function optOutReply(optOut: boolean): ChatMessage {
   return optOut
-    ? message('You left the leaderboard', text(['You are no longer shown on the leaderboard. ', { code: '/tokens leaderboard opt-in' }, ' brings you back.']))
+    ? message(
+        'You left the leaderboard',
+        text([
+          'You are no longer shown on the leaderboard. ',
+          { code: '/tokens leaderboard opt-in' },
+          ' brings you back.',
+        ]),
+      )
     : message('You are back on the leaderboard', text(['You are shown on the leaderboard again.']));
 }
 

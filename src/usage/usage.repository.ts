@@ -37,21 +37,51 @@ export async function resolveUsers(
   const org = orgId.toString();
   const rows = await queryRows<{ ref: string; member_id: string; wallet_id: string }>(
     orm,
+    // Each reference is one probe of a unique index (members by email, identities by platform id,
+    // the wallet by member), so the cost follows the batch and not the organisation's size, even
+    // before the planner has statistics: `limit 1` keeps each lateral lookup a per-row index probe
+    // (the planner would otherwise flatten it into a join it may plan as a scan).
     sql`with found as (
-          select m.email as ref, m.id as member_id from members m
-           where m.org_id = ${org}::bigint and m.email = any(${pgTextArray(refs.emails)}::text[])
+          select 'e' || r.ref as ref, m.id as member_id
+            from unnest(${pgTextArray(refs.emails)}::text[]) as r(ref)
+            join lateral (select x.id from members x where x.org_id = ${org}::bigint and x.email = r.ref limit 1) m on true
           union all
-          select 'slack:' || i.external_id, i.member_id from member_identities i
-           where i.org_id = ${org}::bigint and i.platform = 'slack' and i.external_id = any(${pgTextArray(refs.slackIds)}::text[])
+          select 's' || r.ref, i.member_id
+            from unnest(${pgTextArray(refs.slackIds)}::text[]) as r(ref)
+            join lateral (select x.member_id from member_identities x
+                           where x.org_id = ${org}::bigint and x.platform = 'slack' and x.external_id = r.ref limit 1) i on true
           union all
-          select 'teams:' || lower(i.external_id), i.member_id from member_identities i
-           where i.org_id = ${org}::bigint and i.platform = 'teams' and i.external_id = any(${pgTextArray(refs.teamsIds)}::text[])
+          select 't' || r.ref, i.member_id
+            from unnest(${pgTextArray(refs.teamsIds)}::text[]) as r(ref)
+            join lateral (select x.member_id from member_identities x
+                           where x.org_id = ${org}::bigint and x.platform = 'teams' and x.external_id = r.ref limit 1) i on true
         )
-        select f.ref, f.member_id::text, a.id::text as wallet_id
+        select f.ref, f.member_id::text, w.id::text as wallet_id
           from found f
-          join accounts a on a.org_id = ${org}::bigint and a.kind = 'wallet' and a.member_id = f.member_id`,
+          join lateral (select a.id from accounts a
+                         where a.org_id = ${org}::bigint and a.kind = 'wallet' and a.member_id = f.member_id limit 1) w on true`,
   );
-  return rows.map((row) => ({ ref: row.ref, memberId: BigInt(row.member_id), walletId: BigInt(row.wallet_id) }));
+  const prefixes: Record<string, string> = { e: '', s: 'slack:', t: 'teams:' };
+  return rows.map((row) => ({
+    ref: `${prefixes[row.ref.slice(0, 1)]}${row.ref.slice(1)}`,
+    memberId: BigInt(row.member_id),
+    walletId: BigInt(row.wallet_id),
+  }));
+}
+
+/** Content hashes of the events among `eventIds` that are already stored. */
+export async function findStoredHashes(orm: Orm, orgId: bigint, eventIds: string[]): Promise<Map<string, string>> {
+  if (eventIds.length === 0) return new Map();
+  const rows = await queryRows<{ event_id: string; content_hash: string }>(
+    orm,
+    // One primary-key probe per id (a lateral `limit 1` cannot be planned as a scan), so a replay
+    // costs the same however many events the organisation has, statistics or not.
+    sql`select u.event_id, u.content_hash
+          from unnest(${pgTextArray(eventIds)}::text[]) as r(event_id)
+          join lateral (select e.event_id, e.content_hash from usage_events e
+                         where e.org_id = ${orgId.toString()}::bigint and e.event_id = r.event_id limit 1) u on true`,
+  );
+  return new Map(rows.map((row) => [row.event_id, row.content_hash]));
 }
 
 export interface BatchEvent {
@@ -139,7 +169,14 @@ export async function ingestBatch(
 
 export async function insertApiKey(
   orm: Orm,
-  input: { orgId: bigint; name: string; keyHash: string; keyPrefix: string; createdByMemberId: bigint | null; createdAt: Date },
+  input: {
+    orgId: bigint;
+    name: string;
+    keyHash: string;
+    keyPrefix: string;
+    createdByMemberId: bigint | null;
+    createdAt: Date;
+  },
 ): Promise<ApiKey> {
   const [row] = await orm.insert(apiKeys).values(input).returning();
   return row!;
@@ -245,10 +282,18 @@ export async function listPrices(orm: Orm, orgId: bigint): Promise<PriceRow[]> {
   }));
 }
 
-export async function upsertWeight(orm: Orm, input: { orgId: bigint; category: string; weightThousandths: number; at: Date }) {
+export async function upsertWeight(
+  orm: Orm,
+  input: { orgId: bigint; category: string; weightThousandths: number; at: Date },
+) {
   await orm
     .insert(categoryWeights)
-    .values({ orgId: input.orgId, category: input.category, weightThousandths: input.weightThousandths, updatedAt: input.at })
+    .values({
+      orgId: input.orgId,
+      category: input.category,
+      weightThousandths: input.weightThousandths,
+      updatedAt: input.at,
+    })
     .onConflictDoUpdate({
       target: [categoryWeights.orgId, categoryWeights.category],
       set: { weightThousandths: input.weightThousandths, updatedAt: input.at },
@@ -274,7 +319,9 @@ export async function findLeaderboardSettings(orm: Orm, orgId: bigint): Promise<
 
 export async function upsertLeaderboardSettings(
   orm: Orm,
-  input: { orgId: bigint; at: Date } & Partial<Pick<LeaderboardSettings, 'enabled' | 'hideMoney' | 'topN' | 'defaultWindow'>>,
+  input: { orgId: bigint; at: Date } & Partial<
+    Pick<LeaderboardSettings, 'enabled' | 'hideMoney' | 'topN' | 'defaultWindow'>
+  >,
 ): Promise<LeaderboardSettings> {
   const { orgId, at, ...changes } = input;
   const [row] = await orm
@@ -403,12 +450,14 @@ export async function receivedSince(
   if (walletIds.length === 0) return new Map();
   const rows = await queryRows<{ account_id: string; total: string }>(
     orm,
-    sql`select t.credit_account_id::text as account_id, sum(t.amount)::text as total
-          from transfers t
-         where t.org_id = ${orgId.toString()}::bigint
-           and t.credit_account_id = any(${`{${walletIds.join(',')}}`}::bigint[])
-           and t.created_at >= ${since.toISOString()}::timestamptz
-         group by t.credit_account_id`,
+    // Per wallet, a scan of its own credits by index (org, credit account), never of the whole table.
+    sql`select w.id::text as account_id, coalesce(s.total, 0)::text as total
+          from unnest(${`{${walletIds.join(',')}}`}::bigint[]) as w(id)
+          cross join lateral (
+            select sum(t.amount) as total from transfers t
+             where t.org_id = ${orgId.toString()}::bigint and t.credit_account_id = w.id
+               and t.created_at >= ${since.toISOString()}::timestamptz
+          ) s`,
   );
   return new Map(rows.map((row) => [BigInt(row.account_id), BigInt(row.total)]));
 }

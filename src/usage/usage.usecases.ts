@@ -86,8 +86,31 @@ export async function ingestUsage(
     else reject(index, rawId(raw), parsed.reason, parsed.message);
   });
 
+  // Fold repeats of an id inside the batch: the first counts, a later identical one is a
+  // duplicate, a later different one a conflict.
+  const firstById = new Map<string, { index: number; hash: string; event: UsageEventInput }>();
+  for (const { index, event } of valid) {
+    const contentHash = hashEventContent(event);
+    const first = firstById.get(event.id);
+    if (!first) firstById.set(event.id, { index, hash: contentHash, event });
+    else if (first.hash === contentHash) results[index] = { index, id: event.id, status: 'duplicate' };
+    else reject(index, event.id, 'id_conflict', rejectionMessages.id_conflict);
+  }
+
+  // Events already stored are answered from one indexed read, without a transaction or a lock: a
+  // replayed batch costs one query and writes nothing.
+  const stored = await usageRepo.findStoredHashes(ctx.db.orm, input.orgId, [...firstById.keys()]);
+  const candidates: { index: number; hash: string; event: UsageEventInput }[] = [];
+  for (const first of firstById.values()) {
+    const storedHash = stored.get(first.event.id);
+    if (storedHash === undefined) candidates.push(first);
+    else if (storedHash === first.hash)
+      results[first.index] = { index: first.index, id: first.event.id, status: 'duplicate' };
+    else reject(first.index, first.event.id, 'id_conflict', rejectionMessages.id_conflict);
+  }
+
   const refs = { emails: new Set<string>(), slackIds: new Set<string>(), teamsIds: new Set<string>() };
-  for (const { event } of valid) {
+  for (const { event } of candidates) {
     if (event.user.kind === 'email') refs.emails.add(event.user.email);
     else if (event.user.kind === 'slack') refs.slackIds.add(event.user.userId);
     else refs.teamsIds.add(event.user.objectId);
@@ -101,32 +124,20 @@ export async function ingestUsage(
       })
     ).map((user) => [user.ref, user]),
   );
-
-  // Fold repeats of an id inside the batch: the first is sent, a later identical one is a
-  // duplicate, a later different one a conflict.
-  const firstById = new Map<string, { index: number; hash: string }>();
   const batch: BatchEvent[] = [];
   const memberByWallet = new Map<bigint, bigint>();
-  for (const { index, event } of valid) {
+  for (const { index, hash, event } of candidates) {
     const user = resolved.get(event.userText);
     if (!user) {
       reject(index, event.id, 'unknown_user', rejectionMessages.unknown_user);
       continue;
     }
-    const contentHash = hashEventContent(event, user.memberId);
-    const first = firstById.get(event.id);
-    if (first) {
-      if (first.hash === contentHash) results[index] = { index, id: event.id, status: 'duplicate' };
-      else reject(index, event.id, 'id_conflict', rejectionMessages.id_conflict);
-      continue;
-    }
-    firstById.set(event.id, { index, hash: contentHash });
     memberByWallet.set(user.walletId, user.memberId);
     batch.push({
       idx: index,
       eventId: event.id,
       opKey: usageOperationKey(event.id),
-      contentHash,
+      contentHash: hash,
       memberId: user.memberId,
       walletId: user.walletId,
       model: event.model,
@@ -206,7 +217,9 @@ export type ApiKeyFailure = 'not_an_admin' | 'name_invalid' | 'name_taken' | 'ke
 export async function createApiKey(
   ctx: Ctx,
   input: { orgId: bigint; actor: Actor; name: string },
-): Promise<Result<{ key: string; apiKey: ApiKey }, Extract<ApiKeyFailure, 'not_an_admin' | 'name_invalid' | 'name_taken'>>> {
+): Promise<
+  Result<{ key: string; apiKey: ApiKey }, Extract<ApiKeyFailure, 'not_an_admin' | 'name_invalid' | 'name_taken'>>
+> {
   if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
   const name = input.name.trim();
   if (!isValidApiKeyName(name)) return fail('name_invalid');
@@ -452,7 +465,11 @@ export async function getLeaderboard(
     if (own) asker = { state: 'ranked', entry: toEntry(own) };
     else {
       const member = await membersRepo.findMember(ctx.db.orm, input.orgId, input.askerId);
-      asker = !member ? { state: 'not_a_member' } : member.leaderboardOptOut ? { state: 'opted_out' } : { state: 'no_usage' };
+      asker = !member
+        ? { state: 'not_a_member' }
+        : member.leaderboardOptOut
+          ? { state: 'opted_out' }
+          : { state: 'no_usage' };
     }
   }
   return ok({
@@ -516,7 +533,12 @@ export async function setLeaderboardOption(
     });
     return row;
   });
-  return ok({ enabled: saved.enabled, hideMoney: saved.hideMoney, topN: saved.topN, defaultWindow: saved.defaultWindow });
+  return ok({
+    enabled: saved.enabled,
+    hideMoney: saved.hideMoney,
+    topN: saved.topN,
+    defaultWindow: saved.defaultWindow,
+  });
 }
 
 /** `/tokens leaderboard opt-out|opt-in`: a member leaves or rejoins the leaderboard. */

@@ -1,11 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topUpKeyForRequest } from '../../src/approvals/approvals.models';
-import {
-  cancelRequest,
-  decideRequest,
-  expireRequests,
-  requestTopUp,
-} from '../../src/approvals/approvals.usecases';
+import { cancelRequest, decideRequest, expireRequests, requestTopUp } from '../../src/approvals/approvals.usecases';
 import * as ledgerRepo from '../../src/ledger/ledger.repository';
 import { auditLedger, getBalances } from '../../src/ledger/ledger.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
@@ -28,15 +23,33 @@ describe('requesting and deciding a top-up', () => {
   it('a request approved by the manager moves the amount from their budget to the requester, once', async () => {
     const ctx = createTestCtx(tdb.db);
     const { org, manager, ana } = await makeTeam(ctx, 100_000n);
-    const requested = await requestTopUp(ctx, { orgId: org.id, actor: as(ana.id), amount: 30_000n, reason: 'evals', key: uniqueKey() });
+    const requested = await requestTopUp(ctx, {
+      orgId: org.id,
+      actor: as(ana.id),
+      amount: 30_000n,
+      reason: 'evals',
+      key: uniqueKey(),
+    });
     expect(requested.ok && requested.value.approvers.map((a) => a.id)).toEqual([manager.id]);
     const id = requested.ok ? requested.value.request.id : 0n;
-    const approved = await decideRequest(ctx, { orgId: org.id, actor: as(manager.id), requestId: id, decision: 'approve' });
-    expect(approved).toMatchObject({ ok: true, value: { request: { state: 'approved', decidedById: manager.id }, fundedFrom: 'budget' } });
+    const approved = await decideRequest(ctx, {
+      orgId: org.id,
+      actor: as(manager.id),
+      requestId: id,
+      decision: 'approve',
+    });
+    expect(approved).toMatchObject({
+      ok: true,
+      value: { request: { state: 'approved', decidedById: manager.id }, fundedFrom: 'budget' },
+    });
     expect(await getBalances(tdb.db.orm, org.id, ana.id)).toMatchObject({ wallet: 30_000n });
     expect(await getBalances(tdb.db.orm, org.id, manager.id)).toMatchObject({ budget: 70_000n });
     const again = await decideRequest(ctx, { orgId: org.id, actor: as(manager.id), requestId: id, decision: 'deny' });
-    expect(again).toMatchObject({ ok: false, failure: 'request_already_decided', detail: { state: 'approved', decidedById: manager.id } });
+    expect(again).toMatchObject({
+      ok: false,
+      failure: 'request_already_decided',
+      detail: { state: 'approved', decidedById: manager.id },
+    });
     const transfers = await topUpTransfers(org.id);
     expect(transfers).toHaveLength(1);
     expect(transfers[0]!.operationKey).toBe(topUpKeyForRequest(id));
@@ -59,8 +72,17 @@ describe('requesting and deciding a top-up', () => {
     const { org, manager, ana } = await makeTeam(ctx);
     const requested = await requestTopUp(ctx, { orgId: org.id, actor: as(ana.id), amount: 1_000n, key: uniqueKey() });
     const id = requested.ok ? requested.value.request.id : 0n;
-    const denied = await decideRequest(ctx, { orgId: org.id, actor: as(manager.id), requestId: id, decision: 'deny', note: 'not this quarter' });
-    expect(denied).toMatchObject({ ok: true, value: { request: { state: 'denied', decisionNote: 'not this quarter' }, transferId: null } });
+    const denied = await decideRequest(ctx, {
+      orgId: org.id,
+      actor: as(manager.id),
+      requestId: id,
+      decision: 'deny',
+      note: 'not this quarter',
+    });
+    expect(denied).toMatchObject({
+      ok: true,
+      value: { request: { state: 'denied', decisionNote: 'not this quarter' }, transferId: null },
+    });
     expect(await topUpTransfers(org.id)).toHaveLength(0);
   });
 
@@ -69,7 +91,12 @@ describe('requesting and deciding a top-up', () => {
     const { org, manager, ana } = await makeTeam(ctx, 1_000n);
     const requested = await requestTopUp(ctx, { orgId: org.id, actor: as(ana.id), amount: 5_000n, key: uniqueKey() });
     const id = requested.ok ? requested.value.request.id : 0n;
-    const refused = await decideRequest(ctx, { orgId: org.id, actor: as(manager.id), requestId: id, decision: 'approve' });
+    const refused = await decideRequest(ctx, {
+      orgId: org.id,
+      actor: as(manager.id),
+      requestId: id,
+      decision: 'approve',
+    });
     expect(refused).toMatchObject({ ok: false, failure: 'exceeds_budget', detail: { budget: 1_000n } });
     const denied = await decideRequest(ctx, { orgId: org.id, actor: as(manager.id), requestId: id, decision: 'deny' });
     expect(denied.ok).toBe(true);
@@ -82,12 +109,19 @@ describe('requesting and deciding a top-up', () => {
     const requested = await requestTopUp(ctx, { orgId: org.id, actor: as(ana.id), amount: 10n, key: uniqueKey() });
     const id = requested.ok ? requested.value.request.id : 0n;
     for (const who of [ana.id, ben.id]) {
-      expect(await decideRequest(ctx, { orgId: org.id, actor: as(who), requestId: id, decision: 'approve' })).toMatchObject({
+      expect(
+        await decideRequest(ctx, { orgId: org.id, actor: as(who), requestId: id, decision: 'approve' }),
+      ).toMatchObject({
         ok: false,
         failure: 'not_the_approver',
       });
     }
-    const byAdmin = await decideRequest(ctx, { orgId: org.id, actor: as(admin.id), requestId: id, decision: 'approve' });
+    const byAdmin = await decideRequest(ctx, {
+      orgId: org.id,
+      actor: as(admin.id),
+      requestId: id,
+      decision: 'approve',
+    });
     expect(byAdmin).toMatchObject({ ok: true, value: { fundedFrom: 'treasury' } });
   });
 
@@ -105,14 +139,23 @@ describe('requesting and deciding a top-up', () => {
     const { org, manager, ana, ben } = await makeTeam(ctx);
     const requested = await requestTopUp(ctx, { orgId: org.id, actor: as(ana.id), amount: 10n, key: uniqueKey() });
     const id = requested.ok ? requested.value.request.id : 0n;
-    expect(await cancelRequest(ctx, { orgId: org.id, actor: as(ben.id), requestId: id })).toMatchObject({ failure: 'not_the_requester' });
-    expect(await cancelRequest(ctx, { orgId: org.id, actor: as(ana.id), requestId: id })).toMatchObject({ ok: true, value: { state: 'cancelled' } });
-    expect(await decideRequest(ctx, { orgId: org.id, actor: as(manager.id), requestId: id, decision: 'approve' })).toMatchObject({
+    expect(await cancelRequest(ctx, { orgId: org.id, actor: as(ben.id), requestId: id })).toMatchObject({
+      failure: 'not_the_requester',
+    });
+    expect(await cancelRequest(ctx, { orgId: org.id, actor: as(ana.id), requestId: id })).toMatchObject({
+      ok: true,
+      value: { state: 'cancelled' },
+    });
+    expect(
+      await decideRequest(ctx, { orgId: org.id, actor: as(manager.id), requestId: id, decision: 'approve' }),
+    ).toMatchObject({
       ok: false,
       failure: 'request_already_decided',
       detail: { state: 'cancelled' },
     });
-    expect(await cancelRequest(ctx, { orgId: org.id, actor: as(ana.id), requestId: id })).toMatchObject({ failure: 'request_already_decided' });
+    expect(await cancelRequest(ctx, { orgId: org.id, actor: as(ana.id), requestId: id })).toMatchObject({
+      failure: 'request_already_decided',
+    });
   });
 
   it('a request nobody decides expires after its time, and then cannot be approved', async () => {
@@ -123,13 +166,17 @@ describe('requesting and deciding a top-up', () => {
     ctx.clock.advanceMs(71 * 3_600_000);
     expect(await expireRequests(ctx, { orgId: org.id })).toEqual([]);
     ctx.clock.advanceMs(2 * 3_600_000);
-    expect(await decideRequest(ctx, { orgId: org.id, actor: as(manager.id), requestId: id, decision: 'approve' })).toMatchObject({
+    expect(
+      await decideRequest(ctx, { orgId: org.id, actor: as(manager.id), requestId: id, decision: 'approve' }),
+    ).toMatchObject({
       failure: 'request_expired',
     });
     const expired = await expireRequests(ctx, { orgId: org.id });
     expect(expired.map((r) => [r.id, r.state])).toEqual([[id, 'expired']]);
     expect(await expireRequests(ctx, { orgId: org.id })).toEqual([]);
-    expect(await decideRequest(ctx, { orgId: org.id, actor: as(manager.id), requestId: id, decision: 'approve' })).toMatchObject({
+    expect(
+      await decideRequest(ctx, { orgId: org.id, actor: as(manager.id), requestId: id, decision: 'approve' }),
+    ).toMatchObject({
       failure: 'request_expired',
     });
     expect(await topUpTransfers(org.id)).toHaveLength(0);

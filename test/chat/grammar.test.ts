@@ -33,8 +33,12 @@ describe('grant-tokens', () => {
   });
 
   it('accepts 50,000 and 1.5M, and a word after the number stays the reason', () => {
-    expect(parseCommand('grant-tokens', [mention('U1'), ...words('50,000 ok')])).toMatchObject({ command: { amount: 50_000n } });
-    expect(parseCommand('grant-tokens', [mention('U1'), ...words('1.5M')])).toMatchObject({ command: { amount: 1_500_000n } });
+    expect(parseCommand('grant-tokens', [mention('U1'), ...words('50,000 ok')])).toMatchObject({
+      command: { amount: 50_000n },
+    });
+    expect(parseCommand('grant-tokens', [mention('U1'), ...words('1.5M')])).toMatchObject({
+      command: { amount: 1_500_000n },
+    });
     expect(parseCommand('grant-tokens', [mention('U1'), ...words('50 apples')])).toMatchObject({
       command: { amount: 50n, reason: 'apples' },
     });
@@ -51,7 +55,10 @@ describe('grant-tokens', () => {
 
   it('refuses a grant naming nobody, and a name typed as text rather than picked', () => {
     const nobody = parseCommand('grant-tokens', words('50k thanks'));
-    expect(nobody).toMatchObject({ ok: false, refusal: { problem: expect.stringContaining('Name at least one person') } });
+    expect(nobody).toMatchObject({
+      ok: false,
+      refusal: { problem: expect.stringContaining('Name at least one person') },
+    });
     const typed = parseCommand('grant-tokens', words('@ana 50k'));
     expect(typed).toMatchObject({ ok: false, refusal: { problem: expect.stringContaining('@ana') } });
     const noAmount = parseCommand('grant-tokens', [mention('U1')]);
@@ -67,7 +74,10 @@ describe('grant-tokens', () => {
 describe('other commands', () => {
   it('balance takes nothing or one person', () => {
     expect(parseCommand('balance', [])).toEqual({ ok: true, command: { name: 'balance', target: null } });
-    expect(parseCommand('balance', [mention('U1')])).toMatchObject({ ok: true, command: { target: { externalId: 'U1' } } });
+    expect(parseCommand('balance', [mention('U1')])).toMatchObject({
+      ok: true,
+      command: { target: { externalId: 'U1' } },
+    });
     expect(parseCommand('balance', words('everyone'))).toMatchObject({ ok: false });
   });
 
@@ -104,14 +114,20 @@ describe('other commands', () => {
     expect(parseCommand('tokens', [...words('budget'), mention('U1'), ...words('500 000 Q3 budget')])).toMatchObject({
       command: { name: 'tokens-budget', amount: 500_000n, memo: 'Q3 budget' },
     });
-    expect(parseCommand('tokens', words('dance'))).toMatchObject({ ok: false, refusal: { usage: expect.stringContaining('/tokens help') } });
+    expect(parseCommand('tokens', words('dance'))).toMatchObject({
+      ok: false,
+      refusal: { usage: expect.stringContaining('/tokens help') },
+    });
   });
 });
 
 describe('Slack command text', () => {
   it('reads both mention forms, and keeps <!channel> and links as plain words', () => {
     expect(words('<@U123ABC> <@W9|ana b> <!channel> <#C1|general> <https://x.test|site> a&amp;b &lt;b&gt;')).toEqual([
-      { kind: 'mention', user: { platform: 'slack', externalId: 'U123ABC', workspaceId: 'T1', displayName: undefined } },
+      {
+        kind: 'mention',
+        user: { platform: 'slack', externalId: 'U123ABC', workspaceId: 'T1', displayName: undefined },
+      },
       { kind: 'mention', user: { platform: 'slack', externalId: 'W9', workspaceId: 'T1', displayName: 'ana b' } },
       { kind: 'word', text: '<!channel>' },
       { kind: 'word', text: '#general' },

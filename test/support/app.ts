@@ -100,16 +100,53 @@ export const newTriggerId = () => `${Date.now()}.${randomBytes(4).readUInt32BE()
 /** A Slack workspace seen through the harness: sends commands, clicks and events as Slack does. */
 export class SlackWorkspace {
   readonly teamId: string;
+  /**
+   * Several workspaces share one fake Slack, so the user ids a test writes ("UMIA") get a suffix
+   * unique to this workspace on the way out and lose it on the way back: tests read as if alone.
+   */
+  readonly suffix = `Q${randomBytes(3).toString('hex').toUpperCase()}Q`;
 
   constructor(
     readonly harness: SlackHarness,
-    teamId?: string,
+    options: { teamId?: string; fixedIds?: string[] } = {},
   ) {
-    this.teamId = teamId ?? `T${randomBytes(5).toString('hex').toUpperCase()}`;
+    this.teamId = options.teamId ?? `T${randomBytes(5).toString('hex').toUpperCase()}`;
+    this.fixedIds = new Set(options.fixedIds ?? []);
+  }
+
+  /** Ids kept as written (e.g. ones named in ALLOT_ADMINS), with their DM channels. */
+  private readonly fixedIds: Set<string>;
+
+  /** UMIA → UMIAQ1A2B3Q (also DMIA, the DM channel the fake opens with UMIA). */
+  id(id: string): string {
+    if (this.fixedIds.has(id) || this.fixedIds.has(`U${id.slice(1)}`)) return id;
+    return /^[UWD][A-Z0-9]*$/.test(id) && !id.endsWith(this.suffix) ? `${id}${this.suffix}` : id;
+  }
+
+  text(text: string): string {
+    return text.replace(/<@([UW][A-Z0-9]+)/g, (_match, id: string) => `<@${this.id(id)}`);
+  }
+
+  /** Removes this workspace's suffix from anything the bot sent. */
+  unmap<T>(value: T): T {
+    return JSON.parse(JSON.stringify(value).split(this.suffix).join('')) as T;
+  }
+
+  /** Web API calls about this workspace's people, with ids as the test wrote them. */
+  callsOf(method: string) {
+    return this.harness.slack
+      .callsOf(method)
+      .filter((call) => JSON.stringify(call.params).includes(this.suffix))
+      .map((call) => this.unmap(call));
   }
 
   user(id: string, options: Omit<Parameters<FakeSlack['addUser']>[0], 'id'> = {}) {
-    return this.harness.slack.addUser({ id, name: id, email: `${id.toLowerCase()}@${this.teamId.toLowerCase()}.example`, ...options });
+    return this.harness.slack.addUser({
+      id: this.id(id),
+      name: id,
+      email: `${id.toLowerCase()}@${this.teamId.toLowerCase()}.example`,
+      ...options,
+    });
   }
 
   /** The form body of a slash command, with a response_url on the fake. */
@@ -122,10 +159,10 @@ export class SlackWorkspace {
       team_domain: 'acme',
       channel_id: 'C0GENERAL',
       channel_name: 'general',
-      user_id: input.user,
+      user_id: this.id(input.user),
       user_name: input.user.toLowerCase(),
       command: input.command,
-      text: input.text,
+      text: this.text(input.text),
       api_app_id: 'A0ALLOT',
       is_enterprise_install: 'false',
       response_url: `${this.harness.slack.url}${responsePath}`,
@@ -139,8 +176,12 @@ export class SlackWorkspace {
     const { body, responsePath, triggerId } = this.commandBody({ user, command, text, triggerId: options.triggerId });
     const ack = await postSigned(this.harness.baseUrl, body, 'application/x-www-form-urlencoded');
     if (ack.status !== 200) throw new Error(`command not acknowledged: ${ack.status} ${ack.text}`);
-    const reply = await this.harness.slack.waitFor(() => this.harness.slack.responsesTo(responsePath)[0], 15_000, `reply to ${command}`);
-    return { ack, reply: reply.body, triggerId, responsePath };
+    const reply = await this.harness.slack.waitFor(
+      () => this.harness.slack.responsesTo(responsePath)[0],
+      15_000,
+      `reply to ${command}`,
+    );
+    return { ack, reply: this.unmap(reply.body), triggerId, responsePath };
   }
 
   /** A block_actions payload for a click on a button of a message (or of the Home tab). */
@@ -156,10 +197,15 @@ export class SlackWorkspace {
     const responsePath = input.responsePath ?? `/response/${randomBytes(6).toString('hex')}`;
     const container = input.fromHome
       ? { type: 'view', view_id: 'VHOME' }
-      : { type: 'message', message_ts: input.messageTs ?? '1.0', channel_id: input.channel ?? 'D0', is_ephemeral: false };
+      : {
+          type: 'message',
+          message_ts: input.messageTs ?? '1.0',
+          channel_id: this.id(input.channel ?? 'D0'),
+          is_ephemeral: false,
+        };
     const payload = {
       type: 'block_actions',
-      user: { id: input.user, username: input.user.toLowerCase(), team_id: this.teamId },
+      user: { id: this.id(input.user), username: input.user.toLowerCase(), team_id: this.teamId },
       api_app_id: 'A0ALLOT',
       token: 'deprecated-verification-token',
       container,
@@ -167,7 +213,9 @@ export class SlackWorkspace {
       team: { id: this.teamId, domain: 'acme' },
       enterprise: null,
       is_enterprise_install: false,
-      ...(input.fromHome ? { view: { id: 'VHOME', type: 'home' } } : { channel: { id: input.channel ?? 'D0', name: 'directmessage' } }),
+      ...(input.fromHome
+        ? { view: { id: 'VHOME', type: 'home' } }
+        : { channel: { id: this.id(input.channel ?? 'D0'), name: 'directmessage' } }),
       ...(input.fromHome ? {} : { response_url: `${this.harness.slack.url}${responsePath}` }),
       actions: [
         {
@@ -183,22 +231,45 @@ export class SlackWorkspace {
     return { body: new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), responsePath };
   }
 
-  async click(input: Parameters<SlackWorkspace['actionPayload']>[0]): Promise<{ status: number; responsePath: string; elapsedMs: number }> {
+  async click(
+    input: Parameters<SlackWorkspace['actionPayload']>[0],
+  ): Promise<{ status: number; responsePath: string; elapsedMs: number }> {
     const { body, responsePath } = this.actionPayload(input);
     const ack = await postSigned(this.harness.baseUrl, body, 'application/x-www-form-urlencoded');
     return { status: ack.status, responsePath, elapsedMs: ack.elapsedMs };
   }
 
   async waitForResponse(responsePath: string): Promise<ResponsePost> {
-    return this.harness.slack.waitFor(() => this.harness.slack.responsesTo(responsePath)[0], 15_000, `response to ${responsePath}`);
+    const post = await this.harness.slack.waitFor(
+      () => this.harness.slack.responsesTo(responsePath)[0],
+      15_000,
+      `response to ${responsePath}`,
+    );
+    return this.unmap(post);
+  }
+
+  /** Private metadata read back from a recorded views.open carries ids as the test wrote them. */
+  private remapMetadata(metadata: string): string {
+    try {
+      const parsed = JSON.parse(metadata) as Record<string, unknown>;
+      if (typeof parsed.channel === 'string') parsed.channel = this.id(parsed.channel);
+      return JSON.stringify(parsed);
+    } catch {
+      return metadata;
+    }
   }
 
   /** Submits a modal as Slack does (view_submission with the view's private_metadata and state). */
-  async submitView(input: { user: string; callbackId: string; privateMetadata: string; values: Record<string, unknown> }) {
+  async submitView(input: {
+    user: string;
+    callbackId: string;
+    privateMetadata: string;
+    values: Record<string, unknown>;
+  }) {
     const payload = {
       type: 'view_submission',
       team: { id: this.teamId, domain: 'acme' },
-      user: { id: input.user, username: input.user.toLowerCase(), team_id: this.teamId },
+      user: { id: this.id(input.user), username: input.user.toLowerCase(), team_id: this.teamId },
       api_app_id: 'A0ALLOT',
       token: 'deprecated-verification-token',
       trigger_id: newTriggerId(),
@@ -206,29 +277,40 @@ export class SlackWorkspace {
         id: 'VMODAL',
         type: 'modal',
         callback_id: input.callbackId,
-        private_metadata: input.privateMetadata,
+        private_metadata: this.remapMetadata(input.privateMetadata),
         hash: 'h',
         state: { values: input.values },
       },
       response_urls: [],
     };
-    return postSigned(this.harness.baseUrl, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded');
+    return postSigned(
+      this.harness.baseUrl,
+      new URLSearchParams({ payload: JSON.stringify(payload) }).toString(),
+      'application/x-www-form-urlencoded',
+    );
   }
 
   /** An Events API delivery (JSON), optionally as a retry. */
   async event(event: Record<string, unknown>, options: { eventId?: string; retryNum?: number } = {}) {
+    const mapped = Object.fromEntries(
+      Object.entries(event).map(([key, value]) => [key, typeof value === 'string' ? this.id(value) : value]),
+    );
     const body = JSON.stringify({
       token: 'deprecated-verification-token',
       team_id: this.teamId,
       api_app_id: 'A0ALLOT',
-      event,
+      event: mapped,
       type: 'event_callback',
       event_id: options.eventId ?? `Ev${randomBytes(6).toString('hex').toUpperCase()}`,
       event_time: Math.floor(Date.now() / 1000),
-      authorizations: [{ enterprise_id: null, team_id: this.teamId, user_id: 'UALLOTBOT', is_bot: true, is_enterprise_install: false }],
+      authorizations: [
+        { enterprise_id: null, team_id: this.teamId, user_id: 'UALLOTBOT', is_bot: true, is_enterprise_install: false },
+      ],
     });
     const headers: Record<string, string> =
-      options.retryNum === undefined ? {} : { 'x-slack-retry-num': String(options.retryNum), 'x-slack-retry-reason': 'http_timeout' };
+      options.retryNum === undefined
+        ? {}
+        : { 'x-slack-retry-num': String(options.retryNum), 'x-slack-retry-reason': 'http_timeout' };
     return postSigned(this.harness.baseUrl, body, 'application/json', { headers });
   }
 }

@@ -128,7 +128,11 @@ export async function startFakeConnector(options: { members?: FakeTeamsMember[] 
     if (failure) {
       failure.left -= 1;
       if (failure.left === 0) failures.splice(failures.indexOf(failure), 1);
-      send(failure.status, failure.body ?? { error: { code: 'Injected', message: 'injected failure' } }, failure.headers);
+      send(
+        failure.status,
+        failure.body ?? { error: { code: 'Injected', message: 'injected failure' } },
+        failure.headers,
+      );
       return;
     }
 
@@ -196,7 +200,11 @@ export async function startFakeConnector(options: { members?: FakeTeamsMember[] 
         .filter((request) => request.method === 'PUT' && request.status < 300)
         .map((request) => {
           const parts = request.path.split('/');
-          return { conversationId: parts[3]!, activityId: parts[5]!, activity: request.body as Record<string, unknown> };
+          return {
+            conversationId: parts[3]!,
+            activityId: parts[5]!,
+            activity: request.body as Record<string, unknown>,
+          };
         });
     },
     clear() {

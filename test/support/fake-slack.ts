@@ -7,6 +7,9 @@ export interface WebApiCall {
   // biome-ignore lint/suspicious/noExplicitAny: recorded Web API arguments are free-form JSON.
   params: Record<string, any>;
   at: number;
+  /** What the fake answered. */
+  // biome-ignore lint/suspicious/noExplicitAny: recorded answers are free-form JSON.
+  answer?: Record<string, any>;
 }
 
 /** One POST to a response_url. */
@@ -43,6 +46,7 @@ export class FakeSlack {
   readonly responses: ResponsePost[] = [];
   readonly users = new Map<string, FakeSlackUser>();
   private readonly injected = new Map<string, Injected[]>();
+  private readonly responseWaiters = new Map<string, (post: ResponsePost) => void>();
   private server!: Server;
   private tsCounter = 1000;
   url = '';
@@ -94,6 +98,19 @@ export class FakeSlack {
     return this.responses.filter((post) => post.path === path);
   }
 
+  /** The first post to a response path, without polling (for load runs with many waiting at once). */
+  nextResponse(path: string, timeoutMs = 60_000): Promise<ResponsePost> {
+    const already = this.responses.find((post) => post.path === path);
+    if (already) return Promise.resolve(already);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no response to ${path}`)), timeoutMs);
+      this.responseWaiters.set(path, (post) => {
+        clearTimeout(timer);
+        resolve(post);
+      });
+    });
+  }
+
   async waitFor<T>(probe: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
     const started = Date.now();
     for (;;) {
@@ -114,7 +131,10 @@ export class FakeSlack {
       } catch {
         body = { raw };
       }
-      this.responses.push({ path, body, at: Date.now() });
+      const post = { path, body, at: Date.now() };
+      this.responses.push(post);
+      this.responseWaiters.get(path)?.(post);
+      this.responseWaiters.delete(path);
       return { status: 200, body: { ok: true } };
     }
     const method = path.slice('/api/'.length);
@@ -127,14 +147,24 @@ export class FakeSlack {
       }
     }
     const token = (req.headers.authorization ?? '').replace(/^Bearer /, '') || undefined;
-    this.calls.push({ method, token, params, at: Date.now() });
+    const call: WebApiCall = { method, token, params, at: Date.now() };
+    this.calls.push(call);
     const injected = this.injected.get(method)?.shift();
     if (injected && 'delayMs' in injected) await new Promise((resolve) => setTimeout(resolve, injected.delayMs));
     if (injected && 'status' in injected) {
-      return { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'retry-after': String(injected.retryAfterS) } };
+      call.answer = { ok: false, error: 'ratelimited', status: 429 };
+      return {
+        status: 429,
+        body: { ok: false, error: 'ratelimited' },
+        headers: { 'retry-after': String(injected.retryAfterS) },
+      };
     }
-    if (injected && 'error' in injected) return { status: 200, body: { ok: false, error: injected.error } };
-    return { status: 200, body: this.answer(method, params) };
+    if (injected && 'error' in injected) {
+      call.answer = { ok: false, error: injected.error };
+      return { status: 200, body: call.answer };
+    }
+    call.answer = this.answer(method, params);
+    return { status: 200, body: call.answer };
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: Web API answers are free-form JSON.
@@ -171,6 +201,9 @@ export class FakeSlack {
       case 'views.open':
       case 'views.publish':
         return { ok: true, view: { id: `V${++this.tsCounter}`, ...(params.view ?? {}) } };
+      case 'apps.connections.open':
+        // No WebSocket server here: Socket Mode tests only check that the app-level token reaches us.
+        return { ok: false, error: 'invalid_auth' };
       default:
         return { ok: false, error: 'unknown_method' };
     }

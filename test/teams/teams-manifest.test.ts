@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { AppManifestUtils } from '@microsoft/app-manifest';
 import AdmZip from 'adm-zip';
 import { afterAll, expect, it } from 'vitest';
@@ -20,6 +21,29 @@ afterAll(() => rmSync(outFolder, { recursive: true, force: true }));
 function pngSize(buffer: Buffer): { width: number; height: number; colourType: number } {
   expect(buffer.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
   return { width: buffer.readUInt32BE(16), height: buffer.readUInt32BE(20), colourType: buffer[25]! };
+}
+
+/** RGBA pixels of an unfiltered 8-bit RGBA PNG (as teams/icons.ts writes them). */
+function outlinePixels(png: Buffer): [number, number, number, number][] {
+  const { width, height } = pngSize(png);
+  const data: Buffer[] = [];
+  for (let offset = 8; offset < png.length; ) {
+    const length = png.readUInt32BE(offset);
+    const type = png.toString('ascii', offset + 4, offset + 8);
+    if (type === 'IDAT') data.push(png.subarray(offset + 8, offset + 8 + length));
+    offset += 12 + length;
+  }
+  const rows = inflateSync(Buffer.concat(data));
+  const pixels: [number, number, number, number][] = [];
+  for (let y = 0; y < height; y += 1) {
+    const row = y * (width * 4 + 1);
+    expect(rows[row]).toBe(0);
+    for (let x = 0; x < width; x += 1) {
+      const at = row + 1 + x * 4;
+      pixels.push([rows[at]!, rows[at + 1]!, rows[at + 2]!, rows[at + 3]!]);
+    }
+  }
+  return pixels;
 }
 
 it('the Teams manifest is valid against the schema of its manifestVersion', async () => {
@@ -61,5 +85,10 @@ it('npm run teams:package zips the manifest and two icons of the right sizes at 
   expect(pngSize(zip.readFile('color.png')!)).toMatchObject({ width: 192, height: 192 });
   const outline = zip.readFile('outline.png')!;
   expect(pngSize(outline)).toEqual({ width: 32, height: 32, colourType: 6 });
+  // Teams wants the outline icon white on a transparent background: every pixel is one or the other.
+  const pixels = outlinePixels(outline);
+  expect(pixels.every(([r, g, b, a]) => a === 0 || (r === 255 && g === 255 && b === 255 && a === 255))).toBe(true);
+  expect(pixels.some(([, , , a]) => a === 0)).toBe(true);
+  expect(pixels.some(([, , , a]) => a === 255)).toBe(true);
   expect(() => buildManifest({ botId: 'nope' })).toThrow(/GUID/);
 });

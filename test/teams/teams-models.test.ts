@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { message, text } from '../../src/chat/messages';
-import {
-  escapeCardText,
-  parseCardActionData,
-  presentCard,
-} from '../../src/teams/teams.cards.models';
+import { escapeCardText, parseCardActionData, presentCard } from '../../src/teams/teams.cards.models';
 import {
   backoffDelayMs,
   ConversationLimiter,
@@ -23,7 +19,9 @@ describe('reading what people type to the bot', () => {
   });
 
   it('people come from the mention entities; a typed <at> tag with no entity names nobody', () => {
-    const tokens = tokenizeCommandText('grant-tokens <at>Ana Lopez</at> <at>Ben</at> 50k for the &lt;migration&gt;', [ana]);
+    const tokens = tokenizeCommandText('grant-tokens <at>Ana Lopez</at> <at>Ben</at> 50k for the &lt;migration&gt;', [
+      ana,
+    ]);
     expect(tokens).toEqual([
       { kind: 'word', text: 'grant-tokens' },
       { kind: 'mention', mentionedId: '29:ana', name: 'Ana Lopez' },
@@ -63,13 +61,17 @@ describe('reading what people type to the bot', () => {
 describe('Adaptive Cards from the neutral message', () => {
   it('is version 1.5 with Action.Execute buttons that fall back to Action.Submit', () => {
     const card = presentCard(
-      message('Ana asks for 200k', { type: 'header', text: 'Top-up request' }, {
-        type: 'actions',
-        actions: [
-          { id: 'request.approve', label: 'Approve', value: '42', style: 'primary' },
-          { id: 'request.deny', label: 'Deny', value: '42', style: 'danger' },
-        ],
-      }),
+      message(
+        'Ana asks for 200k',
+        { type: 'header', text: 'Top-up request' },
+        {
+          type: 'actions',
+          actions: [
+            { id: 'request.approve', label: 'Approve', value: '42', style: 'primary' },
+            { id: 'request.deny', label: 'Deny', value: '42', style: 'danger' },
+          ],
+        },
+      ),
     );
     expect(card.version).toBe('1.5');
     const set = card.body.find((element) => element.type === 'ActionSet') as { actions: Record<string, unknown>[] };
@@ -104,7 +106,9 @@ describe('Adaptive Cards from the neutral message', () => {
       mentions: new Map([[7n, { id: 'aad-ana', name: 'Ana <b>' }]]),
     });
     expect((card.body[0] as { text: string }).text).toBe('Granted to <at>Ana b</at>');
-    expect(card.msteams.entities).toEqual([{ type: 'mention', text: '<at>Ana b</at>', mentioned: { id: 'aad-ana', name: 'Ana b' } }]);
+    expect(card.msteams.entities).toEqual([
+      { type: 'mention', text: '<at>Ana b</at>', mentioned: { id: 'aad-ana', name: 'Ana b' } },
+    ]);
   });
 
   it('reads back only Allot button data', () => {

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { type Block, type ChatMessage, plainText } from '../../src/chat/messages';
 import { queryRows } from '../../src/db/client';
 import { getBalances, grantTokens } from '../../src/ledger/ledger.usecases';
 import { type Ctx, operatorActor } from '../../src/lib/context';
@@ -6,7 +7,13 @@ import { uniqueKey } from '../support/fixtures';
 
 /** Gives members tokens from the treasury, as an admin's grant would. */
 export async function fund(ctx: Ctx, orgId: bigint, memberIds: bigint[], amount: bigint): Promise<void> {
-  const granted = await grantTokens(ctx, { orgId, actor: operatorActor, recipientIds: memberIds, amount, key: uniqueKey('fund') });
+  const granted = await grantTokens(ctx, {
+    orgId,
+    actor: operatorActor,
+    recipientIds: memberIds,
+    amount,
+    key: uniqueKey('fund'),
+  });
   if (!granted.ok) throw new Error(`fund: ${granted.failure}`);
 }
 
@@ -40,7 +47,13 @@ export function event(overrides: Partial<EventShape> & { user: string }): EventS
 /** Everything ingestion writes for an organisation, to compare before and after a replay. */
 export async function usageSnapshot(ctx: Ctx, orgId: bigint) {
   const org = orgId.toString();
-  const [counts] = await queryRows<Record<string, string>>(
+  const [counts] = await queryRows<{
+    events: string;
+    transfers: string;
+    rollup_tokens: string;
+    rollup_rows: string;
+    period_value: string;
+  }>(
     ctx.db.orm,
     sql`select (select count(*) from usage_events where org_id = ${org}::bigint)::text as events,
                (select count(*) from transfers where org_id = ${org}::bigint)::text as transfers,
@@ -53,4 +66,28 @@ export async function usageSnapshot(ctx: Ctx, orgId: bigint) {
     sql`select id::text, balance::text from accounts where org_id = ${org}::bigint order by id`,
   );
   return { ...counts, balances };
+}
+
+/** All the text a person would read in a message, flattened (member mentions as names). */
+export function messageText(message: ChatMessage | { blocks: Block[] } | Block[]): string {
+  const blocks = Array.isArray(message) ? message : message.blocks;
+  return blocks
+    .map((block) => {
+      switch (block.type) {
+        case 'header':
+          return block.text;
+        case 'text':
+          return block.lines.map(plainText).join('\n');
+        case 'fields':
+          return block.fields.map((field) => `${field.label}: ${plainText(field.value)}`).join('\n');
+        case 'context':
+          return plainText(block.line);
+        case 'actions':
+          return block.actions.map((action) => action.label).join(' ');
+        case 'divider':
+          return '---';
+      }
+      return '';
+    })
+    .join('\n');
 }

@@ -289,3 +289,97 @@ it('429 with Retry-After and 502 from the connector are retried and the message 
     .filter((sent) => sent.conversationId === personalConversation(ana).id && sent.replyToId !== activity.id);
   expect(noticeAttempts.slice(-2).map((sent) => sent.status)).toEqual([429, 201]);
 });
+
+it('two admins approving at once: exactly one top-up, both see the decided card, the later one is told', async () => {
+  const team = await setUpTeam();
+  const { ada, serviceUrl, tenantId, say, org } = team;
+  const eve = makePerson('Eve Admin', tenantId);
+  const cy = makePerson('Cy Solo', tenantId);
+  for (const person of [eve, cy]) {
+    harness.connector.addMember(person);
+    await harness.post(
+      installationUpdateActivity({
+        serviceUrl,
+        tenantId,
+        from: person,
+        conversation: personalConversation(person),
+        action: 'add',
+      }),
+    );
+  }
+  await say(ada, 'tokens role <at>Eve Admin</at> admin', { mentions: [eve] });
+  // Cy has no manager, so the request goes to the admins, each getting a card.
+  const mark = harness.connector.sentActivities().length;
+  const requested = await say(cy, 'request-tokens 40k new project');
+  expect(cardText(requested.reply)).toContain('the admins');
+  const cards = [ada, eve].map((admin) => team.proactiveTo(admin, mark)[0]!);
+  expect(cards.every(Boolean)).toBe(true);
+  const clicks = [ada, eve].map((admin, index) => {
+    const [approve] = cardButtons(cards[index]!.activity);
+    return cardActionInvoke({
+      serviceUrl,
+      tenantId,
+      from: admin,
+      conversation: personalConversation(admin),
+      verb: approve!.verb,
+      data: approve!.data,
+      replyToId: cards[index]!.id!,
+    });
+  });
+  const answers = await Promise.all(clicks.map((click) => harness.post(click)));
+  for (const answer of answers) {
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive' });
+    expect(cardText({ attachments: [{ content: (answer.body as { value: unknown }).value }] })).toContain('Approved');
+  }
+  const orm = harness.allot.deps.ctx.db.orm;
+  const cyMember = (await findMemberByIdentity(orm, org.id, 'teams', cy.aadObjectId))!;
+  expect((await getBalances(orm, org.id, cyMember.id))!.wallet).toBe(40_000n);
+  // The admin who lost the race got a message saying it was already decided.
+  const toldLate = clicks.filter((click) =>
+    harness.connector.sentActivities().some((sent) => sent.replyToId === click.id),
+  );
+  expect(toldLate).toHaveLength(1);
+  expect(await auditLedger(harness.allot.deps.ctx, { orgId: org.id })).toEqual([]);
+});
+
+it('request → deny through an invoke: no tokens move and the requester is told', async () => {
+  const team = await setUpTeam();
+  const { mia, ana, serviceUrl, tenantId, balances, proactiveTo } = team;
+  const { card, cardMessageId } = await requestAndFindCard(team, 'request-tokens 9k please');
+  const [, deny] = cardButtons(card);
+  const mark = harness.connector.sentActivities().length;
+  const answered = await harness.post(
+    cardActionInvoke({
+      serviceUrl,
+      tenantId,
+      from: mia,
+      conversation: personalConversation(mia),
+      verb: deny!.verb,
+      data: deny!.data,
+      replyToId: cardMessageId,
+    }),
+  );
+  expect(cardText({ attachments: [{ content: (answered.body as { value: unknown }).value }] })).toContain('Denied');
+  expect((await balances(ana)).wallet).toBe(0n);
+  expect((await balances(mia)).budget).toBe(100_000n);
+  expect(cardText(proactiveTo(ana, mark)[0]?.activity)).toContain('denied');
+});
+
+it('a turn that fails is logged and answered; the server keeps serving', async () => {
+  const { ana, serviceUrl, tenantId, say } = await setUpTeam();
+  const broken = messageActivity({
+    serviceUrl,
+    tenantId,
+    from: ana,
+    conversation: personalConversation(ana),
+    text: 'balance',
+  }) as Record<string, unknown>;
+  delete broken.from;
+  const response = await harness.post(broken);
+  expect(response.status).toBe(200);
+  const apology = harness.connector.sentActivities().find((sent) => sent.replyToId === broken.id);
+  expect(String(apology?.activity.text)).toContain('Something went wrong');
+  const after = await say(ana, 'balance');
+  expect(after.reply).toBeDefined();
+});

@@ -159,7 +159,11 @@ export function messageActivity(input: {
   const entities: Record<string, unknown>[] = [];
   if (mentionBot) entities.push({ type: 'mention', text: `<at>${botAccount.name}</at>`, mentioned: botAccount });
   for (const person of input.mentions ?? []) {
-    entities.push({ type: 'mention', text: `<at>${person.name}</at>`, mentioned: { id: person.id, name: person.name } });
+    entities.push({
+      type: 'mention',
+      text: `<at>${person.name}</at>`,
+      mentioned: { id: person.id, name: person.name },
+    });
   }
   entities.push({ type: 'clientInfo', locale: 'en-US', country: 'US', platform: 'Web', timezone: 'Europe/Berlin' });
   return {
@@ -232,10 +236,14 @@ export function cardText(activity: Record<string, unknown> | undefined): string 
   };
   for (const attachment of attachments) for (const element of attachment.content?.body ?? []) visit(element);
   if (typeof activity?.text === 'string') parts.push(activity.text);
-  return parts
-    .join('\n')
-    .replace(/\\(.)/g, '$1')
-    .replace(/\*\*/g, '');
+  return (
+    parts
+      .join('\n')
+      // Real mentions (which the card carries as entities) read as the name; escaped user text is literal.
+      .replace(/(?<!\\)<at>(.*?)(?<!\\)<\/at>/g, '$1')
+      .replace(/\\(.)/g, '$1')
+      .replace(/\*\*/g, '')
+  );
 }
 
 /** The Action.Execute buttons of the card in an activity. */

@@ -1,26 +1,32 @@
-import { eq } from 'drizzle-orm';
-import { afterEach, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { organisations } from '../../../src/members/members.tables';
 import { teamsConversations, teamsProcessedActivities } from '../../../src/teams/teams.tables';
 import {
   cardActionInvoke,
-  messageActivity,
   makePerson,
+  messageActivity,
   personalConversation,
   startTeamsHarness,
   type TeamsHarness,
 } from './teams-harness';
 
 const tenantId = 'f1e2d3c4-0000-4000-8000-00000000a11c';
+// One unauthenticated server for most tests; the 401 test starts its own with an app id.
+let shared: TeamsHarness;
+beforeAll(async () => {
+  shared = await startTeamsHarness();
+});
+afterAll(async () => shared?.close());
 let harness: TeamsHarness | undefined;
 afterEach(async () => {
-  await harness?.close();
+  if (harness && harness !== shared) await harness.close();
   harness = undefined;
 });
 
 it('without an app id a Teams message is accepted unauthenticated and answered with a card over the connector', async () => {
   const ana = makePerson('Ana Lopez', tenantId);
-  harness = await startTeamsHarness({ members: [ana] });
+  harness = shared;
+  harness.connector.addMember(ana);
   const conversation = personalConversation(ana);
   const activity = messageActivity({
     serviceUrl: harness.connector.url,
@@ -31,7 +37,7 @@ it('without an app id a Teams message is accepted unauthenticated and answered w
   });
   const response = await harness.post(activity);
   expect(response.status).toBe(200);
-  const sent = harness.connector.sentActivities();
+  const sent = harness.connector.sentActivities().filter((item) => item.conversationId === conversation.id);
   expect(sent).toHaveLength(1);
   expect(sent[0]!.conversationId).toBe(conversation.id);
   expect(sent[0]!.replyToId).toBe(activity.id);
@@ -39,6 +45,7 @@ it('without an app id a Teams message is accepted unauthenticated and answered w
   expect(attachment.contentType).toBe('application/vnd.microsoft.card.adaptive');
   expect(attachment.content.version).toBe('1.5');
   // Outbound calls carry no Authorization header when authentication is off.
+  expect(harness.connector.requests.length).toBeGreaterThan(0);
   expect(harness.connector.requests.every((request) => request.authorization === undefined)).toBe(true);
 });
 
@@ -54,7 +61,13 @@ it('with an app id set, a request without a token gets 401 and nothing is writte
     },
   });
   const conversation = personalConversation(ana);
-  const message = messageActivity({ serviceUrl: harness.connector.url, tenantId, from: ana, conversation, text: 'balance' });
+  const message = messageActivity({
+    serviceUrl: harness.connector.url,
+    tenantId,
+    from: ana,
+    conversation,
+    text: 'balance',
+  });
   expect((await harness.post(message)).status).toBe(401);
   const forged = await harness.post(message, { authorization: 'Bearer not.a.token' });
   expect(forged.status).toBe(401);
@@ -75,9 +88,10 @@ it('with an app id set, a request without a token gets 401 and nothing is writte
   expect(harness.connector.requests).toEqual([]);
 });
 
-it('an invoke Allot has no handler for is answered 501, a card action 200 with the card', async () => {
+it('an invoke Allot has no handler for is answered 501; a click on an unknown request gets a message, not an error', async () => {
   const ana = makePerson('Ana Lopez', tenantId);
-  harness = await startTeamsHarness({ members: [ana] });
+  harness = shared;
+  harness.connector.addMember(ana);
   const conversation = personalConversation(ana);
   const unknown = {
     ...cardActionInvoke({
@@ -102,26 +116,25 @@ it('an invoke Allot has no handler for is answered 501, a card action 200 with t
     data: { allot: { action: 'request.approve', value: '17' } },
     replyToId: 'card-activity-1',
   });
+  const putsBefore = harness.connector.updatedActivities().length;
   const answered = await harness.post(invoke);
   expect(answered.status).toBe(200);
-  expect(answered.body).toMatchObject({
+  expect(answered.body).toEqual({
     statusCode: 200,
-    type: 'application/vnd.microsoft.card.adaptive',
-    value: { type: 'AdaptiveCard', version: '1.5' },
+    type: 'application/vnd.microsoft.activity.message',
+    value: "I can't find that request any more.",
   });
-  // The card is edited for everyone in the conversation, not only for the clicker.
-  const edits = harness.connector.updatedActivities();
-  expect(edits).toHaveLength(1);
-  expect(edits[0]).toMatchObject({ conversationId: conversation.id, activityId: 'card-activity-1' });
-  expect(JSON.stringify(edits[0]!.activity)).toBe(
-    JSON.stringify({ ...edits[0]!.activity, attachments: edits[0]!.activity.attachments }),
-  );
-  const editedCard = (edits[0]!.activity.attachments as { content: unknown }[])[0]!.content;
-  expect(editedCard).toEqual((answered.body as { value: unknown }).value);
+  const foreign = await harness.post({
+    ...invoke,
+    id: `${invoke.id}-foreign`,
+    value: { action: { type: 'Action.Execute', verb: 'other', data: { something: 'else' } }, trigger: 'manual' },
+  });
+  expect(foreign.body).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error' });
+  expect(harness.connector.updatedActivities().slice(putsBefore)).toEqual([]);
 });
 
 it('a body that is not JSON is refused with 400 and the process keeps serving', async () => {
-  harness = await startTeamsHarness();
+  harness = shared;
   const response = await fetch(`http://127.0.0.1:${harness.allot.port}/api/messages`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -130,6 +143,8 @@ it('a body that is not JSON is refused with 400 and the process keeps serving', 
   expect(response.status).toBe(400);
   const health = await fetch(`http://127.0.0.1:${harness.allot.port}/healthz`);
   expect(health.status).toBe(200);
-  const rows = await harness.allot.deps.ctx.db.orm.select().from(organisations).where(eq(organisations.slug, 'x'));
-  expect(rows).toEqual([]);
+  const notAnObject = await harness.post([] as unknown as Record<string, unknown>);
+  expect(notAnObject.status).toBe(400);
+  const noType = await harness.post({ channelId: 'msteams', serviceUrl: harness.connector.url });
+  expect(noType.status).toBe(400);
 });

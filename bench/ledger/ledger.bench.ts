@@ -1,0 +1,329 @@
+// Ledger throughput: allot_post (one round trip per transfer) on the Postgres server at 1 and 8
+// connections, over 10,000 accounts and over 10 hot accounts, beside pgbench's TPC-B run by this same
+// script on the same server, and PGlite (file-backed) at 1 caller.
+//
+//   npm run bench:ledger                       # DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test
+//   BENCH_SECONDS=20 npm run bench:ledger      # longer phases
+//
+// It creates (and drops first) its own databases allot_bench and allot_bench_pgbench on that server.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { sql as dsql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { createDatabase, queryRows } from '../../src/db/client';
+import { applyMigrations } from '../../src/db/migrate';
+
+const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 10);
+const manyAccountsCount = 10_000;
+const hotAccountsCount = 10;
+const pgbenchScale = 10;
+const benchDatabase = 'allot_bench';
+const pgbenchDatabase = 'allot_bench_pgbench';
+
+function withDatabase(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+}
+
+interface Figures {
+  name: string;
+  connections: number;
+  transfers: number;
+  tps: number;
+  p50Ms: number;
+  p99Ms: number;
+  avgMs: number;
+  deadlocks?: number;
+  retries?: number;
+}
+
+function percentile(sorted: Float64Array, fraction: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
+}
+
+function summarise(name: string, connections: number, latencies: number[], elapsedMs: number): Figures {
+  const sorted = Float64Array.from(latencies).sort();
+  const total = latencies.reduce((sum, value) => sum + value, 0);
+  return {
+    name,
+    connections,
+    transfers: latencies.length,
+    tps: (latencies.length * 1000) / elapsedMs,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+    avgMs: total / Math.max(1, latencies.length),
+  };
+}
+
+/** Accounts for the bench: one organisation, members with a budget and a wallet each, all funded. */
+async function prepareLedger(run: (query: string) => Promise<unknown[]>, accountsCount: number): Promise<bigint[]> {
+  const membersCount = accountsCount / 2;
+  await run(`insert into organisations (slug, name) values ('bench-${randomBytes(3).toString('hex')}', 'Bench')`);
+  const [org] = (await run(`select max(id)::text as id from organisations`)) as { id: string }[];
+  const orgId = org!.id;
+  await run(
+    `insert into accounts (org_id, kind) values (${orgId}, 'treasury'), (${orgId}, 'usage'), (${orgId}, 'expired')`,
+  );
+  await run(
+    `insert into members (org_id, display_name, role) select ${orgId}, 'bench ' || g, 'manager' from generate_series(1, ${membersCount}) g`,
+  );
+  await run(
+    `insert into accounts (org_id, kind, member_id) select ${orgId}, k.kind, m.id from members m
+       cross join (values ('budget'), ('wallet')) k(kind) where m.org_id = ${orgId}`,
+  );
+  const accounts = (await run(
+    `select id::text as id from accounts where org_id = ${orgId} and kind in ('budget', 'wallet') order by id`,
+  )) as { id: string }[];
+  const [treasury] = (await run(
+    `select id::text as id from accounts where org_id = ${orgId} and kind = 'treasury'`,
+  )) as {
+    id: string;
+  }[];
+  // Funding goes through allot_post too (one operation, one leg per account), so the ledger balances.
+  for (let start = 0; start < accounts.length; start += 5_000) {
+    const slice = accounts.slice(start, start + 5_000);
+    await run(
+      `select * from allot_post(${orgId}, 'fund-${start}', 'h', 'issue',
+         '{${slice.map(() => treasury!.id).join(',')}}'::bigint[], '{${slice.map((a) => a.id).join(',')}}'::bigint[],
+         '{${slice.map(() => '1000000000').join(',')}}'::bigint[], null, 'system', 'bench funding', null)`,
+    );
+  }
+  return [BigInt(orgId), ...accounts.map((account) => BigInt(account.id))];
+}
+
+async function deadlocksOf(admin: postgres.Sql, name: string): Promise<number> {
+  await admin`select pg_stat_clear_snapshot()`;
+  const [row] = await admin<
+    { deadlocks: string }[]
+  >`select deadlocks::text from pg_stat_database where datname = ${name}`;
+  return Number(row?.deadlocks ?? 0);
+}
+
+/** `connections` loops, each on its own connection, posting one-leg transfers between random accounts for the phase. */
+async function runPostgresPhase(
+  name: string,
+  url: string,
+  orgId: bigint,
+  accountIds: bigint[],
+  connections: number,
+  admin: postgres.Sql,
+): Promise<Figures> {
+  const client = postgres(url, { max: connections, onnotice: () => {}, prepare: true });
+  // Open every connection before the clock starts.
+  await Promise.all(Array.from({ length: connections }, () => client`select 1`));
+  const deadlocksBefore = await deadlocksOf(admin, benchDatabase);
+  const latencies: number[] = [];
+  let retries = 0;
+  const runId = randomBytes(4).toString('hex');
+  let serial = 0;
+  const started = performance.now();
+  const deadline = started + phaseSeconds * 1000;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < deadline) {
+        const debit = accountIds[Math.floor(Math.random() * accountIds.length)]!;
+        let credit = debit;
+        while (credit === debit) credit = accountIds[Math.floor(Math.random() * accountIds.length)]!;
+        const key = `${runId}-${serial++}`;
+        const begin = performance.now();
+        for (;;) {
+          try {
+            const [row] =
+              await client`select o_status from allot_post(${orgId.toString()}::bigint, ${key}, 'h', 'grant',
+              ${`{${debit}}`}::bigint[], ${`{${credit}}`}::bigint[], '{1}'::bigint[], null, 'api', '', null)`;
+            if (row?.o_status !== 'ok') throw new Error(`allot_post answered ${row?.o_status}`);
+            break;
+          } catch (error) {
+            const code = (error as { code?: string }).code;
+            if (code !== '40P01' && code !== '40001') throw error;
+            retries++;
+          }
+        }
+        latencies.push(performance.now() - begin);
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  await client.end({ timeout: 5 });
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  const figures = summarise(name, connections, latencies, elapsed);
+  figures.deadlocks = (await deadlocksOf(admin, benchDatabase)) - deadlocksBefore;
+  figures.retries = retries;
+  return figures;
+}
+
+function pgbench(args: string[], url: string): string {
+  return execFileSync('pgbench', [...args, url], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function runTpcb(connections: number, url: string): Figures {
+  const args = connections === 1 ? ['-c', '1'] : ['-c', String(connections), '-j', '2'];
+  const output = pgbench([...args, '-T', String(phaseSeconds), '-n'], url);
+  const tps = Number(/tps = ([0-9.]+) \(without initial connection time\)/.exec(output)?.[1]);
+  const avgMs = Number(/latency average = ([0-9.]+) ms/.exec(output)?.[1]);
+  const transfers = Number(/number of transactions actually processed: (\d+)/.exec(output)?.[1]);
+  return { name: 'pgbench TPC-B', connections, transfers, tps, avgMs, p50Ms: Number.NaN, p99Ms: Number.NaN };
+}
+
+async function runPglite(): Promise<Figures> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'allot-bench-pglite-'));
+  try {
+    const db = await createDatabase({ dataDir: dir });
+    await applyMigrations(db);
+    const run = (query: string) => queryRows<Record<string, string>>(db.orm, dsql.raw(query));
+    const [orgId, ...accountIds] = await prepareLedger(run, manyAccountsCount);
+    const latencies: number[] = [];
+    const started = performance.now();
+    const deadline = started + phaseSeconds * 1000;
+    for (let serial = 0; performance.now() < deadline; serial++) {
+      const debit = accountIds[Math.floor(Math.random() * accountIds.length)]!;
+      let credit = debit;
+      while (credit === debit) credit = accountIds[Math.floor(Math.random() * accountIds.length)]!;
+      const begin = performance.now();
+      const [row] = await queryRows<{ o_status: string }>(
+        db.orm,
+        dsql`select o_status from allot_post(${orgId!.toString()}::bigint, ${`p-${serial}`}, 'h', 'grant',
+          ${`{${debit}}`}::bigint[], ${`{${credit}}`}::bigint[], '{1}'::bigint[], null, 'api', '', null)`,
+      );
+      if (row?.o_status !== 'ok') throw new Error(`allot_post answered ${row?.o_status}`);
+      latencies.push(performance.now() - begin);
+    }
+    const figures = summarise(
+      'allot_post on PGlite (file), 10,000 accounts',
+      1,
+      latencies,
+      performance.now() - started,
+    );
+    await db.close();
+    return figures;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function format(value: number, digits = 0): string {
+  return Number.isFinite(value)
+    ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : '-';
+}
+
+async function main(): Promise<void> {
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  const [{ version } = { version: '?' }] = await admin<{ version: string }[]>`select version()`;
+  const settings = await admin<{ name: string; setting: string }[]>`
+    select name, setting from pg_settings where name in ('fsync', 'synchronous_commit', 'shared_buffers', 'max_connections')`;
+  for (const name of [benchDatabase, pgbenchDatabase]) {
+    await admin.unsafe(`drop database if exists "${name}" with (force)`);
+    await admin.unsafe(`create database "${name}"`);
+  }
+  const benchUrl = withDatabase(serverUrl, benchDatabase);
+  const db = await createDatabase({ databaseUrl: benchUrl, poolMax: 1 });
+  await applyMigrations(db, benchUrl);
+  await db.close();
+
+  const setup = postgres(benchUrl, { max: 1, onnotice: () => {} });
+  const run = (query: string) => setup.unsafe(query) as Promise<unknown[]>;
+  const [manyOrg, ...manyAccounts] = await prepareLedger(run, manyAccountsCount);
+  const [hotOrg, ...hotAccounts] = await prepareLedger(run, hotAccountsCount);
+  await setup.unsafe('vacuum analyze');
+  await setup.end();
+
+  console.error(`pgbench -i -s ${pgbenchScale} …`);
+  const pgbenchUrl = withDatabase(serverUrl, pgbenchDatabase);
+  pgbench(['-i', '-q', '-s', String(pgbenchScale)], pgbenchUrl);
+
+  const results: Figures[] = [];
+  const step = async (label: string, work: () => Promise<Figures> | Figures) => {
+    console.error(`${label} (${phaseSeconds} s) …`);
+    results.push(await work());
+  };
+  await step('TPC-B, 1 connection', () => runTpcb(1, pgbenchUrl));
+  await step('TPC-B, 8 connections', () => runTpcb(8, pgbenchUrl));
+  for (const connections of [1, 8]) {
+    await step(`allot_post, ${connections} connection(s), 10,000 accounts`, () =>
+      runPostgresPhase(
+        `allot_post, ${format(manyAccountsCount)} accounts`,
+        benchUrl,
+        manyOrg!,
+        manyAccounts,
+        connections,
+        admin,
+      ),
+    );
+    await step(`allot_post, ${connections} connection(s), 10 hot accounts`, () =>
+      runPostgresPhase(
+        `allot_post, ${hotAccountsCount} hot accounts`,
+        benchUrl,
+        hotOrg!,
+        hotAccounts,
+        connections,
+        admin,
+      ),
+    );
+  }
+  await step('allot_post on PGlite, 1 caller', runPglite);
+
+  // Audit the bench ledger: a fast ledger that drifts is worth nothing.
+  const audit = await createDatabase({ databaseUrl: benchUrl, poolMax: 1 });
+  const { findInvariantViolations } = await import('../../src/ledger/ledger.repository');
+  const violations = await findInvariantViolations(audit.orm);
+  await audit.close();
+  await admin.unsafe(`drop database if exists "${pgbenchDatabase}" with (force)`);
+  await admin.end();
+
+  const tpcb1 = results.find((r) => r.name === 'pgbench TPC-B' && r.connections === 1)!;
+  const tpcb8 = results.find((r) => r.name === 'pgbench TPC-B' && r.connections === 8)!;
+  console.log(
+    `\n${version.split(' on ')[0]}; ${settings.map((s) => `${s.name}=${s.setting}`).join(', ')}; ${phaseSeconds} s per phase\n`,
+  );
+  console.log('| run | conns | transfers | per second | p50 ms | p99 ms | avg ms | deadlocks | retries |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    console.log(
+      `| ${r.name} | ${r.connections} | ${format(r.transfers)} | ${format(r.tps)} | ${format(r.p50Ms, 2)} | ${format(r.p99Ms, 2)} | ${format(r.avgMs, 2)} | ${r.deadlocks ?? '-'} | ${r.retries ?? '-'} |`,
+    );
+  }
+  const many1 = results.find((r) => r.name.includes('10,000') && !r.name.includes('PGlite') && r.connections === 1)!;
+  const many8 = results.find((r) => r.name.includes('10,000') && !r.name.includes('PGlite') && r.connections === 8)!;
+  const hot = results.filter((r) => r.name.includes('hot'));
+  const targets = [
+    [
+      `at 8 connections >= 1.5x TPC-B (${format(tpcb8.tps)} tps)`,
+      `${format(many8.tps / tpcb8.tps, 2)}x`,
+      many8.tps >= 1.5 * tpcb8.tps,
+    ],
+    [
+      `at 1 connection >= 2x TPC-B (${format(tpcb1.tps)} tps)`,
+      `${format(many1.tps / tpcb1.tps, 2)}x`,
+      many1.tps >= 2 * tpcb1.tps,
+    ],
+    [
+      `p99 at 1 connection <= 5x TPC-B average (${format(tpcb1.avgMs, 2)} ms)`,
+      `${format(many1.p99Ms, 2)} ms`,
+      many1.p99Ms <= 5 * tpcb1.avgMs,
+    ],
+    [
+      `p99 at 8 connections <= 5x TPC-B average (${format(tpcb8.avgMs, 2)} ms)`,
+      `${format(many8.p99Ms, 2)} ms`,
+      many8.p99Ms <= 5 * tpcb8.avgMs,
+    ],
+    [
+      '0 deadlocks on hot accounts',
+      String(hot.reduce((sum, r) => sum + (r.deadlocks ?? 0), 0)),
+      hot.every((r) => r.deadlocks === 0),
+    ],
+    ['audit of the bench ledger finds nothing', String(violations.length), violations.length === 0],
+  ] as const;
+  console.log('\n| target | measured | met |\n|---|---:|---|');
+  for (const [target, measured, met] of targets) console.log(`| ${target} | ${measured} | ${met ? 'yes' : 'NO'} |`);
+  process.exitCode = targets.every(([, , met]) => met) ? 0 : 1;
+}
+
+await main();

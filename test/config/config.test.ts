@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/config';
+
+function problemsOf(env: Record<string, string>): string[] {
+  const parsed = parseConfig(env);
+  if (parsed.ok) throw new Error('expected the configuration to be refused');
+  return parsed.problems;
+}
+
+describe('configuration from the environment', () => {
+  it('an empty environment starts Allot on PGlite under ./data on port 3000, with no chat platform', () => {
+    const parsed = parseConfig({});
+    expect(parsed).toMatchObject({
+      ok: true,
+      config: {
+        DATA_DIR: './data',
+        PORT: 3000,
+        LOG_LEVEL: 'info',
+        ALLOT_ADMINS: [],
+        SLACK_API_URL: 'https://slack.com/api/',
+        MICROSOFT_APP_TYPE: 'SingleTenant',
+      },
+    });
+    if (!parsed.ok) return;
+    for (const unset of [
+      'DATABASE_URL',
+      'SLACK_BOT_TOKEN',
+      'SLACK_SIGNING_SECRET',
+      'SLACK_APP_TOKEN',
+      'MICROSOFT_APP_ID',
+    ]) {
+      expect(parsed.config[unset as keyof typeof parsed.config]).toBeUndefined();
+    }
+  });
+
+  it('empty strings count as unset, as a blank line in an .env file means', () => {
+    const parsed = parseConfig({ DATABASE_URL: '', PORT: ' ', SLACK_BOT_TOKEN: '' });
+    expect(parsed).toMatchObject({ ok: true, config: { DATABASE_URL: undefined, PORT: 3000 } });
+  });
+
+  it('admins are read from a comma-separated list of emails and platform ids', () => {
+    const parsed = parseConfig({
+      ALLOT_ADMINS: ' ana@example.com, slack:U012ABC ,teams:0f8fad5b-d9cb-469f-a165-70867728950e,',
+    });
+    expect(parsed).toMatchObject({
+      ok: true,
+      config: { ALLOT_ADMINS: ['ana@example.com', 'slack:U012ABC', 'teams:0f8fad5b-d9cb-469f-a165-70867728950e'] },
+    });
+  });
+
+  it('a full Slack and Teams setup is accepted', () => {
+    const parsed = parseConfig({
+      DATABASE_URL: 'postgresql://allot@db:5432/allot',
+      PORT: '8080',
+      SLACK_SIGNING_SECRET: 'secret',
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      MICROSOFT_APP_ID: 'app',
+      MICROSOFT_APP_PASSWORD: 'pw',
+      MICROSOFT_APP_TENANT_ID: 'tenant',
+    });
+    expect(parsed).toMatchObject({
+      ok: true,
+      config: { PORT: 8080, DATABASE_URL: 'postgresql://allot@db:5432/allot' },
+    });
+  });
+
+  it.each([
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://db/allot' }],
+    ['PORT', { PORT: 'eighty' }],
+    ['PORT', { PORT: '70000' }],
+    ['PORT', { PORT: '30.5' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+    ['ALLOT_ADMINS', { ALLOT_ADMINS: 'ana@example.com,bob' }],
+    ['SLACK_BOT_TOKEN', { SLACK_BOT_TOKEN: 'xoxp-user', SLACK_SIGNING_SECRET: 's' }],
+    ['SLACK_APP_TOKEN', { SLACK_APP_TOKEN: 'xoxb-wrong', SLACK_BOT_TOKEN: 'xoxb-1' }],
+    ['SLACK_API_URL', { SLACK_API_URL: 'not a url' }],
+    ['MICROSOFT_APP_TYPE', { MICROSOFT_APP_TYPE: 'Personal' }],
+    ['SLACK_SIGNING_SECRET', { SLACK_BOT_TOKEN: 'xoxb-1' }],
+    ['SLACK_BOT_TOKEN', { SLACK_SIGNING_SECRET: 'secret' }],
+    ['MICROSOFT_APP_PASSWORD', { MICROSOFT_APP_ID: 'app', MICROSOFT_APP_TENANT_ID: 'tenant' }],
+    ['MICROSOFT_APP_TENANT_ID', { MICROSOFT_APP_ID: 'app', MICROSOFT_APP_PASSWORD: 'pw' }],
+  ])('a bad %s is one problem, on one line, naming the variable', (variable, env) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.startsWith(`${variable}: `)).toBe(true);
+    expect(problems[0]).not.toContain('\n');
+  });
+
+  it('a bad entry in the admins list is named by its position', () => {
+    expect(problemsOf({ ALLOT_ADMINS: 'ana@example.com,bob' })).toEqual([
+      'ALLOT_ADMINS: each entry must be an email, slack:U… or teams:<Entra object id> (entry 2)',
+    ]);
+  });
+
+  it('several bad values give one line each', () => {
+    const problems = problemsOf({ PORT: '-1', LOG_LEVEL: 'loud', DATABASE_URL: 'sqlite://x' });
+    expect(problems.map((problem) => problem.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'PORT']);
+  });
+});

@@ -1,0 +1,157 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { PlatformSender } from '../../../src/chat/notifier';
+import { parseConfig } from '../../../src/config/config';
+import { createTestClock } from '../../../src/lib/clock';
+import { operatorActor } from '../../../src/lib/context';
+import { type RunningAllot, startAllot } from '../../../src/main';
+import { addMember } from '../../../src/members/members.usecases';
+import type { Member, Organisation } from '../../../src/members/members.repository';
+import { createApiKey, revokeApiKey } from '../../../src/usage/usage.usecases';
+import { createTestDatabase, type TestDatabase } from '../../support/db';
+import { makeOrganisation, uniqueKey } from '../../support/fixtures';
+import { event, fund, wallet } from '../../usage/support';
+
+let tdb: TestDatabase | undefined;
+let dataDir: string | undefined;
+let running: RunningAllot;
+let url: string;
+let org: Organisation;
+let ana: Member;
+let key: string;
+const dms: { to: string; summary: string }[] = [];
+
+beforeAll(async () => {
+  const env: Record<string, string> = { PORT: '0', LOG_LEVEL: 'silent' };
+  if (process.env.DATABASE_URL) {
+    tdb = await createTestDatabase();
+    env.DATABASE_URL = tdb.url!;
+  } else {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'allot-usage-'));
+    env.DATA_DIR = path.join(dataDir, 'data');
+  }
+  const config = parseConfig(env);
+  if (!config.ok) throw new Error(config.problems.join('; '));
+  // Transfers carry the database's time; the clock stays near it so "this month" agrees.
+  running = await startAllot({ config: config.config, clock: createTestClock(new Date()) });
+  url = `http://127.0.0.1:${running.port}/v1/usage`;
+  const ctx = running.deps.ctx;
+  org = await makeOrganisation(ctx);
+  const created = await addMember(ctx, {
+    orgId: org.id,
+    displayName: 'Ana',
+    email: `ana-${uniqueKey()}@example.com`,
+    identity: { platform: 'slack', externalId: 'U0ANA', workspaceId: 'T1' },
+    actor: operatorActor,
+  });
+  if (!created.ok) throw new Error(created.failure);
+  ana = created.value;
+  await fund(ctx, org.id, [ana.id], 10_000n);
+  const apiKey = await createApiKey(ctx, { orgId: org.id, actor: operatorActor, name: 'gateway' });
+  if (!apiKey.ok) throw new Error(apiKey.failure);
+  key = apiKey.value.key;
+  const sender: PlatformSender = {
+    platform: 'slack',
+    async sendDirect({ identity, message }) {
+      dms.push({ to: identity.externalId, summary: message.summary });
+      return { ok: true, location: { platform: 'slack', ref: { channel: identity.externalId, ts: '1' } } };
+    },
+    async update() {
+      return { ok: false, reason: 'failed' };
+    },
+  };
+  running.deps.notifier.register(sender);
+});
+
+afterAll(async () => {
+  await running?.stop();
+  await tdb?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+const now = () => new Date(Date.now() - 60_000).toISOString();
+
+async function post(body: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+it('answers each event of a batch over HTTP, keeps the valid ones, and a replay is all duplicates', async () => {
+  const events = [
+    event({ user: ana.email!, time: now(), input_tokens: 100, output_tokens: 20 }),
+    event({ user: 'slack:U0ANA', time: now(), model: 'claude-sonnet-4-5', input_tokens: 50, output_tokens: 0 }),
+    event({ user: 'nobody@example.com', time: now() }),
+    { id: uniqueKey('otel'), time: now(), user: ana.email, 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 5, 'gen_ai.usage.output_tokens': 5 },
+  ];
+  const first = await post({ events });
+  expect(first.status).toBe(200);
+  expect(first.body).toMatchObject({ accepted: 3, duplicate: 0, rejected: 1 });
+  expect((first.body.results as { status: string; reason?: string }[]).map((r) => r.reason ?? r.status)).toEqual([
+    'accepted',
+    'accepted',
+    'unknown_user',
+    'accepted',
+  ]);
+  expect(await wallet(running.deps.ctx, org.id, ana.id)).toBe(10_000n - 180n);
+  const replay = await post({ events });
+  expect(replay.body).toMatchObject({ accepted: 0, duplicate: 3, rejected: 1 });
+  expect(await wallet(running.deps.ctx, org.id, ana.id)).toBe(10_000n - 180n);
+});
+
+it('refuses a missing, unknown or revoked key with 401 and a friendly message', async () => {
+  const body = JSON.stringify({ events: [] });
+  const bare = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  expect(bare.status).toBe(401);
+  expect(((await bare.json()) as { message: string }).message).toContain('Authorization: Bearer');
+  expect((await post({ events: [] }, { authorization: `Bearer allot_${'x'.repeat(43)}` })).status).toBe(401);
+  const spare = await createApiKey(running.deps.ctx, { orgId: org.id, actor: operatorActor, name: 'spare' });
+  if (!spare.ok) throw new Error(spare.failure);
+  expect((await post({ events: [] }, { authorization: `Bearer ${spare.value.key}` })).status).toBe(200);
+  await revokeApiKey(running.deps.ctx, { orgId: org.id, actor: operatorActor, name: 'spare' });
+  const revoked = await post({ events: [] }, { authorization: `Bearer ${spare.value.key}` });
+  expect(revoked.status).toBe(401);
+  expect(revoked.body.message).toContain('revoked');
+});
+
+it('answers 400 with what to send when the body is not the envelope, and changes nothing', async () => {
+  const before = await wallet(running.deps.ctx, org.id, ana.id);
+  for (const body of ['{"event": []}', '[{"id":"x"}]', '{"events": "all of them"}', '{not json', '']) {
+    const answer = await post(body);
+    expect(answer.status, body).toBe(400);
+    expect(String(answer.body.message)).toContain('{"events":[');
+  }
+  const plain = await post({ events: [event({ user: ana.email!, time: now() })] }, { 'content-type': 'text/plain' });
+  expect(plain.status).toBe(400);
+  expect(await wallet(running.deps.ctx, org.id, ana.id)).toBe(before);
+});
+
+it('answers 413 beyond 1 MiB or 1000 events, and changes nothing', async () => {
+  const before = await wallet(running.deps.ctx, org.id, ana.id);
+  const many = await post({ events: Array.from({ length: 1001 }, () => event({ user: ana.email!, time: now() })) });
+  expect(many.status).toBe(413);
+  expect(String(many.body.message)).toContain('1000 events');
+  const padded = { events: [{ ...event({ user: ana.email!, time: now() }), note: 'x'.repeat(1024 * 1024) }] };
+  const large = await post(padded);
+  expect(large.status).toBe(413);
+  expect(String(large.body.message)).toContain('1 MiB');
+  expect(await wallet(running.deps.ctx, org.id, ana.id)).toBe(before);
+});
+
+it('sends a low-balance DM after the batch is answered, once', async () => {
+  dms.length = 0;
+  const left = await wallet(running.deps.ctx, org.id, ana.id);
+  // Spend down to under 5% of the 10,000 received this month.
+  const answer = await post({ events: [event({ user: ana.email!, time: now(), input_tokens: Number(left) - 400, output_tokens: 0 })] });
+  expect(answer.body).toMatchObject({ accepted: 1 });
+  for (let waited = 0; dms.length === 0 && waited < 5_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  expect(dms).toEqual([{ to: 'U0ANA', summary: 'Your AI token balance is running low' }]);
+  await post({ events: [event({ user: ana.email!, time: now(), input_tokens: 10, output_tokens: 0 })] });
+  await new Promise((r) => setTimeout(r, 300));
+  expect(dms).toHaveLength(1);
+});

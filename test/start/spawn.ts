@@ -1,0 +1,128 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Real processes for the tests that are about processes: `npm start`, the `allot` bin, a second process
+// on the same data folder, a start killed half-way. Each gets only the environment the test gives it.
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Variables a child must not inherit from the test run (it gets exactly what the test passes). */
+const inheritedNever = /^(DATABASE_URL|DATA_DIR|PORT|LOG_LEVEL|ALLOT_ADMINS|SLACK_.*|MICROSOFT_.*)$/;
+
+export interface Spawned {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<ChildProcess>();
+
+export function spawnProcess(command: string, args: string[], env: Record<string, string | undefined> = {}): Spawned {
+  const childEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !inheritedNever.test(key)) childEnv[key] = value;
+  }
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
+  const child = spawn(command, args, { cwd: repoRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** The server as `npm start` runs it (through npm, so signals take the same path as in production). */
+export function spawnNpmStart(env: Record<string, string | undefined>): Spawned {
+  return spawnProcess('npm', ['start', '--silent'], env);
+}
+
+/**
+ * The server as one node process (no npm or tsx parent in between), so a SIGKILL reaches the process
+ * that holds the data folder, and the pid in its lock file is the child's own.
+ */
+export function spawnServer(env: Record<string, string | undefined>): Spawned {
+  return spawnProcess(process.execPath, ['--import', 'tsx', 'src/main.ts'], env);
+}
+
+/** The operator CLI exactly as `npx allot` runs it. */
+export async function runCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const spawned = spawnProcess(process.execPath, [path.join(repoRoot, 'bin/allot.js'), ...args], env);
+  const { code } = await withTimeout(spawned.exited, 60_000, `allot ${args.join(' ')}`);
+  return { code, stdout: spawned.stdout(), stderr: spawned.stderr() };
+}
+
+/** Kills whatever a failed test left running, so no child outlives the suite. */
+export function killAll(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function tempDir(prefix = 'allot-test-'): Promise<{ path: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  return { path: dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls /healthz until it answers 200; fails early if the process exits first. */
+export async function waitForHealthy(spawned: Spawned, port: number, timeoutMs = 60_000): Promise<void> {
+  let exited = false;
+  void spawned.exited.then(() => {
+    exited = true;
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (exited)
+      throw new Error(`the process exited before answering /healthz:\n${spawned.stderr()}\n${spawned.stdout()}`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no 200 from /healthz within ${timeoutMs} ms:\n${spawned.stderr()}\n${spawned.stdout()}`);
+}

@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { operatorActor } from '../../src/lib/context';
+import { createOrganisation } from '../../src/members/members.usecases';
+import { leaderboardReply, usageByModelSection } from '../../src/usage/usage.replies';
+import {
+  getLeaderboard,
+  getUsageByModel,
+  ingestUsage,
+  setLeaderboardOption,
+  setLeaderboardOptOut,
+} from '../../src/usage/usage.usecases';
+import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
+import { makeMember, makeOrganisation, uniqueKey } from '../support/fixtures';
+import { event, messageText } from './support';
+
+let tdb: TestDatabase;
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+});
+afterAll(async () => tdb.close());
+
+// The clock says Monday 2026-01-05 09:00 UTC: this week started today, this month on the 1st, this quarter on January 1st.
+async function setup() {
+  const ctx = createTestCtx(tdb.db);
+  const org = await makeOrganisation(ctx);
+  const person = async (name: string) =>
+    makeMember(ctx, org.id, { name, email: `${name.toLowerCase()}-${uniqueKey()}@example.com` });
+  const [alice, bob, carol, dan, erin] = await Promise.all(['Alice', 'Bob', 'Carol', 'Dan', 'Erin'].map(person));
+  const at = (time: string, user: { email: string | null }, tokens: number) =>
+    event({ user: user.email!, time, model: 'gpt-4o', input_tokens: tokens, output_tokens: 0, category: 'code' });
+  const ingested = await ingestUsage(ctx, {
+    orgId: org.id,
+    events: [
+      at('2026-01-05T08:00:00Z', bob!, 3000),
+      at('2026-01-05T07:00:00Z', alice!, 1000),
+      at('2026-01-05T08:30:00Z', alice!, 2000),
+      at('2026-01-05T06:00:00Z', carol!, 1000),
+      at('2026-01-02T10:00:00Z', dan!, 50_000),
+      at('2025-12-30T10:00:00Z', carol!, 90_000),
+      at('2026-01-05T05:00:00Z', erin!, 99_000),
+    ],
+  });
+  if (!ingested.ok || ingested.value.accepted !== 7) throw new Error('ingest');
+  await setLeaderboardOptOut(ctx, { orgId: org.id, memberId: erin!.id, optOut: true, platform: 'slack' });
+  return { ctx, org, alice: alice!, bob: bob!, carol: carol!, dan: dan!, erin: erin! };
+}
+
+it('ranks this week by value, equal value sharing a rank in a stable order, with money and value per money', async () => {
+  const { ctx, org, alice, bob, carol } = await setup();
+  const board = await getLeaderboard(ctx, { orgId: org.id, askerId: carol.id, window: 'week' });
+  expect(board.ok).toBe(true);
+  if (!board.ok) return;
+  expect(board.value.period).toEqual({ start: '2026-01-05', end: '2026-01-12' });
+  expect(board.value.entries.map((entry) => [entry.displayName, entry.rank, entry.value])).toEqual([
+    ['Alice', 1, 3000n],
+    ['Bob', 1, 3000n],
+    ['Carol', 3, 1000n],
+  ]);
+  // gpt-4o input at $2.50 per million: 3000 tokens cost 7,500 micro-dollars; 3000 value / $0.0075 = 400,000 per dollar.
+  expect(board.value.entries[0]).toMatchObject({
+    memberId: alice.id,
+    tokens: 3000n,
+    costMicros: 7500n,
+    valuePerMoney: 400_000n,
+  });
+  expect(board.value.entries[1]!.memberId).toBe(bob.id);
+  expect(board.value.asker).toMatchObject({ state: 'ranked', entry: { rank: 3 } });
+  expect(board.value.ranked).toBe(3);
+  const reply = leaderboardReply(board.value);
+  expect(reply.summary).toContain('Alice');
+  expect(messageText(reply)).toContain('value per $');
+});
+
+it('the month and the quarter take in earlier days of the period, and nothing before it', async () => {
+  const { ctx, org } = await setup();
+  const month = await getLeaderboard(ctx, { orgId: org.id, askerId: null, window: 'month' });
+  const quarter = await getLeaderboard(ctx, { orgId: org.id, askerId: null, window: 'quarter' });
+  for (const board of [month, quarter]) {
+    expect(board.ok && board.value.entries.map((entry) => [entry.displayName, entry.rank])).toEqual([
+      ['Dan', 1],
+      ['Alice', 2],
+      ['Bob', 2],
+      ['Carol', 4],
+    ]);
+  }
+  expect(quarter.ok && quarter.value.period).toEqual({ start: '2026-01-01', end: '2026-04-01' });
+  // The default window is the week; an unknown one is refused with what to type.
+  const fallback = await getLeaderboard(ctx, { orgId: org.id, askerId: null });
+  expect(fallback.ok && fallback.value.window).toBe('week');
+  expect(await getLeaderboard(ctx, { orgId: org.id, askerId: null, window: 'year' })).toMatchObject({
+    ok: false,
+    failure: 'window_invalid',
+  });
+});
+
+it('leaves out members who opted out, and tells them so; opting back in restores them', async () => {
+  const { ctx, org, erin } = await setup();
+  const board = await getLeaderboard(ctx, { orgId: org.id, askerId: erin.id, window: 'week' });
+  expect(board.ok && board.value.entries.some((entry) => entry.memberId === erin.id)).toBe(false);
+  expect(board.ok && board.value.asker).toEqual({ state: 'opted_out' });
+  await setLeaderboardOptOut(ctx, { orgId: org.id, memberId: erin.id, optOut: false, platform: 'slack' });
+  const back = await getLeaderboard(ctx, { orgId: org.id, askerId: erin.id, window: 'week' });
+  expect(back.ok && back.value.entries[0]).toMatchObject({ memberId: erin.id, rank: 1 });
+});
+
+it('honours top N, hidden money and an admin turning the leaderboard off', async () => {
+  const { ctx, org, carol, alice } = await setup();
+  const member = { kind: 'member', memberId: alice.id, platform: 'slack' } as const;
+  expect(await setLeaderboardOption(ctx, { orgId: org.id, actor: member, option: { kind: 'off' } })).toMatchObject({
+    ok: false,
+    failure: 'not_an_admin',
+  });
+  expect(
+    await setLeaderboardOption(ctx, { orgId: org.id, actor: operatorActor, option: { kind: 'top', n: 0 } }),
+  ).toMatchObject({
+    ok: false,
+    failure: 'top_invalid',
+  });
+  await setLeaderboardOption(ctx, { orgId: org.id, actor: operatorActor, option: { kind: 'top', n: 2 } });
+  await setLeaderboardOption(ctx, { orgId: org.id, actor: operatorActor, option: { kind: 'hide-money' } });
+  const board = await getLeaderboard(ctx, { orgId: org.id, askerId: carol.id, window: 'week' });
+  expect(board.ok).toBe(true);
+  if (!board.ok) return;
+  expect(board.value.entries.map((entry) => entry.displayName)).toEqual(['Alice', 'Bob']);
+  expect(board.value.entries.every((entry) => entry.costMicros === null && entry.valuePerMoney === null)).toBe(true);
+  // Carol is below the cut and still sees her own rank, without money.
+  expect(board.value.asker).toMatchObject({ state: 'ranked', entry: { rank: 3, costMicros: null } });
+  expect(messageText(leaderboardReply(board.value))).not.toContain('$');
+  await setLeaderboardOption(ctx, { orgId: org.id, actor: operatorActor, option: { kind: 'off' } });
+  expect(await getLeaderboard(ctx, { orgId: org.id, askerId: carol.id })).toEqual({
+    ok: false,
+    failure: 'leaderboard_disabled',
+  });
+  await setLeaderboardOption(ctx, { orgId: org.id, actor: operatorActor, option: { kind: 'on' } });
+  expect((await getLeaderboard(ctx, { orgId: org.id, askerId: carol.id })).ok).toBe(true);
+});
+
+it('counts periods in the organisation time zone', async () => {
+  const ctx = createTestCtx(tdb.db);
+  const created = await createOrganisation(ctx, {
+    slug: `nz-${uniqueKey()}`.slice(0, 40),
+    timeZone: 'Pacific/Auckland',
+    actor: operatorActor,
+  });
+  if (!created.ok) throw new Error(created.failure);
+  const org = created.value;
+  const kiri = await makeMember(ctx, org.id, { name: 'Kiri', email: `kiri-${uniqueKey()}@example.com` });
+  // Sunday 12:00 UTC is Monday 01:00 in Auckland: this week there, last week in UTC.
+  await ingestUsage(ctx, {
+    orgId: org.id,
+    events: [event({ user: kiri.email!, time: '2026-01-04T12:00:00Z', input_tokens: 10 })],
+  });
+  const board = await getLeaderboard(ctx, { orgId: org.id, askerId: kiri.id, window: 'week' });
+  expect(board.ok && board.value.period.start).toBe('2026-01-05');
+  expect(board.ok && board.value.entries.map((entry) => entry.displayName)).toEqual(['Kiri']);
+});
+
+it("shows a member this month's usage by model with money, for /balance", async () => {
+  const { ctx, org, carol } = await setup();
+  await ingestUsage(ctx, {
+    orgId: org.id,
+    events: [event({ user: carol.email!, model: 'gpt-4o-mini', input_tokens: 1_000_000, output_tokens: 0 })],
+  });
+  const usage = await getUsageByModel(ctx, { orgId: org.id, memberId: carol.id });
+  expect(usage.ok && usage.value.models.map((row) => [row.model, row.tokens, row.costMicros])).toEqual([
+    ['gpt-4o-mini', 1_000_000n, 150_000n],
+    ['gpt-4o', 1000n, 2500n],
+  ]);
+  expect(usage.ok && usage.value.total).toMatchObject({ tokens: 1_001_000n, costMicros: 152_500n });
+  const section = messageText(usage.ok ? usageByModelSection(usage.value) : []);
+  expect(section).toContain('$0.15');
+});
