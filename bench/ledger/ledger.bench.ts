@@ -3,12 +3,12 @@
 // script on the same server, and PGlite (file-backed) at 1 caller.
 //
 //   npm run bench:ledger                       # DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test
-//   BENCH_SECONDS=20 npm run bench:ledger      # longer phases
+//   BENCH_SECONDS=10 BENCH_ROUNDS=5 npm run bench:ledger   # longer phases, more rounds (defaults 5 s, 3)
 //
 // It creates (and drops first) its own databases allot_bench and allot_bench_pgbench on that server.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,7 +18,9 @@ import { createDatabase, queryRows } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
 
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 10);
+const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 5);
+/** Rounds of every Postgres phase, interleaved, reporting the median: load that drifts during a run hits both sides. */
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const manyAccountsCount = 10_000;
 const hotAccountsCount = 10;
 const pgbenchScale = 10;
@@ -79,7 +81,7 @@ async function prepareLedger(run: (query: string) => Promise<unknown[]>, account
        cross join (values ('budget'), ('wallet')) k(kind) where m.org_id = ${orgId}`,
   );
   const accounts = (await run(
-    `select id::text as id from accounts where org_id = ${orgId} and kind in ('budget', 'wallet') order by id`,
+    `select id::text as id from accounts where org_id = ${orgId} and kind in ('budget', 'wallet') order by accounts.id`,
   )) as { id: string }[];
   const [treasury] = (await run(
     `select id::text as id from accounts where org_id = ${orgId} and kind = 'treasury'`,
@@ -163,13 +165,38 @@ function pgbench(args: string[], url: string): string {
   return execFileSync('pgbench', [...args, url], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function runTpcb(connections: number, url: string): Figures {
+function runTpcb(connections: number, url: string, script?: { name: string; file: string }): Figures {
   const args = connections === 1 ? ['-c', '1'] : ['-c', String(connections), '-j', '2'];
-  const output = pgbench([...args, '-T', String(phaseSeconds), '-n'], url);
+  const scriptArgs = script ? ['-M', 'prepared', '-f', script.file] : [];
+  const output = pgbench([...args, ...scriptArgs, '-T', String(phaseSeconds), '-n'], url);
   const tps = Number(/tps = ([0-9.]+) \(without initial connection time\)/.exec(output)?.[1]);
   const avgMs = Number(/latency average = ([0-9.]+) ms/.exec(output)?.[1]);
   const transfers = Number(/number of transactions actually processed: (\d+)/.exec(output)?.[1]);
-  return { name: 'pgbench TPC-B', connections, transfers, tps, avgMs, p50Ms: Number.NaN, p99Ms: Number.NaN };
+  const name = script?.name ?? 'pgbench TPC-B';
+  return { name, connections, transfers, tps, avgMs, p50Ms: Number.NaN, p99Ms: Number.NaN };
+}
+
+/**
+ * The same one-leg transfers driven by pgbench's C client instead of Node: the difference from the
+ * postgres.js rows is what the client costs on a machine whose cores the client shares with the server.
+ */
+async function writeAllotPostScript(orgId: bigint, accountIds: bigint[]): Promise<string> {
+  const low = accountIds[0]!;
+  const high = accountIds[accountIds.length - 1]!;
+  if (high - low + 1n !== BigInt(accountIds.length))
+    throw new Error(`bench accounts are not contiguous: ${low}..${high}, ${accountIds.length}`);
+  const file = path.join(await mkdtemp(path.join(tmpdir(), 'allot-bench-script-')), 'allot_post.sql');
+  await writeFile(
+    file,
+    [
+      `\\set d random(${low}, ${high})`,
+      `\\set c random(${low}, ${high - 1n})`,
+      // c skips d, so debit and credit always differ and stay uniform.
+      `select o_status from allot_post(${orgId}, md5(random()::text || clock_timestamp()::text), 'h', 'grant', array[:d]::bigint[], array[case when :c >= :d then :c + 1 else :c end]::bigint[], '{1}'::bigint[], null, 'api', '', null);`,
+      '',
+    ].join('\n'),
+  );
+  return file;
 }
 
 async function runPglite(): Promise<Figures> {
@@ -208,6 +235,31 @@ async function runPglite(): Promise<Figures> {
   }
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? Number.NaN : sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/** One row per run and connection count: the median of each figure over the rounds; deadlocks and retries summed. */
+function medianByRun(measured: Figures[]): Figures[] {
+  const groups = new Map<string, Figures[]>();
+  for (const figures of measured) {
+    const key = `${figures.name}|${figures.connections}`;
+    groups.set(key, [...(groups.get(key) ?? []), figures]);
+  }
+  return [...groups.values()].map((group) => ({
+    name: group[0]!.name,
+    connections: group[0]!.connections,
+    transfers: group.reduce((sum, figures) => sum + figures.transfers, 0),
+    tps: median(group.map((figures) => figures.tps)),
+    p50Ms: median(group.map((figures) => figures.p50Ms)),
+    p99Ms: median(group.map((figures) => figures.p99Ms)),
+    avgMs: median(group.map((figures) => figures.avgMs)),
+    deadlocks: group[0]!.deadlocks === undefined ? undefined : group.reduce((sum, f) => sum + (f.deadlocks ?? 0), 0),
+    retries: group[0]!.retries === undefined ? undefined : group.reduce((sum, f) => sum + (f.retries ?? 0), 0),
+  }));
+}
+
 function format(value: number, digits = 0): string {
   return Number.isFinite(value)
     ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
@@ -239,36 +291,47 @@ async function main(): Promise<void> {
   const pgbenchUrl = withDatabase(serverUrl, pgbenchDatabase);
   pgbench(['-i', '-q', '-s', String(pgbenchScale)], pgbenchUrl);
 
-  const results: Figures[] = [];
+  const measured: Figures[] = [];
   const step = async (label: string, work: () => Promise<Figures> | Figures) => {
     console.error(`${label} (${phaseSeconds} s) …`);
-    results.push(await work());
+    measured.push(await work());
   };
-  await step('TPC-B, 1 connection', () => runTpcb(1, pgbenchUrl));
-  await step('TPC-B, 8 connections', () => runTpcb(8, pgbenchUrl));
-  for (const connections of [1, 8]) {
-    await step(`allot_post, ${connections} connection(s), 10,000 accounts`, () =>
-      runPostgresPhase(
-        `allot_post, ${format(manyAccountsCount)} accounts`,
-        benchUrl,
-        manyOrg!,
-        manyAccounts,
-        connections,
-        admin,
-      ),
-    );
-    await step(`allot_post, ${connections} connection(s), 10 hot accounts`, () =>
-      runPostgresPhase(
-        `allot_post, ${hotAccountsCount} hot accounts`,
-        benchUrl,
-        hotOrg!,
-        hotAccounts,
-        connections,
-        admin,
-      ),
-    );
+  const allotPostScript = {
+    name: 'allot_post driven by pgbench, 10,000 accounts',
+    file: await writeAllotPostScript(manyOrg!, manyAccounts),
+  };
+  for (let round = 1; round <= rounds; round++) {
+    console.error(`round ${round} of ${rounds}`);
+    await step('TPC-B, 1 connection', () => runTpcb(1, pgbenchUrl));
+    await step('TPC-B, 8 connections', () => runTpcb(8, pgbenchUrl));
+    await step('allot_post by pgbench, 1 connection', () => runTpcb(1, benchUrl, allotPostScript));
+    await step('allot_post by pgbench, 8 connections', () => runTpcb(8, benchUrl, allotPostScript));
+    for (const connections of [1, 8]) {
+      await step(`allot_post, ${connections} connection(s), 10,000 accounts`, () =>
+        runPostgresPhase(
+          `allot_post (postgres.js), ${format(manyAccountsCount)} accounts`,
+          benchUrl,
+          manyOrg!,
+          manyAccounts,
+          connections,
+          admin,
+        ),
+      );
+      await step(`allot_post, ${connections} connection(s), 10 hot accounts`, () =>
+        runPostgresPhase(
+          `allot_post (postgres.js), ${hotAccountsCount} hot accounts`,
+          benchUrl,
+          hotOrg!,
+          hotAccounts,
+          connections,
+          admin,
+        ),
+      );
+    }
   }
-  await step('allot_post on PGlite, 1 caller', runPglite);
+  const results = medianByRun(measured);
+  console.error(`allot_post on PGlite, 1 caller (${phaseSeconds} s) …`);
+  results.push(await runPglite());
 
   // Audit the bench ledger: a fast ledger that drifts is worth nothing.
   const audit = await createDatabase({ databaseUrl: benchUrl, poolMax: 1 });
@@ -281,7 +344,7 @@ async function main(): Promise<void> {
   const tpcb1 = results.find((r) => r.name === 'pgbench TPC-B' && r.connections === 1)!;
   const tpcb8 = results.find((r) => r.name === 'pgbench TPC-B' && r.connections === 8)!;
   console.log(
-    `\n${version.split(' on ')[0]}; ${settings.map((s) => `${s.name}=${s.setting}`).join(', ')}; ${phaseSeconds} s per phase\n`,
+    `\n${version.split(' on ')[0]}; ${settings.map((s) => `${s.name}=${s.setting}`).join(', ')}; ${rounds} rounds of ${phaseSeconds} s per phase, medians (transfers: total)\n`,
   );
   console.log('| run | conns | transfers | per second | p50 ms | p99 ms | avg ms | deadlocks | retries |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -290,8 +353,9 @@ async function main(): Promise<void> {
       `| ${r.name} | ${r.connections} | ${format(r.transfers)} | ${format(r.tps)} | ${format(r.p50Ms, 2)} | ${format(r.p99Ms, 2)} | ${format(r.avgMs, 2)} | ${r.deadlocks ?? '-'} | ${r.retries ?? '-'} |`,
     );
   }
-  const many1 = results.find((r) => r.name.includes('10,000') && !r.name.includes('PGlite') && r.connections === 1)!;
-  const many8 = results.find((r) => r.name.includes('10,000') && !r.name.includes('PGlite') && r.connections === 8)!;
+  const manyName = `allot_post (postgres.js), ${format(manyAccountsCount)} accounts`;
+  const many1 = results.find((r) => r.name === manyName && r.connections === 1)!;
+  const many8 = results.find((r) => r.name === manyName && r.connections === 8)!;
   const hot = results.filter((r) => r.name.includes('hot'));
   const targets = [
     [

@@ -40,7 +40,7 @@ export async function requestTopUp(
 ): Promise<Result<RequestedTopUp, RequestTopUpFailure>> {
   if (!isValidAmount(input.amount)) return fail('amount_invalid');
   const requester = await membersRepo.findMember(ctx.db.orm, input.orgId, input.actor.memberId);
-  if (!requester || !requester.isActive) return fail('member_not_found');
+  if (!requester?.isActive) return fail('member_not_found');
   const existing = await approvalsRepo.findRequestByKey(ctx.db.orm, input.orgId, input.key);
   if (existing) return ok({ request: existing, approvers: await approversOf(ctx, existing), created: false });
 
@@ -142,7 +142,7 @@ export async function decideRequest(
         const request = await approvalsRepo.findRequest(tx, input.orgId, input.requestId);
         if (!request) return fail('request_not_found');
         const isAdmin = actor?.role === 'admin' && actor.isActive;
-        const isApprover = actor !== undefined && actor.isActive && request.approverId === actor.id;
+        const isApprover = actor?.isActive && request.approverId === actor.id;
         if (!actor || actor.id === request.requesterId || !(isAdmin || isApprover)) {
           return fail('not_the_approver', { approverId: request.approverId });
         }

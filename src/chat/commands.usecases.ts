@@ -54,7 +54,7 @@ import {
   roleSet,
 } from './replies.models';
 import { balanceMessage, buildHome, loadMemberSummary, refOf } from './summary.usecases';
-import { leaderboardMessage, usageBlocks } from './usage.bridge';
+import { leaderboardMessage, runUsageTokensCommand, usageBlocks } from './usage.bridge';
 
 // The one entry point of the chat core. An adapter (Slack, Teams) resolves the workspace and the
 // person acting, tokenises the command text, and calls runCommand or runAction; it gets back a reply
@@ -343,6 +343,17 @@ async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCo
       return { ok: true, reply, deliveries: [] };
     }
 
+    case 'tokens-usage': {
+      const done = await runUsageTokensCommand(ctx, {
+        orgId,
+        actor,
+        memberId: input.actor.id,
+        sub: command.sub,
+        words: command.words,
+      });
+      return { ok: done.ok, reply: done.reply, deliveries: [] };
+    }
+
     case 'tokens-help':
       return { ok: true, reply: helpMessage(isAdmin), deliveries: [] };
 
@@ -588,7 +599,12 @@ export async function sweepExpiredRequests(deps: ChatDeps, input: { limit?: numb
 
 /** The Home view of a member (Slack App Home; any platform that has a personal dashboard). */
 export async function homeFor(deps: ChatDeps, input: { orgId: bigint; memberId: bigint }): Promise<ChatMessage> {
-  return buildHome(deps.ctx, input);
+  const home = await buildHome(deps.ctx, input);
+  // This month's usage by model goes right under the balance, as in /balance.
+  const at = home.blocks.findIndex((block) => block.type === 'fields');
+  if (at < 0) return home;
+  const usage = await usageBlocks(deps.ctx, input);
+  return { summary: home.summary, blocks: [...home.blocks.slice(0, at + 1), ...usage, ...home.blocks.slice(at + 1)] };
 }
 
 export { approversOf };

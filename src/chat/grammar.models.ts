@@ -25,6 +25,9 @@ export type LeaderboardWindow = (typeof leaderboardWindows)[number];
 
 export const memberRoleWords = ['admin', 'manager', 'member'] as const;
 
+export const usageSubcommands = ['price', 'weight', 'leaderboard', 'apikey'] as const;
+export type UsageSubcommand = (typeof usageSubcommands)[number];
+
 export type ParsedCommand =
   | { name: 'grant-tokens'; recipients: ChatUserRef[]; amount: bigint; reason: string }
   | { name: 'balance'; target: ChatUserRef | null }
@@ -33,7 +36,9 @@ export type ParsedCommand =
   | { name: 'tokens-help' }
   | { name: 'tokens-role'; target: ChatUserRef; role: (typeof memberRoleWords)[number] }
   | { name: 'tokens-manager'; target: ChatUserRef; manager: ChatUserRef | null }
-  | { name: 'tokens-budget'; target: ChatUserRef; amount: bigint; memo: string };
+  | { name: 'tokens-budget'; target: ChatUserRef; amount: bigint; memo: string }
+  /** Usage settings (price, weight, leaderboard, apikey): the words after the sub-command, read by usage.bridge.ts. */
+  | { name: 'tokens-usage'; sub: UsageSubcommand; words: string[] };
 
 /** A refusal of the grammar: what was wrong, and what to type instead. */
 export interface GrammarRefusal {
@@ -83,13 +88,13 @@ const leadingGroup = /^[0-9]{1,3}$/;
  */
 export function readAmount(tokens: CommandToken[]): { parse: AmountParse; used: number } | undefined {
   const first = tokens[0];
-  if (!first || first.kind !== 'word') return undefined;
+  if (first?.kind !== 'word') return undefined;
   let used = 1;
   let text = first.text;
   if (leadingGroup.test(first.text)) {
     while (used < tokens.length && used < 5) {
       const next = tokens[used];
-      if (!next || next.kind !== 'word' || !groupOfThree.test(next.text)) break;
+      if (next?.kind !== 'word' || !groupOfThree.test(next.text)) break;
       text = `${text} ${next.text}`;
       used++;
       if (!/^[0-9]{3}$/.test(next.text)) break;
@@ -239,8 +244,20 @@ function parseTokens(tokens: CommandToken[]): GrammarResult {
         },
       };
     }
-    default:
+    default: {
+      const usageSub = usageSubcommands.find((known) => known === sub);
+      if (usageSub) {
+        return {
+          ok: true,
+          command: {
+            name: 'tokens-usage',
+            sub: usageSub,
+            words: rest.map((token) => (token.kind === 'word' ? token.text : `@${token.user.externalId}`)),
+          },
+        };
+      }
       return refuse(`I don't know “/tokens ${wordText(first)}”.`, 'Type /tokens help to see what I can do.');
+    }
   }
 }
 

@@ -290,6 +290,7 @@ export function helpMessage(isAdmin: boolean): ChatMessage {
       ],
       [{ code: '/request-tokens 200k eval runs' }, ' ask your manager (or the admins) for more'],
       [{ code: '/leaderboard week' }, ' value-weighted use over a week, month or quarter'],
+      [{ code: '/tokens leaderboard opt-out' }, ' (or opt-in) leave or rejoin the leaderboard'],
     ),
   ];
   if (isAdmin) {
@@ -300,6 +301,15 @@ export function helpMessage(isAdmin: boolean): ChatMessage {
         [{ code: '/tokens role @ana admin|manager|member' }],
         [{ code: '/tokens manager @ana @mia' }, ' (or ', { code: 'none' }, ')'],
         [{ code: '/tokens budget @mia 500k Q3 budget' }, ' issue tokens from the treasury into a budget'],
+        [
+          { code: '/tokens price gpt-4o 2.50 10' },
+          ' dollars per million input / output tokens (',
+          { code: '/tokens price' },
+          ' lists)',
+        ],
+        [{ code: '/tokens weight review 1.5' }, ' value weight of a usage category'],
+        [{ code: '/tokens leaderboard off|on|hide-money|show-money|top 10' }],
+        [{ code: '/tokens apikey create ci-gateway' }, ' (or list, revoke) keys for POST /v1/usage'],
       ),
     );
   }

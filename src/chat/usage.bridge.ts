@@ -1,11 +1,36 @@
-import type { Ctx } from '../lib/context';
+import type { Actor, Ctx } from '../lib/context';
 import type { Member } from '../members/members.repository';
-import { leaderboardDisabledReply, leaderboardReply, usageByModelSection } from '../usage/usage.replies';
+import {
+  apiKeyCreatedReply,
+  apiKeyRevokedReply,
+  apiKeysReply,
+  leaderboardDisabledReply,
+  leaderboardReply,
+  leaderboardSettingsReply,
+  optOutReply,
+  priceSetReply,
+  pricesReply,
+  usageByModelSection,
+  usageFailureReplies,
+  weightSetReply,
+} from '../usage/usage.replies';
 import { findLeaderboardSettings } from '../usage/usage.repository';
-import { getLeaderboard, getUsageByModel } from '../usage/usage.usecases';
-import type { LeaderboardWindow } from './grammar.models';
+import {
+  createApiKey,
+  getLeaderboard,
+  getUsageByModel,
+  type LeaderboardOption,
+  listApiKeys,
+  listPrices,
+  revokeApiKey,
+  setLeaderboardOption,
+  setLeaderboardOptOut,
+  setPrice,
+  setWeight,
+} from '../usage/usage.usecases';
+import { type LeaderboardWindow, leaderboardWindows, type UsageSubcommand } from './grammar.models';
 import type { Block, ChatMessage } from './messages';
-import { leaderboardComingSoon } from './replies.models';
+import { grammarReply, leaderboardComingSoon } from './replies.models';
 
 // The chat core's window on the usage module: the leaderboard and a member's usage by model (with
 // money where prices are known). Kept in one file so the core depends on usage in one place only.
@@ -26,4 +51,76 @@ export async function usageBlocks(ctx: Ctx, input: { orgId: bigint; memberId: bi
   if (!usage.ok) return [];
   const settings = await findLeaderboardSettings(ctx.db.orm, input.orgId);
   return usageByModelSection(usage.value, { hideMoney: settings?.hideMoney ?? false });
+}
+
+const usageUsages: Record<UsageSubcommand, string> = {
+  price: '/tokens price  (list)  or  /tokens price gpt-4o 2.50 10  (dollars per million input / output tokens)',
+  weight: '/tokens weight review 1.5',
+  leaderboard: '/tokens leaderboard off|on|hide-money|show-money|top 10|week|month|quarter  or  opt-out|opt-in',
+  apikey: '/tokens apikey create ci-gateway  |  list  |  revoke ci-gateway',
+};
+
+function usageFailure(failure: string, sub: UsageSubcommand): ChatMessage {
+  const problem = usageFailureReplies[failure] ?? 'That did not work and nothing was changed.';
+  return grammarReply(problem, usageUsages[sub]);
+}
+
+/**
+ * `/tokens price|weight|leaderboard|apikey …`: the usage module's settings, typed in chat. Admin checks
+ * happen in the usage verbs; opting in and out of the leaderboard is for everyone.
+ */
+export async function runUsageTokensCommand(
+  ctx: Ctx,
+  input: { orgId: bigint; actor: Actor; memberId: bigint; sub: UsageSubcommand; words: string[] },
+): Promise<{ ok: boolean; reply: ChatMessage }> {
+  const { orgId, actor, sub, words } = input;
+  const refuse = () => ({ ok: false, reply: grammarReply('That is not how this setting is typed.', usageUsages[sub]) });
+  const answer = <T>(
+    result: { ok: true; value: T } | { ok: false; failure: string },
+    reply: (value: T) => ChatMessage,
+  ) => (result.ok ? { ok: true, reply: reply(result.value) } : { ok: false, reply: usageFailure(result.failure, sub) });
+  switch (sub) {
+    case 'price': {
+      if (words.length === 0 || (words.length === 1 && words[0]?.toLowerCase() === 'list')) {
+        return answer(await listPrices(ctx, { orgId, actor }), pricesReply);
+      }
+      const [model, inPrice, outPrice, ...extra] = words[0]?.toLowerCase() === 'set' ? words.slice(1) : words;
+      if (!model || !inPrice || !outPrice || extra.length > 0) return refuse();
+      return answer(await setPrice(ctx, { orgId, actor, model, input: inPrice, output: outPrice }), priceSetReply);
+    }
+    case 'weight': {
+      const [category, weight, ...extra] = words[0]?.toLowerCase() === 'set' ? words.slice(1) : words;
+      if (!category || !weight || extra.length > 0) return refuse();
+      return answer(await setWeight(ctx, { orgId, actor, category, weight }), weightSetReply);
+    }
+    case 'leaderboard': {
+      const [word = '', value, ...extra] = words.map((w) => w.toLowerCase());
+      if (extra.length > 0) return refuse();
+      if (word === 'opt-out' || word === 'opt-in') {
+        const optOut = word === 'opt-out';
+        const result = await setLeaderboardOptOut(ctx, {
+          orgId,
+          memberId: input.memberId,
+          optOut,
+          platform: actor.platform,
+        });
+        return answer(result, (v) => optOutReply(v.optOut));
+      }
+      let option: LeaderboardOption | undefined;
+      if (word === 'off' || word === 'on' || word === 'hide-money' || word === 'show-money') option = { kind: word };
+      else if (word === 'top' && value && /^[0-9]{1,3}$/.test(value)) option = { kind: 'top', n: Number(value) };
+      else if ((leaderboardWindows as readonly string[]).includes(word))
+        option = { kind: 'window', window: word as LeaderboardWindow };
+      if (!option || (option.kind !== 'top' && value !== undefined)) return refuse();
+      return answer(await setLeaderboardOption(ctx, { orgId, actor, option }), leaderboardSettingsReply);
+    }
+    case 'apikey': {
+      const [verb = '', name, ...extra] = words;
+      if (extra.length > 0) return refuse();
+      if (verb === 'list' && !name) return answer(await listApiKeys(ctx, { orgId, actor }), apiKeysReply);
+      if (verb === 'create' && name) return answer(await createApiKey(ctx, { orgId, actor, name }), apiKeyCreatedReply);
+      if (verb === 'revoke' && name) return answer(await revokeApiKey(ctx, { orgId, actor, name }), apiKeyRevokedReply);
+      return refuse();
+    }
+  }
 }

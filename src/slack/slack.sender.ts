@@ -32,6 +32,9 @@ export function slackErrorOf(error: unknown): { code: string; unreachable: boole
   return { code: known?.code ?? String(error), unreachable: false };
 }
 
+/** Most DM channel ids kept in memory (the map is cleared when full). */
+export const dmChannelsCachedMax = 50_000;
+
 export async function slackIdsFor(orm: Orm, orgId: bigint, message: ChatMessage): Promise<SlackIds> {
   return findSlackUserIds(orm, orgId, memberIdsIn(message));
 }
@@ -47,27 +50,61 @@ export function createSlackSender(deps: { client: WebClient; orm: () => Orm; log
     deps.logger.warn({ code, what }, 'Slack Web API call failed');
     return { ok: false, reason: unreachable ? 'unreachable' : 'failed', detail: code };
   };
+  // DM channel ids by Slack user: conversations.open is rate-limited at about 50 calls a minute, far
+  // below a burst of grants, and its answer for a person does not change.
+  const dmChannels = new Map<string, string>();
   return {
     platform: 'slack',
     async sendDirect({ orgId, identity, message }: { orgId: bigint; identity: MemberIdentity; message: ChatMessage }) {
       const ids = await slackIdsFor(deps.orm(), orgId, message);
-      let channel: string | undefined;
-      try {
-        const opened = await deps.client.conversations.open({ users: identity.externalId });
-        channel = opened.channel?.id;
-      } catch (error) {
-        return fail(error, 'conversations.open');
+      const body = toSlackMessage(message, ids);
+      // A cached DM channel can go stale (the conversation was closed or the app reinstalled): then
+      // open it again once.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const cached = attempt === 0 ? dmChannels.get(identity.externalId) : undefined;
+        let channel = cached;
+        if (!channel) {
+          try {
+            const opened = await deps.client.conversations.open({ users: identity.externalId });
+            channel = opened.channel?.id;
+          } catch (error) {
+            return fail(error, 'conversations.open');
+          }
+          if (!channel) return { ok: false, reason: 'failed', detail: 'no_channel' };
+          if (dmChannels.size >= dmChannelsCachedMax) dmChannels.clear();
+          dmChannels.set(identity.externalId, channel);
+        }
+        try {
+          const posted = await deps.client.chat.postMessage({ channel, ...body });
+          const location: MessageLocation = {
+            platform: 'slack',
+            ref: { channel: posted.channel ?? channel, ts: posted.ts ?? '' },
+          };
+          return { ok: true, location };
+        } catch (error) {
+          const { code } = slackErrorOf(error);
+          if (cached && code === 'channel_not_found') {
+            dmChannels.delete(identity.externalId);
+            continue;
+          }
+          return fail(error, 'chat.postMessage');
+        }
       }
+      return { ok: false, reason: 'failed', detail: 'no_channel' };
+    },
+    /** A message in a channel (the weekly digest); the bot must be a member of the channel (/invite @Allot). */
+    async postToChannel({ orgId, destination, message }) {
+      const channel = destination.ref.channelId ?? destination.ref.channel;
       if (!channel) return { ok: false, reason: 'failed', detail: 'no_channel' };
+      const ids = await slackIdsFor(deps.orm(), orgId, message);
       try {
         const posted = await deps.client.chat.postMessage({ channel, ...toSlackMessage(message, ids) });
-        const location: MessageLocation = {
-          platform: 'slack',
-          ref: { channel: posted.channel ?? channel, ts: posted.ts ?? '' },
+        return {
+          ok: true,
+          location: { platform: 'slack', ref: { channel: posted.channel ?? channel, ts: posted.ts ?? '' } },
         };
-        return { ok: true, location };
       } catch (error) {
-        return fail(error, 'chat.postMessage');
+        return fail(error, 'chat.postMessage (channel)');
       }
     },
     async update({ orgId, location, message }) {

@@ -1,4 +1,5 @@
 import type { Block, ChatMessage, Line, MessageAction, Span } from '../chat/messages';
+import { actionIds } from '../chat/replies.models';
 
 // The Adaptive Card presenter: the neutral ChatMessage → an Adaptive Card 1.5, the newest schema
 // Teams renders. Text from users is escaped so Markdown or an `<at>` tag typed by someone can neither
@@ -11,6 +12,14 @@ export const adaptiveCardVersion = '1.5';
 export interface CardActionData {
   allot: { action: string; value: string };
 }
+
+/**
+ * Buttons that take an optional note typed on the card (Slack opens a modal for it; a card can hold
+ * the text box itself). Teams merges the inputs of the card into the clicked button's data.
+ */
+export const noteActions: readonly string[] = [actionIds.deny];
+export const noteInputId = 'allotNote';
+export const noteLengthMax = 500;
 
 /** How to mention a member in Teams: the Entra object id (or 29: id) and the name shown. */
 export interface TeamsMention {
@@ -124,6 +133,15 @@ export function presentCard(message: ChatMessage, options: CardOptions = {}): Ad
         push({ type: 'TextBlock', text: renderer.line(block.line), isSubtle: true, size: 'Small', wrap: true });
         break;
       case 'actions':
+        if (block.actions.some((action) => noteActions.includes(action.id))) {
+          push({
+            type: 'Input.Text',
+            id: noteInputId,
+            placeholder: 'Reason (optional, sent with Deny)',
+            maxLength: noteLengthMax,
+            isMultiline: false,
+          });
+        }
         if (block.actions.length > 0) push({ type: 'ActionSet', actions: block.actions.map(cardAction) });
         break;
       case 'divider':
@@ -169,13 +187,20 @@ export function errorInvokeResponse(statusCode: number, message: string) {
   return { statusCode, type: 'application/vnd.microsoft.error', value: { code: 'allot_error', message } };
 }
 
-/** Reads the Allot action out of an Action.Execute `data` or an Action.Submit `value`; undefined if it is not ours. */
-export function parseCardActionData(value: unknown): { action: string; value: string } | undefined {
+/**
+ * Reads the Allot action out of an Action.Execute `data` or an Action.Submit `value` (with the note
+ * typed on the card, if any); undefined if it is not ours.
+ */
+export function parseCardActionData(value: unknown): { action: string; value: string; note?: string } | undefined {
   if (!value || typeof value !== 'object') return undefined;
   const allot = (value as { allot?: unknown }).allot;
   if (!allot || typeof allot !== 'object') return undefined;
   const { action, value: carried } = allot as { action?: unknown; value?: unknown };
   if (typeof action !== 'string' || action.length === 0 || action.length > 100) return undefined;
   if (typeof carried !== 'string' || carried.length > 2000) return undefined;
-  return { action, value: carried };
+  const typed = (value as Record<string, unknown>)[noteInputId];
+  const note = typeof typed === 'string' ? typed.trim().slice(0, noteLengthMax) : '';
+  return note.length > 0 && noteActions.includes(action)
+    ? { action, value: carried, note }
+    : { action, value: carried };
 }

@@ -28,6 +28,8 @@ export interface TeamsActionInput {
   actionId: string;
   /** The value the button carried, e.g. the request id. */
   value: string;
+  /** Text typed on the card with the click (the reason of a denial). */
+  note?: string;
 }
 
 export interface TeamsCoreOutcome {
@@ -95,6 +97,7 @@ export function createTeamsChatCore(deps: AppDeps): TeamsChatCore {
         actor: input.actor,
         actionId: input.actionId,
         value: input.value,
+        note: input.note,
       });
       return fromOutcome(outcome, true);
     },

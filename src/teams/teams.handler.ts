@@ -257,6 +257,7 @@ export class TeamsTurnHandler {
           actor,
           actionId: clicked.action,
           value: clicked.value,
+          note: clicked.note,
         });
         coreDone = true;
         if (outcome.card && !outcome.cardEditedEverywhere && activity.replyToId) {
@@ -317,6 +318,7 @@ export class TeamsTurnHandler {
         actor,
         actionId: clicked.action,
         value: clicked.value,
+        note: clicked.note,
       });
       if (outcome.card) {
         await this.answerInvoke(

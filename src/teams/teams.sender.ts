@@ -178,6 +178,25 @@ export class TeamsSender implements PlatformSender {
     return { ok: true, location: { platform: 'teams', ref: { conversationId, activityId: result.value?.id ?? '' } } };
   }
 
+  /** Posts into a channel or group chat through its stored conversation reference (the weekly digest). */
+  async postToChannel(input: { orgId: bigint; destination: MessageLocation; message: ChatMessage }): Promise<SendOutcome> {
+    const { conversationId } = input.destination.ref;
+    if (!conversationId) return { ok: false, reason: 'failed', detail: 'not a Teams conversation' };
+    const conversation = await teamsRepo.findConversation(this.options.ctx.db.orm, input.orgId, conversationId);
+    if (!conversation) {
+      return { ok: false, reason: 'unreachable', detail: 'Allot has not seen that conversation; mention the bot there once' };
+    }
+    if (!conversation.reachable) {
+      return { ok: false, reason: 'unreachable', detail: conversation.unreachableReason ?? 'unreachable' };
+    }
+    const activity = await this.activityFor(input.orgId, input.message);
+    const result = await this.continueIn(referenceFromJson(conversation.reference), (context) =>
+      this.options.outbound.send(context, activity),
+    );
+    if (!result.ok) return this.failed(input.orgId, conversationId, result);
+    return { ok: true, location: { platform: 'teams', ref: { conversationId, activityId: result.value?.id ?? '' } } };
+  }
+
   async update(input: { orgId: bigint; location: MessageLocation; message: ChatMessage }): Promise<SendOutcome> {
     const { conversationId, activityId } = input.location.ref;
     if (!conversationId || !activityId) return { ok: false, reason: 'failed', detail: 'not a Teams message location' };

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { LeaderboardWindow } from './usage.tables';
 
@@ -89,20 +89,31 @@ const fieldNames = {
   category: ['category', 'allot.category'],
 } as const;
 
-function pick(event: Record<string, unknown>, names: readonly string[]): unknown {
-  const attributes =
-    event.attributes && typeof event.attributes === 'object' && !Array.isArray(event.attributes)
-      ? (event.attributes as Record<string, unknown>)
-      : undefined;
+function attributesOf(event: Record<string, unknown>): Record<string, unknown> | undefined {
+  const attributes = event.attributes;
+  return attributes && typeof attributes === 'object' && !Array.isArray(attributes)
+    ? (attributes as Record<string, unknown>)
+    : undefined;
+}
+
+function pick(
+  event: Record<string, unknown>,
+  attributes: Record<string, unknown> | undefined,
+  names: readonly string[],
+): unknown {
   for (const name of names) {
-    if (event[name] !== undefined && event[name] !== null) return event[name];
-    if (attributes && attributes[name] !== undefined && attributes[name] !== null) return attributes[name];
+    const value = event[name];
+    if (value !== undefined && value !== null) return value;
+    if (attributes) {
+      const attribute = attributes[name];
+      if (attribute !== undefined && attribute !== null) return attribute;
+    }
   }
   return undefined;
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ids with control characters are refused.
-const controlCharacters = /[\u0000-\u001f\u007f]/;
+const noControlCharacters = /^[^\u0000-\u001f\u007f]*$/;
 const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const slackUserPattern = /^slack:([UW][A-Z0-9]{2,31})$/;
 const teamsUserPattern = /^teams:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
@@ -112,11 +123,7 @@ const categoryPattern = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 const tokenCount = z.union([z.number().int().min(0).max(Number(eventTokensMax)), z.string().regex(/^[0-9]{1,10}$/)]);
 
 const canonicalSchema = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(eventIdLengthMax)
-    .refine((id) => !controlCharacters.test(id)),
+  id: z.string().min(1).max(eventIdLengthMax).regex(noControlCharacters),
   time: z.union([z.iso.datetime({ offset: true }), z.number().int().positive()]),
   user: z.string().min(3).max(254),
   model: z.string().trim().toLowerCase().min(1).max(modelLengthMax).regex(modelPattern),
@@ -190,7 +197,16 @@ export function parseUsageEvent(raw: unknown, now: Date): EventParse {
     };
   }
   const event = raw as Record<string, unknown>;
-  const canonical = Object.fromEntries(Object.entries(fieldNames).map(([field, names]) => [field, pick(event, names)]));
+  const attributes = attributesOf(event);
+  const canonical = {
+    id: pick(event, attributes, fieldNames.id),
+    time: pick(event, attributes, fieldNames.time),
+    user: pick(event, attributes, fieldNames.user),
+    model: pick(event, attributes, fieldNames.model),
+    inputTokens: pick(event, attributes, fieldNames.inputTokens),
+    outputTokens: pick(event, attributes, fieldNames.outputTokens),
+    category: pick(event, attributes, fieldNames.category),
+  };
   const parsed = canonicalSchema.safeParse(canonical);
   if (!parsed.success) {
     const field = String(parsed.error.issues[0]?.path[0] ?? 'id');
@@ -272,7 +288,36 @@ export function hashEventContent(event: UsageEventInput): string {
     event.inputTokens.toString(),
     event.outputTokens.toString(),
   ]);
-  return createHash('sha256').update(canonical).digest('base64url');
+  return hash('sha256', canonical, 'base64url');
+}
+
+/**
+ * The id an event names, read as parseUsageEvent reads it (pinned name first, then the OpenTelemetry
+ * ones, flat or under `attributes`), before any validation; undefined when it is not a string.
+ */
+export function rawEventId(raw: unknown): string | undefined {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const event = raw as Record<string, unknown>;
+  const id = pick(event, attributesOf(event), fieldNames.id);
+  return typeof id === 'string' && id.length > 0 && id.length <= eventIdLengthMax ? id : undefined;
+}
+
+/**
+ * The hash of an event exactly as it was sent (its JSON text): an event whose id is stored with the
+ * same raw hash is byte for byte the event that was accepted, so a replay is answered without
+ * validating it again. Any other spelling of the same content (keys reordered, another time format)
+ * misses this and takes the full path, where the content hash decides. Undefined when the event
+ * cannot be written as JSON.
+ */
+export function hashRawEvent(raw: unknown): string | undefined {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(raw);
+  } catch {
+    return undefined;
+  }
+  return text === undefined ? undefined : hash('sha256', text, 'base64url');
 }
 
 const usageKeyPrefix = 'usage:';

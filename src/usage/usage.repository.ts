@@ -69,19 +69,31 @@ export async function resolveUsers(
   }));
 }
 
-/** Content hashes of the events among `eventIds` that are already stored. */
-export async function findStoredHashes(orm: Orm, orgId: bigint, eventIds: string[]): Promise<Map<string, string>> {
+export interface StoredHashes {
+  contentHash: string;
+  /** Null for an event stored without one (it could not be written as JSON). */
+  rawHash: string | null;
+}
+
+/** Content and raw hashes of the events among `eventIds` that are already stored. */
+export async function findStoredHashes(
+  orm: Orm,
+  orgId: bigint,
+  eventIds: string[],
+): Promise<Map<string, StoredHashes>> {
   if (eventIds.length === 0) return new Map();
-  const rows = await queryRows<{ event_id: string; content_hash: string }>(
+  const rows = await queryRows<{ event_id: string; content_hash: string; raw_hash: string | null }>(
     orm,
     // One primary-key probe per id (a lateral `limit 1` cannot be planned as a scan), so a replay
     // costs the same however many events the organisation has, statistics or not.
-    sql`select u.event_id, u.content_hash
+    sql`select u.event_id, u.content_hash, u.raw_hash
           from unnest(${pgTextArray(eventIds)}::text[]) as r(event_id)
-          join lateral (select e.event_id, e.content_hash from usage_events e
+          join lateral (select e.event_id, e.content_hash, e.raw_hash from usage_events e
                          where e.org_id = ${orgId.toString()}::bigint and e.event_id = r.event_id limit 1) u on true`,
   );
-  return new Map(rows.map((row) => [row.event_id, row.content_hash]));
+  const stored = new Map<string, StoredHashes>();
+  for (const row of rows) stored.set(row.event_id, { contentHash: row.content_hash, rawHash: row.raw_hash });
+  return stored;
 }
 
 export interface BatchEvent {
@@ -89,6 +101,7 @@ export interface BatchEvent {
   eventId: string;
   opKey: string;
   contentHash: string;
+  rawHash: string | null;
   memberId: bigint;
   walletId: bigint;
   model: string;
@@ -121,6 +134,7 @@ export async function ingestBatch(
       event_id: event.eventId,
       op_key: event.opKey,
       content_hash: event.contentHash,
+      raw_hash: event.rawHash,
       member_id: event.memberId.toString(),
       wallet_id: event.walletId.toString(),
       model: event.model,
@@ -345,7 +359,7 @@ export interface LeaderboardRow {
 
 /**
  * The ranked members of one period: equal value shares a rank (1, 1, 3); within a rank the order
- * is by name, then member id, so it never changes between reads. Opted-out members and bots are
+ * is by member id (who joined first), so it never changes between reads. Opted-out members and bots are
  * left out before ranking. Returns the first `topN` and, if further down, the asker's own row.
  */
 export async function rankPeriod(
@@ -365,24 +379,29 @@ export async function rankPeriod(
     ranked: string;
   }>(
     orm,
+    // Ranks on (value, member id) alone, reading names only for the rows shown: text comparisons
+    // under a locale collation cost more than everything else here put together.
     sql`with totals as (
-          select t.member_id, m.display_name, t.events, t.tokens, t.value, t.cost_micros
+          select t.member_id, t.value
             from usage_period_totals t
-            join members m on m.org_id = t.org_id and m.id = t.member_id
            where t.org_id = ${input.orgId.toString()}::bigint and t.period = ${input.period}
              and t.period_start = ${input.periodStart}::date
-             and not m.leaderboard_opt_out and not m.is_bot
+             and not exists (select 1 from members x
+                              where x.org_id = t.org_id and x.id = t.member_id and (x.leaderboard_opt_out or x.is_bot))
         ), ranked as (
-          select totals.*, rank() over (order by value desc) as rnk,
-                 row_number() over (order by value desc, display_name, member_id) as pos,
+          select member_id, rank() over (order by value desc) as rnk,
+                 row_number() over (order by value desc, member_id) as pos,
                  count(*) over () as ranked
             from totals
         )
-        select member_id::text, display_name, rnk::text, pos::text, events::text, tokens::text, value::text,
-               cost_micros::text, ranked::text
-          from ranked
-         where pos <= ${topN} or member_id = ${input.askerId?.toString() ?? null}::bigint
-         order by pos`,
+        select r.member_id::text, m.display_name, r.rnk::text, r.pos::text, t.events::text, t.tokens::text,
+               t.value::text, t.cost_micros::text, r.ranked::text
+          from ranked r
+          join usage_period_totals t on t.org_id = ${input.orgId.toString()}::bigint and t.period = ${input.period}
+                                    and t.period_start = ${input.periodStart}::date and t.member_id = r.member_id
+          join members m on m.org_id = t.org_id and m.id = r.member_id
+         where r.pos <= ${topN} or r.member_id = ${input.askerId?.toString() ?? null}::bigint
+         order by r.pos`,
   );
   return {
     ranked: rows.length > 0 ? Number(rows[0]!.ranked) : 0,

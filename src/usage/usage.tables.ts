@@ -47,6 +47,11 @@ export const usageEvents = pgTable(
     value: bigint({ mode: 'bigint' }).notNull(),
     /** Hash of the event's content: the same id with another content is a conflict. */
     contentHash: text().notNull(),
+    /**
+     * Hash of the event as sent (its JSON text), so an exact replay is recognised without validating
+     * it again; null when the event could not be written as JSON.
+     */
+    rawHash: text(),
     /** The `usage` transfer that debited the member's wallet. */
     transferId: bigint({ mode: 'bigint' }).notNull(),
   },

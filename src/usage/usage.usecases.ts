@@ -11,6 +11,7 @@ import {
   generateApiKey,
   hashApiKey,
   hashEventContent,
+  hashRawEvent,
   isValidApiKeyName,
   isValidCategory,
   leaderboardTopNMax,
@@ -20,6 +21,7 @@ import {
   parseUsageEvent,
   parseWeight,
   type RejectionReason,
+  rawEventId,
   rejectionMessages,
   type UsageEventInput,
   usageOperationKey,
@@ -71,42 +73,65 @@ export async function ingestUsage(
   if (input.events.length > eventsPerRequestMax) {
     return fail('too_many_events', { max: eventsPerRequestMax, got: input.events.length });
   }
-  const organisation = await membersRepo.findOrganisationById(ctx.db.orm, input.orgId);
-  if (!organisation) return fail('organisation_not_found');
   const now = ctx.clock.now();
-  const results: (EventResult | undefined)[] = new Array(input.events.length);
+  const count = input.events.length;
+  const results: (EventResult | undefined)[] = new Array(count);
   const reject = (index: number, id: string | null, reason: RejectionReason, message: string) => {
     results[index] = { index, id, status: 'rejected', reason, message };
   };
 
-  const valid: { index: number; event: UsageEventInput }[] = [];
-  input.events.forEach((raw, index) => {
-    const parsed = parseUsageEvent(raw, now);
-    if (parsed.ok) valid.push({ index, event: parsed.event });
-    else reject(index, rawId(raw), parsed.reason, parsed.message);
-  });
+  // Each event's id and the hash of its JSON text, read before any validation, so the events already
+  // stored are found by one indexed read (done beside the organisation's): a replay is answered from
+  // it without a transaction, a lock or a write.
+  const rawIds: (string | undefined)[] = new Array(count);
+  const rawHashes: (string | undefined)[] = new Array(count);
+  const ids = new Set<string>();
+  for (let index = 0; index < count; index++) {
+    const id = rawEventId(input.events[index]);
+    rawIds[index] = id;
+    if (id === undefined) continue;
+    ids.add(id);
+    rawHashes[index] = hashRawEvent(input.events[index]);
+  }
+  const [organisation, stored] = await Promise.all([
+    membersRepo.findOrganisationById(ctx.db.orm, input.orgId),
+    usageRepo.findStoredHashes(ctx.db.orm, input.orgId, [...ids]),
+  ]);
+  if (!organisation) return fail('organisation_not_found');
 
-  // Fold repeats of an id inside the batch: the first counts, a later identical one is a
-  // duplicate, a later different one a conflict.
-  const firstById = new Map<string, { index: number; hash: string; event: UsageEventInput }>();
-  for (const { index, event } of valid) {
-    const contentHash = hashEventContent(event);
-    const first = firstById.get(event.id);
-    if (!first) firstById.set(event.id, { index, hash: contentHash, event });
-    else if (first.hash === contentHash) results[index] = { index, id: event.id, status: 'duplicate' };
-    else reject(index, event.id, 'id_conflict', rejectionMessages.id_conflict);
+  // An event byte for byte the same as the stored one with its id is a duplicate as it stands (it was
+  // validated when it was accepted). Every other event is validated with zod and hashed by content.
+  const valid: { index: number; hash: string; rawHash: string | null; event: UsageEventInput }[] = [];
+  for (let index = 0; index < count; index++) {
+    const id = rawIds[index];
+    const rawHash = rawHashes[index];
+    const storedHashes = id === undefined ? undefined : stored.get(id);
+    if (storedHashes && rawHash !== undefined && storedHashes.rawHash === rawHash) {
+      results[index] = { index, id: id!, status: 'duplicate' };
+      continue;
+    }
+    const raw = input.events[index];
+    const parsed = parseUsageEvent(raw, now);
+    if (!parsed.ok) reject(index, rawId(raw), parsed.reason, parsed.message);
+    else valid.push({ index, hash: hashEventContent(parsed.event), rawHash: rawHash ?? null, event: parsed.event });
   }
 
-  // Events already stored are answered from one indexed read, without a transaction or a lock: a
-  // replayed batch costs one query and writes nothing.
-  const stored = await usageRepo.findStoredHashes(ctx.db.orm, input.orgId, [...firstById.keys()]);
-  const candidates: { index: number; hash: string; event: UsageEventInput }[] = [];
-  for (const first of firstById.values()) {
-    const storedHash = stored.get(first.event.id);
-    if (storedHash === undefined) candidates.push(first);
-    else if (storedHash === first.hash)
-      results[first.index] = { index: first.index, id: first.event.id, status: 'duplicate' };
-    else reject(first.index, first.event.id, 'id_conflict', rejectionMessages.id_conflict);
+  // A stored id decides each event naming it: the same content is a duplicate, other content a
+  // conflict. Among new ids repeated inside the batch, the first counts; a later identical one is a
+  // duplicate, a later different one a conflict.
+  const firstById = new Map<string, { hash: string }>();
+  const candidates: typeof valid = [];
+  for (const item of valid) {
+    const { index, event } = item;
+    const known = stored.get(event.id) ?? firstById.get(event.id);
+    if (!known) {
+      firstById.set(event.id, item);
+      candidates.push(item);
+    } else if ('contentHash' in known ? known.contentHash === item.hash : known.hash === item.hash) {
+      results[index] = { index, id: event.id, status: 'duplicate' };
+    } else {
+      reject(index, event.id, 'id_conflict', rejectionMessages.id_conflict);
+    }
   }
 
   const refs = { emails: new Set<string>(), slackIds: new Set<string>(), teamsIds: new Set<string>() };
@@ -126,7 +151,7 @@ export async function ingestUsage(
   );
   const batch: BatchEvent[] = [];
   const memberByWallet = new Map<bigint, bigint>();
-  for (const { index, hash, event } of candidates) {
+  for (const { index, hash, rawHash, event } of candidates) {
     const user = resolved.get(event.userText);
     if (!user) {
       reject(index, event.id, 'unknown_user', rejectionMessages.unknown_user);
@@ -138,6 +163,7 @@ export async function ingestUsage(
       eventId: event.id,
       opKey: usageOperationKey(event.id),
       contentHash: hash,
+      rawHash,
       memberId: user.memberId,
       walletId: user.walletId,
       model: event.model,

@@ -109,7 +109,7 @@ const realMix: Operation = async (db, scenario, serial) => {
   const { orgId } = scenario;
   const roll = Math.random();
   const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)]!;
-  if (roll < 0.4) {
+  if (roll < 0.3) {
     const managerId = pick(scenario.managers);
     const recipientIds = [...new Set([pick(scenario.people), pick(scenario.people)])];
     const amount = BigInt(1 + Math.floor(Math.random() * 1_000));
@@ -140,7 +140,7 @@ const realMix: Operation = async (db, scenario, serial) => {
     if (results.length === 2 && results[0]!.ok && results[1]!.ok) {
       expect(results[0]!.value.transferIds).toEqual(results[1]!.value.transferIds);
     }
-  } else if (roll < 0.85) {
+  } else if (roll < 0.9) {
     const memberId = pick(scenario.people);
     const amount = BigInt(1 + Math.floor(Math.random() * 1_500));
     const key = `usage-${serial}`;

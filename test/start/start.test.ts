@@ -1,51 +1,96 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/db';
-import { freePort, killAll, spawnNpmStart, tempDir, waitForHealthy, withTimeout } from './spawn';
+import {
+  freePort,
+  killAll,
+  runCli,
+  type Spawned,
+  spawnNpmStart,
+  spawnServer,
+  tempDir,
+  waitForHealthy,
+  withTimeout,
+} from './spawn';
 
-let postgresDatabase: TestDatabase | undefined;
-beforeAll(async () => {
-  if (onPostgres) postgresDatabase = await createTestDatabase({ poolMax: 1 });
-});
-afterAll(async () => postgresDatabase?.close());
-afterEach(killAll);
+describe('`npm start` on a fresh PGlite folder', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let dataDir: string;
+  let port: number;
+  let server: Spawned;
 
-it('`npm start` on a fresh folder migrates PGlite, answers /healthz and /metrics, and stops cleanly on SIGTERM', async () => {
-  const dir = await tempDir();
-  const dataDir = path.join(dir.path, 'data');
-  const port = await freePort();
-  try {
-    const server = spawnNpmStart({ DATA_DIR: dataDir, PORT: String(port) });
-    await waitForHealthy(server, port);
+  beforeAll(async () => {
+    dir = await tempDir();
+    dataDir = path.join(dir.path, 'data');
+    port = await freePort();
+    server = spawnNpmStart({ DATA_DIR: dataDir, PORT: String(port) });
+    await waitForHealthy(server, port, 90_000);
+  }, 120_000);
+  afterAll(async () => {
+    killAll();
+    await dir.remove();
+  });
+
+  it('migrates the database, answers /healthz and /metrics, and says what to configure', async () => {
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok', database: 'pglite' });
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await metrics.text()).toContain('allot_http_requests_total');
     expect(existsSync(path.join(dataDir, 'allot.lock'))).toBe(true);
-    // It says what is configured and what to set.
     expect(server.stdout()).toContain('Slack is off: set SLACK_BOT_TOKEN');
+  });
 
+  it('a second server on the same folder is refused with a clear message, and the first never notices', async () => {
+    const second = spawnServer({ DATA_DIR: dataDir, PORT: String(await freePort()) });
+    const { code } = await withTimeout(second.exited, 60_000, 'the second server to refuse');
+    expect(code).toBe(3);
+    expect(second.stderr()).toContain('is in use by another Allot process (pid');
+    expect(second.stderr()).toContain('set DATABASE_URL');
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  }, 90_000);
+
+  it('the CLI on the same folder is refused with one line saying why and what to do', async () => {
+    const cli = await runCli(['org', 'list'], { DATA_DIR: dataDir });
+    expect(cli.code).toBe(3);
+    expect(cli.stderr.trim()).toMatch(
+      /^The allot CLI cannot run beside a running Allot server on embedded PGlite: DATA_DIR .* is locked by pid \d+\. Stop the server first, or run both on Postgres \(set DATABASE_URL\)\.$/,
+    );
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  }, 90_000);
+
+  it('SIGTERM stops it cleanly (exit 0) and releases the folder', async () => {
     server.child.kill('SIGTERM');
-    const { code } = await withTimeout(server.exited, 20_000, 'the server to stop');
+    const { code } = await withTimeout(server.exited, 30_000, 'the server to stop');
     expect(code).toBe(0);
     expect(server.stdout()).toContain('Allot stopped');
-    // The lock is released, so the next start (or the CLI) may open the folder.
     expect(existsSync(path.join(dataDir, 'allot.lock'))).toBe(false);
-  } finally {
-    await dir.remove();
-  }
-}, 120_000);
+  }, 60_000);
+});
 
-it.runIf(onPostgres)('`npm start` with DATABASE_URL runs on Postgres and answers /healthz', async () => {
-  const port = await freePort();
-  const server = spawnNpmStart({ DATABASE_URL: postgresDatabase!.url, PORT: String(port) });
-  await waitForHealthy(server, port);
-  const health = await fetch(`http://127.0.0.1:${port}/healthz`);
-  expect(await health.json()).toEqual({ status: 'ok', database: 'postgres' });
-  server.child.kill('SIGINT');
-  expect((await withTimeout(server.exited, 20_000, 'the server to stop')).code).toBe(0);
+describe.runIf(onPostgres)('`npm start` with DATABASE_URL', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase({ poolMax: 1 });
+  });
+  afterAll(async () => {
+    killAll();
+    await database.close();
+  });
+
+  it('runs on Postgres, answers /healthz, and stops cleanly on SIGINT', async () => {
+    const port = await freePort();
+    const server = spawnNpmStart({ DATABASE_URL: database.url, PORT: String(port) });
+    await waitForHealthy(server, port);
+    expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({
+      status: 'ok',
+      database: 'postgres',
+    });
+    server.child.kill('SIGINT');
+    expect((await withTimeout(server.exited, 30_000, 'the server to stop')).code).toBe(0);
+  }, 120_000);
 });
 
 it('a bad configuration stops `npm start` with one line per problem, each naming its variable', async () => {
@@ -55,7 +100,7 @@ it('a bad configuration stops `npm start` with one line per problem, each naming
     DATABASE_URL: 'mysql://nope',
     SLACK_BOT_TOKEN: 'xoxp-user-token',
   });
-  const { code } = await withTimeout(server.exited, 30_000, 'the server to refuse its configuration');
+  const { code } = await withTimeout(server.exited, 60_000, 'the server to refuse its configuration');
   expect(code).toBe(2);
   const lines = server
     .stderr()
@@ -68,4 +113,4 @@ it('a bad configuration stops `npm start` with one line per problem, each naming
     'SLACK_BOT_TOKEN',
   ]);
   expect(server.stdout()).not.toContain('Allot is listening');
-});
+}, 90_000);

@@ -89,6 +89,8 @@ describe('Adaptive Cards from the neutral message', () => {
       },
     });
     expect(set.actions[1]).toMatchObject({ style: 'destructive' });
+    // Deny takes an optional reason, typed in a text box on the card itself.
+    expect(card.body).toContainEqual(expect.objectContaining({ type: 'Input.Text', id: 'allotNote' }));
   });
 
   it('user text can neither format nor mention', () => {
@@ -113,6 +115,16 @@ describe('Adaptive Cards from the neutral message', () => {
 
   it('reads back only Allot button data', () => {
     expect(parseCardActionData({ allot: { action: 'request.approve', value: '1' } })).toEqual({
+      action: 'request.approve',
+      value: '1',
+    });
+    expect(parseCardActionData({ allot: { action: 'request.deny', value: '1' }, allotNote: '  too much  ' })).toEqual({
+      action: 'request.deny',
+      value: '1',
+      note: 'too much',
+    });
+    // A note only travels with buttons that take one.
+    expect(parseCardActionData({ allot: { action: 'request.approve', value: '1' }, allotNote: 'x' })).toEqual({
       action: 'request.approve',
       value: '1',
     });

@@ -20,7 +20,9 @@ it('imports a CSV export in batches with the same rules as the API, and a second
   const prefix = uniqueKey('row');
   const lines = ['id,time,user,model,input_tokens,output_tokens,category'];
   for (let i = 0; i < 2_500; i++) {
-    lines.push(`${prefix}-${i},2026-01-0${1 + (i % 4)}T10:00:00Z,${ana.email},gpt-4o,${100 + i},10,${i % 2 ? 'code' : ''}`);
+    lines.push(
+      `${prefix}-${i},2026-01-0${1 + (i % 4)}T10:00:00Z,${ana.email},gpt-4o,${100 + i},10,${i % 2 ? 'code' : ''}`,
+    );
   }
   lines.push(`${prefix}-bad-user,2026-01-02T10:00:00Z,nobody@example.com,gpt-4o,10,0,code`);
   lines.push(`${prefix}-bad-tokens,2026-01-02T10:00:00Z,${ana.email},gpt-4o,many,0,code`);

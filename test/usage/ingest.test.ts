@@ -4,6 +4,7 @@ import { queryRows } from '../../src/db/client';
 import { auditLedger } from '../../src/ledger/ledger.usecases';
 import { operatorActor } from '../../src/lib/context';
 import { addMember } from '../../src/members/members.usecases';
+import { hashRawEvent } from '../../src/usage/usage.models';
 import { ingestUsage, setPrice, setWeight } from '../../src/usage/usage.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
 import { makeMember, makeOrganisation, uniqueKey } from '../support/fixtures';
@@ -122,6 +123,44 @@ describe('ingesting usage', () => {
     // A replay mixed with new events: only the new ones count.
     const mixed = await ingestUsage(ctx, { orgId: org.id, events: [...batch.slice(0, 5), batch[0]] });
     expect(mixed.ok && mixed.value).toMatchObject({ accepted: 0, duplicate: 6 });
+    expect(await usageSnapshot(ctx, org.id)).toEqual(before);
+    expect(await auditLedger(ctx, { orgId: org.id })).toEqual([]);
+  });
+
+  it('a replay is recognised whatever its spelling: exact copies, reordered keys or another time format', async () => {
+    const { ctx, org, ana } = await setup();
+    const original = event({ user: ana.email!, category: 'code' });
+    const stored = await ingestUsage(ctx, { orgId: org.id, events: [original] });
+    expect(stored.ok && stored.value.accepted).toBe(1);
+    // The event keeps the hash of its JSON text, so an exact copy is answered without validating it again.
+    const [row] = await queryRows<{ raw_hash: string | null }>(
+      ctx.db.orm,
+      sql`select raw_hash from usage_events where org_id = ${org.id.toString()}::bigint and event_id = ${original.id}`,
+    );
+    expect(row?.raw_hash).toBe(hashRawEvent(original));
+    const before = await usageSnapshot(ctx, org.id);
+    const respelled = {
+      output_tokens: original.output_tokens,
+      input_tokens: String(original.input_tokens),
+      category: 'CODE',
+      model: original.model.toUpperCase(),
+      user: ana.email!.toUpperCase(),
+      time: Date.parse(original.time),
+      id: original.id,
+    };
+    const other = { ...original, input_tokens: original.input_tokens + 1 };
+    const result = await ingestUsage(ctx, {
+      orgId: org.id,
+      events: [other, { ...original }, respelled, other, { ...original, attributes: { note: 'same usage' } }],
+    });
+    // Each event naming a stored id is judged against the stored event, not against its neighbours.
+    expect(result.ok && result.value.results.map((r) => (r.status === 'rejected' ? r.reason : r.status))).toEqual([
+      'id_conflict',
+      'duplicate',
+      'duplicate',
+      'id_conflict',
+      'duplicate',
+    ]);
     expect(await usageSnapshot(ctx, org.id)).toEqual(before);
     expect(await auditLedger(ctx, { orgId: org.id })).toEqual([]);
   });

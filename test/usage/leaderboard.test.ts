@@ -25,7 +25,10 @@ async function setup() {
   const org = await makeOrganisation(ctx);
   const person = async (name: string) =>
     makeMember(ctx, org.id, { name, email: `${name.toLowerCase()}-${uniqueKey()}@example.com` });
-  const [alice, bob, carol, dan, erin] = await Promise.all(['Alice', 'Bob', 'Carol', 'Dan', 'Erin'].map(person));
+  // Created one after the other: within a tie, the member who joined first is listed first.
+  const people: Awaited<ReturnType<typeof person>>[] = [];
+  for (const name of ['Alice', 'Bob', 'Carol', 'Dan', 'Erin']) people.push(await person(name));
+  const [alice, bob, carol, dan, erin] = people;
   const at = (time: string, user: { email: string | null }, tokens: number) =>
     event({ user: user.email!, time, model: 'gpt-4o', input_tokens: tokens, output_tokens: 0, category: 'code' });
   const ingested = await ingestUsage(ctx, {
@@ -45,7 +48,7 @@ async function setup() {
   return { ctx, org, alice: alice!, bob: bob!, carol: carol!, dan: dan!, erin: erin! };
 }
 
-it('ranks this week by value, equal value sharing a rank in a stable order, with money and value per money', async () => {
+it('ranks this week by value, equal value sharing a rank (listed by who joined first), with money and value per money', async () => {
   const { ctx, org, alice, bob, carol } = await setup();
   const board = await getLeaderboard(ctx, { orgId: org.id, askerId: carol.id, window: 'week' });
   expect(board.ok).toBe(true);

@@ -16,7 +16,8 @@ it('reads typed prices and weights strictly, refusing what is not a plain amount
   expect(parsePricePerMillion('2.50')).toBe(2_500_000n);
   expect(parsePricePerMillion('$0.000001')).toBe(1n);
   expect(parsePricePerMillion('10')).toBe(10_000_000n);
-  for (const bad of ['-1', '1e3', '0x10', '1.0000001', 'ten', '', '١']) expect(parsePricePerMillion(bad)).toBeUndefined();
+  for (const bad of ['-1', '1e3', '0x10', '1.0000001', 'ten', '', '١'])
+    expect(parsePricePerMillion(bad)).toBeUndefined();
   expect(parseWeight('1.5')).toBe(1500);
   expect(parseWeight('0')).toBe(0);
   for (const bad of ['-1', '1001', '1.2345', 'NaN', '']) expect(parseWeight(bad)).toBeUndefined();
@@ -38,10 +39,22 @@ it('keys a usage transfer by its event id, hashing ids too long to carry the pre
 
 it('finds the current week, month and quarter in a time zone', () => {
   expect(currentPeriod('week', now, 'UTC')).toEqual({ start: '2026-01-05', end: '2026-01-12' });
-  expect(currentPeriod('week', new Date('2026-01-04T23:00:00Z'), 'UTC')).toEqual({ start: '2025-12-29', end: '2026-01-05' });
-  expect(currentPeriod('week', new Date('2026-01-04T23:00:00Z'), 'Europe/Paris')).toEqual({ start: '2026-01-05', end: '2026-01-12' });
-  expect(currentPeriod('month', new Date('2026-12-31T23:30:00Z'), 'UTC')).toEqual({ start: '2026-12-01', end: '2027-01-01' });
-  expect(currentPeriod('quarter', new Date('2026-11-27T09:00:00Z'), 'UTC')).toEqual({ start: '2026-10-01', end: '2027-01-01' });
+  expect(currentPeriod('week', new Date('2026-01-04T23:00:00Z'), 'UTC')).toEqual({
+    start: '2025-12-29',
+    end: '2026-01-05',
+  });
+  expect(currentPeriod('week', new Date('2026-01-04T23:00:00Z'), 'Europe/Paris')).toEqual({
+    start: '2026-01-05',
+    end: '2026-01-12',
+  });
+  expect(currentPeriod('month', new Date('2026-12-31T23:30:00Z'), 'UTC')).toEqual({
+    start: '2026-12-01',
+    end: '2027-01-01',
+  });
+  expect(currentPeriod('quarter', new Date('2026-11-27T09:00:00Z'), 'UTC')).toEqual({
+    start: '2026-10-01',
+    end: '2027-01-01',
+  });
   expect(zonedDayStart('2026-07-01', 'Europe/Paris').toISOString()).toBe('2026-06-30T22:00:00.000Z');
 });
 
@@ -50,14 +63,25 @@ it('reaches thresholds by what is left of what was received, and overage below z
   expect(thresholdsReached({ after: 300n, receivedThisPeriod: 1000n, percents })).toEqual([]);
   expect(thresholdsReached({ after: 200n, receivedThisPeriod: 1000n, percents })).toEqual(['left_20']);
   expect(thresholdsReached({ after: 50n, receivedThisPeriod: 1000n, percents })).toEqual(['left_5', 'left_20']);
-  expect(thresholdsReached({ after: -1n, receivedThisPeriod: 1000n, percents })).toEqual(['overage', 'left_5', 'left_20']);
+  expect(thresholdsReached({ after: -1n, receivedThisPeriod: 1000n, percents })).toEqual([
+    'overage',
+    'left_5',
+    'left_20',
+  ]);
   expect(thresholdsReached({ after: -1n, receivedThisPeriod: 0n, percents })).toEqual(['overage']);
   expect(thresholdsReached({ after: 0n, receivedThisPeriod: 0n, percents })).toEqual([]);
 });
 
 it('normalises an event: model lower-cased, email lower-cased, category defaulted', () => {
   const parsed = parseUsageEvent(
-    { id: 'a', time: '2026-01-05T08:00:00+01:00', user: ' Ana@Example.COM ', model: 'GPT-4o', input_tokens: '5', output_tokens: 0 },
+    {
+      id: 'a',
+      time: '2026-01-05T08:00:00+01:00',
+      user: ' Ana@Example.COM ',
+      model: 'GPT-4o',
+      input_tokens: '5',
+      output_tokens: 0,
+    },
     now,
   );
   expect(parsed).toMatchObject({
@@ -66,7 +90,12 @@ it('normalises an event: model lower-cased, email lower-cased, category defaulte
   });
   expect(parsed.ok && parsed.event.time.toISOString()).toBe('2026-01-05T07:00:00.000Z');
   // A time without a zone is ambiguous and refused.
-  expect(parseUsageEvent({ id: 'b', time: '2026-01-05T08:00:00', user: 'a@b.co', model: 'm', input_tokens: 1, output_tokens: 0 }, now)).toMatchObject({
+  expect(
+    parseUsageEvent(
+      { id: 'b', time: '2026-01-05T08:00:00', user: 'a@b.co', model: 'm', input_tokens: 1, output_tokens: 0 },
+      now,
+    ),
+  ).toMatchObject({
     ok: false,
     reason: 'invalid_time',
   });

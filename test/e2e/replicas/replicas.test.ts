@@ -89,5 +89,5 @@ describe.runIf(onPostgres)('three replicas on one Postgres', () => {
     for (const replica of replicas) replica.child.kill('SIGTERM');
     const exits = await Promise.all(replicas.map((replica) => withTimeout(replica.exited, 20_000, 'a replica to stop')));
     expect(exits.map((exit) => exit.code)).toEqual([0, 0, 0]);
-  });
+  }, 180_000);
 });

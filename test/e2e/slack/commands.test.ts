@@ -147,6 +147,7 @@ describe('/balance', () => {
     const own = textOf((await ws.command('UANA', '/balance', '')).reply);
     expect(own).toContain('*12,000 tokens*');
     expect(own).toMatch(/\+12,000\* grant from <@UMIA> — _nice work_/);
+    expect(own).toContain('Usage this month');
     const byManager = textOf((await ws.command('UMIA', '/balance', '<@UANA>')).reply);
     expect(byManager).toContain('Tokens of *<@UANA>');
     expect(byManager).toContain('*12,000 tokens*');
@@ -291,5 +292,29 @@ describe('the endpoint', () => {
     await blocker;
     const reply = await ws.waitForResponse(responsePath);
     expect(textOf(reply.body)).toContain('You granted *1,000 tokens*');
+  });
+});
+
+describe('/tokens usage settings', () => {
+  it('admins set prices, weights and leaderboard options and create API keys; members may only opt out', async () => {
+    const ws = new SlackWorkspace(h);
+    await setUpTeam(ws);
+    const price = textOf((await ws.command('UADMIN', '/tokens', 'price gpt-4o 2.50 10')).reply);
+    expect(price).toContain('gpt-4o');
+    expect(price).toMatch(/2\.5/);
+    expect(textOf((await ws.command('UADMIN', '/tokens', 'price')).reply)).toContain('gpt-4o');
+    expect(textOf((await ws.command('UADMIN', '/tokens', 'weight review 1.5')).reply)).toMatch(/review/);
+    expect(textOf((await ws.command('UADMIN', '/tokens', 'leaderboard top 5')).reply)).toContain('top 5');
+    const key = textOf((await ws.command('UADMIN', '/tokens', 'apikey create ci-gateway')).reply);
+    expect(key).toContain('ci-gateway');
+    expect(textOf((await ws.command('UANA', '/tokens', 'price gpt-4o 1 1')).reply)).toContain(
+      'Only admins can do that',
+    );
+    expect(textOf((await ws.command('UANA', '/tokens', 'leaderboard off')).reply)).toContain('Only admins can do that');
+    expect(textOf((await ws.command('UANA', '/tokens', 'leaderboard opt-out')).reply)).toContain('no longer shown');
+    expect((await ledgerOf(h, ws).member('UANA')).leaderboardOptOut).toBe(true);
+    expect(textOf((await ws.command('UADMIN', '/tokens', 'weight review')).reply)).toContain(
+      '/tokens weight review 1.5',
+    );
   });
 });

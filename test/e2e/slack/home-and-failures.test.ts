@@ -27,6 +27,7 @@ describe('App Home', () => {
     expect(anaHome.params.view.type).toBe('home');
     const anaText = textOf(anaHome.params.view);
     expect(anaText).toContain('*2,000 tokens*');
+    expect(anaText).toContain('Usage this month');
     expect(anaText).toMatch(/\+2,000\* grant from <@UMIA> — _welcome_/);
     expect(anaText).toMatch(/\*6,000 tokens\* \(fine-tuning\) · pending/);
     const cancel = buttonsOf(anaHome.params.view.blocks).find((b) => b.action_id === 'request.cancel');
@@ -158,5 +159,50 @@ describe('Web API failures', () => {
     expect(textOf((await ws.waitForResponse(again.responsePath)).body)).toContain('already *approved* by <@UMIA>');
     expect(await ledgerOf(h, ws).wallet('UANA')).toBe(2_000n);
     expect((await ledgerOf(h, ws).transfers()).filter((t) => t.code === 'topup')).toHaveLength(1);
+  });
+});
+
+describe('DM channels', () => {
+  it('a DM channel is opened once per person; a stale one (channel_not_found) is opened again and the message still arrives', async () => {
+    const ws = new SlackWorkspace(h);
+    await setUpTeam(ws);
+    await ws.command('UMIA', '/grant-tokens', '<@UANA> 1k first');
+    await ws.command('UMIA', '/grant-tokens', '<@UANA> 1k second');
+    await settle(h);
+    expect(ws.callsOf('conversations.open').filter((c) => c.params.users === 'UANA')).toHaveLength(1);
+    expect(ws.callsOf('chat.postMessage').filter((c) => c.params.channel === 'DANA')).toHaveLength(2);
+    h.slack.inject('chat.postMessage', { error: 'channel_not_found' });
+    const { reply } = await ws.command('UMIA', '/grant-tokens', '<@UANA> 1k third');
+    expect(textOf(reply)).not.toContain('could not message');
+    await settle(h);
+    expect(ws.callsOf('conversations.open').filter((c) => c.params.users === 'UANA')).toHaveLength(2);
+    const posts = ws.callsOf('chat.postMessage').filter((c) => c.params.channel === 'DANA');
+    expect(posts.map((c) => c.answer?.ok)).toEqual([true, true, false, true]);
+    expect(await ledgerOf(h, ws).wallet('UANA')).toBe(3_000n);
+  });
+});
+
+describe('channel posts', () => {
+  it('the Slack sender posts into a channel (the weekly digest) and reports a channel it cannot write to', async () => {
+    const ws = new SlackWorkspace(h);
+    ws.user('UANA');
+    await ws.command('UANA', '/balance', '');
+    const orgId = (await ledgerOf(h, ws).org()).id;
+    const digest = { summary: 'Weekly digest <!channel>', blocks: [] };
+    const sent = await h.allot.deps.notifier.postToChannel({
+      orgId,
+      destination: { platform: 'slack', ref: { channelId: 'CDIGEST1' } },
+      message: digest,
+    });
+    expect(sent).toMatchObject({ ok: true, location: { platform: 'slack', ref: { channel: 'CDIGEST1' } } });
+    const post = h.slack.callsOf('chat.postMessage').find((c) => c.params.channel === 'CDIGEST1')!;
+    expect(post.params.text).toBe('Weekly digest &lt;!channel&gt;');
+    h.slack.inject('chat.postMessage', { error: 'not_in_channel' });
+    const refused = await h.allot.deps.notifier.postToChannel({
+      orgId,
+      destination: { platform: 'slack', ref: { channelId: 'CPRIVATE' } },
+      message: digest,
+    });
+    expect(refused).toMatchObject({ ok: false, reason: 'unreachable', detail: 'not_in_channel' });
   });
 });

@@ -8,7 +8,11 @@ beforeAll(async () => {
 afterAll(async () => h?.stop());
 
 it('with SLACK_APP_TOKEN the bot connects through Socket Mode (app token, same API URL) and serves no HTTP Slack route', async () => {
-  const open = await h.slack.waitFor(() => h.slack.callsOf('apps.connections.open')[0], 10_000, 'apps.connections.open');
+  const open = await h.slack.waitFor(
+    () => h.slack.callsOf('apps.connections.open')[0],
+    10_000,
+    'apps.connections.open',
+  );
   expect(open.token).toBe('xapp-1-test-app-token');
   const ws = new SlackWorkspace(h);
   const { body } = ws.commandBody({ user: 'UANA', command: '/balance', text: '' });

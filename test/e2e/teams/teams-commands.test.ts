@@ -343,7 +343,7 @@ it('two admins approving at once: exactly one top-up, both see the decided card,
   expect(await auditLedger(harness.allot.deps.ctx, { orgId: org.id })).toEqual([]);
 });
 
-it('request → deny through an invoke: no tokens move and the requester is told', async () => {
+it('request → deny with a reason typed on the card: no tokens move and the requester is told why', async () => {
   const team = await setUpTeam();
   const { mia, ana, serviceUrl, tenantId, balances, proactiveTo } = team;
   const { card, cardMessageId } = await requestAndFindCard(team, 'request-tokens 9k please');
@@ -356,14 +356,19 @@ it('request → deny through an invoke: no tokens move and the requester is told
       from: mia,
       conversation: personalConversation(mia),
       verb: deny!.verb,
-      data: deny!.data,
+      // Teams merges the card's inputs into the clicked button's data.
+      data: { ...(deny!.data as object), allotNote: 'not this quarter' },
       replyToId: cardMessageId,
     }),
   );
-  expect(cardText({ attachments: [{ content: (answered.body as { value: unknown }).value }] })).toContain('Denied');
+  const decided = cardText({ attachments: [{ content: (answered.body as { value: unknown }).value }] });
+  expect(decided).toContain('Denied');
+  expect(decided).toContain('not this quarter');
   expect((await balances(ana)).wallet).toBe(0n);
   expect((await balances(mia)).budget).toBe(100_000n);
-  expect(cardText(proactiveTo(ana, mark)[0]?.activity)).toContain('denied');
+  const notice = cardText(proactiveTo(ana, mark)[0]?.activity);
+  expect(notice).toContain('denied');
+  expect(notice).toContain('not this quarter');
 });
 
 it('a turn that fails is logged and answered; the server keeps serving', async () => {

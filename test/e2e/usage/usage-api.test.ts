@@ -7,8 +7,8 @@ import { parseConfig } from '../../../src/config/config';
 import { createTestClock } from '../../../src/lib/clock';
 import { operatorActor } from '../../../src/lib/context';
 import { type RunningAllot, startAllot } from '../../../src/main';
-import { addMember } from '../../../src/members/members.usecases';
 import type { Member, Organisation } from '../../../src/members/members.repository';
+import { addMember } from '../../../src/members/members.usecases';
 import { createApiKey, revokeApiKey } from '../../../src/usage/usage.usecases';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { makeOrganisation, uniqueKey } from '../../support/fixtures';
@@ -87,7 +87,14 @@ it('answers each event of a batch over HTTP, keeps the valid ones, and a replay 
     event({ user: ana.email!, time: now(), input_tokens: 100, output_tokens: 20 }),
     event({ user: 'slack:U0ANA', time: now(), model: 'claude-sonnet-4-5', input_tokens: 50, output_tokens: 0 }),
     event({ user: 'nobody@example.com', time: now() }),
-    { id: uniqueKey('otel'), time: now(), user: ana.email, 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 5, 'gen_ai.usage.output_tokens': 5 },
+    {
+      id: uniqueKey('otel'),
+      time: now(),
+      user: ana.email,
+      'gen_ai.request.model': 'gpt-4o',
+      'gen_ai.usage.input_tokens': 5,
+      'gen_ai.usage.output_tokens': 5,
+    },
   ];
   const first = await post({ events });
   expect(first.status).toBe(200);
@@ -147,7 +154,9 @@ it('sends a low-balance DM after the batch is answered, once', async () => {
   dms.length = 0;
   const left = await wallet(running.deps.ctx, org.id, ana.id);
   // Spend down to under 5% of the 10,000 received this month.
-  const answer = await post({ events: [event({ user: ana.email!, time: now(), input_tokens: Number(left) - 400, output_tokens: 0 })] });
+  const answer = await post({
+    events: [event({ user: ana.email!, time: now(), input_tokens: Number(left) - 400, output_tokens: 0 })],
+  });
   expect(answer.body).toMatchObject({ accepted: 1 });
   for (let waited = 0; dms.length === 0 && waited < 5_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
   expect(dms).toEqual([{ to: 'U0ANA', summary: 'Your AI token balance is running low' }]);
