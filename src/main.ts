@@ -1,12 +1,12 @@
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createApprovalsModule } from './approvals/approvals.module';
-import { createDigestModule } from './digest/digest.module';
 import { Notifier } from './chat/notifier';
 import { type Config, loadConfigFromProcessEnv } from './config/config';
 import { createDatabase, type Database } from './db/client';
 import { DataDirLockedError } from './db/data-dir';
 import { applyMigrations } from './db/migrate';
+import { createDigestModule } from './digest/digest.module';
 import { createMetrics } from './http/metrics';
 import { createHttpApp, finishHttpApp, listen } from './http/server';
 import { type Clock, systemClock } from './lib/clock';

@@ -53,6 +53,7 @@ import {
   requestCreated,
   roleSet,
 } from './replies.models';
+import { type CommandPlace, nextAllowanceBlocks, runAllowanceCommand, runDigestCommand } from './schedules.bridge';
 import { balanceMessage, buildHome, loadMemberSummary, refOf } from './summary.usecases';
 import { leaderboardMessage, runUsageTokensCommand, usageBlocks } from './usage.bridge';
 
@@ -196,6 +197,8 @@ export interface RunCommandInput {
   /** From the source: `slack:<team>:<trigger_id>`, `teams:<activity id>`. */
   idempotencyKey: string;
   directory: ChatDirectory;
+  /** Where the command was typed (the digest is posted there unless a channel is named). */
+  place?: CommandPlace;
 }
 
 export async function runCommand(deps: ChatDeps, input: RunCommandInput): Promise<ChatOutcome> {
@@ -301,7 +304,8 @@ async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCo
       const summary = await loadMemberSummary(ctx, orgId, target.id);
       if (!summary) return refusal('member_not_found', { person: refOf(target) });
       const usage = await usageBlocks(ctx, { orgId, memberId: target.id });
-      return { ok: true, reply: balanceMessage(summary, own, usage), deliveries: [] };
+      const next = await nextAllowanceBlocks(ctx, { orgId, memberId: target.id });
+      return { ok: true, reply: balanceMessage(summary, own, [...usage, ...next]), deliveries: [] };
     }
 
     case 'request-tokens': {
@@ -356,6 +360,23 @@ async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCo
 
     case 'tokens-help':
       return { ok: true, reply: helpMessage(isAdmin), deliveries: [] };
+
+    case 'tokens-digest': {
+      const done = await runDigestCommand(ctx, {
+        orgId,
+        actor,
+        isAdmin,
+        platform: input.platform,
+        place: input.place,
+        command,
+      });
+      return { ok: done.ok, reply: done.reply, deliveries: [] };
+    }
+
+    case 'tokens-allowance': {
+      const done = await runAllowanceCommand(ctx, { orgId, actor, isAdmin, command, resolve });
+      return { ok: done.ok, reply: done.reply, deliveries: [] };
+    }
 
     case 'tokens-role': {
       if (!isAdmin) return refusal('not_an_admin', { verb: 'change roles' });

@@ -15,7 +15,11 @@ export interface ChatUserRef {
   displayName?: string;
 }
 
-export type CommandToken = { kind: 'word'; text: string } | { kind: 'mention'; user: ChatUserRef };
+/**
+ * A word, or a person. A word that is a channel reference carries the platform's channel id
+ * (Slack `<#C123|general>` becomes the word "#general" with channelId "C123").
+ */
+export type CommandToken = { kind: 'word'; text: string; channelId?: string } | { kind: 'mention'; user: ChatUserRef };
 
 export const commandNames = ['grant-tokens', 'balance', 'request-tokens', 'leaderboard', 'tokens'] as const;
 export type CommandName = (typeof commandNames)[number];
@@ -37,8 +41,25 @@ export type ParsedCommand =
   | { name: 'tokens-role'; target: ChatUserRef; role: (typeof memberRoleWords)[number] }
   | { name: 'tokens-manager'; target: ChatUserRef; manager: ChatUserRef | null }
   | { name: 'tokens-budget'; target: ChatUserRef; amount: bigint; memo: string }
+  | { name: 'tokens-digest'; action: 'show' }
+  | { name: 'tokens-digest'; action: 'preview' }
+  | { name: 'tokens-digest'; action: 'off'; channelId: string | null }
+  | { name: 'tokens-digest'; action: 'set'; channelId: string | null; cron: string; timeZone: string }
+  | { name: 'tokens-allowance'; action: 'list' }
+  | { name: 'tokens-allowance'; action: 'off'; target: AllowanceTargetRef }
+  | {
+      name: 'tokens-allowance';
+      action: 'set';
+      target: AllowanceTargetRef;
+      amount: bigint;
+      period: 'weekly' | 'monthly';
+      rolloverCap: bigint | null;
+    }
   /** Usage settings (price, weight, leaderboard, apikey): the words after the sub-command, read by usage.bridge.ts. */
   | { name: 'tokens-usage'; sub: UsageSubcommand; words: string[] };
+
+/** Whom an allowance is for: everyone with a role, or one person. */
+export type AllowanceTargetRef = { role: (typeof memberRoleWords)[number] } | { user: ChatUserRef };
 
 /** A refusal of the grammar: what was wrong, and what to type instead. */
 export interface GrammarRefusal {
@@ -59,6 +80,8 @@ export const usages = {
   'tokens-role': '/tokens role @ana admin|manager|member',
   'tokens-manager': '/tokens manager @ana @mia  (or /tokens manager @ana none)',
   'tokens-budget': '/tokens budget @mia 500k Q3 budget',
+  'tokens-digest': '/tokens digest #general "0 9 * * MON" Europe/Berlin  (or: off, preview)',
+  'tokens-allowance': '/tokens allowance member 200k monthly rollover 50k  (or @ana …, or: off member)',
   tokens: '/tokens help',
 } as const;
 
@@ -244,6 +267,11 @@ function parseTokens(tokens: CommandToken[]): GrammarResult {
         },
       };
     }
+    case 'digest':
+      return parseDigest(rest);
+    case 'allowance':
+    case 'allowances':
+      return parseAllowance(rest);
     default: {
       const usageSub = usageSubcommands.find((known) => known === sub);
       if (usageSub) {
@@ -275,4 +303,110 @@ function dedupeUsers(users: ChatUserRef[]): ChatUserRef[] {
     seen.add(key);
     return true;
   });
+}
+
+/** Quotes people type around a cron expression, straight or curly (Slack and Teams clients curl them). */
+const openingQuote = /^["“”'‘’]/;
+const closingQuote = /["“”'‘’]$/;
+const cronFieldCountMax = 6;
+
+function parseDigest(tokens: CommandToken[]): GrammarResult {
+  const usage = usages['tokens-digest'];
+  const words = tokens.filter((token): token is Extract<CommandToken, { kind: 'word' }> => token.kind === 'word');
+  if (words.length !== tokens.length) return refuse('A digest goes to a channel, not to a person.', usage);
+  const first = words[0]?.text.toLowerCase();
+  if (first === undefined) return { ok: true, command: { name: 'tokens-digest', action: 'show' } };
+  if (first === 'preview' && words.length === 1)
+    return { ok: true, command: { name: 'tokens-digest', action: 'preview' } };
+  if (first === 'off' || first === 'stop') {
+    const channel = words[1];
+    if (words.length > 2 || (channel && !channel.channelId)) {
+      return refuse('Say which channel to stop, picked with #, or nothing for every channel.', usage);
+    }
+    return { ok: true, command: { name: 'tokens-digest', action: 'off', channelId: channel?.channelId ?? null } };
+  }
+  let rest = words;
+  let channelId: string | null = null;
+  if (rest[0]?.channelId) {
+    channelId = rest[0].channelId;
+    rest = rest.slice(1);
+  } else if (rest[0]?.text.startsWith('#')) {
+    return refuse(`I couldn't tell which channel “${rest[0].text.slice(0, 40)}” is. Pick it from the # list.`, usage);
+  }
+  // The schedule: a quoted cron expression (or its five bare fields), then an IANA time zone.
+  let fields: string[] = [];
+  if (rest[0] && openingQuote.test(rest[0].text)) {
+    let index = 0;
+    const parts: string[] = [];
+    for (; index < rest.length && index < cronFieldCountMax + 1; index++) {
+      parts.push(rest[index]!.text);
+      if ((index > 0 || rest[index]!.text.length > 1) && closingQuote.test(rest[index]!.text)) break;
+    }
+    const joined = parts.join(' ').replace(openingQuote, '').replace(closingQuote, '').trim();
+    fields = joined.split(/\s+/).filter(Boolean);
+    rest = rest.slice(index + 1);
+  } else {
+    fields = rest.slice(0, 5).map((word) => word.text);
+    rest = rest.slice(5);
+  }
+  if (fields.length < 5 || fields.length > cronFieldCountMax) {
+    return refuse('Give the schedule as a cron expression in quotes, then a time zone.', usage);
+  }
+  const zone = rest[0]?.text;
+  if (!zone || rest.length > 1) return refuse('End with the time zone, like Europe/Berlin or America/New_York.', usage);
+  return {
+    ok: true,
+    command: { name: 'tokens-digest', action: 'set', channelId, cron: fields.join(' '), timeZone: zone },
+  };
+}
+
+function parseAllowance(tokens: CommandToken[]): GrammarResult {
+  const usage = usages['tokens-allowance'];
+  if (tokens.length === 0) return { ok: true, command: { name: 'tokens-allowance', action: 'list' } };
+  const readTarget = (token: CommandToken | undefined): AllowanceTargetRef | undefined => {
+    if (token?.kind === 'mention') return { user: token.user };
+    const word = token?.kind === 'word' ? token.text.toLowerCase().replace(/s$/, '') : '';
+    const role = memberRoleWords.find((known) => known === word);
+    return role ? { role } : undefined;
+  };
+  const [first, ...rest] = tokens;
+  if (first?.kind === 'word' && ['off', 'remove', 'stop'].includes(first.text.toLowerCase())) {
+    const target = readTarget(rest[0]);
+    if (!target || rest.length > 1) return refuse('Say whose allowance to stop: a role or a person.', usage);
+    return { ok: true, command: { name: 'tokens-allowance', action: 'off', target } };
+  }
+  const target = readTarget(first);
+  if (!target) return refuse('Start with a role (admin, manager, member) or a person from the @ list.', usage);
+  const amount = readAmount(rest);
+  if (!amount) return refuse(`No amount given. ${amountHelp}`, usage);
+  if (!amount.parse.ok) return refuse(amount.parse.message, usage);
+  const after = rest.slice(amount.used);
+  const periodWord = after[0]?.kind === 'word' ? after[0].text.toLowerCase() : '';
+  const period =
+    periodWord === 'weekly' || periodWord === 'week'
+      ? 'weekly'
+      : periodWord === 'monthly' || periodWord === 'month'
+        ? 'monthly'
+        : undefined;
+  if (!period) return refuse('Say how often: weekly or monthly.', usage);
+  let rolloverCap: bigint | null = null;
+  const capWords = after.slice(1);
+  if (capWords.length > 0) {
+    const keyword = capWords[0]?.kind === 'word' ? capWords[0].text.toLowerCase() : '';
+    if (keyword !== 'rollover' && keyword !== 'cap')
+      return refuse('After the period, only “rollover <most carried over>” may follow.', usage);
+    const capText = capWords[1]?.kind === 'word' ? capWords[1].text : '';
+    if (capText === '0' || capText.toLowerCase() === 'none') rolloverCap = 0n;
+    else {
+      const cap = readAmount(capWords.slice(1));
+      if (!cap?.parse.ok || cap.used !== capWords.length - 1) {
+        return refuse('The rollover cap is an amount, like rollover 50k (or rollover 0).', usage);
+      }
+      rolloverCap = cap.parse.amount;
+    }
+  }
+  return {
+    ok: true,
+    command: { name: 'tokens-allowance', action: 'set', target, amount: amount.parse.amount, period, rolloverCap },
+  };
 }

@@ -310,6 +310,11 @@ export function helpMessage(isAdmin: boolean): ChatMessage {
         [{ code: '/tokens weight review 1.5' }, ' value weight of a usage category'],
         [{ code: '/tokens leaderboard off|on|hide-money|show-money|top 10' }],
         [{ code: '/tokens apikey create ci-gateway' }, ' (or list, revoke) keys for POST /v1/usage'],
+        [{ code: '/tokens digest #general "0 9 * * MON" Europe/Berlin' }, ' weekly digest (or off, preview)'],
+        [
+          { code: '/tokens allowance member 200k monthly rollover 50k' },
+          ' recurring allowance (or @ana …, off member)',
+        ],
       ),
     );
   }

@@ -49,7 +49,7 @@ export function tokenizeSlackText(raw: string, workspaceId: string): CommandToke
     }
     const channel = channelRef.exec(piece);
     if (channel) {
-      tokens.push({ kind: 'word', text: `#${unescapeSlack(channel[2] || channel[1]!)}` });
+      tokens.push({ kind: 'word', text: `#${unescapeSlack(channel[2] || channel[1]!)}`, channelId: channel[1]! });
       continue;
     }
     const link = linkRef.exec(piece);

@@ -120,6 +120,11 @@ export function registerSlackListeners(app: App, listener: SlackListenerDeps): v
           tokens: tokenizeSlackText(command.text ?? '', who.teamId),
           idempotencyKey: `slack:${who.teamId}:${command.trigger_id}`,
           directory,
+          place: {
+            platform: 'slack',
+            id: command.channel_id,
+            kind: command.channel_id.startsWith('D') ? 'direct' : 'channel',
+          },
         });
         await respondSafely(respond, { response_type: 'ephemeral', ...(await present(org.id, outcome.reply)) });
       } catch (error) {

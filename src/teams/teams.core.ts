@@ -19,6 +19,8 @@ export interface TeamsCommandInput {
   tokens: CommandToken[];
   /** Idempotency key from the source: derived from the Teams conversation id and activity id. */
   sourceKey: string;
+  /** The conversation the command was typed in. */
+  conversation?: { id: string; type: 'personal' | 'groupChat' | 'channel' };
 }
 
 export interface TeamsActionInput {
@@ -87,6 +89,16 @@ export function createTeamsChatCore(deps: AppDeps): TeamsChatCore {
         tokens,
         idempotencyKey: input.sourceKey,
         directory: teamsDirectory,
+        place: input.conversation && {
+          platform: 'teams',
+          id: input.conversation.id,
+          kind:
+            input.conversation.type === 'channel'
+              ? 'channel'
+              : input.conversation.type === 'groupChat'
+                ? 'group'
+                : 'direct',
+        },
       });
       return fromOutcome(outcome, false);
     },

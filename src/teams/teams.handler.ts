@@ -23,6 +23,7 @@ import {
   memberForTeamsUser,
   organisationForActivity,
   rememberConversation,
+  rootConversationId,
   type TeamsAccount,
   tenantOfActivity,
 } from './teams.usecases';
@@ -269,7 +270,19 @@ export class TeamsTurnHandler {
       const text = TurnContext.removeRecipientMention(activity as Partial<Activity>) ?? activity.text ?? '';
       const entities = mentionEntities(activity.entities, activity.recipient?.id);
       const tokens = await this.resolveTokens(context, organisation, tokenizeCommandText(text, entities));
-      const outcome = await this.core.runCommand({ org: organisation, actor, tokens, sourceKey });
+      const conversationType = activity.conversation?.conversationType;
+      const outcome = await this.core.runCommand({
+        org: organisation,
+        actor,
+        tokens,
+        sourceKey,
+        conversation: activity.conversation?.id
+          ? {
+              id: rootConversationId(activity.conversation.id),
+              type: conversationType === 'channel' || conversationType === 'groupChat' ? conversationType : 'personal',
+            }
+          : undefined,
+      });
       coreDone = true;
       await this.reply(context, organisation.id, outcome.reply);
     } catch (error) {

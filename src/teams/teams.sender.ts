@@ -179,12 +179,20 @@ export class TeamsSender implements PlatformSender {
   }
 
   /** Posts into a channel or group chat through its stored conversation reference (the weekly digest). */
-  async postToChannel(input: { orgId: bigint; destination: MessageLocation; message: ChatMessage }): Promise<SendOutcome> {
+  async postToChannel(input: {
+    orgId: bigint;
+    destination: MessageLocation;
+    message: ChatMessage;
+  }): Promise<SendOutcome> {
     const { conversationId } = input.destination.ref;
     if (!conversationId) return { ok: false, reason: 'failed', detail: 'not a Teams conversation' };
     const conversation = await teamsRepo.findConversation(this.options.ctx.db.orm, input.orgId, conversationId);
     if (!conversation) {
-      return { ok: false, reason: 'unreachable', detail: 'Allot has not seen that conversation; mention the bot there once' };
+      return {
+        ok: false,
+        reason: 'unreachable',
+        detail: 'Allot has not seen that conversation; mention the bot there once',
+      };
     }
     if (!conversation.reachable) {
       return { ok: false, reason: 'unreachable', detail: conversation.unreachableReason ?? 'unreachable' };

@@ -53,14 +53,27 @@ export async function organisationForActivity(ctx: Ctx, activity: Partial<Activi
  * Saves where the bot can write to this conversation later. In a personal chat the person is the
  * sender (or, on install, the member added); the reference keeps the bot account and service URL.
  */
+/**
+ * A channel message's conversation id names its thread (`19:…@thread.tacv2;messageid=…`); proactive
+ * posts (the digest) go to the channel itself, so channel references are stored under the root id.
+ */
+export function rootConversationId(conversationId: string): string {
+  return conversationId.split(';messageid=')[0]!;
+}
+
 export async function rememberConversation(
   ctx: Ctx,
   input: { orgId: bigint; activity: Partial<Activity>; reference: Partial<ConversationReference> },
 ): Promise<void> {
   const { activity, reference } = input;
-  const conversationId = activity.conversation?.id;
-  if (!conversationId || !activity.serviceUrl) return;
+  if (!activity.conversation?.id || !activity.serviceUrl) return;
   const conversationType = conversationTypeOf(activity);
+  const conversationId =
+    conversationType === 'channel' ? rootConversationId(activity.conversation.id) : activity.conversation.id;
+  const stored =
+    conversationType === 'channel' && reference.conversation
+      ? { ...reference, conversation: { ...reference.conversation, id: conversationId } }
+      : reference;
   const personAadObjectId =
     conversationType === 'personal'
       ? (activity.from?.aadObjectId ??
@@ -72,7 +85,7 @@ export async function rememberConversation(
     conversationId,
     conversationType,
     tenantId: tenantOfActivity(activity),
-    reference: JSON.parse(JSON.stringify(reference)) as Record<string, unknown>,
+    reference: JSON.parse(JSON.stringify(stored)) as Record<string, unknown>,
     serviceUrl: activity.serviceUrl,
     memberAadObjectId: personAadObjectId,
     teamId: teamOf(activity).id ?? null,
@@ -84,7 +97,11 @@ export async function forgetConversation(
   ctx: Ctx,
   input: { orgId: bigint; conversationId: string; reason: string },
 ): Promise<void> {
-  await teamsRepo.markUnreachable(ctx.db.orm, { ...input, at: ctx.clock.now() });
+  await teamsRepo.markUnreachable(ctx.db.orm, {
+    ...input,
+    conversationId: rootConversationId(input.conversationId),
+    at: ctx.clock.now(),
+  });
 }
 
 /** The key of an activity: activity ids are unique within a conversation only. */

@@ -130,7 +130,7 @@ describe('Slack command text', () => {
       },
       { kind: 'mention', user: { platform: 'slack', externalId: 'W9', workspaceId: 'T1', displayName: 'ana b' } },
       { kind: 'word', text: '<!channel>' },
-      { kind: 'word', text: '#general' },
+      { kind: 'word', text: '#general', channelId: 'C1' },
       { kind: 'word', text: 'site' },
       { kind: 'word', text: 'a&b' },
       { kind: 'word', text: '<b>' },

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { plainText, type ChatMessage } from '../../src/chat/messages';
-import { Notifier, type MessageLocation, type PlatformSender, type SendOutcome } from '../../src/chat/notifier';
-import { disableDigest, setDigestSchedule } from '../../src/digest/digest-schedules.usecases';
+import { type ChatMessage, plainText } from '../../src/chat/messages';
+import { type MessageLocation, Notifier, type PlatformSender, type SendOutcome } from '../../src/chat/notifier';
 import { findDelivery, findSchedule } from '../../src/digest/digest.repository';
 import { collectDigest, deliverDigest, digestJobName } from '../../src/digest/digest.usecases';
+import { disableDigest, setDigestSchedule } from '../../src/digest/digest-schedules.usecases';
 import { createTestClock } from '../../src/lib/clock';
 import { operatorActor } from '../../src/lib/context';
 import { createLogger } from '../../src/lib/logger';
@@ -38,7 +38,12 @@ function recordingSender(answer: () => SendOutcome | undefined = () => undefined
     },
     async postToChannel({ destination, message }) {
       posts.push({ destination, message });
-      return answer() ?? { ok: true, location: { platform: 'slack', ref: { channel: destination.ref.channelId!, ts: '1.2' } } };
+      return (
+        answer() ?? {
+          ok: true,
+          location: { platform: 'slack', ref: { channel: destination.ref.channelId!, ts: '1.2' } },
+        }
+      );
     },
   };
   return { sender, posts, directs };
@@ -49,7 +54,8 @@ function allText(message: ChatMessage): string {
     .map((block) => {
       if (block.type === 'header') return block.text;
       if (block.type === 'text') return block.lines.map(plainText).join('\n');
-      if (block.type === 'fields') return block.fields.map((field) => `${field.label}: ${plainText(field.value)}`).join('\n');
+      if (block.type === 'fields')
+        return block.fields.map((field) => `${field.label}: ${plainText(field.value)}`).join('\n');
       if (block.type === 'context') return plainText(block.line);
       return '';
     })
@@ -134,7 +140,7 @@ describe('the weekly digest', () => {
     expect(slack.posts).toHaveLength(1);
     expect(slack.posts[0]?.destination.ref.channelId).toBe('CDIGEST');
     const text = allText(slack.posts[0]!.message);
-    expect(text).toContain("Leaderboard");
+    expect(text).toContain('Leaderboard');
     expect(text).toMatch(/1\. Ana — 60,000 value/);
     const delivery = await findDelivery(tdb.db.orm, org.id, `${digestJobName(schedule.value)}:${slot.toISOString()}`);
     expect(delivery).toMatchObject({ status: 'sent', attempts: 1 });
@@ -153,11 +159,14 @@ describe('the weekly digest', () => {
       timeZone: 'UTC',
     });
     if (!schedule.ok) throw new Error(schedule.failure);
-    const outcome = await deliverDigest({ ctx, notifier, logger, sleep: async () => {} }, {
-      orgId: org.id,
-      scheduleId: schedule.value.id,
-      slot: ctx.clock.now(),
-    });
+    const outcome = await deliverDigest(
+      { ctx, notifier, logger, sleep: async () => {} },
+      {
+        orgId: org.id,
+        scheduleId: schedule.value.id,
+        slot: ctx.clock.now(),
+      },
+    );
     expect(outcome).toBe('failed');
     expect(slack.posts).toHaveLength(3);
     expect(slack.directs.map((direct) => direct.externalId)).toEqual([`UADA${org.id}`]);
@@ -179,7 +188,10 @@ describe('the weekly digest', () => {
     });
     if (!schedule.ok) throw new Error(schedule.failure);
     expect(
-      await deliverDigest({ ctx, notifier, logger, sleep: async () => {} }, { orgId: org.id, scheduleId: schedule.value.id, slot: ctx.clock.now() }),
+      await deliverDigest(
+        { ctx, notifier, logger, sleep: async () => {} },
+        { orgId: org.id, scheduleId: schedule.value.id, slot: ctx.clock.now() },
+      ),
     ).toBe('failed');
     expect(slack.posts).toHaveLength(1);
     expect(slack.directs).toHaveLength(1);
@@ -192,13 +204,27 @@ describe('digest schedules', () => {
     const org = await makeOrganisation(ctx);
     const member = await makeMember(ctx, org.id);
     const destination: MessageLocation = { platform: 'slack', ref: { channelId: 'C1' } };
-    expect(await setDigestSchedule(ctx, { orgId: org.id, actor: operatorActor, destination, cron: '0 25 * * MON', timeZone: 'UTC' })).toMatchObject({
+    expect(
+      await setDigestSchedule(ctx, {
+        orgId: org.id,
+        actor: operatorActor,
+        destination,
+        cron: '0 25 * * MON',
+        timeZone: 'UTC',
+      }),
+    ).toMatchObject({
       ok: false,
       failure: 'cron_invalid',
       detail: { example: '0 9 * * MON' },
     });
     expect(
-      await setDigestSchedule(ctx, { orgId: org.id, actor: operatorActor, destination, cron: '0 9 * * MON', timeZone: 'Mars/Olympus' }),
+      await setDigestSchedule(ctx, {
+        orgId: org.id,
+        actor: operatorActor,
+        destination,
+        cron: '0 9 * * MON',
+        timeZone: 'Mars/Olympus',
+      }),
     ).toMatchObject({ ok: false, failure: 'time_zone_invalid' });
     expect(
       await setDigestSchedule(ctx, {
@@ -209,9 +235,21 @@ describe('digest schedules', () => {
         timeZone: 'UTC',
       }),
     ).toMatchObject({ ok: false, failure: 'not_an_admin' });
-    const set = await setDigestSchedule(ctx, { orgId: org.id, actor: operatorActor, destination, cron: '0 9 * * MON', timeZone: 'Asia/Calcutta' });
+    const set = await setDigestSchedule(ctx, {
+      orgId: org.id,
+      actor: operatorActor,
+      destination,
+      cron: '0 9 * * MON',
+      timeZone: 'Asia/Calcutta',
+    });
     expect(set.ok).toBe(true);
-    expect(await disableDigest(ctx, { orgId: org.id, actor: operatorActor, destination: null })).toMatchObject({ ok: true, value: { disabled: 1 } });
-    expect(await disableDigest(ctx, { orgId: org.id, actor: operatorActor, destination: null })).toMatchObject({ ok: false, failure: 'digest_not_found' });
+    expect(await disableDigest(ctx, { orgId: org.id, actor: operatorActor, destination: null })).toMatchObject({
+      ok: true,
+      value: { disabled: 1 },
+    });
+    expect(await disableDigest(ctx, { orgId: org.id, actor: operatorActor, destination: null })).toMatchObject({
+      ok: false,
+      failure: 'digest_not_found',
+    });
   });
 });

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { inject } from 'vitest';
 import { createDatabase, type Database } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
 import { createTestClock, type TestClock } from '../../src/lib/clock';
 import type { Ctx } from '../../src/lib/context';
-import { templateDatabaseName, withDatabase } from './global-setup';
+import { testDatabaseName, withDatabase } from './global-setup';
 
 export interface TestDatabase {
   db: Database;
@@ -27,7 +27,8 @@ export async function createTestDatabase(options: { poolMax?: number } = {}): Pr
     await applyMigrations(db);
     return { db, url: undefined, close: () => db.close() };
   }
-  const name = `allot_test_${randomBytes(6).toString('hex')}`;
+  const name = testDatabaseName('db');
+  const templateDatabaseName = inject('templateDatabase');
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`create database "${name}" template "${templateDatabaseName}"`);

@@ -1,33 +1,67 @@
+import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import type { TestProject } from 'vitest/node';
 import { createDatabase } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
 
 /**
  * With DATABASE_URL, the suite runs on that Postgres server: a template database is migrated once
- * here, and each test file clones it (CREATE DATABASE … TEMPLATE) so files never see each other's rows.
+ * per run here, and each test file clones it (CREATE DATABASE … TEMPLATE) so files never see each
+ * other's rows. Names carry their creation time, so a run removes only its own databases and
+ * leftovers of crashed runs older than two hours, never those of a run going on beside it.
  */
-export const templateDatabaseName = 'allot_test_template';
-
-export default async function setup() {
-  const url = process.env.DATABASE_URL;
-  if (!url) return;
-  const admin = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    const leftovers = await admin<{ datname: string }[]>`
-      select datname from pg_database where datname like 'allot_test_%'`;
-    for (const { datname } of leftovers) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
-    await admin.unsafe(`create database "${templateDatabaseName}"`);
-  } finally {
-    await admin.end();
+declare module 'vitest' {
+  export interface ProvidedContext {
+    templateDatabase: string;
   }
-  const templateUrl = withDatabase(url, templateDatabaseName);
-  const db = await createDatabase({ databaseUrl: templateUrl, poolMax: 1 });
-  await applyMigrations(db, templateUrl);
-  await db.close();
+}
+
+export const testDatabasePrefix = 'allot_test_';
+const leftoverAgeSecondsMin = 2 * 3_600;
+
+export function testDatabaseName(kind: 'tpl' | 'db'): string {
+  return `${testDatabasePrefix}${Math.floor(Date.now() / 1000)}_${kind}_${randomBytes(5).toString('hex')}`;
 }
 
 export function withDatabase(url: string, name: string): string {
   const parsed = new URL(url);
   parsed.pathname = `/${name}`;
   return parsed.toString();
+}
+
+export default async function setup(project: TestProject) {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    project.provide('templateDatabase', '');
+    return;
+  }
+  const template = testDatabaseName('tpl');
+  const admin = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const existing = await admin<{ datname: string }[]>`
+      select datname from pg_database where datname like ${`${testDatabasePrefix}%`}`;
+    const now = Math.floor(Date.now() / 1000);
+    for (const { datname } of existing) {
+      const created = Number(/^allot_test_(\d+)_/.exec(datname)?.[1] ?? 0);
+      if (now - created > leftoverAgeSecondsMin)
+        await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+    }
+    await admin.unsafe(`create database "${template}"`);
+  } finally {
+    await admin.end();
+  }
+  const templateUrl = withDatabase(url, template);
+  const db = await createDatabase({ databaseUrl: templateUrl, poolMax: 1 });
+  await applyMigrations(db, templateUrl);
+  await db.close();
+  project.provide('templateDatabase', template);
+
+  return async () => {
+    const dropper = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      await dropper.unsafe(`drop database if exists "${template}" with (force)`);
+    } finally {
+      await dropper.end();
+    }
+  };
 }

@@ -2,9 +2,11 @@ import { expect, it } from 'vitest';
 import {
   currentPeriod,
   formatMoney,
+  hashRawEvent,
   parsePricePerMillion,
   parseUsageEvent,
   parseWeight,
+  rawEventId,
   thresholdsReached,
   usageOperationKey,
   zonedDayStart,
@@ -99,4 +101,21 @@ it('normalises an event: model lower-cased, email lower-cased, category defaulte
     ok: false,
     reason: 'invalid_time',
   });
+});
+
+it('reads an event id as validation would, and hashes an event exactly as it was sent', () => {
+  expect(rawEventId({ id: 'evt-1', event_id: 'other' })).toBe('evt-1');
+  expect(rawEventId({ attributes: { 'gen_ai.response.id': 'chatcmpl-9' } })).toBe('chatcmpl-9');
+  expect(rawEventId({ id: 42 })).toBeUndefined();
+  expect(rawEventId({ id: 'x'.repeat(256) })).toBeUndefined();
+  expect(rawEventId('evt-1')).toBeUndefined();
+  const sent = { id: 'evt-1', time: '2026-01-05T08:00:00Z', user: 'ana@example.com', model: 'gpt-4o' };
+  expect(hashRawEvent({ ...sent })).toBe(hashRawEvent(sent));
+  // Another spelling of the same content (case, key order) is another raw hash: it takes the full path.
+  expect(hashRawEvent({ ...sent, model: 'GPT-4o' })).not.toBe(hashRawEvent(sent));
+  expect(hashRawEvent({ time: sent.time, id: sent.id, user: sent.user, model: sent.model })).not.toBe(
+    hashRawEvent(sent),
+  );
+  expect(hashRawEvent({ id: 'evt-1', input_tokens: 1n })).toBeUndefined();
+  expect(hashRawEvent(null)).toBeUndefined();
 });

@@ -5,10 +5,10 @@ import { queryRows } from '../../../src/db/client';
 import { setDigestSchedule } from '../../../src/digest/digest-schedules.usecases';
 import { systemClock } from '../../../src/lib/clock';
 import { operatorActor } from '../../../src/lib/context';
+import { freePort, killAll, type Spawned, spawnServer, waitForHealthy, withTimeout } from '../../start/spawn';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../../support/db';
 import { FakeSlack } from '../../support/fake-slack';
 import { makeMember, makeOrganisation } from '../../support/fixtures';
-import { freePort, killAll, type Spawned, spawnServer, waitForHealthy, withTimeout } from '../../start/spawn';
 
 // Several replicas behind a load balancer share one Postgres. Each keeps its own timers; the database
 // decides which one runs a slot, so a digest is posted once and an allowance issued once per member.
@@ -87,7 +87,9 @@ describe.runIf(onPostgres)('three replicas on one Postgres', () => {
     expect(allocations.map((row) => row.issued)).toEqual(members.map(() => '1'));
 
     for (const replica of replicas) replica.child.kill('SIGTERM');
-    const exits = await Promise.all(replicas.map((replica) => withTimeout(replica.exited, 20_000, 'a replica to stop')));
+    const exits = await Promise.all(
+      replicas.map((replica) => withTimeout(replica.exited, 20_000, 'a replica to stop')),
+    );
     expect(exits.map((exit) => exit.code)).toEqual([0, 0, 0]);
   }, 180_000);
 });

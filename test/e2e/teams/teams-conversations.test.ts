@@ -95,9 +95,10 @@ it('adding the bot to a team channel stores the channel; removing it marks the c
   );
   expect(added.status).toBe(200);
   const org = (await findOrganisationByWorkspace(harness.allot.deps.ctx.db.orm, 'teams', tenantId))!;
+  // A channel is stored under its root id (without ;messageid=…), so the digest posts to the channel itself.
   expect(await conversationRows(org.id)).toEqual([
     expect.objectContaining({
-      conversationId: channel.id,
+      conversationId: channel.id.split(';messageid=')[0],
       conversationType: 'channel',
       teamId: '19:platform-team@thread.tacv2',
       memberAadObjectId: null,

@@ -1,0 +1,248 @@
+import { listLiveRules } from '../allowances/allowances.repository';
+import { nextAllowance, removeAllowance, setAllowance } from '../allowances/allowances.usecases';
+import { listEnabledSchedules } from '../digest/digest.repository';
+import { buildDigestMessage } from '../digest/digest.usecases';
+import { checkCron, digestCronExample, disableDigest, setDigestSchedule } from '../digest/digest-schedules.usecases';
+import { formatTokens } from '../ledger/amount.models';
+import type { Actor, Ctx } from '../lib/context';
+import type { IdentityPlatform, Member } from '../members/members.repository';
+import { findMembers } from '../members/members.repository';
+import type { ChatUserRef, ParsedCommand } from './grammar.models';
+import { usages } from './grammar.models';
+import { type Block, type ChatMessage, context, type Line, message, text } from './messages';
+import type { MessageLocation } from './notifier';
+import { grammarReply } from './replies.models';
+
+// The chat core's window on schedules: weekly digests and recurring allowances (/tokens digest …,
+// /tokens allowance …) and the next reset shown by /balance. Kept in one file, like usage.bridge.ts.
+
+/** Where a command was typed, as the adapter saw it: the digest goes there unless a channel is named. */
+export interface CommandPlace {
+  platform: IdentityPlatform;
+  /** Slack channel id (C…, G…, D…) or Teams conversation id. */
+  id: string;
+  kind: 'channel' | 'group' | 'direct';
+}
+
+export type DigestCommand = Extract<ParsedCommand, { name: 'tokens-digest' }>;
+export type AllowanceCommand = Extract<ParsedCommand, { name: 'tokens-allowance' }>;
+
+const done = (reply: ChatMessage) => ({ ok: true, reply });
+const refused = (problem: string, usage: string) => ({ ok: false, reply: grammarReply(problem, usage) });
+const notAdmin = (verb: string) => refused(`Only admins can ${verb}.`, '/tokens help');
+
+function destinationFor(
+  platform: IdentityPlatform,
+  channelId: string | null,
+  place: CommandPlace | undefined,
+): MessageLocation | string {
+  if (channelId) {
+    return platform === 'slack'
+      ? { platform, ref: { channelId } }
+      : 'In Teams, type the command in the channel that should receive the digest.';
+  }
+  if (!place || place.kind === 'direct') {
+    return platform === 'slack'
+      ? 'Name the channel that should receive the digest, picked with #.'
+      : 'Type the command in the channel (or group chat) that should receive the digest, mentioning the bot.';
+  }
+  return place.platform === 'slack'
+    ? { platform, ref: { channelId: place.id } }
+    : { platform, ref: { conversationId: place.id } };
+}
+
+function whereText(location: MessageLocation): Line {
+  return location.platform === 'slack' ? [`<#${location.ref.channelId}>`] : ['this conversation'];
+}
+
+export async function runDigestCommand(
+  ctx: Ctx,
+  input: {
+    orgId: bigint;
+    actor: Actor;
+    isAdmin: boolean;
+    platform: IdentityPlatform;
+    place?: CommandPlace;
+    command: DigestCommand;
+  },
+): Promise<{ ok: boolean; reply: ChatMessage }> {
+  const { command } = input;
+  const usage = usages['tokens-digest'];
+  if (command.action === 'preview') {
+    const digest = await buildDigestMessage(ctx, { orgId: input.orgId, at: ctx.clock.now() });
+    return done({ summary: digest.summary, blocks: [context('Preview: only you see this.'), ...digest.blocks] });
+  }
+  if (command.action === 'show') {
+    const schedules = await listEnabledSchedules(ctx.db.orm, input.orgId);
+    const lines: Line[] =
+      schedules.length === 0
+        ? [['No digest is scheduled. ', { code: usage }]]
+        : schedules
+            .slice(0, 20)
+            .map(
+              (schedule): Line => [
+                schedule.platform === 'slack' ? `<#${schedule.destination.channelId}>` : 'a Teams conversation',
+                ': ',
+                { code: schedule.cron },
+                ` in ${schedule.timeZone}`,
+                schedule.failuresInRow > 0 ? ` (last post failed: ${schedule.lastFailure ?? 'unknown'})` : '',
+              ],
+            );
+    return done(message('Weekly digest schedules', text([{ bold: 'Weekly digest' }]), text(...lines)));
+  }
+  if (!input.isAdmin) return notAdmin('schedule the digest');
+  if (command.action === 'off') {
+    const destination = command.channelId ? destinationFor(input.platform, command.channelId, input.place) : null;
+    if (typeof destination === 'string') return refused(destination, usage);
+    const result = await disableDigest(ctx, { orgId: input.orgId, actor: input.actor, destination });
+    if (!result.ok) return refused('No digest is scheduled there.', '/tokens digest');
+    return done(
+      message(
+        'Digest off',
+        text([`Digest off for ${result.value.disabled} destination${result.value.disabled === 1 ? '' : 's'}.`]),
+      ),
+    );
+  }
+  const destination = destinationFor(input.platform, command.channelId, input.place);
+  if (typeof destination === 'string') return refused(destination, usage);
+  const cronCheck = checkCron(command.cron);
+  if (!cronCheck.ok) {
+    return refused(
+      `“${command.cron.slice(0, 60)}” is not a schedule I can read (${cronCheck.problems.join('; ')}).`,
+      usage,
+    );
+  }
+  const result = await setDigestSchedule(ctx, {
+    orgId: input.orgId,
+    actor: input.actor,
+    destination,
+    cron: command.cron,
+    timeZone: command.timeZone,
+  });
+  if (!result.ok) {
+    if (result.failure === 'time_zone_invalid') {
+      return refused(`“${command.timeZone.slice(0, 60)}” is not a time zone I know; use an IANA name.`, usage);
+    }
+    if (result.failure === 'not_an_admin') return notAdmin('schedule the digest');
+    return refused(`That schedule could not be saved (${result.failure}).`, usage);
+  }
+  return done(
+    message(
+      'Digest scheduled',
+      text([
+        'The weekly digest will be posted to ',
+        ...whereText(destination),
+        ' on ',
+        { code: result.value.cron },
+        ` (${result.value.timeZone}).`,
+      ]),
+      context(
+        `Cron fields: minute hour day-of-month month day-of-week, e.g. ${digestCronExample}. `,
+        { code: '/tokens digest preview' },
+        ' shows it now.',
+      ),
+    ),
+  );
+}
+
+export async function runAllowanceCommand(
+  ctx: Ctx,
+  input: {
+    orgId: bigint;
+    actor: Actor;
+    isAdmin: boolean;
+    command: AllowanceCommand;
+    resolve: (user: ChatUserRef) => Promise<Member | undefined>;
+  },
+): Promise<{ ok: boolean; reply: ChatMessage }> {
+  const { command } = input;
+  const usage = usages['tokens-allowance'];
+  if (command.action === 'list') {
+    const rules = await listLiveRules(ctx.db.orm, input.orgId);
+    const people = new Map(
+      (
+        await findMembers(
+          ctx.db.orm,
+          input.orgId,
+          rules.flatMap((rule) => (rule.memberId === null ? [] : [rule.memberId])),
+        )
+      ).map((member) => [member.id, member]),
+    );
+    const lines: Line[] =
+      rules.length === 0
+        ? [['No allowances. ', { code: usage }]]
+        : rules
+            .slice(0, 40)
+            .map(
+              (rule): Line => [
+                rule.role
+                  ? `Every ${rule.role}`
+                  : {
+                      member: {
+                        id: rule.memberId!,
+                        name: people.get(rule.memberId!)?.displayName ?? `#${rule.memberId}`,
+                      },
+                    },
+                `: ${formatTokens(rule.amount)} ${rule.period}`,
+                rule.rolloverCapTokens === null
+                  ? ', unused carries over'
+                  : `, at most ${formatTokens(rule.rolloverCapTokens)} carries over`,
+              ],
+            );
+    return done(message('Allowances', text([{ bold: 'Allowances' }]), text(...lines)));
+  }
+  if (!input.isAdmin) return notAdmin('set allowances');
+  let target: { role: 'admin' | 'manager' | 'member' } | { memberId: bigint };
+  let targetName: Line;
+  if ('role' in command.target) {
+    target = { role: command.target.role };
+    targetName = [`every ${command.target.role}`];
+  } else {
+    const member = await input.resolve(command.target.user);
+    if (!member) return refused('I could not find that person.', usage);
+    target = { memberId: member.id };
+    targetName = [{ member: { id: member.id, name: member.displayName } }];
+  }
+  if (command.action === 'off') {
+    const removed = await removeAllowance(ctx, { orgId: input.orgId, actor: input.actor, target });
+    if (!removed.ok) return refused('There is no allowance for them.', '/tokens allowance');
+    return done(message('Allowance removed', text(['No more allowance for ', ...targetName, '.'])));
+  }
+  const set = await setAllowance(ctx, {
+    orgId: input.orgId,
+    actor: input.actor,
+    target,
+    amount: command.amount,
+    period: command.period,
+    rolloverCapTokens: command.rolloverCap,
+  });
+  if (!set.ok) return refused(`The allowance could not be set (${set.failure}).`, usage);
+  return done(
+    message(
+      'Allowance set',
+      text([
+        ...targetName,
+        ` will get ${formatTokens(command.amount)} tokens ${command.period}, at midnight in their own time zone`,
+        command.rolloverCap === null
+          ? '; unused tokens carry over.'
+          : `; at most ${formatTokens(command.rolloverCap)} unused tokens carry over, the rest expires.`,
+      ]),
+      context('The first one arrives within 15 minutes.'),
+    ),
+  );
+}
+
+/** The "next allowance" line of /balance; nothing without an allowance. */
+export async function nextAllowanceBlocks(ctx: Ctx, input: { orgId: bigint; memberId: bigint }): Promise<Block[]> {
+  const next = await nextAllowance(ctx, input);
+  if (!next) return [];
+  const when = new Intl.DateTimeFormat('en-GB', {
+    timeZone: next.timeZone,
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+  }).format(next.at);
+  return [context(`Next allowance: ${formatTokens(next.amount)} tokens on ${when} (${next.timeZone}).`)];
+}
