@@ -171,24 +171,22 @@ export async function runAllowanceCommand(
     const lines: Line[] =
       rules.length === 0
         ? [['No allowances. ', { code: usage }]]
-        : rules
-            .slice(0, 40)
-            .map(
-              (rule): Line => [
-                rule.role
-                  ? `Every ${rule.role}`
-                  : {
-                      member: {
-                        id: rule.memberId!,
-                        name: people.get(rule.memberId!)?.displayName ?? `#${rule.memberId}`,
-                      },
+        : rules.slice(0, 40).map(
+            (rule): Line => [
+              rule.role
+                ? `Every ${rule.role}`
+                : {
+                    member: {
+                      id: rule.memberId!,
+                      name: people.get(rule.memberId!)?.displayName ?? `#${rule.memberId}`,
                     },
-                `: ${formatTokens(rule.amount)} ${rule.period}`,
-                rule.rolloverCapTokens === null
-                  ? ', unused carries over'
-                  : `, at most ${formatTokens(rule.rolloverCapTokens)} carries over`,
-              ],
-            );
+                  },
+              `: ${formatTokens(rule.amount)} ${rule.period}`,
+              rule.rolloverCapTokens === null
+                ? ', unused carries over'
+                : `, at most ${formatTokens(rule.rolloverCapTokens)} carries over`,
+            ],
+          );
     return done(message('Allowances', text([{ bold: 'Allowances' }]), text(...lines)));
   }
   if (!input.isAdmin) return notAdmin('set allowances');
