@@ -10,7 +10,9 @@ export type Span =
   | { italic: string }
   /** A member: presenters show a real mention where the platform identity is known, else the name. */
   | { member: { id: bigint; name: string } }
-  | { code: string };
+  | { code: string }
+  /** A channel of the platform the message is shown on (Slack: a channel id); others show a plain name. */
+  | { channel: { id: string; name: string } };
 
 export type Line = Span[];
 
@@ -57,6 +59,7 @@ export function plainText(line: Line): string {
       if ('bold' in span) return span.bold;
       if ('italic' in span) return span.italic;
       if ('code' in span) return span.code;
+      if ('channel' in span) return `#${span.channel.name}`;
       return span.member.name;
     })
     .join('');

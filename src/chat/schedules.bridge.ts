@@ -52,7 +52,9 @@ function destinationFor(
 }
 
 function whereText(location: MessageLocation): Line {
-  return location.platform === 'slack' ? [`<#${location.ref.channelId}>`] : ['this conversation'];
+  return location.platform === 'slack'
+    ? [{ channel: { id: location.ref.channelId ?? '', name: 'channel' } }]
+    : ['this conversation'];
 }
 
 export async function runDigestCommand(
@@ -81,7 +83,9 @@ export async function runDigestCommand(
             .slice(0, 20)
             .map(
               (schedule): Line => [
-                schedule.platform === 'slack' ? `<#${schedule.destination.channelId}>` : 'a Teams conversation',
+                schedule.platform === 'slack'
+                  ? { channel: { id: schedule.destination.channelId ?? '', name: 'channel' } }
+                  : 'a Teams conversation',
                 ': ',
                 { code: schedule.cron },
                 ` in ${schedule.timeZone}`,

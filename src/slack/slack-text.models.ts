@@ -20,6 +20,8 @@ export function escapeMrkdwn(text: string): string {
 }
 
 const userMention = /^<@([UW][A-Z0-9]{1,20})(?:\|([^>]*))?>$/;
+/** A public or private channel id: the only ids a channel span may turn into a link. */
+const slackChannelId = /^[CG][A-Z0-9]{2,20}$/;
 const channelRef = /^<#([CG][A-Z0-9]+)(?:\|([^>]*))?>$/;
 const linkRef = /^<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>$/;
 
@@ -86,6 +88,9 @@ export function spanToMrkdwn(span: Span, ids: SlackIds): string {
   if ('bold' in span) return `*${escapeMrkdwn(span.bold)}*`;
   if ('italic' in span) return `_${escapeMrkdwn(span.italic)}_`;
   if ('code' in span) return `\`${escapeMrkdwn(span.code.replace(/`/g, "'"))}\``;
+  if ('channel' in span) {
+    return slackChannelId.test(span.channel.id) ? `<#${span.channel.id}>` : escapeMrkdwn(`#${span.channel.name}`);
+  }
   const id = ids.get(span.member.id);
   return id && slackUserId.test(id) ? `<@${id}>` : escapeMrkdwn(span.member.name);
 }

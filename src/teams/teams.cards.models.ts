@@ -68,6 +68,7 @@ class Renderer {
     if ('bold' in span) return `**${escapeCardText(span.bold)}**`;
     if ('italic' in span) return `_${escapeCardText(span.italic)}_`;
     if ('code' in span) return escapeCardText(span.code);
+    if ('channel' in span) return escapeCardText(span.channel.name);
     const mention = this.options.mentions?.get(span.member.id);
     if (!mention) return `**${escapeCardText(span.member.name)}**`;
     // The entity text must appear verbatim in the card; the name inside is made harmless first.

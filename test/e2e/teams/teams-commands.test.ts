@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { listEnabledSchedules } from '../../../src/digest/digest.repository';
+import { deliverDigest } from '../../../src/digest/digest.usecases';
 import { auditLedger, getBalances } from '../../../src/ledger/ledger.usecases';
 import { findMemberByIdentity, findOrganisationByWorkspace } from '../../../src/members/members.repository';
 import { findPersonalConversation } from '../../../src/teams/teams.repository';
@@ -387,4 +389,30 @@ it('a turn that fails is logged and answered; the server keeps serving', async (
   expect(String(apology?.activity.text)).toContain('Something went wrong');
   const after = await say(ana, 'balance');
   expect(after.reply).toBeDefined();
+});
+
+it('an admin schedules the digest by typing in the channel that should receive it, and it is posted there', async () => {
+  const team = await setUpTeam();
+  const channel = channelConversation(`19:digest-${team.tenantId.slice(0, 8)}@thread.tacv2`);
+  const { reply } = await team.say(team.ada, 'tokens digest "0 9 * * MON" Europe/Berlin', { conversation: channel });
+  expect(cardText(reply)).toContain('The weekly digest will be posted to this conversation');
+  const orm = harness.allot.deps.ctx.db.orm;
+  const [schedule] = await listEnabledSchedules(orm, team.org.id);
+  const channelId = channel.id.split(';messageid=')[0]!;
+  expect(schedule).toMatchObject({ platform: 'teams', destination: { conversationId: channelId } });
+
+  const from = harness.connector.sentActivities().length;
+  const outcome = await deliverDigest(
+    { ...harness.allot.deps, sleep: async () => {} },
+    { orgId: team.org.id, scheduleId: schedule!.id, slot: new Date('2026-11-30T08:00:00Z') },
+  );
+  expect(outcome).toBe('sent');
+  const posted = harness.connector.sentActivities().slice(from);
+  expect(posted.map((sent) => sent.conversationId)).toEqual([channelId]);
+  expect(cardText(posted[0]!.activity)).toContain('Allot weekly digest');
+
+  const personal = await team.say(team.ada, 'tokens digest "0 9 * * MON" Europe/Berlin');
+  expect(cardText(personal.reply)).toContain('Type the command in the channel');
+  const member = await team.say(team.ana, 'tokens digest "0 9 * * MON" UTC', { conversation: channel });
+  expect(cardText(member.reply)).toContain('Only admins can schedule the digest');
 });
