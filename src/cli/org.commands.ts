@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { operatorActor } from '../lib/context';
 import * as membersRepo from '../members/members.repository';
-import { createOrganisation } from '../members/members.usecases';
-import { CliError, withCliContext } from './cli-context';
+import { createOrganisation, linkWorkspace } from '../members/members.usecases';
+import { CliError, requireOrganisation, withCliContext } from './cli-context';
 import { failureLine, formatTable } from './cli-format';
 
 export function registerOrgCommands(program: Command): void {
@@ -43,6 +43,42 @@ export function registerOrgCommands(program: Command): void {
             ['ID', 'SLUG', 'NAME', 'TIME ZONE'],
             rows.map((row) => [row.id.toString(), row.slug, row.name, row.timeZone]),
           ),
+        );
+      });
+    });
+
+  org
+    .command('link <org> <platform> <workspaceId>')
+    .description(
+      'Link a Slack team (T…) or enterprise (E…), or a Teams tenant id, to an organisation before its first use, ' +
+        'so one person on both platforms has one wallet',
+    )
+    .action(async (slug: string, platform: string, workspaceId: string) => {
+      if (platform !== 'slack' && platform !== 'teams') {
+        throw new CliError(
+          'The platform is slack or teams, e.g. allot org link acme teams 72f988bf-86f1-41af-91ab-2d7cd011db47',
+          2,
+        );
+      }
+      await withCliContext(async (ctx) => {
+        const organisation = await requireOrganisation(ctx, slug);
+        const linked = await linkWorkspace(ctx, {
+          orgId: organisation.id,
+          platform,
+          externalId: workspaceId,
+          actor: operatorActor,
+        });
+        if (!linked.ok) {
+          throw new CliError(
+            linked.failure === 'workspace_taken'
+              ? `That ${platform} workspace already belongs to organisation ${String(linked.detail?.slug)}.`
+              : `"${workspaceId}" is not a workspace id: a Slack team id like T0123ABCD, or a Teams tenant id (a GUID).`,
+          );
+        }
+        console.log(
+          linked.value.alreadyLinked
+            ? `${platform} ${workspaceId} was already linked to ${organisation.slug}.`
+            : `Linked ${platform} ${workspaceId} to ${organisation.slug}.`,
         );
       });
     });

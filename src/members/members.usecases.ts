@@ -90,11 +90,34 @@ export async function ensureOrganisationForWorkspace(
   });
 }
 
+/**
+ * Links a chat workspace (a Slack team or enterprise, a Teams tenant) to an organisation, so people
+ * on Slack and Teams with the same email share one member and one wallet. Link before first use: a
+ * workspace already serving another organisation is refused.
+ */
 export async function linkWorkspace(
   ctx: Ctx,
-  input: { orgId: bigint; platform: membersRepo.IdentityPlatform; externalId: string },
-): Promise<void> {
-  await membersRepo.insertWorkspace(ctx.db.orm, input);
+  input: { orgId: bigint; platform: membersRepo.IdentityPlatform; externalId: string; actor?: Actor },
+): Promise<Result<{ alreadyLinked: boolean }, 'workspace_taken' | 'workspace_invalid'>> {
+  const externalId = input.externalId.trim();
+  if (!/^[A-Za-z0-9._:-]{2,100}$/.test(externalId)) return fail('workspace_invalid');
+  const existing = await membersRepo.findOrganisationByWorkspace(ctx.db.orm, input.platform, externalId);
+  if (existing) {
+    return existing.id === input.orgId ? ok({ alreadyLinked: true }) : fail('workspace_taken', { slug: existing.slug });
+  }
+  await ctx.db.orm.transaction(async (tx) => {
+    await membersRepo.insertWorkspace(tx, { orgId: input.orgId, platform: input.platform, externalId });
+    await membersRepo.insertAudit(tx, {
+      orgId: input.orgId,
+      actorMemberId: input.actor ? actorMemberId(input.actor) : null,
+      platform: input.actor?.platform ?? 'cli',
+      action: 'workspace.link',
+      details: { platform: input.platform, externalId },
+      at: ctx.clock.now(),
+    });
+  });
+  const linked = await membersRepo.findOrganisationByWorkspace(ctx.db.orm, input.platform, externalId);
+  return linked?.id === input.orgId ? ok({ alreadyLinked: false }) : fail('workspace_taken', { slug: linked?.slug });
 }
 
 export interface NewMember {

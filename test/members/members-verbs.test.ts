@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client';
 import { findAccount } from '../../src/ledger/ledger.repository';
 import { type Actor, operatorActor } from '../../src/lib/context';
-import { addMember, createOrganisation, setManager, setRole } from '../../src/members/members.usecases';
+import { findOrganisationByWorkspace } from '../../src/members/members.repository';
+import { addMember, createOrganisation, linkWorkspace, setManager, setRole } from '../../src/members/members.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
 import { makeMember, makeOrganisation, makeTeam } from '../support/fixtures';
 
@@ -188,5 +189,31 @@ describe('roles and reporting lines', () => {
       role: 'admin',
     });
     expect(result).toMatchObject({ ok: false, failure: 'member_not_found' });
+  });
+});
+
+describe('linking chat workspaces', () => {
+  it('a Teams tenant linked to the Slack organisation joins it; linking again is harmless; another organisation is refused', async () => {
+    const ctx = createTestCtx(tdb.db);
+    const acme = await makeOrganisation(ctx);
+    const other = await makeOrganisation(ctx);
+    const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47'.replace(/^.{8}/, Math.random().toString(16).slice(2, 10));
+    expect(await linkWorkspace(ctx, { orgId: acme.id, platform: 'teams', externalId: tenant })).toEqual({
+      ok: true,
+      value: { alreadyLinked: false },
+    });
+    expect(await linkWorkspace(ctx, { orgId: acme.id, platform: 'teams', externalId: tenant })).toEqual({
+      ok: true,
+      value: { alreadyLinked: true },
+    });
+    expect(await linkWorkspace(ctx, { orgId: other.id, platform: 'teams', externalId: tenant })).toMatchObject({
+      ok: false,
+      failure: 'workspace_taken',
+    });
+    expect(await linkWorkspace(ctx, { orgId: other.id, platform: 'slack', externalId: 'T 1; drop' })).toMatchObject({
+      ok: false,
+      failure: 'workspace_invalid',
+    });
+    expect((await findOrganisationByWorkspace(tdb.db.orm, 'teams', tenant))?.id).toBe(acme.id);
   });
 });
