@@ -1,5 +1,9 @@
+import { sql } from 'drizzle-orm';
+import { queryRows } from '../db/client';
+import { getBalances } from '../ledger/ledger.usecases';
 import type { Actor, Ctx } from '../lib/context';
 import type { Member } from '../members/members.repository';
+import { formatMoney } from '../usage/usage.models';
 import {
   apiKeyCreatedReply,
   apiKeyRevokedReply,
@@ -29,7 +33,7 @@ import {
   setWeight,
 } from '../usage/usage.usecases';
 import { type LeaderboardWindow, leaderboardWindows, type UsageSubcommand } from './grammar.models';
-import type { Block, ChatMessage } from './messages';
+import { type Block, type ChatMessage, context } from './messages';
 import { grammarReply, leaderboardComingSoon } from './replies.models';
 
 // The chat core's window on the usage module: the leaderboard and a member's usage by model (with
@@ -50,7 +54,43 @@ export async function usageBlocks(ctx: Ctx, input: { orgId: bigint; memberId: bi
   const usage = await getUsageByModel(ctx, { orgId: input.orgId, memberId: input.memberId });
   if (!usage.ok) return [];
   const settings = await findLeaderboardSettings(ctx.db.orm, input.orgId);
-  return usageByModelSection(usage.value, { hideMoney: settings?.hideMoney ?? false });
+  const hideMoney = settings?.hideMoney ?? false;
+  const section = usageByModelSection(usage.value, { hideMoney });
+  if (hideMoney) return section;
+  return [
+    ...(await moneyEquivalentBlocks(ctx, { ...input, usage: usage.value.total, period: usage.value.period })),
+    ...section,
+  ];
+}
+
+/**
+ * What a balance is worth in money, where prices are known: at the member's own mix of models this
+ * month, or, before they used any, at the organisation's. Integer micro-units throughout.
+ */
+async function moneyEquivalentBlocks(
+  ctx: Ctx,
+  input: { orgId: bigint; memberId: bigint; usage: { tokens: bigint; costMicros: bigint }; period: { start: string } },
+): Promise<Block[]> {
+  const balances = await getBalances(ctx.db.orm, input.orgId, input.memberId);
+  if (!balances || balances.wallet === 0n) return [];
+  let rate = input.usage;
+  let basis = 'your models this month';
+  if (rate.tokens === 0n || rate.costMicros === 0n) {
+    const [row] = await queryRows<{ tokens: string | null; cost: string | null }>(
+      ctx.db.orm,
+      sql`select sum(tokens)::text as tokens, sum(cost_micros)::text as cost from usage_period_totals
+           where org_id = ${input.orgId} and period = 'month' and period_start = ${input.period.start}::date`,
+    );
+    rate = { tokens: BigInt(row?.tokens ?? 0), costMicros: BigInt(row?.cost ?? 0) };
+    basis = "your organisation's models this month";
+  }
+  if (rate.tokens === 0n || rate.costMicros === 0n) return [];
+  const worth = (balances.wallet * rate.costMicros) / rate.tokens;
+  const line =
+    balances.wallet < 0n
+      ? `Overage worth about ${formatMoney(-worth)} at ${basis}.`
+      : `Worth about ${formatMoney(worth)} at ${basis}.`;
+  return [context(line)];
 }
 
 const usageUsages: Record<UsageSubcommand, string> = {

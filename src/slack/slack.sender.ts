@@ -5,6 +5,7 @@ import type { Orm } from '../db/client';
 import type { Logger } from '../lib/logger';
 import type { MemberIdentity } from '../members/members.repository';
 import { toSlackMessage } from './blockkit.presenter';
+import { ChannelPacer } from './channel-pacer';
 import { findSlackUserIds } from './slack.repository';
 import { memberIdsIn, type SlackIds } from './slack-text.models';
 
@@ -45,6 +46,7 @@ export async function slackIdsFor(orm: Orm, orgId: bigint, message: ChatMessage)
  * caller can tell the person acting, and the ledger change that caused the message stands.
  */
 export function createSlackSender(deps: { client: WebClient; orm: () => Orm; logger: Logger }): PlatformSender {
+  const pacer = new ChannelPacer();
   const fail = (error: unknown, what: string): SendOutcome => {
     const { code, unreachable } = slackErrorOf(error);
     deps.logger.warn({ code, what }, 'Slack Web API call failed');
@@ -98,6 +100,7 @@ export function createSlackSender(deps: { client: WebClient; orm: () => Orm; log
       if (!channel) return { ok: false, reason: 'failed', detail: 'no_channel' };
       const ids = await slackIdsFor(deps.orm(), orgId, message);
       try {
+        await pacer.wait(channel);
         const posted = await deps.client.chat.postMessage({ channel, ...toSlackMessage(message, ids) });
         return {
           ok: true,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { usageBlocks } from '../../src/chat/usage.bridge';
 import { operatorActor } from '../../src/lib/context';
 import { createOrganisation } from '../../src/members/members.usecases';
 import { leaderboardReply, usageByModelSection } from '../../src/usage/usage.replies';
@@ -11,7 +12,7 @@ import {
 } from '../../src/usage/usage.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
 import { makeMember, makeOrganisation, uniqueKey } from '../support/fixtures';
-import { event, messageText } from './support';
+import { event, fund, messageText } from './support';
 
 let tdb: TestDatabase;
 beforeAll(async () => {
@@ -172,4 +173,21 @@ it("shows a member this month's usage by model with money, for /balance", async 
   expect(usage.ok && usage.value.total).toMatchObject({ tokens: 1_001_000n, costMicros: 152_500n });
   const section = messageText(usage.ok ? usageByModelSection(usage.value) : []);
   expect(section).toContain('$0.15');
+});
+
+it('/balance shows what the balance is worth at the member’s own models this month, and overage as such', async () => {
+  const { ctx, org, bob, carol } = await setup();
+  await fund(ctx, org.id, [bob.id], 1_000_000n);
+  // Bob used 3,000 gpt-4o tokens ($2.50 per million): 997,000 left are worth about $2.49.
+  expect(messageText(await usageBlocks(ctx, { orgId: org.id, memberId: bob.id }))).toContain(
+    'Worth about $2.49 at your models this month.',
+  );
+  // Carol was never funded: her wallet is in overage by what she used.
+  await ingestUsage(ctx, {
+    orgId: org.id,
+    events: [event({ user: carol.email!, model: 'gpt-4o-mini', input_tokens: 1_000_000, output_tokens: 0 })],
+  });
+  expect(messageText(await usageBlocks(ctx, { orgId: org.id, memberId: carol.id }))).toMatch(
+    /Overage worth about \$0\.\d+ at your models this month\./,
+  );
 });
