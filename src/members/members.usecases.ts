@@ -270,6 +270,48 @@ export async function ensureMemberForIdentity(
   });
 }
 
+/**
+ * Applies a platform's news about a known person (Slack `user_change`): deactivated people and bots
+ * can no longer receive grants, platform admins become admins (never demoted here: Allot roles are
+ * managed in Allot), and name, email and time zone follow the platform. Unknown people are ignored;
+ * they are created when first seen acting or named.
+ */
+export async function refreshMemberFromPlatform(
+  ctx: Ctx,
+  input: { orgId: bigint; platform: membersRepo.IdentityPlatform; externalId: string; profile: PlatformProfile },
+): Promise<Member | undefined> {
+  const member = await membersRepo.findMemberByIdentity(ctx.db.orm, input.orgId, input.platform, input.externalId);
+  if (!member) return undefined;
+  const { profile } = input;
+  const changes: Parameters<typeof membersRepo.updateMember>[3] = {};
+  if (profile.isActive !== undefined && profile.isActive !== member.isActive) changes.isActive = profile.isActive;
+  if (profile.isBot !== undefined && profile.isBot !== member.isBot) changes.isBot = profile.isBot;
+  if (profile.isPlatformAdmin && member.role !== 'admin') changes.role = 'admin';
+  const name = profile.displayName.trim().slice(0, displayNameLengthMax);
+  if (name && name !== member.displayName) changes.displayName = name;
+  if (profile.timeZone && isValidTimeZone(profile.timeZone) && profile.timeZone !== member.timeZone) {
+    changes.timeZone = profile.timeZone;
+  }
+  const email = profile.email?.trim().toLowerCase();
+  if (email && emailPattern.test(email) && email !== member.email) {
+    // Another member already holding that email keeps it: merging people is an operator's decision.
+    if (!(await membersRepo.findMemberByEmail(ctx.db.orm, input.orgId, email))) changes.email = email;
+  }
+  if (Object.keys(changes).length === 0) return member;
+  return ctx.db.orm.transaction(async (tx) => {
+    const updated = await membersRepo.updateMember(tx, input.orgId, member.id, changes);
+    await membersRepo.insertAudit(tx, {
+      orgId: input.orgId,
+      actorMemberId: null,
+      platform: input.platform,
+      action: 'member.refresh',
+      details: { memberId: member.id, changes },
+      at: ctx.clock.now(),
+    });
+    return updated;
+  });
+}
+
 export type AdminFailure = 'not_an_admin';
 
 /** Admins are members with the admin role, and operators at the CLI. */

@@ -12,7 +12,8 @@ import {
 import type { ChatMessage } from '../chat/messages';
 import { actionIds, failureReply } from '../chat/replies.models';
 import type { AppDeps } from '../lib/module';
-import type { Member, Organisation } from '../members/members.repository';
+import { findOrganisationByWorkspace, type Member, type Organisation } from '../members/members.repository';
+import { refreshMemberFromPlatform } from '../members/members.usecases';
 import {
   denyModal,
   denyModalCallbackId,
@@ -271,9 +272,51 @@ export function registerSlackListeners(app: App, listener: SlackListenerDeps): v
     });
   });
 
+  // Slack tells the app when someone is deactivated, becomes a bot, an admin, or changes profile.
+  app.event('user_change', async ({ event, body }) => {
+    const envelope = body as unknown as {
+      team_id: string;
+      event_id: string;
+      authorizations?: { enterprise_id?: string | null; is_enterprise_install?: boolean }[];
+    };
+    const user = event.user as unknown as SlackUserProfile;
+    await track(async () => {
+      const auth = envelope.authorizations?.[0];
+      const workspace = auth?.is_enterprise_install && auth.enterprise_id ? auth.enterprise_id : envelope.team_id;
+      const org = await findOrganisationByWorkspace(deps.ctx.db.orm, 'slack', workspace);
+      if (!org || !user?.id) return;
+      await refreshMemberFromPlatform(deps.ctx, {
+        orgId: org.id,
+        platform: 'slack',
+        externalId: user.id,
+        profile: {
+          displayName: user.profile?.display_name || user.real_name || user.name || user.id,
+          email: user.profile?.email ?? null,
+          timeZone: user.tz ?? null,
+          isBot: Boolean(user.is_bot),
+          isActive: !user.deleted,
+          isPlatformAdmin: Boolean(user.is_admin || user.is_owner),
+        },
+      });
+    });
+  });
+
   app.error(async (error) => {
     deps.logger.error({ err: error }, 'Bolt reported an error');
   });
+}
+
+/** The fields of a Slack user object that Allot reads. */
+interface SlackUserProfile {
+  id: string;
+  name?: string;
+  real_name?: string;
+  deleted?: boolean;
+  is_bot?: boolean;
+  is_admin?: boolean;
+  is_owner?: boolean;
+  tz?: string;
+  profile?: { email?: string; display_name?: string };
 }
 
 function commandActor(command: SlashCommand): SlackActor {

@@ -105,3 +105,28 @@ describe('/tokens allowance', () => {
     expect(await ledger.audit()).toEqual([]);
   });
 });
+
+describe('user_change events', () => {
+  it('a person deactivated in Slack after Allot met them can no longer receive grants; a promoted one becomes admin', async () => {
+    const ws = new SlackWorkspace(h);
+    await setUpTeam(ws);
+    const ledger = ledgerOf(h, ws);
+    const change = (user: Record<string, unknown>) =>
+      ws.event({ type: 'user_change', user: { ...user, id: ws.id(String(user.id)) } });
+    expect((await change({ id: 'UANA', name: 'ana', deleted: true, profile: { display_name: 'Ana' } })).status).toBe(
+      200,
+    );
+    await settle(h);
+    const refused = await ws.command('UMIA', '/grant-tokens', '<@UANA> 1k welcome back');
+    expect(textOf(refused.reply)).toMatch(/deactivated|no longer/i);
+    expect(await ledger.wallet('UANA')).toBe(0n);
+
+    await change({ id: 'UBEN', name: 'ben', is_admin: true, profile: { display_name: 'Ben' } });
+    await settle(h);
+    expect((await ledger.member('UBEN')).role).toBe('admin');
+    // Someone Allot never met is not created by a profile change.
+    await change({ id: 'UNEW', name: 'new', profile: { display_name: 'New' } });
+    await settle(h);
+    await expect(ledger.member('UNEW')).rejects.toThrow('no member');
+  });
+});
