@@ -1,5 +1,6 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { instantOfWallTime, type WallTime, wallTimeAt } from '../lib/zoned-time.models';
 import type { LeaderboardWindow } from './usage.tables';
 
 // Pure rules of usage metering: the event envelope, its validation and normalisation (including
@@ -437,31 +438,11 @@ export function valuePerMoney(value: bigint, costMicros: bigint): bigint | null 
 // ---------------------------------------------------------------------------------------------
 // periods, in the organisation's time zone
 
-export interface LocalDate {
-  year: number;
-  month: number;
-  day: number;
-  /** 1 = Monday … 7 = Sunday. */
-  weekday: number;
-}
-
-const weekdays: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
+/** A local calendar date in a zone (from src/lib/zoned-time.models.ts, the one place for zone arithmetic). */
+export type LocalDate = Pick<WallTime, 'year' | 'month' | 'day' | 'weekday'>;
 
 export function localDate(at: Date, timeZone: string): LocalDate {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    weekday: 'short',
-  }).formatToParts(at);
-  const part = (type: string) => parts.find((item) => item.type === type)?.value ?? '';
-  return {
-    year: Number(part('year')),
-    month: Number(part('month')),
-    day: Number(part('day')),
-    weekday: weekdays[part('weekday')] ?? 1,
-  };
+  return wallTimeAt(at, timeZone);
 }
 
 function isoDay(year: number, month: number, day: number): string {
@@ -490,28 +471,10 @@ export function alertPeriod(at: Date, timeZone: string): string {
   return currentPeriod('month', at, timeZone).start.slice(0, 7);
 }
 
-/** Start of a local date in the zone, as an instant (for comparing with transfer times). */
+/** Start of a local date ("2026-11-01") in the zone, as an instant (for comparing with transfer times). */
 export function zonedDayStart(day: string, timeZone: string): Date {
-  const utc = new Date(`${day}T00:00:00Z`);
-  // The zone's offset at that moment; one correction step is exact except inside a DST gap.
-  const offsetMs = (at: Date) => {
-    const local = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    }).formatToParts(at);
-    const get = (type: string) => Number(local.find((item) => item.type === type)?.value ?? 0);
-    return (
-      Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - at.getTime()
-    );
-  };
-  const first = new Date(utc.getTime() - offsetMs(utc));
-  return new Date(utc.getTime() - offsetMs(first));
+  const [year, month, date] = day.split('-').map(Number);
+  return instantOfWallTime(timeZone, { year: year!, month: month!, day: date! });
 }
 
 // ---------------------------------------------------------------------------------------------
