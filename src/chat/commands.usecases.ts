@@ -8,6 +8,7 @@ import {
   requestTopUp,
 } from '../approvals/approvals.usecases';
 import type { Config } from '../config/config';
+import type { Metrics } from '../http/metrics';
 import { getBalances, grantTokens, issueBudget } from '../ledger/ledger.usecases';
 import type { Ctx } from '../lib/context';
 import type { Logger } from '../lib/logger';
@@ -74,6 +75,8 @@ export interface ChatDeps {
   notifier: Notifier;
   logger: Logger;
   chatExtensions?: ChatExtensions;
+  /** Counts commands by platform, command and outcome for GET /metrics. */
+  metrics?: Pick<Metrics, 'chatCommands'>;
 }
 
 /** How an adapter looks up a person the core has not met: the platform's profile, or null if unknown there. */
@@ -221,9 +224,16 @@ export async function runCommand(deps: ChatDeps, input: RunCommandInput): Promis
     };
   }
   try {
-    return await execute(deps, input, parsed.command);
+    const outcome = await execute(deps, input, parsed.command);
+    deps.metrics?.chatCommands.inc({
+      platform: input.platform,
+      command: name,
+      outcome: outcome.ok ? 'ok' : outcome.failure,
+    });
+    return outcome;
   } catch (error) {
     deps.logger.error({ err: error, command: name, key: input.idempotencyKey }, 'chat command failed');
+    deps.metrics?.chatCommands.inc({ platform: input.platform, command: name, outcome: 'internal_error' });
     return refusal('internal_error');
   }
 }

@@ -130,3 +130,14 @@ describe('user_change events', () => {
     await expect(ledger.member('UNEW')).rejects.toThrow('no member');
   });
 });
+
+describe('GET /metrics', () => {
+  it('counts chat commands by platform, command and outcome', async () => {
+    const ws = new SlackWorkspace(h);
+    await setUpTeam(ws);
+    await ws.command('UANA', '/tokens', 'role <@UBEN> admin');
+    const text = await (await fetch(`${h.baseUrl}/metrics`)).text();
+    expect(text).toMatch(/allot_chat_commands_total\{platform="slack",command="tokens",outcome="ok"\} [1-9]/);
+    expect(text).toMatch(/allot_chat_commands_total\{platform="slack",command="tokens",outcome="not_an_admin"\} [1-9]/);
+  });
+});
