@@ -125,6 +125,11 @@ async function main(): Promise<void> {
       },
     );
   };
+  // A promise rejected where nobody awaits it is a bug, but one chat request's bug must not take the
+  // whole bot down with every other request in flight: log it loudly and keep serving.
+  process.on('unhandledRejection', (reason) => {
+    running.deps.logger.error({ err: reason }, 'unhandled promise rejection (a bug): logged, process kept running');
+  });
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
