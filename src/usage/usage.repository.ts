@@ -116,7 +116,7 @@ export interface BatchOutcome {
   wallets: { walletId: bigint; balanceAfter: bigint; debited: bigint }[];
 }
 
-/** One round trip: allot_ingest_usage stores, prices, debits and rolls up a batch (migrations 0005 and 0010). */
+/** One round trip: allot_ingest_usage stores, prices, debits and rolls up a batch (migrations/0001_functions.sql). */
 export async function ingestBatch(
   orm: Orm,
   input: {

@@ -1,3 +1,142 @@
+-- Transfers are immutable: corrections are reversals, never edits (LEDGER.md I8).
+CREATE OR REPLACE FUNCTION allot_refuse_transfer_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'transfers are append-only: % is refused; post a reversal instead', TG_OP
+    USING ERRCODE = 'integrity_constraint_violation';
+END;
+$$;
+--> statement-breakpoint
+CREATE TRIGGER transfers_append_only
+  BEFORE UPDATE OR DELETE ON transfers
+  FOR EACH ROW EXECUTE FUNCTION allot_refuse_transfer_change();
+--> statement-breakpoint
+CREATE TRIGGER transfers_no_truncate
+  BEFORE TRUNCATE ON transfers
+  FOR EACH STATEMENT EXECUTE FUNCTION allot_refuse_transfer_change();
+--> statement-breakpoint
+--> statement-breakpoint
+-- Posts one operation (one or more transfers that share an idempotency key) in one round trip. It
+-- never raises for a business failure; it returns a status instead:
+--   ok | exists (same key, same body) | conflict (same key, other body) | account_not_found
+--   | already_reversed | exceeds_balance (o_account names the account that would be overdrawn).
+-- A concurrent twin with the same key loses on the unique constraint; the caller retries the call
+-- and then sees `exists`. The statements run on generic plans: PL/pgSQL would otherwise re-plan most
+-- of them on every call, and planning cost more than executing (bench/README.md, "Ledger").
+CREATE OR REPLACE FUNCTION allot_post(
+  p_org bigint,
+  p_key text,
+  p_hash text,
+  p_code text,
+  p_debits bigint[],
+  p_credits bigint[],
+  p_amounts bigint[],
+  p_actor bigint,
+  p_platform text,
+  p_memo text,
+  p_reverses bigint,
+  OUT o_status text,
+  OUT o_ids bigint[],
+  OUT o_account bigint,
+  OUT o_created_at timestamptz
+) LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+  v_hash text;
+  -- The touched accounts in ascending id (the lock order) and the net change of each.
+  v_accounts bigint[];
+  v_deltas bigint[];
+  v_locked bigint[];
+  v_kinds text[];
+  v_balances bigint[];
+BEGIN
+  -- Every posted operation has a leg 1; its key decides between exists and conflict.
+  SELECT t.request_hash, t.created_at INTO v_hash, o_created_at
+    FROM transfers t
+   WHERE t.org_id = p_org AND t.operation_key = p_key AND t.leg = 1;
+  IF FOUND THEN
+    IF v_hash = p_hash THEN
+      o_status := 'exists';
+      SELECT array_agg(t.id ORDER BY t.leg) INTO o_ids
+        FROM transfers t
+       WHERE t.org_id = p_org AND t.operation_key = p_key;
+    ELSE
+      o_status := 'conflict';
+    END IF;
+    RETURN;
+  END IF;
+
+  SELECT array_agg(acc ORDER BY acc), array_agg(delta ORDER BY acc) INTO v_accounts, v_deltas
+    FROM (
+      SELECT acc, sum(delta)::bigint AS delta FROM (
+        SELECT d AS acc, -amt AS delta FROM unnest(p_debits, p_amounts) AS x(d, amt)
+        UNION ALL
+        SELECT c, amt FROM unnest(p_credits, p_amounts) AS y(c, amt)
+      ) moves GROUP BY acc
+    ) net;
+
+  SELECT array_agg(id ORDER BY id), array_agg(kind ORDER BY id), array_agg(balance ORDER BY id)
+    INTO v_locked, v_kinds, v_balances
+    FROM (
+      SELECT id, kind, balance FROM accounts
+       WHERE org_id = p_org AND id = ANY (v_accounts)
+       ORDER BY id
+         FOR UPDATE
+    ) locked;
+  IF v_accounts IS NULL OR v_locked IS DISTINCT FROM v_accounts THEN
+    o_status := 'account_not_found';
+    RETURN;
+  END IF;
+
+  IF p_reverses IS NOT NULL THEN
+    IF EXISTS (SELECT 1 FROM transfers WHERE org_id = p_org AND reverses_transfer_id = p_reverses) THEN
+      o_status := 'already_reversed';
+      RETURN;
+    END IF;
+  END IF;
+
+  -- Overdraft rules (LEDGER.md I3, I4): the treasury may go negative; a wallet only through usage.
+  FOR i IN 1 .. array_length(v_accounts, 1) LOOP
+    IF v_deltas[i] < 0 AND v_balances[i] + v_deltas[i] < 0 AND v_kinds[i] <> 'treasury'
+       AND NOT (v_kinds[i] = 'wallet' AND p_code = 'usage') THEN
+      o_status := 'exceeds_balance';
+      o_account := v_accounts[i];
+      RETURN;
+    END IF;
+  END LOOP;
+
+  UPDATE accounts a
+     SET balance = a.balance + n.delta
+    FROM unnest(v_accounts, v_deltas) AS n(acc, delta)
+   WHERE a.org_id = p_org AND a.id = n.acc;
+
+  WITH inserted AS (
+    INSERT INTO transfers (org_id, operation_key, leg, request_hash, debit_account_id, credit_account_id,
+                           amount, code, actor_member_id, platform, memo, reverses_transfer_id)
+    SELECT p_org, p_key, m.leg::smallint, p_hash, m.d, m.c, m.amt, p_code, p_actor, p_platform, p_memo, p_reverses
+      FROM unnest(p_debits, p_credits, p_amounts) WITH ORDINALITY AS m(d, c, amt, leg)
+    RETURNING id, leg, created_at
+  )
+  SELECT array_agg(id ORDER BY leg), min(created_at) INTO o_ids, o_created_at FROM inserted;
+  o_status := 'ok';
+END;
+$$;
+--> statement-breakpoint
+-- allot_ingest_usage (bench/README.md, "Usage"): stores, prices, values, debits and rolls up a batch
+-- of usage events in one round trip, inside the caller's transaction. Each event of p_events may carry
+-- `raw_hash` (the hash of the event as sent), stored for the replay fast path of ingestUsage.
+-- * the check that a new event's ledger key is free is a per-row probe of the unique key, made only
+--   for events not stored yet;
+-- * value = tokens x weight in bigint (tokens at most 1e9, weight at most 1e6 thousandths), rounded
+--   half up once: 40,000 tokens at weight 1 are worth exactly 40,000;
+-- * week/month/quarter starts are computed once per member and local day;
+-- * each member's transfer key and request hash are read without a sort inside each group.
+-- The rollup and period-total tables leave room in each page, so adding to a row is a heap-only
+-- update (no new index entries): after the first batches of a day, most writes are such additions.
+ALTER TABLE "usage_daily_rollups" SET (fillfactor = 50);
+--> statement-breakpoint
+ALTER TABLE "usage_period_totals" SET (fillfactor = 50);
+--> statement-breakpoint
 -- Ingests one batch of usage events in one round trip, inside the caller's transaction: every
 -- event that is new is stored, priced with the price in force at its own time, valued with its
 -- category's weight, added to the daily rollups and the week/month/quarter totals, and debited from
@@ -62,31 +201,33 @@ BEGIN
   WITH input AS (
     SELECT e.*
       FROM jsonb_to_recordset(p_events) AS e(
-        idx int, event_id text, op_key text, content_hash text, member_id bigint, wallet_id bigint,
-        model text, category text, input_tokens bigint, output_tokens bigint, event_at timestamptz)
+        idx int, event_id text, op_key text, content_hash text, raw_hash text, member_id bigint,
+        wallet_id bigint, model text, category text, input_tokens bigint, output_tokens bigint,
+        event_at timestamptz)
   ), classified AS (
     -- A stored event decides duplicate or conflict; a new event whose ledger key some other
     -- operation already holds is a conflict too (it would otherwise be debited twice).
     -- Both are lookups by a whole unique key, one index probe per event, so the cost follows the
     -- batch and never the size of the tables (a hash join here would read the organisation's history).
-    SELECT i.*, u.content_hash AS stored_hash,
-           CASE WHEN u.content_hash IS NULL
-                THEN EXISTS (SELECT 1 FROM transfers t
-                              WHERE t.org_id = p_org AND t.operation_key = i.op_key AND t.leg = 1)
-                ELSE false END AS key_taken
+    SELECT i.*, u.content_hash AS stored_hash, k.taken IS NOT NULL AS key_taken
       FROM input i
       LEFT JOIN LATERAL (
         SELECT ue.content_hash FROM usage_events ue WHERE ue.org_id = p_org AND ue.event_id = i.event_id LIMIT 1
       ) u ON true
+      LEFT JOIN LATERAL (
+        SELECT true AS taken FROM transfers t
+         WHERE u.content_hash IS NULL AND t.org_id = p_org AND t.operation_key = i.op_key AND t.leg = 1
+         LIMIT 1
+      ) k ON true
   ), fresh AS MATERIALIZED (
-    SELECT c.idx, c.event_id, c.op_key, c.content_hash, c.member_id, c.wallet_id, c.model, c.category,
+    SELECT c.idx, c.event_id, c.op_key, c.content_hash, c.raw_hash, c.member_id, c.wallet_id, c.model, c.category,
            c.input_tokens, c.output_tokens, c.event_at,
            c.input_tokens + c.output_tokens AS tokens,
            (c.event_at AT TIME ZONE p_zone)::date AS day,
            price.input_micros IS NOT NULL AS priced,
            coalesce(round((c.input_tokens::numeric * price.input_micros
                            + c.output_tokens::numeric * price.output_micros) / 1000000), 0)::bigint AS cost_micros,
-           floor(((c.input_tokens + c.output_tokens)::numeric * coalesce(w.weight_thousandths, 1000) + 500) / 1000)::bigint AS value,
+           ((c.input_tokens + c.output_tokens) * coalesce(w.weight_thousandths, 1000)::bigint + 500) / 1000 AS value,
            row_number() OVER (PARTITION BY c.member_id ORDER BY c.idx) AS member_rank
       FROM classified c
       LEFT JOIN category_weights w ON w.org_id = p_org AND w.category = c.category
@@ -116,16 +257,19 @@ BEGIN
       FROM fresh f
   ), debits AS MATERIALIZED (
     SELECT i.member_id, i.transfer_id, min(i.wallet_id) AS wallet_id,
-           (array_agg(i.op_key ORDER BY i.idx))[1] AS op_key,
+           min(i.op_key) FILTER (WHERE i.member_rank = 1) AS op_key,
            sum(i.tokens)::bigint AS tokens, count(*) AS events,
-           md5(string_agg(i.content_hash, ',' ORDER BY i.idx)) AS request_hash
+           -- The debit as posted (wallet, amount, number of events, first event), without a sort
+           -- inside each group.
+           md5(concat_ws(':', 'usage', min(i.wallet_id), sum(i.tokens), count(*),
+                         min(i.content_hash) FILTER (WHERE i.member_rank = 1))) AS request_hash
       FROM ided i
      GROUP BY i.member_id, i.transfer_id
   ), stored_events AS (
     INSERT INTO usage_events (org_id, event_id, member_id, model, category, input_tokens, output_tokens,
-                              event_at, recorded_at, cost_micros, value, content_hash, transfer_id)
+                              event_at, recorded_at, cost_micros, value, content_hash, raw_hash, transfer_id)
     SELECT p_org, i.event_id, i.member_id, i.model, i.category, i.input_tokens, i.output_tokens,
-           i.event_at, p_recorded_at, i.cost_micros, i.value, i.content_hash, i.transfer_id
+           i.event_at, p_recorded_at, i.cost_micros, i.value, i.content_hash, i.raw_hash, i.transfer_id
       FROM ided i
   ), posted AS (
     INSERT INTO transfers (org_id, id, operation_key, leg, request_hash, debit_account_id, credit_account_id,
@@ -151,14 +295,20 @@ BEGIN
           cost_micros = r.cost_micros + excluded.cost_micros
   ), periods AS (
     INSERT INTO usage_period_totals AS pt (org_id, period, period_start, member_id, events, tokens, value, cost_micros)
-    SELECT p_org, k.period, k.period_start, f.member_id, count(*), sum(f.tokens), sum(f.value), sum(f.cost_micros)
-      FROM fresh f
+    SELECT p_org, k.period, k.period_start, md.member_id, sum(md.events), sum(md.tokens), sum(md.value),
+           sum(md.cost_micros)
+      FROM (
+        SELECT f.member_id, f.day::timestamp AS day, count(*) AS events, sum(f.tokens) AS tokens,
+               sum(f.value) AS value, sum(f.cost_micros) AS cost_micros
+          FROM fresh f
+         GROUP BY f.member_id, f.day
+      ) md
      CROSS JOIN LATERAL (VALUES
-       ('week', date_trunc('week', f.day)::date),
-       ('month', date_trunc('month', f.day)::date),
-       ('quarter', date_trunc('quarter', f.day)::date)
+       ('week', date_trunc('week', md.day)::date),
+       ('month', date_trunc('month', md.day)::date),
+       ('quarter', date_trunc('quarter', md.day)::date)
      ) AS k(period, period_start)
-     GROUP BY k.period, k.period_start, f.member_id
+     GROUP BY k.period, k.period_start, md.member_id
     ON CONFLICT (org_id, period, period_start, member_id) DO UPDATE
       SET events = pt.events + excluded.events,
           tokens = pt.tokens + excluded.tokens,
