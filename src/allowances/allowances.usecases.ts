@@ -2,7 +2,6 @@ import { hashOperation, isValidAmount } from '../ledger/ledger.models';
 import { findAccount } from '../ledger/ledger.repository';
 import { getBalances, post } from '../ledger/ledger.usecases';
 import type { Actor, Ctx } from '../lib/context';
-import { actorMemberId } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
 import { fail, ok, type Result } from '../lib/result';
 import { localDate, nextPeriodStart, periodStart } from '../lib/zoned-time.models';
@@ -44,10 +43,9 @@ export async function setAllowance(
   const rule = await ctx.db.orm.transaction(async (tx) => {
     await repo.retireRules(tx, input.orgId, input.target, now);
     const created = await repo.insertRule(tx, { ...input, at: now });
-    await membersRepo.insertAudit(tx, {
+    await membersRepo.insertActorAudit(tx, {
       orgId: input.orgId,
-      actorMemberId: actorMemberId(input.actor),
-      platform: input.actor.platform,
+      actor: input.actor,
       action: 'allowance.set',
       details: {
         ruleId: created.id,
@@ -72,10 +70,9 @@ export async function removeAllowance(
   const removed = await ctx.db.orm.transaction(async (tx) => {
     const count = await repo.retireRules(tx, input.orgId, input.target, now);
     if (count > 0) {
-      await membersRepo.insertAudit(tx, {
+      await membersRepo.insertActorAudit(tx, {
         orgId: input.orgId,
-        actorMemberId: actorMemberId(input.actor),
-        platform: input.actor.platform,
+        actor: input.actor,
         action: 'allowance.remove',
         details: { target: input.target },
         at: now,

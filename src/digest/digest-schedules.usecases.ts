@@ -3,7 +3,7 @@ import type { MessageLocation } from '../chat/notifier';
 import type { Actor, Ctx } from '../lib/context';
 import { actorMemberId } from '../lib/context';
 import { fail, ok, type Result } from '../lib/result';
-import { insertAudit } from '../members/members.repository';
+import { insertActorAudit } from '../members/members.repository';
 import { isAdminActor } from '../members/members.usecases';
 import type { DigestSchedule } from './digest.repository';
 import * as repo from './digest.repository';
@@ -72,10 +72,9 @@ export async function setDigestSchedule(
       createdBy: actorMemberId(input.actor),
       at: now,
     });
-    await insertAudit(tx, {
+    await insertActorAudit(tx, {
       orgId: input.orgId,
-      actorMemberId: actorMemberId(input.actor),
-      platform: input.actor.platform,
+      actor: input.actor,
       action: 'digest.schedule',
       details: { scheduleId: saved.id, destination: key, cron: saved.cron, timeZone: saved.timeZone },
       at: now,
@@ -96,10 +95,9 @@ export async function disableDigest(
   const disabled = await ctx.db.orm.transaction(async (tx) => {
     const count = await repo.disableSchedules(tx, input.orgId, key, now);
     if (count > 0) {
-      await insertAudit(tx, {
+      await insertActorAudit(tx, {
         orgId: input.orgId,
-        actorMemberId: actorMemberId(input.actor),
-        platform: input.actor.platform,
+        actor: input.actor,
         action: 'digest.off',
         details: { destination: key ?? 'all' },
         at: now,

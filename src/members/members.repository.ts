@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Orm } from '../db/client';
+import { type Actor, actorMemberId } from '../lib/context';
 import { auditLog, type MemberRole, memberIdentities, members, organisations, workspaces } from './members.tables';
 
 export type Organisation = typeof organisations.$inferSelect;
@@ -216,6 +217,21 @@ export async function insertAudit(
   },
 ): Promise<void> {
   await orm.insert(auditLog).values({ ...input, details: jsonSafe(input.details ?? {}) as Record<string, unknown> });
+}
+
+/** An audit row for something an actor did: who and from which platform come from the actor itself. */
+export async function insertActorAudit(
+  orm: Orm,
+  input: { orgId: bigint; actor: Actor; action: string; details?: Record<string, unknown>; at: Date },
+): Promise<void> {
+  await insertAudit(orm, {
+    orgId: input.orgId,
+    actorMemberId: actorMemberId(input.actor),
+    platform: input.actor.platform,
+    action: input.action,
+    details: input.details,
+    at: input.at,
+  });
 }
 
 /** jsonb cannot hold a bigint: ids and amounts are written as decimal strings. */

@@ -34,10 +34,9 @@ export async function createOrganisation(
     const organisation = await ctx.db.orm.transaction(async (tx) => {
       const created = await membersRepo.insertOrganisation(tx, { slug, name: input.name?.trim() || slug, timeZone });
       await ledgerRepo.insertOrganisationAccounts(tx, created.id);
-      await membersRepo.insertAudit(tx, {
+      await membersRepo.insertActorAudit(tx, {
         orgId: created.id,
-        actorMemberId: actorMemberId(input.actor),
-        platform: input.actor.platform,
+        actor: input.actor,
         action: 'organisation.create',
         details: { slug, timeZone },
         at: ctx.clock.now(),
@@ -172,10 +171,9 @@ export async function addMember(ctx: Ctx, input: NewMember): Promise<Result<Memb
       await ledgerRepo.insertMemberAccounts(tx, input.orgId, created.id);
       if (input.identity)
         await membersRepo.insertIdentity(tx, { orgId: input.orgId, memberId: created.id, ...input.identity });
-      await membersRepo.insertAudit(tx, {
+      await membersRepo.insertActorAudit(tx, {
         orgId: input.orgId,
-        actorMemberId: actorMemberId(input.actor),
-        platform: input.actor.platform,
+        actor: input.actor,
         action: 'member.add',
         details: { memberId: created.id, displayName, email, role: created.role, identity: input.identity ?? null },
         at: ctx.clock.now(),
@@ -330,10 +328,9 @@ export async function setRole(
   return ctx.db.orm.transaction(async (tx) => {
     const updated = await membersRepo.updateMember(tx, input.orgId, input.memberId, { role: input.role });
     if (!updated) return fail('member_not_found');
-    await membersRepo.insertAudit(tx, {
+    await membersRepo.insertActorAudit(tx, {
       orgId: input.orgId,
-      actorMemberId: actorMemberId(input.actor),
-      platform: input.actor.platform,
+      actor: input.actor,
       action: 'member.set_role',
       details: { memberId: input.memberId, role: input.role },
       at: ctx.clock.now(),
@@ -365,10 +362,9 @@ export async function setManager(
   return ctx.db.orm.transaction(async (tx) => {
     const updated = await membersRepo.updateMember(tx, input.orgId, input.memberId, { managerId: input.managerId });
     if (!updated) return fail('member_not_found');
-    await membersRepo.insertAudit(tx, {
+    await membersRepo.insertActorAudit(tx, {
       orgId: input.orgId,
-      actorMemberId: actorMemberId(input.actor),
-      platform: input.actor.platform,
+      actor: input.actor,
       action: 'member.set_manager',
       details: { memberId: input.memberId, managerId: input.managerId },
       at: ctx.clock.now(),

@@ -261,10 +261,9 @@ export async function createApiKey(
         createdByMemberId: actorMemberId(input.actor),
         createdAt: ctx.clock.now(),
       });
-      await membersRepo.insertAudit(tx, {
+      await membersRepo.insertActorAudit(tx, {
         orgId: input.orgId,
-        actorMemberId: actorMemberId(input.actor),
-        platform: input.actor.platform,
+        actor: input.actor,
         action: 'apikey.create',
         details: { name, prefix: generated.prefix },
         at: ctx.clock.now(),
@@ -294,10 +293,9 @@ export async function revokeApiKey(
   return ctx.db.orm.transaction(async (tx) => {
     const revoked = await usageRepo.revokeApiKey(tx, input.orgId, input.name.trim(), ctx.clock.now());
     if (!revoked) return fail('key_not_found');
-    await membersRepo.insertAudit(tx, {
+    await membersRepo.insertActorAudit(tx, {
       orgId: input.orgId,
-      actorMemberId: actorMemberId(input.actor),
-      platform: input.actor.platform,
+      actor: input.actor,
       action: 'apikey.revoke',
       details: { name: revoked.name, prefix: revoked.keyPrefix },
       at: ctx.clock.now(),
@@ -346,10 +344,9 @@ export async function setPrice(
       outputMicrosPerMillion: outputMicros,
       createdByMemberId: actorMemberId(input.actor),
     });
-    await membersRepo.insertAudit(tx, {
+    await membersRepo.insertActorAudit(tx, {
       orgId: input.orgId,
-      actorMemberId: actorMemberId(input.actor),
-      platform: input.actor.platform,
+      actor: input.actor,
       action: 'price.set',
       details: { model, effectiveFrom: effectiveFrom.toISOString(), inputMicros, outputMicros },
       at: ctx.clock.now(),
@@ -386,10 +383,9 @@ export async function setWeight(
   if (weightThousandths === undefined) return fail('weight_invalid');
   await ctx.db.orm.transaction(async (tx) => {
     await usageRepo.upsertWeight(tx, { orgId: input.orgId, category, weightThousandths, at: ctx.clock.now() });
-    await membersRepo.insertAudit(tx, {
+    await membersRepo.insertActorAudit(tx, {
       orgId: input.orgId,
-      actorMemberId: actorMemberId(input.actor),
-      platform: input.actor.platform,
+      actor: input.actor,
       action: 'weight.set',
       details: { category, weightThousandths },
       at: ctx.clock.now(),
@@ -549,10 +545,9 @@ export async function setLeaderboardOption(
               : { defaultWindow: option.window };
   const saved = await ctx.db.orm.transaction(async (tx) => {
     const row = await usageRepo.upsertLeaderboardSettings(tx, { orgId: input.orgId, at: ctx.clock.now(), ...changes });
-    await membersRepo.insertAudit(tx, {
+    await membersRepo.insertActorAudit(tx, {
       orgId: input.orgId,
-      actorMemberId: actorMemberId(input.actor),
-      platform: input.actor.platform,
+      actor: input.actor,
       action: 'leaderboard.settings',
       details: changes,
       at: ctx.clock.now(),
