@@ -3,11 +3,14 @@ import type { ChatMessage } from '../chat/messages';
 import type { MessageLocation, PlatformSender, SendOutcome } from '../chat/notifier';
 import type { Orm } from '../db/client';
 import type { Logger } from '../lib/logger';
+import { SendLimiter } from '../lib/send-limiter';
 import type { MemberIdentity } from '../members/members.repository';
 import { toSlackMessage } from './blockkit.presenter';
-import { ChannelPacer } from './channel-pacer';
 import { findSlackUserIds } from './slack.repository';
 import { memberIdsIn, type SlackIds } from './slack-text.models';
+
+/** Slack's per-channel posting limit, applied to channel posts (the digest). */
+export const channelSendWindows = [{ count: 1, ms: 1_000 }] as const;
 
 /** Slack errors meaning the person or conversation cannot be written to; retrying will not help. */
 const unreachableErrors = new Set([
@@ -46,7 +49,8 @@ export async function slackIdsFor(orm: Orm, orgId: bigint, message: ChatMessage)
  * caller can tell the person acting, and the ledger change that caused the message stands.
  */
 export function createSlackSender(deps: { client: WebClient; orm: () => Orm; logger: Logger }): PlatformSender {
-  const pacer = new ChannelPacer();
+  // chat.postMessage allows about one message per second per channel (PLATFORMS.md §10).
+  const channelLimiter = new SendLimiter(channelSendWindows);
   const fail = (error: unknown, what: string): SendOutcome => {
     const { code, unreachable } = slackErrorOf(error);
     deps.logger.warn({ code, what }, 'Slack Web API call failed');
@@ -100,8 +104,9 @@ export function createSlackSender(deps: { client: WebClient; orm: () => Orm; log
       if (!channel) return { ok: false, reason: 'failed', detail: 'no_channel' };
       const ids = await slackIdsFor(deps.orm(), orgId, message);
       try {
-        await pacer.wait(channel);
-        const posted = await deps.client.chat.postMessage({ channel, ...toSlackMessage(message, ids) });
+        const posted = await channelLimiter.run(channel, () =>
+          deps.client.chat.postMessage({ channel, ...toSlackMessage(message, ids) }),
+        );
         return {
           ok: true,
           location: { platform: 'slack', ref: { channel: posted.channel ?? channel, ts: posted.ts ?? '' } },

@@ -1,19 +1,14 @@
 import { expect, it } from 'vitest';
-import { ChannelPacer } from '../../src/slack/channel-pacer';
+import { SendLimiter } from '../../src/lib/send-limiter';
 
 it('messages to one channel are spaced by the interval, while another channel does not wait', async () => {
-  const pacer = new ChannelPacer(150);
+  // Slack's own window is one message a second per channel; 150 ms keeps the test short.
+  const limiter = new SendLimiter([{ count: 1, ms: 150 }]);
   const started = Date.now();
   const times: Record<string, number[]> = { C1: [], C2: [] };
   await Promise.all([
-    ...[1, 2, 3].map(async () => {
-      await pacer.wait('C1');
-      times.C1!.push(Date.now() - started);
-    }),
-    (async () => {
-      await pacer.wait('C2');
-      times.C2!.push(Date.now() - started);
-    })(),
+    ...[1, 2, 3].map(() => limiter.run('C1', async () => times.C1!.push(Date.now() - started))),
+    limiter.run('C2', async () => times.C2!.push(Date.now() - started)),
   ]);
   const c1 = times.C1!.sort((a, b) => a - b);
   expect(c1[1]! - c1[0]!).toBeGreaterThanOrEqual(140);
