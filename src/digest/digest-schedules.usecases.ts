@@ -3,6 +3,7 @@ import type { MessageLocation } from '../chat/notifier';
 import type { Actor, Ctx } from '../lib/context';
 import { actorMemberId } from '../lib/context';
 import { fail, ok, type Result } from '../lib/result';
+import { isTimeZone } from '../lib/zoned-time.models';
 import { insertActorAudit } from '../members/members.repository';
 import { isAdminActor } from '../members/members.usecases';
 import type { DigestSchedule } from './digest.repository';
@@ -12,21 +13,6 @@ export const digestCronExample = '0 9 * * MON';
 export const digestTimeZoneExample = 'Europe/Berlin';
 /** Longest cron expression accepted (node-cron's six fields with lists fit easily). */
 const cronLengthMax = 120;
-
-const knownZones = new Set<string>([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC']);
-
-/** True for a name on the IANA list (as this Node.js build knows it), e.g. Europe/Berlin or UTC. */
-export function isIanaTimeZone(zone: string): boolean {
-  if (knownZones.has(zone)) return true;
-  // Links such as Asia/Calcutta or US/Eastern are on the IANA list but not in Intl's canonical set.
-  if (!/^[A-Za-z]+(\/[A-Za-z0-9_+-]+)+$/.test(zone) || zone.length > 64) return false;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export type CronCheck = { ok: true } | { ok: false; problems: string[] };
 
@@ -57,7 +43,7 @@ export async function setDigestSchedule(
   if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
   const cronCheck = checkCron(input.cron);
   if (!cronCheck.ok) return fail('cron_invalid', { problems: cronCheck.problems, example: digestCronExample });
-  if (!isIanaTimeZone(input.timeZone)) return fail('time_zone_invalid', { example: digestTimeZoneExample });
+  if (!isTimeZone(input.timeZone)) return fail('time_zone_invalid', { example: digestTimeZoneExample });
   const key = destinationKeyOf(input.destination);
   if (key.endsWith(':') || key.length > 300) return fail('destination_invalid');
   const now = ctx.clock.now();

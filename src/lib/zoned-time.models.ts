@@ -132,3 +132,18 @@ export function localDate(at: Date, timeZone: string): string {
   const wall = wallTimeAt(at, timeZone);
   return `${wall.year}-${String(wall.month).padStart(2, '0')}-${String(wall.day).padStart(2, '0')}`;
 }
+
+const knownZones = new Set<string>([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC']);
+
+/** True for a name on the IANA list (as this Node.js build knows it), e.g. Europe/Berlin or UTC. */
+export function isTimeZone(zone: string): boolean {
+  if (knownZones.has(zone)) return true;
+  // Links such as Asia/Calcutta or US/Eastern are on the IANA list but not in Intl's canonical set.
+  if (!/^[A-Za-z]+(\/[A-Za-z0-9_+-]+)+$/.test(zone) || zone.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

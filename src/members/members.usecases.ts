@@ -3,18 +3,10 @@ import type { Actor, Ctx } from '../lib/context';
 import { actorMemberId } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
 import { fail, ok, type Result } from '../lib/result';
+import { isTimeZone } from '../lib/zoned-time.models';
 import type { Member, Organisation } from './members.repository';
 import * as membersRepo from './members.repository';
 import type { MemberRole } from './members.tables';
-
-export function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return zone.length > 0 && zone.length <= 64;
-  } catch {
-    return false;
-  }
-}
 
 const slugPattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -28,7 +20,7 @@ export async function createOrganisation(
   const slug = input.slug.trim().toLowerCase();
   if (!slugPattern.test(slug)) return fail('slug_invalid');
   const timeZone = input.timeZone ?? 'UTC';
-  if (!isValidTimeZone(timeZone)) return fail('time_zone_invalid');
+  if (!isTimeZone(timeZone)) return fail('time_zone_invalid');
   if (await membersRepo.findOrganisationBySlug(ctx.db.orm, slug)) return fail('slug_taken');
   try {
     const organisation = await ctx.db.orm.transaction(async (tx) => {
@@ -152,7 +144,7 @@ export async function addMember(ctx: Ctx, input: NewMember): Promise<Result<Memb
   if (displayName.length === 0) return fail('name_invalid');
   const email = input.email?.trim().toLowerCase() || null;
   if (email && (!emailPattern.test(email) || email.length > 254)) return fail('email_invalid');
-  if (input.timeZone && !isValidTimeZone(input.timeZone)) return fail('time_zone_invalid');
+  if (input.timeZone && !isTimeZone(input.timeZone)) return fail('time_zone_invalid');
   if (email && (await membersRepo.findMemberByEmail(ctx.db.orm, input.orgId, email))) return fail('email_taken');
   if (input.managerId != null && !(await membersRepo.findMember(ctx.db.orm, input.orgId, input.managerId))) {
     return fail('manager_not_found');
@@ -246,7 +238,7 @@ export async function ensureMemberForIdentity(
       });
       return (await membersRepo.findMember(ctx.db.orm, input.orgId, byEmail.id))!;
     }
-    const timeZone = profile.timeZone && isValidTimeZone(profile.timeZone) ? profile.timeZone : null;
+    const timeZone = profile.timeZone && isTimeZone(profile.timeZone) ? profile.timeZone : null;
     const created = await addMember(ctx, {
       orgId: input.orgId,
       displayName: profile.displayName || input.externalId,
@@ -287,7 +279,7 @@ export async function refreshMemberFromPlatform(
   if (profile.isPlatformAdmin && member.role !== 'admin') changes.role = 'admin';
   const name = profile.displayName.trim().slice(0, displayNameLengthMax);
   if (name && name !== member.displayName) changes.displayName = name;
-  if (profile.timeZone && isValidTimeZone(profile.timeZone) && profile.timeZone !== member.timeZone) {
+  if (profile.timeZone && isTimeZone(profile.timeZone) && profile.timeZone !== member.timeZone) {
     changes.timeZone = profile.timeZone;
   }
   const email = profile.email?.trim().toLowerCase();
