@@ -176,7 +176,7 @@ export async function listTransfersForExport(
 
 export interface InvariantViolation {
   orgId: bigint;
-  invariant: 'balances_sum_to_zero' | 'balance_equals_transfers' | 'no_overdraft';
+  invariant: 'balances_sum_to_zero' | 'balance_equals_transfers' | 'no_overdraft' | 'transfer_accounts_exist';
   accountId: bigint | null;
   detail: string;
 }
@@ -211,7 +211,23 @@ export async function findInvariantViolations(orm: Orm, orgId?: bigint): Promise
     sql`select a.org_id, a.id, a.kind, a.balance::text as balance from accounts a
          where ${orgFilter} and a.balance < 0 and a.kind not in ('treasury', 'wallet')`,
   );
+  // Transfers have no foreign keys to accounts (see ledger.tables.ts): each one's accounts must be
+  // accounts of its own organisation.
+  const transferOrgFilter = orgId === undefined ? sql`true` : sql`t.org_id = ${orgId.toString()}::bigint`;
+  const strayRows = await queryRows<{ org_id: string; id: string; debit: string; credit: string }>(
+    orm,
+    sql`select t.org_id, t.id, t.debit_account_id as debit, t.credit_account_id as credit from transfers t
+         where ${transferOrgFilter}
+           and (not exists (select 1 from accounts a where a.org_id = t.org_id and a.id = t.debit_account_id)
+             or not exists (select 1 from accounts a where a.org_id = t.org_id and a.id = t.credit_account_id))`,
+  );
   return [
+    ...strayRows.map((row) => ({
+      orgId: BigInt(row.org_id),
+      invariant: 'transfer_accounts_exist' as const,
+      accountId: null,
+      detail: `transfer ${row.id} moves from account ${row.debit} to ${row.credit}, not both accounts of this organisation`,
+    })),
     ...sumRows.map((row) => ({
       orgId: BigInt(row.org_id),
       invariant: 'balances_sum_to_zero' as const,
