@@ -321,6 +321,17 @@ export function hashRawEvent(raw: unknown): string | undefined {
   return text === undefined ? undefined : hash('sha256', text, 'base64url');
 }
 
+/**
+ * The digest of a batch as sent: the hash of its events' raw hashes in order, or undefined when an
+ * event has no usable id or cannot be written as JSON (such a batch always takes the per-event path).
+ */
+export function batchDigest(rawIds: readonly (string | undefined)[], rawHashes: readonly (string | undefined)[]) {
+  if (rawIds.length === 0 || rawIds.some((id) => id === undefined) || rawHashes.some((h) => h === undefined)) {
+    return undefined;
+  }
+  return hash('sha256', rawHashes.join('\n'), 'base64url');
+}
+
 const usageKeyPrefix = 'usage:';
 const operationKeyLengthMax = 255;
 

@@ -8,6 +8,7 @@ import {
   leaderboardSettings,
   lowBalanceAlerts,
   modelPrices,
+  usageBatches,
 } from './usage.tables';
 
 export type ApiKey = typeof apiKeys.$inferSelect;
@@ -94,6 +95,24 @@ export async function findStoredHashes(
   const stored = new Map<string, StoredHashes>();
   for (const row of rows) stored.set(row.event_id, { contentHash: row.content_hash, rawHash: row.raw_hash });
   return stored;
+}
+
+/** Whether a batch with this digest was accepted whole before (see usageBatches). */
+export async function isBatchStored(orm: Orm, orgId: bigint, digest: string): Promise<boolean> {
+  const rows = await orm
+    .select({ digest: usageBatches.digest })
+    .from(usageBatches)
+    .where(and(eq(usageBatches.orgId, orgId), eq(usageBatches.digest, digest)))
+    .limit(1);
+  return rows.length > 0;
+}
+
+/** Records a batch accepted whole, in the transaction that stored its events. */
+export async function insertBatch(
+  orm: Orm,
+  input: { orgId: bigint; digest: string; events: number; recordedAt: Date },
+): Promise<void> {
+  await orm.insert(usageBatches).values(input).onConflictDoNothing();
 }
 
 export interface BatchEvent {

@@ -64,6 +64,26 @@ export const usageEvents = pgTable(
 );
 
 /**
+ * Batches accepted whole: the digest of a request's events as sent (the hash of their raw hashes, in
+ * order), written in the transaction that stored them, and only when every event of the batch was
+ * accepted or a duplicate. A client that resends the same request after a timeout (the usual source
+ * of duplicates) is answered "all duplicate" from this one row, without reading its events again.
+ * Rows are never deleted while their events are kept.
+ */
+export const usageBatches = pgTable(
+  'usage_batches',
+  {
+    orgId: bigint({ mode: 'bigint' })
+      .notNull()
+      .references(() => organisations.id),
+    digest: text().notNull(),
+    events: integer().notNull(),
+    recordedAt: timestamp({ withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.digest] })],
+);
+
+/**
  * Daily totals per member, model and category, updated in the same transaction as the events. The
  * day is the organisation's local day. `/balance` reads one member's rows for the period.
  */

@@ -6,6 +6,7 @@ import { fail, ok, type Result } from '../lib/result';
 import * as membersRepo from '../members/members.repository';
 import { isAdminActor } from '../members/members.usecases';
 import {
+  batchDigest,
   currentPeriod,
   eventsPerRequestMax,
   generateApiKey,
@@ -93,11 +94,19 @@ export async function ingestUsage(
     ids.add(id);
     rawHashes[index] = hashRawEvent(input.events[index]);
   }
-  const [organisation, stored] = await Promise.all([
+  // A request resent whole after it was accepted whole (a client retrying after a timeout) is found
+  // by its digest in one probe: every event in it is a duplicate, and nothing else is read.
+  const digest = batchDigest(rawIds, rawHashes);
+  const [organisation, resent] = await Promise.all([
     membersRepo.findOrganisationById(ctx.db.orm, input.orgId),
-    usageRepo.findStoredHashes(ctx.db.orm, input.orgId, [...ids]),
+    digest === undefined ? false : usageRepo.isBatchStored(ctx.db.orm, input.orgId, digest),
   ]);
   if (!organisation) return fail('organisation_not_found');
+  if (resent) {
+    const duplicates = rawIds.map((id, index): EventResult => ({ index, id: id!, status: 'duplicate' }));
+    return ok({ results: duplicates, accepted: 0, duplicate: count, rejected: 0, unpricedModels: [], debits: [] });
+  }
+  const stored = await usageRepo.findStoredHashes(ctx.db.orm, input.orgId, [...ids]);
 
   // An event byte for byte the same as the stored one with its id is a duplicate as it stands (it was
   // validated when it was accepted). Every other event is validated with zod and hashed by content.
@@ -179,17 +188,24 @@ export async function ingestUsage(
   if (batch.length > 0) {
     const usageAccount = await ledgerRepo.findAccount(ctx.db.orm, input.orgId, 'usage', null);
     if (!usageAccount) throw new Error(`organisation ${input.orgId} has no usage account`);
+    const rejectedBefore = results.some((result) => result?.status === 'rejected');
     const outcome = await withRetries(() =>
-      ctx.db.orm.transaction((tx) =>
-        usageRepo.ingestBatch(tx, {
+      ctx.db.orm.transaction(async (tx) => {
+        const stored = await usageRepo.ingestBatch(tx, {
           orgId: input.orgId,
           timeZone: organisation.timeZone,
           usageAccountId: usageAccount.id,
           platform: input.platform ?? 'api',
           recordedAt: now,
           events: batch,
-        }),
-      ),
+        });
+        // Accepted whole (every event accepted or a duplicate): the same request resent is answered
+        // from its digest.
+        if (digest !== undefined && !rejectedBefore && stored.events.every((event) => event.status !== 'conflict')) {
+          await usageRepo.insertBatch(tx, { orgId: input.orgId, digest, events: count, recordedAt: now });
+        }
+        return stored;
+      }),
     );
     const modelByIndex = new Map(batch.map((event) => [event.idx, event]));
     for (const row of outcome.events) {

@@ -127,6 +127,45 @@ describe('ingesting usage', () => {
     expect(await auditLedger(ctx, { orgId: org.id })).toEqual([]);
   });
 
+  it('only a batch accepted whole is remembered whole: resent after a stranger joins, their event is accepted', async () => {
+    const { ctx, org, ana } = await setup();
+    const batches = async () =>
+      (
+        await queryRows<{ events: number }>(
+          ctx.db.orm,
+          sql`select events from usage_batches where org_id = ${org.id.toString()}::bigint`,
+        )
+      ).map((row) => row.events);
+    const strangerEmail = `cleo-${uniqueKey()}@example.com`;
+    const batch = [event({ user: ana.email! }), event({ user: strangerEmail }), event({ user: ana.email! })];
+    const first = await ingestUsage(ctx, { orgId: org.id, events: batch });
+    expect(first.ok && first.value).toMatchObject({ accepted: 2, rejected: 1 });
+    expect(await batches()).toEqual([]);
+
+    const cleo = await addMember(ctx, {
+      orgId: org.id,
+      displayName: 'Cleo',
+      email: strangerEmail,
+      actor: operatorActor,
+    });
+    if (!cleo.ok) throw new Error(cleo.failure);
+    await fund(ctx, org.id, [cleo.value.id], 1_000n);
+    const resent = await ingestUsage(ctx, { orgId: org.id, events: batch });
+    expect(resent.ok && resent.value.results.map((r) => r.status)).toEqual(['duplicate', 'accepted', 'duplicate']);
+    // Now every event of the batch is stored: the batch is remembered, and a third copy is all duplicates.
+    expect(await batches()).toEqual([3]);
+    const before = await usageSnapshot(ctx, org.id);
+    const third = await ingestUsage(ctx, { orgId: org.id, events: batch });
+    expect(third.ok && third.value).toMatchObject({ accepted: 0, duplicate: 3, rejected: 0, debits: [] });
+    expect(third.ok && third.value.results.map((r) => [r.index, r.id])).toEqual(batch.map((e, i) => [i, e.id]));
+    expect(await usageSnapshot(ctx, org.id)).toEqual(before);
+    // The same events in another order are another request: judged event by event, still duplicates.
+    const reordered = await ingestUsage(ctx, { orgId: org.id, events: [...batch].reverse() });
+    expect(reordered.ok && reordered.value).toMatchObject({ accepted: 0, duplicate: 3 });
+    expect(await usageSnapshot(ctx, org.id)).toEqual(before);
+    expect(await auditLedger(ctx, { orgId: org.id })).toEqual([]);
+  });
+
   it('a replay is recognised whatever its spelling: exact copies, reordered keys or another time format', async () => {
     const { ctx, org, ana } = await setup();
     const original = event({ user: ana.email!, category: 'code' });
