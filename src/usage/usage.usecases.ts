@@ -191,7 +191,7 @@ export async function ingestUsage(
     const rejectedBefore = results.some((result) => result?.status === 'rejected');
     const outcome = await withRetries(() =>
       ctx.db.orm.transaction(async (tx) => {
-        const stored = await usageRepo.ingestBatch(tx, {
+        const ingested = await usageRepo.ingestBatch(tx, {
           orgId: input.orgId,
           timeZone: organisation.timeZone,
           usageAccountId: usageAccount.id,
@@ -201,10 +201,10 @@ export async function ingestUsage(
         });
         // Accepted whole (every event accepted or a duplicate): the same request resent is answered
         // from its digest.
-        if (digest !== undefined && !rejectedBefore && stored.events.every((event) => event.status !== 'conflict')) {
+        if (digest !== undefined && !rejectedBefore && ingested.events.every((event) => event.status !== 'conflict')) {
           await usageRepo.insertBatch(tx, { orgId: input.orgId, digest, events: count, recordedAt: now });
         }
-        return stored;
+        return ingested;
       }),
     );
     const modelByIndex = new Map(batch.map((event) => [event.idx, event]));
