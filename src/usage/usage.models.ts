@@ -322,11 +322,23 @@ export function hashRawEvent(raw: unknown): string | undefined {
 }
 
 /**
- * The digest of a batch as sent: the hash of its events' raw hashes in order, or undefined when an
- * event has no usable id or cannot be written as JSON (such a batch always takes the per-event path).
+ * The smallest batch worth a digest: a digest saves a resent batch one index probe per event but
+ * costs a row for every batch accepted, so a small batch (a script reporting each call) is cheaper
+ * to judge event by event.
+ */
+export const batchDigestEventsMin = 10;
+
+/**
+ * The digest of a batch as sent: the hash of its events' raw hashes in order; undefined for a batch
+ * below batchDigestEventsMin, or when an event has no usable id or cannot be written as JSON (such
+ * batches always take the per-event path).
  */
 export function batchDigest(rawIds: readonly (string | undefined)[], rawHashes: readonly (string | undefined)[]) {
-  if (rawIds.length === 0 || rawIds.some((id) => id === undefined) || rawHashes.some((h) => h === undefined)) {
+  if (
+    rawIds.length < batchDigestEventsMin ||
+    rawIds.some((id) => id === undefined) ||
+    rawHashes.some((h) => h === undefined)
+  ) {
     return undefined;
   }
   return hash('sha256', rawHashes.join('\n'), 'base64url');

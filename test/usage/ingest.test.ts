@@ -4,7 +4,7 @@ import { queryRows } from '../../src/db/client';
 import { auditLedger } from '../../src/ledger/ledger.usecases';
 import { operatorActor } from '../../src/lib/context';
 import { addMember } from '../../src/members/members.usecases';
-import { hashRawEvent } from '../../src/usage/usage.models';
+import { batchDigestEventsMin, hashRawEvent } from '../../src/usage/usage.models';
 import { ingestUsage, setPrice, setWeight } from '../../src/usage/usage.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
 import { makeMember, makeOrganisation, uniqueKey } from '../support/fixtures';
@@ -137,9 +137,12 @@ describe('ingesting usage', () => {
         )
       ).map((row) => row.events);
     const strangerEmail = `cleo-${uniqueKey()}@example.com`;
-    const batch = [event({ user: ana.email! }), event({ user: strangerEmail }), event({ user: ana.email! })];
+    // A batch just large enough for a digest, with one event from someone not yet a member.
+    const batch = Array.from({ length: batchDigestEventsMin }, (_, i) =>
+      event({ user: i === 1 ? strangerEmail : ana.email!, input_tokens: 10 + i }),
+    );
     const first = await ingestUsage(ctx, { orgId: org.id, events: batch });
-    expect(first.ok && first.value).toMatchObject({ accepted: 2, rejected: 1 });
+    expect(first.ok && first.value).toMatchObject({ accepted: batchDigestEventsMin - 1, rejected: 1 });
     expect(await batches()).toEqual([]);
 
     const cleo = await addMember(ctx, {
@@ -151,18 +154,32 @@ describe('ingesting usage', () => {
     if (!cleo.ok) throw new Error(cleo.failure);
     await fund(ctx, org.id, [cleo.value.id], 1_000n);
     const resent = await ingestUsage(ctx, { orgId: org.id, events: batch });
-    expect(resent.ok && resent.value.results.map((r) => r.status)).toEqual(['duplicate', 'accepted', 'duplicate']);
+    expect(resent.ok && resent.value.results.map((r) => r.status)).toEqual(
+      batch.map((_, i) => (i === 1 ? 'accepted' : 'duplicate')),
+    );
     // Now every event of the batch is stored: the batch is remembered, and a third copy is all duplicates.
-    expect(await batches()).toEqual([3]);
+    expect(await batches()).toEqual([batchDigestEventsMin]);
     const before = await usageSnapshot(ctx, org.id);
     const third = await ingestUsage(ctx, { orgId: org.id, events: batch });
-    expect(third.ok && third.value).toMatchObject({ accepted: 0, duplicate: 3, rejected: 0, debits: [] });
+    expect(third.ok && third.value).toMatchObject({
+      accepted: 0,
+      duplicate: batchDigestEventsMin,
+      rejected: 0,
+      debits: [],
+    });
     expect(third.ok && third.value.results.map((r) => [r.index, r.id])).toEqual(batch.map((e, i) => [i, e.id]));
     expect(await usageSnapshot(ctx, org.id)).toEqual(before);
     // The same events in another order are another request: judged event by event, still duplicates.
     const reordered = await ingestUsage(ctx, { orgId: org.id, events: [...batch].reverse() });
-    expect(reordered.ok && reordered.value).toMatchObject({ accepted: 0, duplicate: 3 });
+    expect(reordered.ok && reordered.value).toMatchObject({ accepted: 0, duplicate: batchDigestEventsMin });
     expect(await usageSnapshot(ctx, org.id)).toEqual(before);
+    // A batch smaller than that is judged event by event and leaves no digest.
+    const small = batch.slice(0, batchDigestEventsMin - 1).map((e) => ({ ...e, id: `${e.id}-small` }));
+    const smallFirst = await ingestUsage(ctx, { orgId: org.id, events: small });
+    expect(smallFirst.ok && smallFirst.value.accepted).toBe(small.length);
+    expect(await batches()).toEqual([batchDigestEventsMin]);
+    const smallAgain = await ingestUsage(ctx, { orgId: org.id, events: small });
+    expect(smallAgain.ok && smallAgain.value).toMatchObject({ accepted: 0, duplicate: small.length });
     expect(await auditLedger(ctx, { orgId: org.id })).toEqual([]);
   });
 
