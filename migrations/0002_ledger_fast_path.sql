@@ -1,13 +1,13 @@
 -- allot_post, with a fast path for the common operation: one transfer that reverses nothing (a
 -- grant to one person, a top-up, a usage debit). Measured in bench/README.md ("Ledger").
 --
--- The general path locks the touched accounts with SELECT … FOR UPDATE, then updates them: two
--- row versions and two WAL records per account. The fast path lets each UPDATE take its own row
--- lock, the lower account id first (the same order as the general path, so the two paths never
--- deadlock each other), with the overdraft rule in its WHERE clause. When either UPDATE finds no
--- row (an unknown account, or not enough tokens), the first one is undone in place and the general
--- path runs: it holds the same locks in the same order and decides the failure with its usual
--- precedence. Every result, failure or success, is what the general path alone would answer.
+-- The general path locks the touched accounts with SELECT … FOR UPDATE, then updates them: a lock
+-- and then a new row version, two WAL records per account. The fast path lets each UPDATE take its
+-- own row lock, the lower account id first (the same order as the general path, so the two paths
+-- never deadlock each other), with the overdraft rule in its WHERE clause. When either UPDATE finds
+-- no row (an unknown account, or not enough tokens), the first one is undone in place and the
+-- general path runs: it holds the same locks in the same order and decides the failure with its
+-- usual precedence. Every result, failure or success, is what the general path alone would answer.
 --
 -- Posts one operation (one or more transfers that share an idempotency key) in one round trip. It
 -- never raises for a business failure; it returns a status instead:
