@@ -33,6 +33,31 @@ async function approvalDm(ws: SlackWorkspace, channel: string) {
   };
 }
 
+type ApprovalDm = Awaited<ReturnType<typeof approvalDm>>;
+
+/** `user` presses Approve or Deny on the approval DM, with the value that button carries. */
+const press = (ws: SlackWorkspace, user: string, dm: ApprovalDm, button: 'approve' | 'deny') =>
+  ws.click({
+    user,
+    actionId: `request.${button}`,
+    value: button === 'approve' ? dm.requestId : dm.denyValue,
+    channel: dm.channel,
+    messageTs: dm.ts,
+  });
+
+/** Submits, without a reason, the deny modal that pressing Deny opened for the request. */
+async function submitDenyModal(ws: SlackWorkspace, user: string, dm: ApprovalDm) {
+  const modal = await h.slack.waitFor(() =>
+    ws.callsOf('views.open').find((c) => JSON.parse(c.params.view.private_metadata).requestId === dm.requestId),
+  );
+  await ws.submitView({
+    user,
+    callbackId: 'request.deny.modal',
+    privateMetadata: modal.params.view.private_metadata,
+    values: {},
+  });
+}
+
 const updatesOf = (ws: SlackWorkspace, channel: string, ts: string) =>
   ws.callsOf('chat.update').filter((c) => c.params.channel === channel && c.params.ts === ts);
 const dmsTo = (ws: SlackWorkspace, channel: string) =>
@@ -49,13 +74,7 @@ describe('request → decision', () => {
     expect(textOf(dm.call.params)).toContain('<@UANA> asks for *20,000 tokens*: _eval runs_');
     expect(dm.denyValue).toBe(dm.requestId);
 
-    const click = await ws.click({
-      user: 'UMIA',
-      actionId: 'request.approve',
-      value: dm.requestId,
-      channel: dm.channel,
-      messageTs: dm.ts,
-    });
+    const click = await press(ws, 'UMIA', dm, 'approve');
     expect(click.status).toBe(200);
     expect(click.elapsedMs).toBeLessThan(3_000);
     const confirmation = await ws.waitForResponse(click.responsePath);
@@ -81,13 +100,7 @@ describe('request → decision', () => {
     await setUpTeam(ws);
     await ws.command('UANA', '/request-tokens', '5k more evals');
     const dm = await approvalDm(ws, 'DMIA');
-    const click = await ws.click({
-      user: 'UMIA',
-      actionId: 'request.deny',
-      value: dm.denyValue,
-      channel: dm.channel,
-      messageTs: dm.ts,
-    });
+    const click = await press(ws, 'UMIA', dm, 'deny');
     expect(click.status).toBe(200);
     const opened = await h.slack.waitFor(() => ws.callsOf('views.open').at(-1), 5_000, 'views.open');
     expect(opened.params.trigger_id).toBeTruthy();
@@ -118,26 +131,17 @@ describe('request → decision', () => {
     await setUpTeam(ws, '1k');
     await ws.command('UANA', '/request-tokens', '5k');
     const dm = await approvalDm(ws, 'DMIA');
-    const click = await ws.click({
-      user: 'UMIA',
-      actionId: 'request.approve',
-      value: dm.requestId,
-      channel: dm.channel,
-      messageTs: dm.ts,
-    });
+    const click = await press(ws, 'UMIA', dm, 'approve');
     expect(textOf((await ws.waitForResponse(click.responsePath)).body)).toMatch(
       /needs \*5,000 tokens\* but your budget has \*1,000 tokens\*/,
     );
     await settle(h);
     expect(updatesOf(ws, dm.channel, dm.ts)).toEqual([]);
-    const deny = await ws.click({
-      user: 'UMIA',
-      actionId: 'request.approve',
-      value: dm.requestId,
-      channel: dm.channel,
-      messageTs: dm.ts,
-    });
-    await ws.waitForResponse(deny.responsePath);
+    // Still open: pressing Approve again is judged again (not "already decided").
+    const again = await press(ws, 'UMIA', dm, 'approve');
+    expect(textOf((await ws.waitForResponse(again.responsePath)).body)).toMatch(
+      /needs \*5,000 tokens\* but your budget has \*1,000 tokens\*/,
+    );
     expect(await ledgerOf(h, ws).audit()).toEqual([]);
   });
 
@@ -146,13 +150,7 @@ describe('request → decision', () => {
     await setUpTeam(ws);
     await ws.command('UANA', '/request-tokens', '5k');
     const dm = await approvalDm(ws, 'DMIA');
-    const click = await ws.click({
-      user: 'UBEN',
-      actionId: 'request.approve',
-      value: dm.requestId,
-      channel: dm.channel,
-      messageTs: dm.ts,
-    });
+    const click = await press(ws, 'UBEN', dm, 'approve');
     expect(textOf((await ws.waitForResponse(click.responsePath)).body)).toContain("isn't yours to decide");
     expect(await ledgerOf(h, ws).wallet('UANA')).toBe(0n);
   });
@@ -173,17 +171,7 @@ describe('exactly one outcome', () => {
     await setUpTeam(ws);
     await ws.command('UANA', '/request-tokens', '10k');
     const dm = await approvalDm(ws, 'DMIA');
-    const clicks = await Promise.all(
-      [0, 1].map(() =>
-        ws.click({
-          user: 'UMIA',
-          actionId: 'request.approve',
-          value: dm.requestId,
-          channel: dm.channel,
-          messageTs: dm.ts,
-        }),
-      ),
-    );
+    const clicks = await Promise.all([0, 1].map(() => press(ws, 'UMIA', dm, 'approve')));
     const answers = await Promise.all(clicks.map((c) => ws.waitForResponse(c.responsePath)));
     const texts = answers.map((a) => textOf(a.body));
     expect(texts.filter((t) => t.includes('Approved: <@UANA> received *10,000 tokens*'))).toHaveLength(1);
@@ -207,38 +195,12 @@ describe('exactly one outcome', () => {
     const owen = await approvalDm(ws, 'DOWEN');
     expect(owen.requestId).toBe(ada.requestId);
     const clicks = await Promise.all([
-      ws.click({
-        user: 'UADA',
-        actionId: 'request.approve',
-        value: ada.requestId,
-        channel: ada.channel,
-        messageTs: ada.ts,
-      }),
-      ws.click({
-        user: 'UOWEN',
-        actionId: 'request.deny',
-        value: owen.requestId,
-        channel: owen.channel,
-        messageTs: owen.ts,
-      }),
-      ws.click({
-        user: 'UOWEN',
-        actionId: 'request.approve',
-        value: owen.requestId,
-        channel: owen.channel,
-        messageTs: owen.ts,
-      }),
+      press(ws, 'UADA', ada, 'approve'),
+      press(ws, 'UOWEN', owen, 'deny'),
+      press(ws, 'UOWEN', owen, 'approve'),
     ]);
     // The deny click opened a modal; submit it too, racing the two approvals.
-    const modal = await h.slack.waitFor(() =>
-      ws.callsOf('views.open').find((c) => JSON.parse(c.params.view.private_metadata).requestId === owen.requestId),
-    );
-    await ws.submitView({
-      user: 'UOWEN',
-      callbackId: 'request.deny.modal',
-      privateMetadata: modal.params.view.private_metadata,
-      values: {},
-    });
+    await submitDenyModal(ws, 'UOWEN', owen);
     await Promise.all([clicks[0], clicks[2]].map((c) => ws.waitForResponse(c!.responsePath)));
     await settle(h);
     const ledger = ledgerOf(h, ws);
@@ -266,30 +228,10 @@ describe('exactly one outcome', () => {
     await setUpTeam(ws);
     await ws.command('UANA', '/request-tokens', '1k');
     const dm = await approvalDm(ws, 'DMIA');
-    await ws.click({
-      user: 'UMIA',
-      actionId: 'request.deny',
-      value: dm.requestId,
-      channel: dm.channel,
-      messageTs: dm.ts,
-    });
-    const modal = await h.slack.waitFor(() =>
-      ws.callsOf('views.open').find((c) => JSON.parse(c.params.view.private_metadata).requestId === dm.requestId),
-    );
-    await ws.submitView({
-      user: 'UMIA',
-      callbackId: 'request.deny.modal',
-      privateMetadata: modal.params.view.private_metadata,
-      values: {},
-    });
+    await press(ws, 'UMIA', dm, 'deny');
+    await submitDenyModal(ws, 'UMIA', dm);
     await h.slack.waitFor(() => updatesOf(ws, dm.channel, dm.ts)[0]);
-    const late = await ws.click({
-      user: 'UMIA',
-      actionId: 'request.approve',
-      value: dm.requestId,
-      channel: dm.channel,
-      messageTs: dm.ts,
-    });
+    const late = await press(ws, 'UMIA', dm, 'approve');
     expect(textOf((await ws.waitForResponse(late.responsePath)).body)).toContain('already *denied* by <@UMIA>');
     expect(await ledgerOf(h, ws).wallet('UANA')).toBe(0n);
   });
@@ -320,13 +262,7 @@ describe('cancel and expiry', () => {
     expect(textOf(answer.body)).toContain('Cancelled your request for *2,000 tokens*');
     const update = await h.slack.waitFor(() => updatesOf(ws, dm.channel, dm.ts)[0]);
     expect(textOf(update.params)).toContain('*Cancelled* by the requester');
-    const late = await ws.click({
-      user: 'UMIA',
-      actionId: 'request.approve',
-      value: dm.requestId,
-      channel: dm.channel,
-      messageTs: dm.ts,
-    });
+    const late = await press(ws, 'UMIA', dm, 'approve');
     expect(textOf((await ws.waitForResponse(late.responsePath)).body)).toContain('was *cancelled* by the requester');
     expect(await ledgerOf(h, ws).wallet('UANA')).toBe(0n);
   });
@@ -339,25 +275,13 @@ describe('cancel and expiry', () => {
     h.clock.advanceMs(71 * 3_600_000);
     expect((await sweepExpiredRequests(h.allot.deps)).map((r) => r.id.toString())).not.toContain(dm.requestId);
     h.clock.advanceMs(2 * 3_600_000);
-    const early = await ws.click({
-      user: 'UMIA',
-      actionId: 'request.approve',
-      value: dm.requestId,
-      channel: dm.channel,
-      messageTs: dm.ts,
-    });
+    const early = await press(ws, 'UMIA', dm, 'approve');
     expect(textOf((await ws.waitForResponse(early.responsePath)).body)).toContain('expired before anyone decided');
     const swept = await sweepExpiredRequests(h.allot.deps);
     expect(swept.map((r) => r.id.toString())).toContain(dm.requestId);
     expect(textOf(updatesOf(ws, dm.channel, dm.ts)[0]!.params)).toContain('*Expired* without a decision');
     expect(textOf(dmsTo(ws, 'DANA').at(-1)!.params)).toContain('Your request for *3,000 tokens* expired');
-    const late = await ws.click({
-      user: 'UMIA',
-      actionId: 'request.approve',
-      value: dm.requestId,
-      channel: dm.channel,
-      messageTs: dm.ts,
-    });
+    const late = await press(ws, 'UMIA', dm, 'approve');
     expect(textOf((await ws.waitForResponse(late.responsePath)).body)).toContain('expired before anyone decided');
     expect(await ledgerOf(h, ws).wallet('UANA')).toBe(0n);
     h.clock.advanceMs(-73 * 3_600_000);
