@@ -5,7 +5,7 @@ import { findDelivery, findSchedule } from '../../src/digest/digest.repository';
 import { collectDigest, deliverDigest, digestJobName } from '../../src/digest/digest.usecases';
 import { disableDigest, setDigestSchedule } from '../../src/digest/digest-schedules.usecases';
 import { createTestClock } from '../../src/lib/clock';
-import { operatorActor } from '../../src/lib/context';
+import { type Ctx, operatorActor } from '../../src/lib/context';
 import { createLogger } from '../../src/lib/logger';
 import { periodStart } from '../../src/lib/zoned-time.models';
 import { addMember } from '../../src/members/members.usecases';
@@ -103,6 +103,31 @@ async function seededOrganisation() {
   return { ctx, org, admin: admin.value, ana, ben, weekStart };
 }
 
+/**
+ * A weekly digest scheduled for a Slack channel, a notifier that records what it sends there (and
+ * answers with `answer`), and the delivery dependencies, without waits between retries.
+ */
+async function slackDigest(
+  ctx: Ctx,
+  orgId: bigint,
+  channelId: string,
+  options: { timeZone?: string; answer?: () => SendOutcome | undefined } = {},
+) {
+  const notifier = new Notifier(() => tdb.db.orm);
+  const slack = recordingSender(options.answer);
+  notifier.register(slack.sender);
+  const schedule = await setDigestSchedule(ctx, {
+    orgId,
+    actor: operatorActor,
+    destination: { platform: 'slack', ref: { channelId } },
+    cron: '0 9 * * MON',
+    timeZone: options.timeZone ?? 'UTC',
+  });
+  if (!schedule.ok) throw new Error(schedule.failure);
+  const deps = { ctx, notifier, logger, sleep: async () => {} };
+  return { slack, schedule: schedule.value, deps };
+}
+
 describe('the weekly digest', () => {
   it('reports the last complete week: leaderboard, totals, movers and grants', async () => {
     const { ctx, org, weekStart } = await seededOrganisation();
@@ -122,77 +147,38 @@ describe('the weekly digest', () => {
 
   it('is posted once per period and destination, and a second delivery of the same slot posts nothing', async () => {
     const { ctx, org } = await seededOrganisation();
-    const notifier = new Notifier(() => tdb.db.orm);
-    const slack = recordingSender();
-    notifier.register(slack.sender);
-    const schedule = await setDigestSchedule(ctx, {
-      orgId: org.id,
-      actor: operatorActor,
-      destination: { platform: 'slack', ref: { channelId: 'CDIGEST' } },
-      cron: '0 9 * * MON',
-      timeZone: 'Europe/Berlin',
-    });
-    if (!schedule.ok) throw new Error(schedule.failure);
+    const { slack, schedule, deps } = await slackDigest(ctx, org.id, 'CDIGEST', { timeZone: 'Europe/Berlin' });
     const slot = ctx.clock.now();
-    const deps = { ctx, notifier, logger, sleep: async () => {} };
-    expect(await deliverDigest(deps, { orgId: org.id, scheduleId: schedule.value.id, slot })).toBe('sent');
-    expect(await deliverDigest(deps, { orgId: org.id, scheduleId: schedule.value.id, slot })).toBe('already_delivered');
+    expect(await deliverDigest(deps, { orgId: org.id, scheduleId: schedule.id, slot })).toBe('sent');
+    expect(await deliverDigest(deps, { orgId: org.id, scheduleId: schedule.id, slot })).toBe('already_delivered');
     expect(slack.posts).toHaveLength(1);
     expect(slack.posts[0]?.destination.ref.channelId).toBe('CDIGEST');
     const text = allText(slack.posts[0]!.message);
     expect(text).toContain('Leaderboard');
     expect(text).toMatch(/1\. Ana — 60,000 value/);
-    const delivery = await findDelivery(tdb.db.orm, org.id, `${digestJobName(schedule.value)}:${slot.toISOString()}`);
+    const delivery = await findDelivery(tdb.db.orm, org.id, `${digestJobName(schedule)}:${slot.toISOString()}`);
     expect(delivery).toMatchObject({ status: 'sent', attempts: 1 });
   });
 
   it('a failing destination is retried, then reported to the admins, never silently dropped', async () => {
     const { ctx, org } = await seededOrganisation();
-    const notifier = new Notifier(() => tdb.db.orm);
-    const slack = recordingSender(() => ({ ok: false, reason: 'failed', detail: 'ratelimited' }));
-    notifier.register(slack.sender);
-    const schedule = await setDigestSchedule(ctx, {
-      orgId: org.id,
-      actor: operatorActor,
-      destination: { platform: 'slack', ref: { channelId: 'CBROKEN' } },
-      cron: '0 9 * * MON',
-      timeZone: 'UTC',
+    const { slack, schedule, deps } = await slackDigest(ctx, org.id, 'CBROKEN', {
+      answer: () => ({ ok: false, reason: 'failed', detail: 'ratelimited' }),
     });
-    if (!schedule.ok) throw new Error(schedule.failure);
-    const outcome = await deliverDigest(
-      { ctx, notifier, logger, sleep: async () => {} },
-      {
-        orgId: org.id,
-        scheduleId: schedule.value.id,
-        slot: ctx.clock.now(),
-      },
-    );
+    const outcome = await deliverDigest(deps, { orgId: org.id, scheduleId: schedule.id, slot: ctx.clock.now() });
     expect(outcome).toBe('failed');
     expect(slack.posts).toHaveLength(3);
     expect(slack.directs.map((direct) => direct.externalId)).toEqual([`UADA${org.id}`]);
     expect(slack.directs[0]?.message.summary).toContain('could not be posted');
-    expect((await findSchedule(tdb.db.orm, org.id, schedule.value.id))?.failuresInRow).toBe(1);
+    expect((await findSchedule(tdb.db.orm, org.id, schedule.id))?.failuresInRow).toBe(1);
   });
 
   it('an unreachable destination is not retried in a loop: the admins hear at once', async () => {
     const { ctx, org } = await seededOrganisation();
-    const notifier = new Notifier(() => tdb.db.orm);
-    const slack = recordingSender(() => ({ ok: false, reason: 'unreachable', detail: 'channel_not_found' }));
-    notifier.register(slack.sender);
-    const schedule = await setDigestSchedule(ctx, {
-      orgId: org.id,
-      actor: operatorActor,
-      destination: { platform: 'slack', ref: { channelId: 'CGONE' } },
-      cron: '0 9 * * MON',
-      timeZone: 'UTC',
+    const { slack, schedule, deps } = await slackDigest(ctx, org.id, 'CGONE', {
+      answer: () => ({ ok: false, reason: 'unreachable', detail: 'channel_not_found' }),
     });
-    if (!schedule.ok) throw new Error(schedule.failure);
-    expect(
-      await deliverDigest(
-        { ctx, notifier, logger, sleep: async () => {} },
-        { orgId: org.id, scheduleId: schedule.value.id, slot: ctx.clock.now() },
-      ),
-    ).toBe('failed');
+    expect(await deliverDigest(deps, { orgId: org.id, scheduleId: schedule.id, slot: ctx.clock.now() })).toBe('failed');
     expect(slack.posts).toHaveLength(1);
     expect(slack.directs).toHaveLength(1);
   });
