@@ -1,4 +1,4 @@
-import type { SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema';
 
@@ -31,6 +31,16 @@ export function rowsOf<T>(result: unknown): T[] {
 
 export async function queryRows<T>(orm: Orm, query: SQL): Promise<T[]> {
   return rowsOf<T>(await orm.execute(query));
+}
+
+/** True when the database answers a trivial query; what `Database.ping` does on either driver. */
+export async function pingOrm(orm: Orm): Promise<boolean> {
+  try {
+    await orm.execute(sql`select 1`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function createDatabase(options: DatabaseOptions): Promise<Database> {

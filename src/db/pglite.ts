@@ -1,7 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
-import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/pglite';
-import type { Database, Orm } from './client';
+import { type Database, type Orm, pingOrm } from './client';
 import { openDataDir } from './data-dir';
 import * as schema from './schema';
 
@@ -34,14 +33,7 @@ export async function createPgliteDatabase(dataDir?: string): Promise<Database> 
   return {
     kind: 'pglite',
     orm,
-    async ping() {
-      try {
-        await orm.execute(sql`select 1`);
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    ping: () => pingOrm(orm),
     async close() {
       try {
         await client.close();

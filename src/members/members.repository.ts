@@ -57,18 +57,18 @@ export async function insertWorkspace(
   await orm.insert(workspaces).values(input).onConflictDoNothing();
 }
 
-export async function insertMember(
-  orm: Orm,
-  input: {
-    orgId: bigint;
-    displayName: string;
-    email?: string | null;
-    timeZone?: string | null;
-    role?: MemberRole;
-    managerId?: bigint | null;
-    isBot?: boolean;
-  },
-): Promise<Member> {
+/** A member's own fields as inserted; the email is stored lower-cased. */
+export interface MemberFields {
+  orgId: bigint;
+  displayName: string;
+  email?: string | null;
+  timeZone?: string | null;
+  role?: MemberRole;
+  managerId?: bigint | null;
+  isBot?: boolean;
+}
+
+export async function insertMember(orm: Orm, input: MemberFields): Promise<Member> {
   const [row] = await orm
     .insert(members)
     .values({ ...input, email: input.email ? input.email.toLowerCase() : null })

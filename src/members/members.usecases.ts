@@ -111,14 +111,7 @@ export async function linkWorkspace(
   return linked?.id === input.orgId ? ok({ alreadyLinked: false }) : fail('workspace_taken', { slug: linked?.slug });
 }
 
-export interface NewMember {
-  orgId: bigint;
-  displayName: string;
-  email?: string | null;
-  timeZone?: string | null;
-  role?: MemberRole;
-  managerId?: bigint | null;
-  isBot?: boolean;
+export interface NewMember extends membersRepo.MemberFields {
   identity?: {
     platform: membersRepo.IdentityPlatform;
     externalId: string;
