@@ -172,7 +172,6 @@ async function allotDatabase() {
 
 interface PlaygroundProcess {
   user: PlaygroundUser;
-  url: string;
   spawned: Spawned;
   logFile: string;
 }
@@ -212,11 +211,15 @@ async function startPlaygroundProcess(input: {
     },
   );
   const current = input.current === 'default' ? playgroundUsers.alex : input.current;
-  return { user: current, url: `http://127.0.0.1:${port}/`, spawned, logFile };
+  return { user: current, spawned, logFile };
 }
 
-/** Waits until the Playground serves its page; fails at once, with its log, if it exits first. */
-async function waitForPlayground(playground: PlaygroundProcess, timeoutMs = 60_000): Promise<void> {
+/**
+ * Waits until the Playground serves its page and returns its address; fails at once, pointing at its
+ * log, if it exits first. The port is read from its "Listening on <port>" line, because it moves to a
+ * random port when the one it was given is taken.
+ */
+async function waitForPlayground(playground: PlaygroundProcess, timeoutMs = 60_000): Promise<string> {
   let exited = false;
   void playground.spawned.exited.then(() => {
     exited = true;
@@ -224,14 +227,18 @@ async function waitForPlayground(playground: PlaygroundProcess, timeoutMs = 60_0
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (exited) throw new Error(`the Playground exited: see ${playground.logFile}\n${playground.spawned.stderr()}`);
-    try {
-      if ((await fetch(playground.url)).status === 200) return;
-    } catch {
-      // Not listening yet.
+    const port = /Listening on (\d+)/.exec(playground.spawned.stdout())?.[1];
+    if (port) {
+      const url = `http://127.0.0.1:${port}/`;
+      try {
+        if ((await fetch(url)).status === 200) return url;
+      } catch {
+        // Not answering yet.
+      }
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`the Playground did not serve ${playground.url} within ${timeoutMs} ms (see ${playground.logFile})`);
+  throw new Error(`the Playground did not serve its page within ${timeoutMs} ms (see ${playground.logFile})`);
 }
 
 /** A piece of a message typed into the compose box: text, or a person picked from the @ list. */
@@ -374,18 +381,24 @@ export async function startPlaygroundRun(): Promise<PlaygroundRun> {
     const launching = chromium.launch({ executablePath, args: chromiumArgs });
     launching.catch(() => {}); // Awaited below; this only keeps an early failure elsewhere from leaving it unhandled.
     cleanups.push(async () => (await launching).close());
-    await Promise.all([
+    const [urls] = await Promise.all([
+      Promise.all(
+        playgrounds.map(async (playground) => {
+          const url = await waitForPlayground(playground);
+          mark(`the ${playground.user.name} Playground serves ${url}`);
+          return url;
+        }),
+      ),
       waitForHealthy(allot, port, 90_000).then(() => mark('Allot answers /healthz')),
-      ...playgrounds.map((p) => waitForPlayground(p).then(() => mark(`the ${p.user.name} Playground serves its page`))),
       launching.then(() => mark('Chromium is up')),
     ]);
     const browser: Browser = await launching;
     const pages = await Promise.all(
-      playgrounds.map(async (playground) => {
+      playgrounds.map(async (playground, index) => {
         const context: BrowserContext = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
         const page = await context.newPage();
         page.setDefaultTimeout(pageWaitMs);
-        await page.goto(playground.url, { timeout: pageLoadMs });
+        await page.goto(urls[index]!, { timeout: pageLoadMs });
         // The current user's name in the top bar: the Playground has read its configuration. "Connected."
         // in its log panel: it reached Allot's /api/messages.
         await page.getByRole('toolbar').getByText(playground.user.name).waitFor({ timeout: pageLoadMs });
