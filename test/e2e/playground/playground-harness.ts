@@ -389,7 +389,7 @@ export async function startPlaygroundRun(): Promise<PlaygroundRun> {
           return url;
         }),
       ),
-      waitForHealthy(allot, port, 90_000).then(() => mark('Allot answers /healthz')),
+      waitForHealthy(allot, port, 120_000).then(() => mark('Allot answers /healthz')),
       launching.then(() => mark('Chromium is up')),
     ]);
     const browser: Browser = await launching;

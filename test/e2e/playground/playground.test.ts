@@ -36,7 +36,7 @@ let step = 0;
 
 beforeAll(async () => {
   run = await startPlaygroundRun();
-}, 150_000);
+}, 200_000);
 
 afterAll(async () => {
   await run?.close();
