@@ -77,11 +77,12 @@ export function offsetChangeBetween(
   let high = until.getTime();
   // Invariant: the offset at `low` is the old one and at `high` the new one; changes fall on whole seconds.
   while (high - low > 1_000) {
-    const middle = low + Math.floor((high - low) / 2_000) * 1_000;
+    const middle = low + Math.max(1, Math.floor((high - low) / 2_000)) * 1_000;
     if (offsetMsAt(new Date(middle), timeZone) === target) high = middle;
     else low = middle;
   }
-  return new Date(Math.ceil(high / 1_000) * 1_000);
+  // The change is the one whole second in (low, high]: the second after the one `low` falls in.
+  return new Date(Math.floor(low / 1_000) * 1_000 + 1_000);
 }
 
 /**

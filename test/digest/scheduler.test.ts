@@ -256,6 +256,17 @@ describe('schedules across daylight-saving changes, two replicas ticking every m
     expect(new Set(runs.map((run) => run.key)).size).toBe(runs.length);
   });
 
+  it('a replica whose ticks fall at odd seconds (a real timer) still runs the skipped 02:30 once, at the jump', async () => {
+    const clock = createTestClock('2026-03-08T06:59:28.773Z');
+    const { job, runs } = countingJob('30 2 * * SUN', 'America/New_York');
+    const [replica] = replicasOf(clock, job, 1);
+    for (const at of ['2026-03-08T07:00:00.006Z', '2026-03-08T07:01:00.004Z', '2026-03-08T07:02:00.011Z']) {
+      clock.set(at);
+      await replica!.tick();
+    }
+    expect(summary(runs)).toEqual(['2026-03-08T02:30 skipped at 2026-03-08T07:00:00.000Z']);
+  });
+
   it('the run key of a skipped or repeated local time names the local date, time and zone; others keep the instant', async () => {
     const clock = createTestClock('2026-03-08T06:00:00Z');
     const { job, runs } = countingJob('30 2 * * *', 'America/New_York');

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   instantOfWallTime,
   nextPeriodStart,
+  offsetChangeBetween,
   periodStart,
   previousPeriodStart,
   resolveWallTime,
@@ -74,5 +75,32 @@ describe('periods in a time zone', () => {
     expect(periodStart('day', 'Asia/Kolkata', new Date('2026-11-27T20:00:00Z')).toISOString()).toBe(
       '2026-11-27T18:30:00.000Z',
     );
+  });
+});
+
+describe('finding the instant clocks change', () => {
+  it('is the same second whatever the bounds of the search, aligned or not', () => {
+    const change = '2026-03-08T07:00:00.000Z';
+    for (const [after, until] of [
+      ['2026-03-08T06:59:28.773Z', '2026-03-08T07:00:01.006Z'],
+      ['2026-03-08T06:00:00.000Z', '2026-03-08T08:00:00.000Z'],
+      ['2026-03-08T06:59:59.999Z', '2026-03-08T07:00:00.000Z'],
+      ['2026-03-07T19:00:00.500Z', '2026-03-08T07:00:00.001Z'],
+    ]) {
+      expect(offsetChangeBetween('America/New_York', new Date(after!), new Date(until!))?.toISOString()).toBe(change);
+    }
+    expect(offsetChangeBetween('America/New_York', new Date(change), new Date('2026-03-08T09:00:00Z'))).toBeUndefined();
+    // Bounds at any millisecond, near and far (a fixed sequence, so a failure repeats).
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return seed / 2_147_483_647;
+    };
+    for (let trial = 0; trial < 200; trial++) {
+      const reach = trial % 2 === 0 ? 3_000 : 12 * 3_600_000;
+      const after = new Date(Date.parse(change) - 1 - Math.floor(next() * reach));
+      const until = new Date(Date.parse(change) + Math.floor(next() * reach));
+      expect(offsetChangeBetween('America/New_York', after, until)?.toISOString()).toBe(change);
+    }
   });
 });
