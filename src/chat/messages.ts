@@ -1,7 +1,9 @@
 // The platform-neutral message model. The core and src/chat build messages from these parts; the
 // Slack presenter turns them into Block Kit, the Teams presenter into an Adaptive Card (1.5).
 // Text from users is carried as plain strings inside spans and escaped by each presenter for its
-// platform, so `<!channel>`, `@here`, `<at>` or a pasted mention can never ping anyone.
+// platform, so `<!channel>`, `@here`, `<at>` or a pasted mention can never ping anyone, and `*` or `_`
+// in a name never formats. Bold and italic spans may start or end with spaces: presenters write the
+// delimiters hugging the text (src/chat/emphasis.models.ts), as both Markdown dialects require.
 
 /** A run of inline text. */
 export type Span =

@@ -130,7 +130,8 @@ export function balanceMessage(summary: MemberSummary, own: boolean, usage: Bloc
   const blocks = summaryBlocks(summary, { own, withCancel: false });
   return message(
     `${who}: ${formatTokens(summary.wallet)} tokens`,
-    own ? { type: 'header', text: 'Your tokens' } : text([{ bold: 'Tokens of ' }, member(refOf(summary.member))]),
+    // Someone else's balance is headed by their name, not a mention: looking must not notify them.
+    { type: 'header', text: own ? 'Your tokens' : `Tokens of ${summary.member.displayName}` },
     // Usage by model goes right after the balance fields.
     ...blocks.slice(0, 1),
     ...usage,

@@ -1,9 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { issueDueAllowances } from '../allowances/allowances.usecases';
+import type { Config } from '../config/config';
 import { queryRows } from '../db/client';
 import type { AppDeps, AppModule } from '../lib/module';
 import * as repo from './digest.repository';
-import { deliverDigest, digestJobName } from './digest.usecases';
+import { type DigestDeps, deliverDigest, digestJobName } from './digest.usecases';
 import { type Job, Scheduler } from './scheduler';
 
 /** How often a replica re-reads digest schedules (changed on another replica, or by a command). */
@@ -14,7 +15,7 @@ export const allowanceSweepCron = '*/15 * * * *';
 export const sweepOrganisationsMax = 10_000;
 
 /** Builds the allowance sweep: every organisation with allowance rules, each member's period once. */
-export function allowanceSweepJob(deps: AppDeps): Job {
+export function allowanceSweepJob(deps: Pick<AppDeps, 'ctx' | 'logger'>): Job {
   return {
     name: 'allowances',
     expression: allowanceSweepCron,
@@ -37,7 +38,11 @@ export function allowanceSweepJob(deps: AppDeps): Job {
   };
 }
 
-export function digestJob(deps: AppDeps, schedule: repo.DigestSchedule): Job {
+/** The job that posts one schedule's digest; `config` gives the catch-up grace. */
+export function digestJob(
+  deps: DigestDeps & { config: Pick<Config, 'DIGEST_CATCH_UP_HOURS'> },
+  schedule: repo.DigestSchedule,
+): Job {
   return {
     name: digestJobName(schedule),
     expression: schedule.cron,
@@ -45,7 +50,7 @@ export function digestJob(deps: AppDeps, schedule: repo.DigestSchedule): Job {
     catchUpGraceMs: deps.config.DIGEST_CATCH_UP_HOURS * 3_600_000,
     notBefore: schedule.updatedAt,
     run: async (slot) => {
-      await deliverDigest(deps, { orgId: schedule.orgId, scheduleId: schedule.id, slot });
+      await deliverDigest(deps, { orgId: schedule.orgId, scheduleId: schedule.id, slot: slot.runAt, runKey: slot.key });
     },
   };
 }
@@ -87,6 +92,7 @@ export function createDigestModule(deps: AppDeps): AppModule | null {
     async start() {
       const sweep = allowanceSweepJob(deps);
       scheduler.schedule(sweep);
+      scheduler.start();
       // Catching up runs in the background: start-up must not wait on a digest post.
       reloading = (async () => {
         await scheduler.catchUp(sweep);

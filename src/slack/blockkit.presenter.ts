@@ -1,5 +1,5 @@
 import type { Block, ChatMessage } from '../chat/messages';
-import { escapeMrkdwn, lineToMrkdwn, type SlackIds } from './slack-text.models';
+import { boldMrkdwn, lineToMrkdwn, literalMrkdwn, plainToMrkdwn, type SlackIds } from './slack-text.models';
 
 // ChatMessage → Block Kit. Limits from Slack: section text 3000 characters, header 150, 10 fields per
 // section, button text 75, value 2000; 50 blocks in a message, 100 in a modal or the Home tab.
@@ -37,7 +37,7 @@ function toSlackBlock(block: Block, index: number, ids: SlackIds): SlackBlock {
         block_id: blockId,
         fields: block.fields.slice(0, fieldsMax).map((field) => ({
           type: 'mrkdwn',
-          text: cut(`*${escapeMrkdwn(field.label)}*\n${lineToMrkdwn(field.value, ids)}`, 2_000),
+          text: cut(`${boldMrkdwn(field.label)}\n${lineToMrkdwn(field.value, ids)}`, 2_000),
         })),
       };
     case 'context':
@@ -69,7 +69,7 @@ export function toBlocks(message: ChatMessage, ids: SlackIds, max = messageBlock
 
 /** The fallback text of a message (notifications, screen readers); mrkdwn, so escaped. */
 export function toFallbackText(message: ChatMessage): string {
-  return cut(escapeMrkdwn(message.summary), sectionTextMax);
+  return cut(plainToMrkdwn(message.summary), sectionTextMax);
 }
 
 /** A message body for chat.postMessage / chat.update / respond. */
@@ -99,7 +99,7 @@ export function denyModal(input: { requestId: string; privateMetadata: string })
         type: 'section',
         text: {
           type: 'mrkdwn',
-          text: `Deny request #${escapeMrkdwn(input.requestId)}? The requester will see your reason.`,
+          text: `Deny request #${literalMrkdwn(input.requestId)}? The requester will see your reason.`,
         },
       },
       {

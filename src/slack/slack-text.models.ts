@@ -1,8 +1,10 @@
+import { type EmphasisRule, joinRuns, type Run } from '../chat/emphasis.models';
 import type { CommandToken } from '../chat/grammar.models';
 import { type ChatMessage, type Line, plainText, type Span } from '../chat/messages';
 
 // Slack's text formats, both ways: command text in (escaped by Slack because the manifest sets
-// should_escape), mrkdwn out (user text escaped so it can never ping or link anyone).
+// should_escape), mrkdwn out. This file is the one place that writes mrkdwn: text is escaped so it can
+// never ping, link or format (see `literalMrkdwn`), and emphasis is written where Slack reads it.
 
 /** Longest command text read; Slack itself caps it well below this. */
 export const commandTextLengthMax = 4_000;
@@ -18,6 +20,51 @@ export function unescapeSlack(text: string): string {
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
+
+/**
+ * Look-alikes for mrkdwn's formatting characters. Slack documents no escape for them (only &, < and
+ * > have entities), so where one could open or close formatting it is shown as a character of the
+ * same shape that Slack does not read (the choice of jsx-slack's `<Escape>`).
+ */
+const lookalikes: Record<string, string> = { '*': '\u2217', _: '\u02cd', '~': '\u223c', '`': '\u02cb' };
+
+const alphanumeric = (character: string | undefined) => character !== undefined && /[\p{L}\p{N}]/u.test(character);
+
+/**
+ * Makes text literal in mrkdwn: &, < and > escaped; `*`, `_`, `~` and backticks replaced by
+ * look-alikes unless they stand between two letters or digits (`ana_lima`), where Slack never
+ * reads them as formatting.
+ */
+export function literalMrkdwn(text: string): string {
+  const characters = [...text];
+  const shown = characters.map((character, index) => {
+    const lookalike = lookalikes[character];
+    if (!lookalike) return character;
+    const inWord = character !== '`' && alphanumeric(characters[index - 1]) && alphanumeric(characters[index + 1]);
+    return inWord ? character : lookalike;
+  });
+  return escapeMrkdwn(shown.join(''));
+}
+
+/** A zero-width space: Slack counts it as a word boundary, so emphasis beside a letter still reads. */
+const wordBoundary = '\u200b';
+
+/**
+ * Slack's emphasis: `*bold*` and `_italic_` are read when the delimiters touch the text inside and
+ * stand at a word boundary outside (observed behaviour; Slack's formatting reference shows only the
+ * plain forms). Where a letter or digit touches a delimiter outside, a zero-width space is put between.
+ */
+export const mrkdwnEmphasis: EmphasisRule = {
+  delimiters: { bold: '*', italic: '_' },
+  wrap(style, place) {
+    const delimiter = this.delimiters[style];
+    if (place.inner.includes('\n')) return undefined;
+    return {
+      open: `${alphanumeric(place.before) ? wordBoundary : ''}${delimiter}`,
+      close: `${delimiter}${alphanumeric(place.after) ? wordBoundary : ''}`,
+    };
+  },
+};
 
 const userMention = /^<@([UW][A-Z0-9]{1,20})(?:\|([^>]*))?>$/;
 /** A public or private channel id: the only ids a channel span may turn into a link. */
@@ -83,20 +130,44 @@ export type SlackIds = Map<bigint, string>;
 
 const slackUserId = /^[UW][A-Z0-9]{1,20}$/;
 
-export function spanToMrkdwn(span: Span, ids: SlackIds): string {
-  if (typeof span === 'string') return escapeMrkdwn(span);
-  if ('bold' in span) return `*${escapeMrkdwn(span.bold)}*`;
-  if ('italic' in span) return `_${escapeMrkdwn(span.italic)}_`;
-  if ('code' in span) return `\`${escapeMrkdwn(span.code.replace(/`/g, "'"))}\``;
+function runOf(span: Span, ids: SlackIds): Run {
+  if (typeof span === 'string') return { text: literalMrkdwn(span) };
+  if ('bold' in span) return { text: literalMrkdwn(span.bold), emphasis: 'bold' };
+  if ('italic' in span) return { text: literalMrkdwn(span.italic), emphasis: 'italic' };
+  // Inside a code span Slack formats nothing; only a backtick would end it early.
+  if ('code' in span) return { text: `\`${escapeMrkdwn(span.code.replace(/`/g, "'"))}\`` };
   if ('channel' in span) {
-    return slackChannelId.test(span.channel.id) ? `<#${span.channel.id}>` : escapeMrkdwn(`#${span.channel.name}`);
+    return {
+      text: slackChannelId.test(span.channel.id) ? `<#${span.channel.id}>` : literalMrkdwn(`#${span.channel.name}`),
+    };
   }
   const id = ids.get(span.member.id);
-  return id && slackUserId.test(id) ? `<@${id}>` : escapeMrkdwn(span.member.name);
+  return { text: id && slackUserId.test(id) ? `<@${id}>` : literalMrkdwn(span.member.name) };
 }
 
+/** A line of mrkdwn that would start with `>` (a quote in Slack) starts with a soft hyphen, which shows nothing. */
+function unquoted(written: string): string {
+  return written.replace(/^&gt;/gm, '\u00ad&gt;');
+}
+
+/** One line of mrkdwn from spans: escaped, emphasised where Slack reads it, never a quote. */
 export function lineToMrkdwn(line: Line, ids: SlackIds): string {
-  return line.map((span) => spanToMrkdwn(span, ids)).join('');
+  return unquoted(
+    joinRuns(
+      line.map((span) => runOf(span, ids)),
+      mrkdwnEmphasis,
+    ),
+  );
+}
+
+/** Plain text (a message's fallback `text`, shown in notifications) as mrkdwn that formats nothing. */
+export function plainToMrkdwn(text: string): string {
+  return unquoted(literalMrkdwn(text));
+}
+
+/** A label in bold on its own, as a field's title. */
+export function boldMrkdwn(text: string): string {
+  return lineToMrkdwn([{ bold: text }], new Map());
 }
 
 export { plainText };

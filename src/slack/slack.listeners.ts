@@ -25,6 +25,7 @@ import {
 import { createSlackDirectory } from './slack.directory';
 import { slackIdsFor } from './slack.sender';
 import { tokenizeSlackText } from './slack-text.models';
+import { profileOfSlackUser, type SlackUser } from './slack-user.models';
 
 export interface SlackListenerDeps {
   deps: AppDeps;
@@ -279,7 +280,7 @@ export function registerSlackListeners(app: App, listener: SlackListenerDeps): v
       event_id: string;
       authorizations?: { enterprise_id?: string | null; is_enterprise_install?: boolean }[];
     };
-    const user = event.user as unknown as SlackUserProfile;
+    const user = event.user as unknown as SlackUser;
     await track(async () => {
       const auth = envelope.authorizations?.[0];
       const workspace = auth?.is_enterprise_install && auth.enterprise_id ? auth.enterprise_id : envelope.team_id;
@@ -289,14 +290,7 @@ export function registerSlackListeners(app: App, listener: SlackListenerDeps): v
         orgId: org.id,
         platform: 'slack',
         externalId: user.id,
-        profile: {
-          displayName: user.profile?.display_name || user.real_name || user.name || user.id,
-          email: user.profile?.email ?? null,
-          timeZone: user.tz ?? null,
-          isBot: Boolean(user.is_bot),
-          isActive: !user.deleted,
-          isPlatformAdmin: Boolean(user.is_admin || user.is_owner),
-        },
+        profile: profileOfSlackUser(user, user.id),
       });
     });
   });
@@ -304,19 +298,6 @@ export function registerSlackListeners(app: App, listener: SlackListenerDeps): v
   app.error(async (error) => {
     deps.logger.error({ err: error }, 'Bolt reported an error');
   });
-}
-
-/** The fields of a Slack user object that Allot reads. */
-interface SlackUserProfile {
-  id: string;
-  name?: string;
-  real_name?: string;
-  deleted?: boolean;
-  is_bot?: boolean;
-  is_admin?: boolean;
-  is_owner?: boolean;
-  tz?: string;
-  profile?: { email?: string; display_name?: string };
 }
 
 function commandActor(command: SlashCommand): SlackActor {

@@ -1,5 +1,9 @@
+import type { Run } from '../chat/emphasis.models';
 import type { Block, ChatMessage, Line, MessageAction, Span } from '../chat/messages';
 import { actionIds } from '../chat/replies.models';
+import { cardLine, escapeCardText } from './card-markdown.models';
+
+export { escapeCardText };
 
 // The Adaptive Card presenter: the neutral ChatMessage → an Adaptive Card 1.5, the newest schema
 // Teams renders. Text from users is escaped so Markdown or an `<at>` tag typed by someone can neither
@@ -43,34 +47,20 @@ export interface AdaptiveCard {
   msteams: { width: 'Full'; entities?: Record<string, unknown>[] };
 }
 
-/** Characters with a meaning in Teams' card Markdown, plus the angle brackets of `<at>` tags. */
-const markdownSpecial = /[\\`*_{}[\]()#+\-.!|<>~]/g;
-
-/** Makes user text literal in a card TextBlock: no formatting, no links, no mentions. */
-export function escapeCardText(value: string): string {
-  return (
-    value
-      .replace(/\r\n?/g, '\n')
-      // Control characters (other than tab and newline) have no business in a card.
-      .replace(/\p{Cc}/gu, (character) => (character === '\n' || character === '\t' ? character : ''))
-      .replace(markdownSpecial, (character) => `\\${character}`)
-  );
-}
-
 class Renderer {
   readonly entities: Record<string, unknown>[] = [];
   private readonly mentioned = new Set<string>();
 
   constructor(private readonly options: CardOptions) {}
 
-  span(span: Span): string {
-    if (typeof span === 'string') return escapeCardText(span);
-    if ('bold' in span) return `**${escapeCardText(span.bold)}**`;
-    if ('italic' in span) return `_${escapeCardText(span.italic)}_`;
-    if ('code' in span) return escapeCardText(span.code);
-    if ('channel' in span) return escapeCardText(span.channel.name);
+  run(span: Span): Run {
+    if (typeof span === 'string') return { text: escapeCardText(span) };
+    if ('bold' in span) return { text: escapeCardText(span.bold), emphasis: 'bold' };
+    if ('italic' in span) return { text: escapeCardText(span.italic), emphasis: 'italic' };
+    if ('code' in span) return { text: escapeCardText(span.code) };
+    if ('channel' in span) return { text: escapeCardText(span.channel.name) };
     const mention = this.options.mentions?.get(span.member.id);
-    if (!mention) return `**${escapeCardText(span.member.name)}**`;
+    if (!mention) return { text: escapeCardText(span.member.name), emphasis: 'bold' };
     // The entity text must appear verbatim in the card; the name inside is made harmless first.
     const name = mention.name.replace(/[<>]/g, '').trim() || 'someone';
     const tag = `<at>${name}</at>`;
@@ -78,11 +68,11 @@ class Renderer {
       this.mentioned.add(`${mention.id}|${tag}`);
       this.entities.push({ type: 'mention', text: tag, mentioned: { id: mention.id, name } });
     }
-    return tag;
+    return { text: tag };
   }
 
   line(line: Line): string {
-    return line.map((span) => this.span(span)).join('');
+    return cardLine(line.map((span) => this.run(span)));
   }
 }
 

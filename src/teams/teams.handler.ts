@@ -1,4 +1,4 @@
-import { type Activity, ActivityTypes, type TeamsChannelAccount, TeamsInfo, TurnContext } from 'botbuilder';
+import { ActivityTypes, type TeamsChannelAccount, TeamsInfo, TurnContext } from 'botbuilder';
 import type { ChatMessage } from '../chat/messages';
 import type { AppDeps } from '../lib/module';
 import type { Member, Organisation } from '../members/members.repository';
@@ -158,7 +158,7 @@ export class TeamsTurnHandler {
           orgId: organisation.id,
           tenantId,
           userId: token.mentionedId,
-          aadObjectId: undefined,
+          aadObjectId: token.aadObjectId,
           name: token.name,
           admins: this.deps.config.ALLOT_ADMINS,
           loadAccount: async () => {
@@ -174,7 +174,7 @@ export class TeamsTurnHandler {
           kind: 'mention',
           user: {
             platform: 'teams',
-            externalId: identity?.externalId ?? account?.aadObjectId ?? token.mentionedId,
+            externalId: identity?.externalId ?? token.aadObjectId ?? account?.aadObjectId ?? token.mentionedId,
             workspaceId: tenantId,
             displayName: token.name,
           },
@@ -267,9 +267,13 @@ export class TeamsTurnHandler {
         if (!outcome.ok || !outcome.card) await this.reply(context, organisation.id, outcome.reply);
         return;
       }
-      const text = TurnContext.removeRecipientMention(activity as Partial<Activity>) ?? activity.text ?? '';
-      const entities = mentionEntities(activity.entities, activity.recipient?.id);
-      const tokens = await this.resolveTokens(context, organisation, tokenizeCommandText(text, entities));
+      // The bot's own mentions are dropped by the tokenizer with every other piece of mention text.
+      const raw = tokenizeCommandText(
+        activity.text ?? '',
+        mentionEntities(activity.entities),
+        activity.recipient ?? {},
+      );
+      const tokens = await this.resolveTokens(context, organisation, raw);
       const conversationType = activity.conversation?.conversationType;
       const outcome = await this.core.runCommand({
         org: organisation,

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChatMessage, plainText } from '../../src/chat/messages';
 import { type MessageLocation, Notifier, type PlatformSender, type SendOutcome } from '../../src/chat/notifier';
+import { digestJob } from '../../src/digest/digest.module';
 import { findDelivery, findSchedule } from '../../src/digest/digest.repository';
 import { collectDigest, deliverDigest, digestJobName } from '../../src/digest/digest.usecases';
 import { disableDigest, setDigestSchedule } from '../../src/digest/digest-schedules.usecases';
+import { Scheduler } from '../../src/digest/scheduler';
 import { createTestClock } from '../../src/lib/clock';
 import { type Ctx, operatorActor } from '../../src/lib/context';
 import { createLogger } from '../../src/lib/logger';
@@ -111,7 +113,7 @@ async function slackDigest(
   ctx: Ctx,
   orgId: bigint,
   channelId: string,
-  options: { timeZone?: string; answer?: () => SendOutcome | undefined } = {},
+  options: { timeZone?: string; cron?: string; answer?: () => SendOutcome | undefined } = {},
 ) {
   const notifier = new Notifier(() => tdb.db.orm);
   const slack = recordingSender(options.answer);
@@ -120,7 +122,7 @@ async function slackDigest(
     orgId,
     actor: operatorActor,
     destination: { platform: 'slack', ref: { channelId } },
-    cron: '0 9 * * MON',
+    cron: options.cron ?? '0 9 * * MON',
     timeZone: options.timeZone ?? 'UTC',
   });
   if (!schedule.ok) throw new Error(schedule.failure);
@@ -158,6 +160,39 @@ describe('the weekly digest', () => {
     expect(text).toMatch(/1\. Ana — 60,000 value/);
     const delivery = await findDelivery(tdb.db.orm, org.id, `${digestJobName(schedule)}:${slot.toISOString()}`);
     expect(delivery).toMatchObject({ status: 'sent', attempts: 1 });
+  });
+
+  it('a weekly digest at 02:30 on Sunday in New York is posted once on the night the clocks jump over 02:30, by two replicas', async () => {
+    const clock = createTestClock('2026-03-08T05:00:00Z');
+    const ctx = createTestCtx(tdb.db, clock);
+    const org = await makeOrganisation(ctx);
+    const { slack, schedule, deps } = await slackDigest(ctx, org.id, 'CDST', {
+      timeZone: 'America/New_York',
+      cron: '30 2 * * SUN',
+    });
+    const job = digestJob({ ...deps, config: { DIGEST_CATCH_UP_HOURS: 12 } }, schedule);
+    const replicas = [0, 1].map(() => {
+      const replica = new Scheduler(ctx, logger);
+      replica.schedule(job);
+      return replica;
+    });
+    for (let at = clock.now().getTime(); at <= new Date('2026-03-08T09:00:00Z').getTime(); at += 60_000) {
+      clock.set(new Date(at));
+      await Promise.all(replicas.map((replica) => replica.tick()));
+      // 02:30 does not exist that night: the digest goes out at 03:00 (07:00 UTC), the first instant after the jump.
+      if (at < new Date('2026-03-08T07:00:00Z').getTime()) expect(slack.posts).toHaveLength(0);
+    }
+    expect(slack.posts).toHaveLength(1);
+    const delivery = await findDelivery(
+      tdb.db.orm,
+      org.id,
+      `${digestJobName(schedule)}:2026-03-08T02:30[America/New_York]`,
+    );
+    expect(delivery).toMatchObject({ status: 'sent', attempts: 1 });
+    // A restart later that morning finds the occurrence done.
+    clock.set('2026-03-08T12:00:00Z');
+    expect(await new Scheduler(ctx, logger).catchUp(job)).toBe(false);
+    expect(slack.posts).toHaveLength(1);
   });
 
   it('a failing destination is retried, then reported to the admins, never silently dropped', async () => {

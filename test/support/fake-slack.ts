@@ -27,6 +27,7 @@ export interface FakeSlackUser {
   tz?: string;
   is_admin?: boolean;
   is_owner?: boolean;
+  is_primary_owner?: boolean;
   is_bot?: boolean;
   deleted?: boolean;
 }
@@ -184,6 +185,7 @@ export class FakeSlack {
             tz: user.tz ?? 'Europe/Paris',
             is_admin: Boolean(user.is_admin),
             is_owner: Boolean(user.is_owner),
+            is_primary_owner: Boolean(user.is_primary_owner),
             is_bot: Boolean(user.is_bot),
             deleted: Boolean(user.deleted),
             profile: { display_name: user.name ?? user.id, real_name: user.name ?? user.id, email: user.email },

@@ -38,21 +38,36 @@ describe('reading what people type to the bot', () => {
     expect(tokens.filter((token) => token.kind === 'mention')).toHaveLength(1);
   });
 
-  it("the bot's own mention and malformed entities are ignored", () => {
-    const entities = mentionEntities(
-      [
-        { type: 'mention', text: '<at>Allot</at>', mentioned: { id: '28:bot', name: 'Allot' } },
-        ana,
-        { type: 'mention', text: '<at>x</at>' },
-        { type: 'clientInfo', locale: 'en-US' },
-        null,
-      ],
-      '28:bot',
-    );
-    expect(entities).toEqual([ana]);
+  it("the bot's own mention is taken out of the command wherever it stands, and malformed entities are ignored", () => {
+    const entities = mentionEntities([
+      { type: 'mention', text: '<at>Allot</at>', mentioned: { id: '28:bot', name: 'Allot' } },
+      ana,
+      { type: 'mention', text: '<at>x</at>' },
+      { type: 'clientInfo', locale: 'en-US' },
+      null,
+    ]);
+    expect(entities).toEqual([
+      { type: 'mention', text: '<at>Allot</at>', mentioned: { id: '28:bot', name: 'Allot' } },
+      ana,
+    ]);
+    const bot = { id: '28:bot', name: 'Allot' };
+    expect(tokenizeCommandText('<at>Allot</at> balance <at>Ana Lopez</at>', entities, bot)).toEqual([
+      { kind: 'word', text: 'balance' },
+      { kind: 'mention', mentionedId: '29:ana', name: 'Ana Lopez' },
+    ]);
+    expect(tokenizeCommandText('balance <at>Ana Lopez</at> <at>Allot</at>', entities, bot)).toEqual([
+      { kind: 'word', text: 'balance' },
+      { kind: 'mention', mentionedId: '29:ana', name: 'Ana Lopez' },
+    ]);
   });
 
   it('hostile input is bounded', () => {
+    const many = Array.from({ length: 1_000 }, (_, index) => ({
+      type: 'mention' as const,
+      mentioned: { id: `29:${index}`, name: 'x' },
+    }));
+    expect(mentionEntities(many)).toHaveLength(200);
+    expect(tokenizeCommandText('<at>x</at> '.repeat(2_000), mentionEntities(many)).length).toBeLessThanOrEqual(120);
     const tokens = tokenizeCommandText('x '.repeat(100_000), []);
     expect(tokens.length).toBeLessThanOrEqual(120);
   });

@@ -149,7 +149,9 @@ describe('/balance', () => {
     expect(own).toMatch(/\+12,000\* grant from <@UMIA> — _nice work_/);
     expect(own).toContain('Usage this month');
     const byManager = textOf((await ws.command('UMIA', '/balance', '<@UANA>')).reply);
-    expect(byManager).toContain('Tokens of *<@UANA>');
+    // A header (plain text) with the name: looking at someone's balance does not mention them.
+    expect(byManager).toContain('Tokens of Ana');
+    expect(byManager).not.toContain('Tokens of *');
     expect(byManager).toContain('*12,000 tokens*');
     expect(textOf((await ws.command('UADMIN', '/balance', '<@UANA|ana>')).reply)).toContain('*12,000 tokens*');
     const refused = await ws.command('UBEN', '/balance', '<@UANA>');

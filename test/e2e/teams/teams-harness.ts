@@ -96,6 +96,10 @@ export function personalConversation(person: FakeTeamsMember): ConversationShape
   return { id: `a:1${person.id.slice(4, 20)}personal`, conversationType: 'personal' };
 }
 
+export function groupChatConversation(): ConversationShape {
+  return { id: `19:${nextActivityId()}group@thread.v2`, conversationType: 'groupChat' };
+}
+
 export function channelConversation(teamId = '19:team-general@thread.tacv2'): ConversationShape {
   return {
     id: `${teamId};messageid=${nextActivityId()}`,
@@ -141,7 +145,9 @@ function envelope(input: {
 
 /**
  * A message as Teams sends it. In group chats and channels the bot's own `<at>` mention comes first;
- * `mentions` adds entities for other people whose `<at>Name</at>` appears in `text`.
+ * `mentions` adds entities for other people whose `<at>Name</at>` appears in `text`. `entities`
+ * replaces those with mention entities exactly as given (the odd shapes Teams sends: no `text`, one
+ * name split over several entities).
  */
 export function messageActivity(input: {
   serviceUrl: string;
@@ -150,15 +156,23 @@ export function messageActivity(input: {
   conversation: ConversationShape;
   text: string;
   mentions?: FakeTeamsMember[];
+  entities?: Record<string, unknown>[];
+  /** How the bot's own mention is sent in group chats and channels (default `<at>Allot</at>` and its entity). */
+  botMention?: { text: string; entities: Record<string, unknown>[] };
   id?: string;
   value?: unknown;
   replyToId?: string;
 }) {
   const mentionBot = input.conversation.conversationType !== 'personal';
-  const text = mentionBot ? `<at>${botAccount.name}</at> ${input.text}` : input.text;
+  const botMention = input.botMention ?? {
+    text: `<at>${botAccount.name}</at>`,
+    entities: [{ type: 'mention', text: `<at>${botAccount.name}</at>`, mentioned: botAccount }],
+  };
+  const text = mentionBot ? `${botMention.text} ${input.text}` : input.text;
   const entities: Record<string, unknown>[] = [];
-  if (mentionBot) entities.push({ type: 'mention', text: `<at>${botAccount.name}</at>`, mentioned: botAccount });
-  for (const person of input.mentions ?? []) {
+  if (mentionBot) entities.push(...botMention.entities);
+  if (input.entities) entities.push(...input.entities);
+  for (const person of input.entities ? [] : (input.mentions ?? [])) {
     entities.push({
       type: 'mention',
       text: `<at>${person.name}</at>`,
