@@ -3,7 +3,7 @@ import { loadConfigFromProcessEnv } from '../config/config';
 import { createDatabase, type Database } from '../db/client';
 import { DataDirLockedError } from '../db/data-dir';
 import { applyMigrations } from '../db/migrate';
-import { amountHelp, parseAmount } from '../ledger/amount.models';
+import { type AfterAmount, amountHelp, parseAmount, readLeadingAmount } from '../ledger/amount.models';
 import { operationKeyLengthMax } from '../ledger/ledger.models';
 import { systemClock } from '../lib/clock';
 import type { Ctx } from '../lib/context';
@@ -104,6 +104,17 @@ export function requireAmount(text: string): bigint {
   const parsed = parseAmount(text);
   if (!parsed.ok) throw new CliError(parsed.message);
   return parsed.amount;
+}
+
+/**
+ * Parses an amount followed by other arguments (a memo, members, a period) by the one amount rule of
+ * src/ledger/amount.models.ts: `allot budget acme mia 50 100 commits` is ambiguous (50,100 tokens, or
+ * 50 with the memo "100 commits") and ends the command with both readings; nothing is written.
+ */
+export function requireLeadingAmount(words: readonly string[], after: AfterAmount): bigint {
+  const read = readLeadingAmount(words, after);
+  if (!read.ok) throw new CliError(read.message);
+  return read.amount;
 }
 
 /** An idempotency key: the operator's --key (so a retried command posts once) or a fresh one. */

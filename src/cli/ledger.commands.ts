@@ -13,7 +13,7 @@ import * as membersRepo from '../members/members.repository';
 import {
   CliError,
   operationKey,
-  requireAmount,
+  requireLeadingAmount,
   requireMember,
   requireOrganisation,
   withCliContext,
@@ -122,7 +122,7 @@ export function registerLedgerCommands(program: Command): void {
     .argument('[memo...]', 'why, kept on the transfer')
     .option(keyOption, keyHelp)
     .action(async (slug: string, reference: string, amountText: string, memo: string[], options: { key?: string }) => {
-      const amount = requireAmount(amountText);
+      const amount = requireLeadingAmount([amountText, ...memo], 'reason');
       const key = operationKey(options.key);
       await withCliContext(async (ctx) => {
         const organisation = await requireOrganisation(ctx, slug);
@@ -154,7 +154,7 @@ export function registerLedgerCommands(program: Command): void {
     .option(keyOption, keyHelp)
     .action(
       async (slug: string, amountText: string, references: string[], options: { memo?: string; key?: string }) => {
-        const amount = requireAmount(amountText);
+        const amount = requireLeadingAmount([amountText, ...references], 'member');
         const key = operationKey(options.key);
         await withCliContext(async (ctx) => {
           const organisation = await requireOrganisation(ctx, slug);
