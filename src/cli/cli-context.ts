@@ -7,6 +7,7 @@ import { type AfterAmount, amountHelp, parseAmount, readLeadingAmount } from '..
 import { operationKeyLengthMax } from '../ledger/ledger.models';
 import { systemClock } from '../lib/clock';
 import type { Ctx } from '../lib/context';
+import { parseInstantInput } from '../lib/date-input.models';
 import type { Member, Organisation } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 
@@ -115,6 +116,17 @@ export function requireLeadingAmount(words: readonly string[], after: AfterAmoun
   const read = readLeadingAmount(words, after);
   if (!read.ok) throw new CliError(read.message);
   return read.amount;
+}
+
+/**
+ * A date or date-time typed as an option's value, by the one strict reader (src/lib/date-input.models.ts):
+ * `2026-01-31` (midnight UTC that day) or `2026-01-31T09:00:00Z` / `…+01:00`. Anything else, an
+ * impossible date (2026-02-30) or a bare number (1, 2026), ends the command, exit 1, naming the option.
+ */
+export function requireDate(text: string, option: string): Date {
+  const parsed = parseInstantInput(text, { dateOnlyZone: 'UTC' });
+  if (!parsed.ok) throw new CliError(`${option}: ${parsed.message}`);
+  return parsed.value;
 }
 
 /** An idempotency key: the operator's --key (so a retried command posts once) or a fresh one. */

@@ -13,6 +13,7 @@ import * as membersRepo from '../members/members.repository';
 import {
   CliError,
   operationKey,
+  requireDate,
   requireLeadingAmount,
   requireMember,
   requireOrganisation,
@@ -74,17 +75,6 @@ function parsePositiveInteger(text: string, what: string, example: string): bigi
     throw new CliError(`${what} must be a positive whole number, like ${example}.`);
   }
   return BigInt(text.trim());
-}
-
-/** A date or date-time; a bare date means midnight UTC that day. */
-function parseDate(text: string, option: string): Date {
-  const trimmed = text.trim();
-  const valid = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(trimmed);
-  const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(trimmed) ? `${trimmed}T00:00:00Z` : trimmed);
-  if (!valid || Number.isNaN(date.getTime())) {
-    throw new CliError(`${option} takes a date like 2026-01-31 or 2026-01-31T12:00:00Z, not "${text}".`);
-  }
-  return date;
 }
 
 /**
@@ -258,8 +248,8 @@ export function registerLedgerCommands(program: Command): void {
     .option('--to <date>', 'first day NOT included, e.g. 2026-02-01 (UTC)')
     .option('--output <file>', 'write to this file (replaced only once complete)')
     .action(async (slug: string, options: { from?: string; to?: string; output?: string }) => {
-      const from = options.from ? parseDate(options.from, '--from') : undefined;
-      const to = options.to ? parseDate(options.to, '--to') : undefined;
+      const from = options.from === undefined ? undefined : requireDate(options.from, '--from');
+      const to = options.to === undefined ? undefined : requireDate(options.to, '--to');
       if (from && to && from >= to)
         throw new CliError('--from must be before --to, e.g. --from 2026-01-01 --to 2026-02-01.');
       await withCliContext(async (ctx) => {

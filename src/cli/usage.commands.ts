@@ -15,7 +15,7 @@ import {
   setPrice,
   setWeight,
 } from '../usage/usage.usecases';
-import { CliError, requireOrganisation, withCliContext } from './cli-context';
+import { CliError, requireDate, requireOrganisation, withCliContext } from './cli-context';
 import { formatTable, formatTokens } from './cli-format';
 
 /** The chat replies say what to type in chat; at the CLI a few say it the CLI's way. */
@@ -160,12 +160,12 @@ export function registerUsageCommands(program: Command): void {
   price
     .command('set <org> <model> <input> <output>')
     .description('set a model price in money per million input and output tokens, e.g. price set acme gpt-4o 2.50 10')
-    .option('--from <date>', 'in force from this date or time (ISO 8601; default now); earlier events keep their price')
+    .option(
+      '--from <date>',
+      'in force from 2026-12-01 (midnight UTC) or 2026-12-01T09:00:00Z (default now); earlier events keep their price',
+    )
     .action(async (slug: string, model: string, input: string, output: string, options: { from?: string }) => {
-      const effectiveFrom = options.from === undefined ? undefined : new Date(options.from);
-      if (effectiveFrom && Number.isNaN(effectiveFrom.getTime())) {
-        throw new CliError(`"${options.from}" is not a date; use ISO 8601, like 2026-01-01 or 2026-01-01T09:00:00Z.`);
-      }
+      const effectiveFrom = options.from === undefined ? undefined : requireDate(options.from, '--from');
       await withCliContext(async (ctx) => {
         const organisation = await requireOrganisation(ctx, slug);
         const result = await setPrice(ctx, {
