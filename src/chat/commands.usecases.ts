@@ -23,7 +23,12 @@ import {
   setRole,
 } from '../members/members.usecases';
 import { hasInboundDelivery, recordInboundDelivery } from './chat.repository';
-import { decodePendingOperation, encodePendingOperation, type PendingOperation } from './confirmations.models';
+import {
+  decodePendingOperation,
+  encodePendingOperation,
+  operationDecisionKeys,
+  type PendingOperation,
+} from './confirmations.models';
 import {
   type ChatUserRef,
   type CommandToken,
@@ -570,9 +575,7 @@ async function decideOperation(deps: ChatDeps, input: RunActionInput, confirm: b
   if (operation.issuerId !== input.actor.id) return refusal('operation_not_yours');
   const orgId = input.org.id;
   const orm = deps.ctx.db.orm;
-  const decided = `operation:${operation.key}`;
-  const cancelledMark = `${decided}:cancelled`;
-  const confirmedMark = `${decided}:confirmed`;
+  const { decided, cancelled: cancelledMark, confirmed: confirmedMark } = operationDecisionKeys(operation.key);
   const first = await recordInboundDelivery(orm, orgId, decided);
   if (!confirm) {
     if (first || (await hasInboundDelivery(orm, orgId, cancelledMark))) {

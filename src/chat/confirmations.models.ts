@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { grantRecipientsMax, memoLengthMax, operationKeyLengthMax } from '../ledger/ledger.models';
 
@@ -97,4 +98,14 @@ export function decodePendingOperation(value: string): PendingOperation | undefi
         memo: data.memo,
         key: data.key,
       };
+}
+
+/**
+ * The source keys (inbound_deliveries) that record how an operation's question was answered: `decided`
+ * is claimed by the first click of either button, then `cancelled` or `confirmed` says which. Derived
+ * from the command's idempotency key, hashed so they stay within the column's 255 characters.
+ */
+export function operationDecisionKeys(key: string): { decided: string; cancelled: string; confirmed: string } {
+  const decided = `operation:${createHash('sha256').update(key).digest('base64url')}`;
+  return { decided, cancelled: `${decided}:cancelled`, confirmed: `${decided}:confirmed` };
 }
