@@ -1,3 +1,4 @@
+import { and, eq } from 'drizzle-orm';
 import type { Orm } from '../db/client';
 import { inboundDeliveries } from './chat.tables';
 
@@ -8,5 +9,15 @@ export async function recordInboundDelivery(orm: Orm, orgId: bigint, sourceKey: 
     .values({ orgId, sourceKey: sourceKey.slice(0, 255) })
     .onConflictDoNothing()
     .returning({ sourceKey: inboundDeliveries.sourceKey });
+  return rows.length > 0;
+}
+
+/** True when a delivery with this source key was recorded for the organisation. */
+export async function hasInboundDelivery(orm: Orm, orgId: bigint, sourceKey: string): Promise<boolean> {
+  const rows = await orm
+    .select({ sourceKey: inboundDeliveries.sourceKey })
+    .from(inboundDeliveries)
+    .where(and(eq(inboundDeliveries.orgId, orgId), eq(inboundDeliveries.sourceKey, sourceKey.slice(0, 255))))
+    .limit(1);
   return rows.length > 0;
 }

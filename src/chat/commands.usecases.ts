@@ -9,6 +9,7 @@ import {
 } from '../approvals/approvals.usecases';
 import type { Config } from '../config/config';
 import type { Metrics } from '../http/metrics';
+import { cleanMemo, needsConfirmation, unconfirmedTokensMax } from '../ledger/ledger.models';
 import { getBalances, grantTokens, issueBudget } from '../ledger/ledger.usecases';
 import type { Ctx } from '../lib/context';
 import type { Logger } from '../lib/logger';
@@ -21,7 +22,13 @@ import {
   setManager,
   setRole,
 } from '../members/members.usecases';
-import { recordInboundDelivery } from './chat.repository';
+import { hasInboundDelivery, recordInboundDelivery } from './chat.repository';
+import {
+  decodePendingOperation,
+  encodePendingOperation,
+  operationDecisionKeys,
+  type PendingOperation,
+} from './confirmations.models';
 import {
   type ChatUserRef,
   type CommandToken,
@@ -49,8 +56,11 @@ import {
   grantNotice,
   helpMessage,
   isChatFailure,
+  type LargeOperation,
+  largeOperationQuestion,
   type MemberRef,
   managerSet,
+  operationCancelled,
   requestCreated,
   roleSet,
 } from './replies.models';
@@ -95,8 +105,10 @@ export interface ChatOutcome {
   reply: ChatMessage;
   ok: boolean;
   failure?: ChatFailure | 'grammar';
-  /** For a click on an approval message: what that message should show now. */
+  /** For a click on an approval message or a confirmation question: what that message should show now. */
   card?: ChatMessage;
+  /** True when the reply is a question with Confirm and Cancel buttons (a large operation, nothing moved yet). */
+  confirmation?: boolean;
   deliveries: DeliveryReport[];
 }
 
@@ -228,7 +240,7 @@ export async function runCommand(deps: ChatDeps, input: RunCommandInput): Promis
     deps.metrics?.chatCommands.inc({
       platform: input.platform,
       command: name,
-      outcome: outcome.ok ? 'ok' : outcome.failure,
+      outcome: outcome.confirmation ? 'confirmation_asked' : outcome.ok ? 'ok' : outcome.failure,
     });
     return outcome;
   } catch (error) {
@@ -257,44 +269,28 @@ async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCo
         if (!found) return refusal('unknown_person');
         recipients.push(found);
       }
-      const granted = await grantTokens(ctx, {
-        orgId,
-        actor,
-        recipientIds: recipients.map((r) => r.id),
-        amount: command.amount,
-        memo: command.reason,
-        key: input.idempotencyKey,
-      });
-      if (!granted.ok) {
-        const personId = granted.detail?.memberId as bigint | undefined;
-        const person = recipients.find((r) => r.id === personId);
-        return refusal(granted.failure, {
-          person: person ? refOf(person) : undefined,
-          budget: granted.detail?.budget as bigint | undefined,
-          total: granted.detail?.total as bigint | undefined,
-          max: granted.detail?.max as number | undefined,
-        });
+      const grant = { recipients, amount: command.amount, reason: command.reason, key: input.idempotencyKey };
+      const total = command.amount * BigInt(new Set(recipients.map((r) => r.id)).size);
+      if (needsConfirmation(total) && (await couldGrant(deps, orgId, input.actor, total))) {
+        return askToConfirm(
+          {
+            kind: 'grant',
+            issuerId: input.actor.id,
+            recipientIds: recipients.map((r) => r.id),
+            amount: command.amount,
+            reason: cleanMemo(command.reason),
+            key: input.idempotencyKey,
+          },
+          {
+            kind: 'grant',
+            recipients: recipients.map(refOf),
+            amountEach: command.amount,
+            total,
+            reason: cleanMemo(command.reason),
+          },
+        );
       }
-      const reply = grantConfirmation({
-        recipients: recipients.map(refOf),
-        amountEach: granted.value.amountEach,
-        reason: command.reason,
-        budgetLeft: granted.value.budgetLeft,
-      });
-      // A redelivered command replays the grant: the recipients were told the first time.
-      if (granted.value.replayed) return { ok: true, reply, deliveries: [] };
-      const deliveries: DeliveryReport[] = [];
-      for (const recipient of recipients) {
-        const balance = (await getBalances(ctx.db.orm, orgId, recipient.id))?.wallet ?? 0n;
-        const notice = grantNotice({
-          granter: refOf(input.actor),
-          amount: command.amount,
-          reason: command.reason,
-          balance,
-        });
-        deliveries.push(await deliver(deps, input.platform, orgId, recipient.id, 'grant_notice', notice));
-      }
-      return { ok: true, reply: withDeliveryProblems(reply, deliveries, recipients), deliveries };
+      return postGrant(deps, { platform: input.platform, orgId, actor: input.actor }, grant);
     }
 
     case 'balance': {
@@ -419,46 +415,204 @@ async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCo
       if (!isAdmin) return refusal('not_an_admin', { verb: 'add to budgets' });
       const target = await resolve(command.target);
       if (!target) return refusal('unknown_person');
-      const issued = await issueBudget(ctx, {
-        orgId,
-        actor,
-        managerId: target.id,
-        amount: command.amount,
-        memo: command.memo,
-        key: input.idempotencyKey,
-      });
-      if (!issued.ok) {
-        // not_a_manager from issueBudget means the target has no manager role.
-        if (issued.failure === 'not_a_manager') {
-          return {
-            ok: false,
-            failure: 'not_a_manager',
-            deliveries: [],
-            reply: grammarReply(
-              `${target.displayName} is not a manager, so they have no budget.`,
-              '/tokens role @them manager',
-            ),
-          };
-        }
-        return refusal(issued.failure, { person: refOf(target), verb: 'add to budgets' });
+      if (needsConfirmation(command.amount) && target.role === 'manager') {
+        return askToConfirm(
+          {
+            kind: 'budget',
+            issuerId: input.actor.id,
+            managerId: target.id,
+            amount: command.amount,
+            memo: cleanMemo(command.memo),
+            key: input.idempotencyKey,
+          },
+          { kind: 'budget', manager: refOf(target), amount: command.amount, memo: cleanMemo(command.memo) },
+        );
       }
-      const reply = budgetIssued({
-        manager: refOf(target),
-        amount: command.amount,
-        budget: issued.value.budgetBalance,
-        memo: command.memo,
-      });
-      if (issued.value.replayed || target.id === input.actor.id) return { ok: true, reply, deliveries: [] };
-      const notice = budgetNotice({
-        admin: refOf(input.actor),
-        amount: command.amount,
-        budget: issued.value.budgetBalance,
-        memo: command.memo,
-      });
-      const deliveries = [await deliver(deps, input.platform, orgId, target.id, 'budget_notice', notice)];
-      return { ok: true, reply: withDeliveryProblems(reply, deliveries, [target]), deliveries };
+      return postBudget(
+        deps,
+        { platform: input.platform, orgId, actor: input.actor },
+        { manager: target, amount: command.amount, memo: command.memo, key: input.idempotencyKey },
+      );
     }
   }
+}
+
+/** Who posts an operation: the member acting, on a platform, in an organisation. */
+interface OperationActor {
+  platform: IdentityPlatform;
+  orgId: bigint;
+  actor: Member;
+}
+
+/** Grants `amount` to each recipient (ledger key `key`) and tells each of them; a replay tells nobody again. */
+async function postGrant(
+  deps: ChatDeps,
+  by: OperationActor,
+  grant: { recipients: Member[]; amount: bigint; reason: string; key: string },
+): Promise<ChatOutcome> {
+  const { ctx } = deps;
+  const { orgId, platform } = by;
+  const { recipients } = grant;
+  const granted = await grantTokens(ctx, {
+    orgId,
+    actor: { kind: 'member', memberId: by.actor.id, platform },
+    recipientIds: recipients.map((r) => r.id),
+    amount: grant.amount,
+    memo: grant.reason,
+    key: grant.key,
+  });
+  if (!granted.ok) {
+    const personId = granted.detail?.memberId as bigint | undefined;
+    const person = recipients.find((r) => r.id === personId);
+    return refusal(granted.failure, {
+      person: person ? refOf(person) : undefined,
+      budget: granted.detail?.budget as bigint | undefined,
+      total: granted.detail?.total as bigint | undefined,
+      max: granted.detail?.max as number | undefined,
+    });
+  }
+  const reply = grantConfirmation({
+    recipients: recipients.map(refOf),
+    amountEach: granted.value.amountEach,
+    reason: grant.reason,
+    budgetLeft: granted.value.budgetLeft,
+  });
+  // A redelivered command replays the grant: the recipients were told the first time.
+  if (granted.value.replayed) return { ok: true, reply, deliveries: [] };
+  const deliveries: DeliveryReport[] = [];
+  for (const recipient of recipients) {
+    const balance = (await getBalances(ctx.db.orm, orgId, recipient.id))?.wallet ?? 0n;
+    const notice = grantNotice({ granter: refOf(by.actor), amount: grant.amount, reason: grant.reason, balance });
+    deliveries.push(await deliver(deps, platform, orgId, recipient.id, 'grant_notice', notice));
+  }
+  return { ok: true, reply: withDeliveryProblems(reply, deliveries, recipients), deliveries };
+}
+
+/** Issues `amount` from the treasury into a manager's budget (ledger key `key`) and tells the manager. */
+async function postBudget(
+  deps: ChatDeps,
+  by: OperationActor,
+  budget: { manager: Member; amount: bigint; memo: string; key: string },
+): Promise<ChatOutcome> {
+  const { orgId, platform } = by;
+  const target = budget.manager;
+  const issued = await issueBudget(deps.ctx, {
+    orgId,
+    actor: { kind: 'member', memberId: by.actor.id, platform },
+    managerId: target.id,
+    amount: budget.amount,
+    memo: budget.memo,
+    key: budget.key,
+  });
+  if (!issued.ok) {
+    // not_a_manager from issueBudget means the target has no manager role.
+    if (issued.failure === 'not_a_manager') {
+      return {
+        ok: false,
+        failure: 'not_a_manager',
+        deliveries: [],
+        reply: grammarReply(
+          `${target.displayName} is not a manager, so they have no budget.`,
+          '/tokens role @them manager',
+        ),
+      };
+    }
+    return refusal(issued.failure, { person: refOf(target), verb: 'add to budgets' });
+  }
+  const reply = budgetIssued({
+    manager: refOf(target),
+    amount: budget.amount,
+    budget: issued.value.budgetBalance,
+    memo: budget.memo,
+  });
+  if (issued.value.replayed || target.id === by.actor.id) return { ok: true, reply, deliveries: [] };
+  const notice = budgetNotice({
+    admin: refOf(by.actor),
+    amount: budget.amount,
+    budget: issued.value.budgetBalance,
+    memo: budget.memo,
+  });
+  const deliveries = [await deliver(deps, platform, orgId, target.id, 'budget_notice', notice)];
+  return { ok: true, reply: withDeliveryProblems(reply, deliveries, [target]), deliveries };
+}
+
+// ---------------------------------------------------------------------------------------------
+// large operations: asked first, posted on the issuer's Confirm click
+
+/**
+ * Whether the person could make this grant at all (an admin, or an active manager whose budget covers
+ * it). Only then is a confirmation worth asking: otherwise the grant is refused as usual, at once.
+ */
+async function couldGrant(deps: ChatDeps, orgId: bigint, actor: Member, total: bigint): Promise<boolean> {
+  if (!actor.isActive) return false;
+  if (actor.role === 'admin') return true;
+  if (actor.role !== 'manager') return false;
+  const budget = (await getBalances(deps.ctx.db.orm, orgId, actor.id))?.budget ?? 0n;
+  return budget >= total;
+}
+
+function askToConfirm(operation: PendingOperation, shown: LargeOperation): ChatOutcome {
+  const value = encodePendingOperation(operation);
+  if (!value) return refusal('operation_too_large_to_confirm');
+  return {
+    ok: true,
+    confirmation: true,
+    deliveries: [],
+    reply: largeOperationQuestion(shown, value, unconfirmedTokensMax),
+  };
+}
+
+/**
+ * A click on Confirm or Cancel under a large operation's question. Only its issuer may click. The first
+ * click of either kind decides, once for all replicas (a row in inbound_deliveries keyed by the
+ * command's own idempotency key): Confirm posts with that key, so a double click or a redelivered click
+ * replays the same transfers instead of posting again; Cancel posts nothing, and a Confirm after it
+ * posts nothing either. `card` is what the question's message should show now.
+ */
+async function decideOperation(deps: ChatDeps, input: RunActionInput, confirm: boolean): Promise<ChatOutcome> {
+  const operation = decodePendingOperation(input.value);
+  if (!operation) return refusal('unknown_action');
+  if (operation.issuerId !== input.actor.id) return refusal('operation_not_yours');
+  const orgId = input.org.id;
+  const orm = deps.ctx.db.orm;
+  const { decided, cancelled: cancelledMark, confirmed: confirmedMark } = operationDecisionKeys(operation.key);
+  const first = await recordInboundDelivery(orm, orgId, decided);
+  if (!confirm) {
+    if (first || (await hasInboundDelivery(orm, orgId, cancelledMark))) {
+      await recordInboundDelivery(orm, orgId, cancelledMark);
+      const card = operationCancelled();
+      return { ok: true, reply: card, card, deliveries: [] };
+    }
+    return refusal(
+      (await hasInboundDelivery(orm, orgId, confirmedMark)) ? 'operation_already_confirmed' : 'operation_in_progress',
+    );
+  }
+  if (!first) {
+    if (await hasInboundDelivery(orm, orgId, cancelledMark)) {
+      const outcome = refusal('operation_cancelled');
+      return { ...outcome, card: operationCancelled() };
+    }
+    // Confirmed before: posting again with the same key replays the first result and tells nobody twice.
+    if (!(await hasInboundDelivery(orm, orgId, confirmedMark))) return refusal('operation_in_progress');
+  }
+  const outcome = await postOperation(deps, input, operation);
+  if (first) await recordInboundDelivery(orm, orgId, confirmedMark);
+  return { ...outcome, card: outcome.reply };
+}
+
+async function postOperation(deps: ChatDeps, input: RunActionInput, operation: PendingOperation): Promise<ChatOutcome> {
+  const orgId = input.org.id;
+  const by = { platform: input.platform, orgId, actor: input.actor };
+  if (operation.kind === 'budget') {
+    const manager = await membersRepo.findMember(deps.ctx.db.orm, orgId, operation.managerId);
+    if (!manager) return refusal('member_not_found');
+    return postBudget(deps, by, { manager, amount: operation.amount, memo: operation.memo, key: operation.key });
+  }
+  const found = await membersRepo.findMembers(deps.ctx.db.orm, orgId, operation.recipientIds);
+  const byId = new Map(found.map((member) => [member.id, member]));
+  const recipients = operation.recipientIds.map((id) => byId.get(id)).filter((m): m is Member => m !== undefined);
+  if (recipients.length !== operation.recipientIds.length) return refusal('recipient_not_found');
+  return postGrant(deps, by, { recipients, amount: operation.amount, reason: operation.reason, key: operation.key });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -468,9 +622,9 @@ export interface RunActionInput {
   platform: IdentityPlatform;
   org: Organisation;
   actor: Member;
-  /** request.approve | request.deny | request.cancel */
+  /** request.approve | request.deny | request.cancel | operation.confirm | operation.cancel */
   actionId: string;
-  /** The request id carried by the button. */
+  /** The request id carried by the button (for an operation: the operation, confirmations.models.ts). */
   value: string;
   /** The reason typed when denying. */
   note?: string;
@@ -479,9 +633,12 @@ export interface RunActionInput {
 const requestIdPattern = /^[0-9]{1,18}$/;
 
 export async function runAction(deps: ChatDeps, input: RunActionInput): Promise<ChatOutcome> {
-  if (!requestIdPattern.test(input.value)) return refusal('unknown_action');
-  const requestId = BigInt(input.value);
   try {
+    if (input.actionId === actionIds.confirmOperation || input.actionId === actionIds.cancelOperation) {
+      return await decideOperation(deps, input, input.actionId === actionIds.confirmOperation);
+    }
+    if (!requestIdPattern.test(input.value)) return refusal('unknown_action');
+    const requestId = BigInt(input.value);
     switch (input.actionId) {
       case actionIds.approve:
       case actionIds.deny:

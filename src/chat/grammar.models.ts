@@ -1,4 +1,10 @@
-import { type AmountParse, amountHelp, parseAmount } from '../ledger/amount.models';
+import {
+  type AfterAmount,
+  amountHelp,
+  groupingSpaces,
+  type LeadingAmount,
+  readLeadingAmount,
+} from '../ledger/amount.models';
 import type { IdentityPlatform } from '../members/members.repository';
 
 // The platform-neutral command grammar. An adapter turns what the person typed into tokens (words and
@@ -101,35 +107,36 @@ export function tokensToText(tokens: CommandToken[]): string {
     .trim();
 }
 
-const groupOfThree = /^[0-9]{3}(?:\.[0-9]+)?[kKmMbB]?$/;
-const leadingGroup = /^[0-9]{1,3}$/;
+/** Whitespace, but not a single grouping space between two digits. */
+const wordBreak = new RegExp(
+  `(?:(?![${groupingSpaces}])\\s|(?<![0-9])[${groupingSpaces}]|[${groupingSpaces}](?![0-9]))+`,
+  'u',
+);
 
 /**
- * Reads an amount at the start of `words`. People type "50 000" as two words that form one amount, so
- * a group of 1–3 digits followed by groups of exactly three digits is joined before parsing.
- * Returns how many tokens the amount used.
+ * Splits typed text into words. Any whitespace separates words, except a grouping space (no-break,
+ * narrow no-break or thin, see `groupingSpaces` in src/ledger/amount.models.ts) between two digits,
+ * which stays inside its word: "1\u00a0000" pasted from a formatted number is one word, one amount,
+ * while "1 000" typed with an ordinary space is two. Both platforms' tokenisers split with this.
  */
-export function readAmount(tokens: CommandToken[]): { parse: AmountParse; used: number } | undefined {
+export function splitCommandWords(text: string): string[] {
+  return text.split(wordBreak).filter((word) => word.length > 0);
+}
+
+/**
+ * Reads the amount at the start of `tokens` by the one amount rule (readLeadingAmount in
+ * src/ledger/amount.models.ts): the amount is the first word alone, and a next word that could
+ * continue it ("50 100 commits") makes the command ambiguous, refused with both readings.
+ * Undefined when the first token is not a word.
+ */
+export function readAmount(tokens: CommandToken[], after: AfterAmount): LeadingAmount | undefined {
   const first = tokens[0];
   if (first?.kind !== 'word') return undefined;
-  let used = 1;
-  let text = first.text;
-  if (leadingGroup.test(first.text)) {
-    while (used < tokens.length && used < 5) {
-      const next = tokens[used];
-      if (next?.kind !== 'word' || !groupOfThree.test(next.text)) break;
-      text = `${text} ${next.text}`;
-      used++;
-      if (!/^[0-9]{3}$/.test(next.text)) break;
-    }
-    if (used > 1) {
-      const joined = parseAmount(text);
-      if (joined.ok) return { parse: joined, used };
-      used = 1;
-      text = first.text;
-    }
-  }
-  return { parse: parseAmount(text), used };
+  const next = tokens[1];
+  const following = tokens
+    .slice(1, 12)
+    .map((token) => (token.kind === 'word' ? token.text : `@${token.user.displayName ?? token.user.externalId}`));
+  return readLeadingAmount([first.text, ...(next?.kind === 'word' ? following : [])], after);
 }
 
 function takeMentions(tokens: CommandToken[]): { mentions: ChatUserRef[]; rest: CommandToken[] } {
@@ -176,16 +183,16 @@ function parseGrant(tokens: CommandToken[]): GrammarResult {
   }
   if (rest.length === 0) return refuse(`No amount given. ${amountHelp}`, usage);
   if (rest[0]?.kind === 'mention') return refuse('Put all the people first, then the amount.', usage);
-  const amount = readAmount(rest);
+  const amount = readAmount(rest, 'reason');
   if (!amount) return refuse(`No amount given. ${amountHelp}`, usage);
-  if (!amount.parse.ok) return refuse(amount.parse.message, usage);
+  if (!amount.ok) return refuse(amount.message, usage);
   return {
     ok: true,
     command: {
       name: 'grant-tokens',
       recipients: dedupeUsers(mentions),
-      amount: amount.parse.amount,
-      reason: tokensToText(rest.slice(amount.used)),
+      amount: amount.amount,
+      reason: tokensToText(rest.slice(1)),
     },
   };
 }
@@ -204,12 +211,12 @@ function parseRequest(tokens: CommandToken[]): GrammarResult {
   if (tokens[0]?.kind === 'mention') {
     return refuse('Requests go to your manager automatically; start with the amount.', usage);
   }
-  const amount = readAmount(tokens);
+  const amount = readAmount(tokens, 'reason');
   if (!amount) return refuse(`Say how many tokens you need. ${amountHelp}`, usage);
-  if (!amount.parse.ok) return refuse(amount.parse.message, usage);
+  if (!amount.ok) return refuse(amount.message, usage);
   return {
     ok: true,
-    command: { name: 'request-tokens', amount: amount.parse.amount, reason: tokensToText(tokens.slice(amount.used)) },
+    command: { name: 'request-tokens', amount: amount.amount, reason: tokensToText(tokens.slice(1)) },
   };
 }
 
@@ -254,16 +261,16 @@ function parseTokens(tokens: CommandToken[]): GrammarResult {
       const usage = usages['tokens-budget'];
       const [target, ...after] = rest;
       if (target?.kind !== 'mention') return refuse('Pick the manager from the @ list, then the amount.', usage);
-      const amount = readAmount(after);
+      const amount = readAmount(after, 'reason');
       if (!amount) return refuse(`No amount given. ${amountHelp}`, usage);
-      if (!amount.parse.ok) return refuse(amount.parse.message, usage);
+      if (!amount.ok) return refuse(amount.message, usage);
       return {
         ok: true,
         command: {
           name: 'tokens-budget',
           target: target.user,
-          amount: amount.parse.amount,
-          memo: tokensToText(after.slice(amount.used)),
+          amount: amount.amount,
+          memo: tokensToText(after.slice(1)),
         },
       };
     }
@@ -377,10 +384,10 @@ function parseAllowance(tokens: CommandToken[]): GrammarResult {
   }
   const target = readTarget(first);
   if (!target) return refuse('Start with a role (admin, manager, member) or a person from the @ list.', usage);
-  const amount = readAmount(rest);
+  const amount = readAmount(rest, 'other');
   if (!amount) return refuse(`No amount given. ${amountHelp}`, usage);
-  if (!amount.parse.ok) return refuse(amount.parse.message, usage);
-  const after = rest.slice(amount.used);
+  if (!amount.ok) return refuse(amount.message, usage);
+  const after = rest.slice(1);
   const periodWord = after[0]?.kind === 'word' ? after[0].text.toLowerCase() : '';
   const period =
     periodWord === 'weekly' || periodWord === 'week'
@@ -398,15 +405,16 @@ function parseAllowance(tokens: CommandToken[]): GrammarResult {
     const capText = capWords[1]?.kind === 'word' ? capWords[1].text : '';
     if (capText === '0' || capText.toLowerCase() === 'none') rolloverCap = 0n;
     else {
-      const cap = readAmount(capWords.slice(1));
-      if (!cap?.parse.ok || cap.used !== capWords.length - 1) {
+      const cap = readAmount(capWords.slice(1), 'other');
+      if (cap?.ok === false && cap.failure === 'amount_ambiguous') return refuse(cap.message, usage);
+      if (!cap?.ok || capWords.length !== 2) {
         return refuse('The rollover cap is an amount, like rollover 50k (or rollover 0).', usage);
       }
-      rolloverCap = cap.parse.amount;
+      rolloverCap = cap.amount;
     }
   }
   return {
     ok: true,
-    command: { name: 'tokens-allowance', action: 'set', target, amount: amount.parse.amount, period, rolloverCap },
+    command: { name: 'tokens-allowance', action: 'set', target, amount: amount.amount, period, rolloverCap },
   };
 }

@@ -23,16 +23,24 @@ export interface MemberRef {
 export const member = (ref: MemberRef): Span => ({ member: { id: ref.id, name: ref.name } });
 export const tokens = (amount: bigint): Span => ({ bold: `${formatTokens(amount)} tokens` });
 
-/** Action ids the adapters route on; the value is always the request id. */
+/** Action ids the adapters route on; the value is the request id, or for an operation the operation itself. */
 export const actionIds = {
   approve: 'request.approve',
   deny: 'request.deny',
   cancel: 'request.cancel',
+  /** Confirm or cancel a large grant or budget issue; the value is the operation (confirmations.models.ts). */
+  confirmOperation: 'operation.confirm',
+  cancelOperation: 'operation.cancel',
 } as const;
 export type ActionId = (typeof actionIds)[keyof typeof actionIds];
 
 export function isActionId(value: string): value is ActionId {
   return Object.values(actionIds).includes(value as ActionId);
+}
+
+/** True for the Confirm and Cancel buttons of a large operation, whose answer replaces the question. */
+export function isOperationActionId(value: string): boolean {
+  return value === actionIds.confirmOperation || value === actionIds.cancelOperation;
 }
 
 function reasonSpans(reason: string | null | undefined): Span[] {
@@ -68,6 +76,11 @@ export const chatFailures = [
   'unknown_person',
   'not_allowed_to_view',
   'unknown_action',
+  'operation_too_large_to_confirm',
+  'operation_not_yours',
+  'operation_cancelled',
+  'operation_already_confirmed',
+  'operation_in_progress',
   'internal_error',
 ] as const;
 export type ChatFailure = (typeof chatFailures)[number];
@@ -176,6 +189,25 @@ const failureLines: Record<ChatFailure, FailureLine> = {
     ],
   ],
   unknown_action: () => [["I didn't recognise that button. Try again from a fresh message or your Allot Home tab."]],
+  operation_too_large_to_confirm: () => [
+    [
+      'That is more than one confirmation can hold (many people and a long reason). Nothing was moved. Split it, or shorten the reason.',
+    ],
+  ],
+  operation_not_yours: () => [['Only the person who typed this command can confirm or cancel it.']],
+  operation_cancelled: () => [
+    ['This was cancelled, so nothing was moved. Type the command again if you want it after all.'],
+  ],
+  operation_already_confirmed: () => [
+    [
+      'This was already confirmed, so it cannot be cancelled here. An admin can undo it with ',
+      { code: 'allot reverse' },
+      '.',
+    ],
+  ],
+  operation_in_progress: () => [
+    ['This is already being confirmed. If nothing happened in a minute, type the command again.'],
+  ],
   internal_error: () => [['Something went wrong on my side and nothing was changed. Please try again in a minute.']],
 };
 
@@ -256,6 +288,70 @@ export function budgetNotice(input: { admin: MemberRef; amount: bigint; budget: 
     text([member(input.admin), ' added ', tokens(input.amount), ' to your budget', ...reasonSpans(input.memo)]),
     context('Your budget is now ', tokens(input.budget), '. Grant with /grant-tokens @someone 10k why.'),
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// large operations: confirm first
+
+/** What a large operation will do, for its confirmation question. */
+export type LargeOperation =
+  | { kind: 'grant'; recipients: MemberRef[]; amountEach: bigint; total: bigint; reason: string }
+  | { kind: 'budget'; manager: MemberRef; amount: bigint; memo: string };
+
+/**
+ * The private question before a large grant or budget issue: what would move, and Confirm / Cancel
+ * buttons carrying `value` (the encoded operation). Nothing has moved yet.
+ */
+export function largeOperationQuestion(operation: LargeOperation, value: string, threshold: bigint): ChatMessage {
+  const question: Line =
+    operation.kind === 'grant'
+      ? [
+          'Grant ',
+          tokens(operation.amountEach),
+          ...(operation.recipients.length > 1
+            ? [' each to ', ...namesOf(operation.recipients), ' (', tokens(operation.total), ' in all)']
+            : [' to ', ...namesOf(operation.recipients)]),
+          ...reasonSpans(operation.reason),
+          '?',
+        ]
+      : [
+          'Add ',
+          tokens(operation.amount),
+          ' to ',
+          member(operation.manager),
+          "'s budget",
+          ...reasonSpans(operation.memo),
+          '?',
+        ];
+  const total = operation.kind === 'grant' ? operation.total : operation.amount;
+  return message(
+    `Confirm: ${plainText(question)}`,
+    text(question),
+    context(
+      `More than ${formatTokens(threshold)} tokens at once needs a confirmation. Nothing has moved yet, and only you can confirm.`,
+    ),
+    {
+      type: 'actions',
+      actions: [
+        { id: actionIds.confirmOperation, label: `Confirm ${formatTokens(total)} tokens`, value, style: 'primary' },
+        { id: actionIds.cancelOperation, label: 'Cancel', value },
+      ],
+    },
+  );
+}
+
+/** What a cancelled confirmation shows instead of its question. */
+export function operationCancelled(): ChatMessage {
+  return message('Cancelled: nothing was moved.', text(['Cancelled: nothing was moved.']));
+}
+
+function namesOf(people: MemberRef[]): Span[] {
+  const names: Span[] = [];
+  people.forEach((person, index) => {
+    if (index > 0) names.push(index === people.length - 1 ? ' and ' : ', ');
+    names.push(member(person));
+  });
+  return names;
 }
 
 export function roleSet(input: { target: MemberRef; role: string }): ChatMessage {

@@ -3,10 +3,11 @@ import { loadConfigFromProcessEnv } from '../config/config';
 import { createDatabase, type Database } from '../db/client';
 import { DataDirLockedError } from '../db/data-dir';
 import { applyMigrations } from '../db/migrate';
-import { amountHelp, parseAmount } from '../ledger/amount.models';
+import { type AfterAmount, amountHelp, parseAmount, readLeadingAmount } from '../ledger/amount.models';
 import { operationKeyLengthMax } from '../ledger/ledger.models';
 import { systemClock } from '../lib/clock';
 import type { Ctx } from '../lib/context';
+import { parseInstantInput } from '../lib/date-input.models';
 import type { Member, Organisation } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 
@@ -104,6 +105,28 @@ export function requireAmount(text: string): bigint {
   const parsed = parseAmount(text);
   if (!parsed.ok) throw new CliError(parsed.message);
   return parsed.amount;
+}
+
+/**
+ * Parses an amount followed by other arguments (a memo, members, a period) by the one amount rule of
+ * src/ledger/amount.models.ts: `allot budget acme mia 50 100 commits` is ambiguous (50,100 tokens, or
+ * 50 with the memo "100 commits") and ends the command with both readings; nothing is written.
+ */
+export function requireLeadingAmount(words: readonly string[], after: AfterAmount): bigint {
+  const read = readLeadingAmount(words, after);
+  if (!read.ok) throw new CliError(read.message);
+  return read.amount;
+}
+
+/**
+ * A date or date-time typed as an option's value, by the one strict reader (src/lib/date-input.models.ts):
+ * `2026-01-31` (midnight UTC that day) or `2026-01-31T09:00:00Z` / `…+01:00`. Anything else, an
+ * impossible date (2026-02-30) or a bare number (1, 2026), ends the command, exit 1, naming the option.
+ */
+export function requireDate(text: string, option: string): Date {
+  const parsed = parseInstantInput(text, { dateOnlyZone: 'UTC' });
+  if (!parsed.ok) throw new CliError(`${option}: ${parsed.message}`);
+  return parsed.value;
 }
 
 /** An idempotency key: the operator's --key (so a retried command posts once) or a fresh one. */

@@ -4,6 +4,7 @@ import { rename, rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
+import { needsConfirmation, unconfirmedTokensMax } from '../ledger/ledger.models';
 import type { Account, Transfer } from '../ledger/ledger.repository';
 import * as ledgerRepo from '../ledger/ledger.repository';
 import { auditLedger, getBalances, grantTokens, issueBudget, reverseTransfer } from '../ledger/ledger.usecases';
@@ -13,7 +14,8 @@ import * as membersRepo from '../members/members.repository';
 import {
   CliError,
   operationKey,
-  requireAmount,
+  requireDate,
+  requireLeadingAmount,
   requireMember,
   requireOrganisation,
   withCliContext,
@@ -26,6 +28,27 @@ const transfersListDefault = 20;
 const exportPageSize = 1_000;
 /** Violations printed by `audit`; the count is always printed in full. */
 const violationsShownMax = 1_000;
+
+const yesOption = '--yes';
+const yesHelp = `confirm a grant or budget of more than ${formatTokens(unconfirmedTokensMax)} tokens in all`;
+
+/** The options budget and grant share. */
+interface CliOptions {
+  key?: string;
+  yes?: boolean;
+}
+
+/**
+ * A grant or budget issue moving more than unconfirmedTokensMax in all needs --yes: without it the
+ * command ends before writing anything (exit 1) and says to add it.
+ */
+function requireConfirmation(total: bigint, yes: boolean | undefined, doing: string): void {
+  if (!needsConfirmation(total) || yes) return;
+  throw new CliError(
+    `${doing} is more than ${formatTokens(unconfirmedTokensMax)} tokens at once, so it needs a confirmation: nothing was written. ` +
+      'If that is what you mean, run the same command again with --yes.',
+  );
+}
 
 const keyOption = '--key <key>';
 const keyHelp = 'idempotency key: the same key twice posts once (default: a fresh one)';
@@ -76,17 +99,6 @@ function parsePositiveInteger(text: string, what: string, example: string): bigi
   return BigInt(text.trim());
 }
 
-/** A date or date-time; a bare date means midnight UTC that day. */
-function parseDate(text: string, option: string): Date {
-  const trimmed = text.trim();
-  const valid = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(trimmed);
-  const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(trimmed) ? `${trimmed}T00:00:00Z` : trimmed);
-  if (!valid || Number.isNaN(date.getTime())) {
-    throw new CliError(`${option} takes a date like 2026-01-31 or 2026-01-31T12:00:00Z, not "${text}".`);
-  }
-  return date;
-}
-
 /**
  * A spreadsheet runs a cell that starts with = + - @ as a formula; finance opens these exports in one,
  * so such text cells get a leading apostrophe (OWASP's advice for CSV injection).
@@ -121,8 +133,10 @@ export function registerLedgerCommands(program: Command): void {
     .argument('<amount>', 'tokens, like 500k or 2M')
     .argument('[memo...]', 'why, kept on the transfer')
     .option(keyOption, keyHelp)
-    .action(async (slug: string, reference: string, amountText: string, memo: string[], options: { key?: string }) => {
-      const amount = requireAmount(amountText);
+    .option(yesOption, yesHelp)
+    .action(async (slug: string, reference: string, amountText: string, memo: string[], options: CliOptions) => {
+      const amount = requireLeadingAmount([amountText, ...memo], 'reason');
+      requireConfirmation(amount, options.yes, `Issuing ${formatTokens(amount)} tokens`);
       const key = operationKey(options.key);
       await withCliContext(async (ctx) => {
         const organisation = await requireOrganisation(ctx, slug);
@@ -152,32 +166,39 @@ export function registerLedgerCommands(program: Command): void {
     .argument('<members...>', 'emails or ids')
     .option('--memo <memo>', 'why, kept on the transfers')
     .option(keyOption, keyHelp)
-    .action(
-      async (slug: string, amountText: string, references: string[], options: { memo?: string; key?: string }) => {
-        const amount = requireAmount(amountText);
-        const key = operationKey(options.key);
-        await withCliContext(async (ctx) => {
-          const organisation = await requireOrganisation(ctx, slug);
-          const recipients: Member[] = [];
-          for (const reference of references) recipients.push(await requireMember(ctx, organisation, reference));
-          const granted = await grantTokens(ctx, {
-            orgId: organisation.id,
-            actor: operatorActor,
-            recipientIds: recipients.map((member) => member.id),
-            amount,
-            memo: options.memo,
-            key,
-          });
-          if (!granted.ok) throw new CliError(failureLine(granted.failure, granted.detail));
-          const { value } = granted;
-          const names = recipients.map(describeMember).join(', ');
-          console.log(
-            `${value.replayed ? 'Already granted (same --key): ' : 'Granted '}${formatTokens(amount)} tokens each to ${names} ` +
-              `(${formatTokens(value.total)} in all, from the treasury). Transfers ${value.transferIds.join(', ')}.`,
-          );
+    .option(yesOption, yesHelp)
+    .action(async (slug: string, amountText: string, references: string[], options: CliOptions & { memo?: string }) => {
+      const amount = requireLeadingAmount([amountText, ...references], 'member');
+      const key = operationKey(options.key);
+      await withCliContext(async (ctx) => {
+        const organisation = await requireOrganisation(ctx, slug);
+        const recipients: Member[] = [];
+        for (const reference of references) recipients.push(await requireMember(ctx, organisation, reference));
+        const people = BigInt(new Set(recipients.map((member) => member.id)).size);
+        requireConfirmation(
+          amount * people,
+          options.yes,
+          people > 1n
+            ? `Granting ${formatTokens(amount * people)} tokens in all (${formatTokens(amount)} each to ${people} members)`
+            : `Granting ${formatTokens(amount)} tokens`,
+        );
+        const granted = await grantTokens(ctx, {
+          orgId: organisation.id,
+          actor: operatorActor,
+          recipientIds: recipients.map((member) => member.id),
+          amount,
+          memo: options.memo,
+          key,
         });
-      },
-    );
+        if (!granted.ok) throw new CliError(failureLine(granted.failure, granted.detail));
+        const { value } = granted;
+        const names = recipients.map(describeMember).join(', ');
+        console.log(
+          `${value.replayed ? 'Already granted (same --key): ' : 'Granted '}${formatTokens(amount)} tokens each to ${names} ` +
+            `(${formatTokens(value.total)} in all, from the treasury). Transfers ${value.transferIds.join(', ')}.`,
+        );
+      });
+    });
 
   program
     .command('balance')
@@ -258,8 +279,8 @@ export function registerLedgerCommands(program: Command): void {
     .option('--to <date>', 'first day NOT included, e.g. 2026-02-01 (UTC)')
     .option('--output <file>', 'write to this file (replaced only once complete)')
     .action(async (slug: string, options: { from?: string; to?: string; output?: string }) => {
-      const from = options.from ? parseDate(options.from, '--from') : undefined;
-      const to = options.to ? parseDate(options.to, '--to') : undefined;
+      const from = options.from === undefined ? undefined : requireDate(options.from, '--from');
+      const to = options.to === undefined ? undefined : requireDate(options.to, '--to');
       if (from && to && from >= to)
         throw new CliError('--from must be before --to, e.g. --from 2026-01-01 --to 2026-02-01.');
       await withCliContext(async (ctx) => {

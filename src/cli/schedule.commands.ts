@@ -9,7 +9,14 @@ import { disableDigest, setDigestSchedule } from '../digest/digest-schedules.use
 import { type Ctx, operatorActor } from '../lib/context';
 import type { Organisation } from '../members/members.repository';
 import { type MemberRole, memberRoles } from '../members/members.tables';
-import { CliError, requireAmount, requireMember, requireOrganisation, withCliContext } from './cli-context';
+import {
+  CliError,
+  requireAmount,
+  requireLeadingAmount,
+  requireMember,
+  requireOrganisation,
+  withCliContext,
+} from './cli-context';
 import { formatTable, formatTokens } from './cli-format';
 
 async function targetOf(ctx: Ctx, organisation: Organisation, text: string): Promise<AllowanceTarget> {
@@ -46,14 +53,15 @@ export function registerScheduleCommands(program: Command): void {
         amountText: string,
         periodText: string,
         options: { rolloverCap?: string },
-      ) =>
-        withCliContext(async (ctx) => {
+      ) => {
+        const amount = requireLeadingAmount([amountText, periodText], 'other');
+        return withCliContext(async (ctx) => {
           const organisation = await requireOrganisation(ctx, slug);
           const result = await setAllowance(ctx, {
             orgId: organisation.id,
             actor: operatorActor,
             target: await targetOf(ctx, organisation, targetText),
-            amount: requireAmount(amountText),
+            amount,
             period: periodOf(periodText),
             rolloverCapTokens:
               options.rolloverCap === undefined
@@ -66,7 +74,8 @@ export function registerScheduleCommands(program: Command): void {
           console.log(
             `Allowance set: ${formatTokens(result.value.amount)} tokens ${result.value.period} for ${targetText}.`,
           );
-        }),
+        });
+      },
     );
   allowance
     .command('remove <org> <target>')

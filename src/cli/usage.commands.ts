@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { operatorActor } from '../lib/context';
-import { importUsageCsv } from '../usage/import.usecases';
+import { type ImportFailure, importUsageCsv } from '../usage/import.usecases';
 import { formatPricePerMillion, formatWeight, priceHelp, weightHelp } from '../usage/usage.models';
 import { usageFailureReplies } from '../usage/usage.replies';
 import {
@@ -15,7 +15,7 @@ import {
   setPrice,
   setWeight,
 } from '../usage/usage.usecases';
-import { CliError, requireOrganisation, withCliContext } from './cli-context';
+import { CliError, requireDate, requireOrganisation, withCliContext } from './cli-context';
 import { formatTable, formatTokens } from './cli-format';
 
 /** The chat replies say what to type in chat; at the CLI a few say it the CLI's way. */
@@ -26,6 +26,34 @@ const cliFailureLines: Record<string, string> = {
 
 function failed(failure: string, fallback?: string): never {
   throw new CliError(cliFailureLines[failure] ?? usageFailureReplies[failure] ?? fallback ?? `Refused: ${failure}.`);
+}
+
+const importHeader = 'id,time,user,model,input_tokens,output_tokens,category';
+
+/** One line for an import that read nothing: what was wrong with the file, and what it should look like. */
+function importFailureLine(failure: ImportFailure, detail: Record<string, unknown> | undefined): string {
+  switch (failure) {
+    case 'too_many_rows':
+      return 'The file has more than 10,000,000 rows; split it and import the parts (re-importing a part is harmless).';
+    case 'csv_empty':
+      return `The file is empty. Its first line names the columns, like: ${importHeader}`;
+    case 'csv_header_invalid': {
+      const { unknown = [], missing = [], duplicate = [] } = (detail ?? {}) as Partial<Record<string, string[]>>;
+      const problems = [
+        unknown.length > 0 ? `unknown column${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}` : '',
+        missing.length > 0 ? `missing column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}` : '',
+        duplicate.length > 0 ? `repeated column${duplicate.length === 1 ? '' : 's'} ${duplicate.join(', ')}` : '',
+      ].filter(Boolean);
+      return `Nothing imported: the header (line 1) has ${problems.join('; ')}. The columns are: ${importHeader} (category optional; OpenTelemetry names also work).`;
+    }
+    case 'organisation_not_found':
+      return 'That organisation no longer exists.';
+    case 'csv_invalid': {
+      const line = typeof detail?.line === 'number' ? ` at line ${detail.line}` : '';
+      const why = typeof detail?.message === 'string' ? `: ${detail.message}` : '';
+      return `The file is not a CSV I can read${line}${why}. Fix it and import the file again; rows already imported are not imported twice.`;
+    }
+  }
 }
 
 /** `allot apikey …`, `allot usage import`, `allot price …` and `allot weight set`. */
@@ -93,7 +121,7 @@ export function registerUsageCommands(program: Command): void {
     .command('import <org> <file>')
     .description(
       'import a CSV of usage events (header: id,time,user,model,input_tokens,output_tokens,category) ' +
-        'with the same rules as POST /v1/usage; running it again imports nothing twice',
+        'with the same rules as POST /v1/usage; running it again imports nothing twice; exits 1 if any row is rejected',
     )
     .action(async (slug: string, file: string) => {
       const size = await stat(file).then(
@@ -126,14 +154,7 @@ export function registerUsageCommands(program: Command): void {
         });
         bar.update(size);
         bar.stop();
-        if (!result.ok) {
-          const detail = result.detail ? ` (${JSON.stringify(result.detail)})` : '';
-          throw new CliError(
-            result.failure === 'too_many_rows'
-              ? 'The file has more than 10,000,000 rows; split it and import the parts (re-importing a part is harmless).'
-              : `The file is not a CSV I can read${detail}. Its first line names the columns: id,time,user,model,input_tokens,output_tokens,category`,
-          );
-        }
+        if (!result.ok) throw new CliError(importFailureLine(result.failure, result.detail));
         const summary = result.value;
         console.log(
           `${formatTokens(BigInt(summary.rows))} rows: ${formatTokens(BigInt(summary.accepted))} accepted, ` +
@@ -145,12 +166,22 @@ export function registerUsageCommands(program: Command): void {
           );
         }
         for (const rejection of summary.rejections) {
+          const where =
+            rejection.lastLine > rejection.line
+              ? `lines ${rejection.line}–${rejection.lastLine}`
+              : `line ${rejection.line}`;
           console.log(
-            `  row ${rejection.row}${rejection.id ? ` (${rejection.id})` : ''}: ${rejection.reason}: ${rejection.message}`,
+            `  ${where}${rejection.id ? ` (${rejection.id})` : ''}: ${rejection.reason}: ${rejection.message}`,
           );
         }
         if (summary.rejected > summary.rejections.length) {
           console.log(`  … and ${summary.rejected - summary.rejections.length} more rejected rows.`);
+        }
+        if (summary.rejected > 0) {
+          throw new CliError(
+            `${formatTokens(BigInt(summary.rejected))} of ${formatTokens(BigInt(summary.rows))} rows were rejected (listed above); ` +
+              'the others were imported. Fix those rows and import the file again: imported rows are not imported twice.',
+          );
         }
       });
     });
@@ -160,12 +191,12 @@ export function registerUsageCommands(program: Command): void {
   price
     .command('set <org> <model> <input> <output>')
     .description('set a model price in money per million input and output tokens, e.g. price set acme gpt-4o 2.50 10')
-    .option('--from <date>', 'in force from this date or time (ISO 8601; default now); earlier events keep their price')
+    .option(
+      '--from <date>',
+      'in force from 2026-12-01 (midnight UTC) or 2026-12-01T09:00:00Z (default now); earlier events keep their price',
+    )
     .action(async (slug: string, model: string, input: string, output: string, options: { from?: string }) => {
-      const effectiveFrom = options.from === undefined ? undefined : new Date(options.from);
-      if (effectiveFrom && Number.isNaN(effectiveFrom.getTime())) {
-        throw new CliError(`"${options.from}" is not a date; use ISO 8601, like 2026-01-01 or 2026-01-01T09:00:00Z.`);
-      }
+      const effectiveFrom = options.from === undefined ? undefined : requireDate(options.from, '--from');
       await withCliContext(async (ctx) => {
         const organisation = await requireOrganisation(ctx, slug);
         const result = await setPrice(ctx, {

@@ -8,6 +8,18 @@ export const memoLengthMax = 500;
 /** Longest idempotency key (the column's CHECK agrees). */
 export const operationKeyLengthMax = 255;
 
+/**
+ * Most tokens one grant or budget issue moves without the person confirming it: above this the CLI asks
+ * for `--yes` and chat for a Confirm click. Counted on the total moved (a grant's amount times the
+ * people it names), the safer reading: 5,000,000 each to three people moves 15,000,000 and is asked.
+ */
+export const unconfirmedTokensMax = 10_000_000n;
+
+/** True when moving `total` tokens in one operation needs the person's confirmation first. */
+export function needsConfirmation(total: bigint): boolean {
+  return total > unconfirmedTokensMax;
+}
+
 export function isValidAmount(amount: bigint): boolean {
   return amount >= 1n && amount <= transferTokensMax;
 }

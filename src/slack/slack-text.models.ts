@@ -1,5 +1,5 @@
 import { type EmphasisRule, joinRuns, type Run } from '../chat/emphasis.models';
-import type { CommandToken } from '../chat/grammar.models';
+import { type CommandToken, splitCommandWords } from '../chat/grammar.models';
 import { type ChatMessage, type Line, plainText, type Span } from '../chat/messages';
 
 // Slack's text formats, both ways: command text in (escaped by Slack because the manifest sets
@@ -81,7 +81,10 @@ export function tokenizeSlackText(raw: string, workspaceId: string): CommandToke
   const text = raw.slice(0, commandTextLengthMax);
   const tokens: CommandToken[] = [];
   // Angle-bracket references never contain spaces in their id part, but a label may; keep them whole.
-  const pieces = text.match(/<[^<>]*>|[^\s<]+|</g) ?? [];
+  // The text between them splits into words by the grammar's one rule (a pasted "1 000" stays one word).
+  const pieces = (text.match(/<[^<>]*>|[^<]+|</g) ?? []).flatMap((part) =>
+    part.startsWith('<') ? [part] : splitCommandWords(part),
+  );
   for (const piece of pieces) {
     const user = userMention.exec(piece);
     if (user) {

@@ -186,6 +186,27 @@ export function registerSlackListeners(app: App, listener: SlackListenerDeps): v
     });
   });
 
+  // A large grant or budget issue asked its issuer to confirm, privately (an ephemeral message under the
+  // command): the answer replaces that message, so its buttons go away once either is pressed.
+  app.action<BlockAction<ButtonAction>>(/^operation\.(confirm|cancel)$/, async ({ ack, body, action, respond }) => {
+    await ack();
+    await track(async () => {
+      const { org, member } = await actorOf(actionActor(body));
+      const outcome = await runAction(deps, {
+        platform: 'slack',
+        org,
+        actor: member,
+        actionId: action.action_id,
+        value: action.value ?? '',
+      });
+      await respondSafely(respond, {
+        response_type: 'ephemeral',
+        replace_original: outcome.card !== undefined,
+        ...(await present(org.id, outcome.card ?? outcome.reply)),
+      });
+    });
+  });
+
   async function answerClick(input: {
     org: Organisation;
     member: Member;

@@ -2,6 +2,7 @@ import type { ChatDirectory, ChatOutcome } from '../chat/commands.usecases';
 import { resolveChatMember, runAction, runCommand } from '../chat/commands.usecases';
 import type { CommandToken } from '../chat/grammar.models';
 import type { ChatMessage } from '../chat/messages';
+import { isOperationActionId } from '../chat/replies.models';
 import type { AppDeps } from '../lib/module';
 import type { Member, Organisation } from '../members/members.repository';
 
@@ -111,6 +112,16 @@ export function createTeamsChatCore(deps: AppDeps): TeamsChatCore {
         value: input.value,
         note: input.note,
       });
+      if (isOperationActionId(input.actionId)) {
+        // A confirmation question is answered in place: its card (the result, or "cancelled") is the whole
+        // answer, edited into the question's message for everyone; only a click without a card is told why.
+        return {
+          ok: outcome.ok || outcome.card !== undefined,
+          reply: outcome.reply,
+          card: outcome.card,
+          cardEditedEverywhere: false,
+        };
+      }
       return fromOutcome(outcome, true);
     },
   };

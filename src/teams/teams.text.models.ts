@@ -1,3 +1,5 @@
+import { splitCommandWords } from '../chat/grammar.models';
+
 // Pure parsing of what a person typed to the bot in Teams. Teams has no slash commands for bots: the
 // words arrive as message text, with `<at>…</at>` where someone (the bot too, in group chats and
 // channels) was mentioned. People named in the message are taken from the activity's mention
@@ -52,11 +54,18 @@ export function mentionEntities(entities: unknown): MentionEntity[] {
 
 const htmlEntities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
+/**
+ * Decodes the few entities Teams writes. A space written as an entity (`&nbsp;`, `&#160;`) is how
+ * Teams' editor may write a space the person typed, so it becomes an ordinary space that separates
+ * words; only a grouping-space character pasted as such can keep "1 000" in one word.
+ */
 function decodeHtml(value: string): string {
   return value.replace(/&(amp|lt|gt|quot|apos|nbsp|#\d{1,6});/g, (whole, name: string) => {
     if (name.startsWith('#')) {
       const code = Number(name.slice(1));
-      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+      if (!(code > 0 && code <= 0x10ffff)) return whole;
+      const character = String.fromCodePoint(code);
+      return /\s/u.test(character) ? ' ' : character;
     }
     return htmlEntities[name] ?? whole;
   });
@@ -138,7 +147,7 @@ export function tokenizeCommandText(
   const tokens: RawToken[] = [];
   const pushWords = (chunk: string) => {
     const plain = decodeHtml(chunk.replace(/<\/?(?!at\b)[a-z][^>]*>/gi, ' '));
-    for (const word of plain.split(/\s+/)) if (word.length > 0) tokens.push({ kind: 'word', text: word });
+    for (const word of splitCommandWords(plain)) tokens.push({ kind: 'word', text: word });
   };
   let last = 0;
   /** The mention token the previous tag made, while only spaces separate it from the next tag. */

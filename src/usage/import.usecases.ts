@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { Ctx } from '../lib/context';
 import { fail, ok, type Result } from '../lib/result';
-import { eventsPerRequestMax, type RejectionReason } from './usage.models';
+import { checkUsageColumns, eventsPerRequestMax, type RejectionReason } from './usage.models';
 import { ingestUsage, type WalletDebit } from './usage.usecases';
 
 /** Most rows one import reads; a larger export is split into several files. */
@@ -19,20 +19,49 @@ export interface ImportProgress {
   rejected: number;
 }
 
+/** Why a row was not imported: an event rejection, or a row whose cells do not match the header. */
+export type ImportRejectionReason = RejectionReason | 'wrong_cell_count';
+
+export interface ImportRejection {
+  /** Line of the file where the row starts (1 is the header); a quoted cell with a newline spans lines. */
+  line: number;
+  /** Its last line, when the row spans several. */
+  lastLine: number;
+  id: string | null;
+  reason: ImportRejectionReason;
+  message: string;
+}
+
 export interface ImportSummary extends ImportProgress {
-  /** The first rejections, with their data row (1 is the first row after the header). */
-  rejections: { row: number; id: string | null; reason: RejectionReason; message: string }[];
+  /** The first rejections by line (all are counted in `rejected`). */
+  rejections: ImportRejection[];
   unpricedModels: string[];
   debits: WalletDebit[];
 }
 
-export type ImportFailure = 'csv_invalid' | 'too_many_rows' | 'organisation_not_found';
+export type ImportFailure =
+  | 'csv_invalid'
+  | 'csv_empty'
+  | 'csv_header_invalid'
+  | 'too_many_rows'
+  | 'organisation_not_found';
+
+/** What csv-parse's info tells about a record: how many empty lines it has skipped so far. */
+interface RecordInfo {
+  empty_lines: number;
+}
+
+const lineBreak = /\r\n|\r|\n/g;
 
 /**
  * Imports a CSV export of usage through the same verb as POST /v1/usage, in batches of 1000 with
- * the same rules: a header row names the columns (`id,time,user,model,input_tokens,output_tokens,
- * category`, or the OpenTelemetry names), each row is one event, empty cells count as absent.
- * Batches already imported are duplicates, so an interrupted import can simply be run again.
+ * the same rules. The first line names the columns (`id,time,user,model,input_tokens,output_tokens,
+ * category`, or the OpenTelemetry names) and is checked before any row: an unknown, missing or repeated
+ * column refuses the file (`csv_header_invalid`, detail `{ unknown, missing, duplicate }`), and so does
+ * a file with no header at all (`csv_empty`). Each row is one event; a row with more or fewer cells
+ * than the header is rejected (`wrong_cell_count`) and the others go on; empty cells count as absent.
+ * Rows are named by the line of the file they start on. Batches already imported are duplicates, so an
+ * interrupted import can simply be run again.
  */
 export async function importUsageCsv(
   ctx: Ctx,
@@ -50,7 +79,17 @@ export async function importUsageCsv(
   const unpriced = new Set<string>();
   const debits = new Map<bigint, WalletDebit>();
   let batch: Record<string, string>[] = [];
-  let firstRow = 1;
+  let batchLines: { line: number; lastLine: number }[] = [];
+
+  const reject = (rejection: ImportRejection) => {
+    summary.rejected += 1;
+    // Kept sorted by line and bounded: rows rejected by cell count are known before their batch's events.
+    const list = summary.rejections;
+    if (list.length >= importRejectionsListedMax && rejection.line > list[list.length - 1]!.line) return;
+    list.push(rejection);
+    list.sort((a, b) => a.line - b.line);
+    if (list.length > importRejectionsListedMax) list.pop();
+  };
 
   const flush = async (): Promise<ImportFailure | undefined> => {
     if (batch.length === 0) return undefined;
@@ -59,15 +98,9 @@ export async function importUsageCsv(
     const report = result.value;
     summary.accepted += report.accepted;
     summary.duplicate += report.duplicate;
-    summary.rejected += report.rejected;
     for (const item of report.results) {
-      if (item.status === 'rejected' && summary.rejections.length < importRejectionsListedMax) {
-        summary.rejections.push({
-          row: firstRow + item.index,
-          id: item.id,
-          reason: item.reason,
-          message: item.message,
-        });
+      if (item.status === 'rejected') {
+        reject({ ...batchLines[item.index]!, id: item.id, reason: item.reason, message: item.message });
       }
     }
     for (const model of report.unpricedModels) unpriced.add(model);
@@ -78,8 +111,8 @@ export async function importUsageCsv(
         earlier ? { ...debit, before: earlier.before, debited: earlier.debited + debit.debited } : debit,
       );
     }
-    firstRow += batch.length;
     batch = [];
+    batchLines = [];
     input.onProgress?.({
       rows: summary.rows,
       accepted: summary.accepted,
@@ -91,27 +124,65 @@ export async function importUsageCsv(
 
   const parser = input.csv.pipe(
     parse({
-      columns: (header: string[]) => header.map((name) => name.trim()),
       skip_empty_lines: true,
       trim: true,
       bom: true,
       relax_column_count: true,
       max_record_size: importRecordBytesMax,
+      info: true,
     }),
   );
+  let header: string[] | undefined;
+  // Lines are counted here rather than read from csv-parse's info.lines, which counts a CRLF inside a
+  // quoted cell as two lines (csv-parse 7.0.3): a record starts after the previous one and the empty
+  // lines skipped between them, and spans one more line per line break inside its (quoted) cells.
+  let lastLine = 0;
+  let emptyLines = 0;
   try {
-    for await (const record of parser as AsyncIterable<Record<string, string>>) {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: RecordInfo }>) {
+      const line = lastLine + 1 + (info.empty_lines - emptyLines);
+      lastLine = line + record.reduce((breaks, cell) => breaks + (cell.match(lineBreak)?.length ?? 0), 0);
+      emptyLines = info.empty_lines;
+      const lines = { line, lastLine };
+      if (!header) {
+        header = record.map((name) => name.trim());
+        const problem = checkUsageColumns(header);
+        if (problem) return fail('csv_header_invalid', { ...problem });
+        continue;
+      }
       summary.rows += 1;
       if (summary.rows > importRowsMax) return fail('too_many_rows', { max: importRowsMax });
-      batch.push(Object.fromEntries(Object.entries(record).filter(([, value]) => value !== '' && value !== undefined)));
+      if (record.length !== header.length) {
+        const idAt = header.findIndex((name) => name === 'id' || name === 'event_id' || name === 'gen_ai.response.id');
+        reject({
+          ...lines,
+          id: (idAt >= 0 ? record[idAt] : undefined) || null,
+          reason: 'wrong_cell_count',
+          message: `The row has ${record.length} cell${record.length === 1 ? '' : 's'} but the header names ${header.length} columns.`,
+        });
+        continue;
+      }
+      const event: Record<string, string> = {};
+      header.forEach((name, index) => {
+        const value = record[index];
+        if (value !== undefined && value !== '') event[name] = value;
+      });
+      batch.push(event);
+      batchLines.push(lines);
       if (batch.length >= eventsPerRequestMax) {
         const failure = await flush();
         if (failure) return fail(failure);
       }
     }
   } catch (error) {
-    return fail('csv_invalid', { message: error instanceof Error ? error.message : String(error), row: firstRow });
+    // csv-parse says where it stopped; records it had read may not have reached this loop yet.
+    const stoppedAt = (error as { lines?: unknown }).lines;
+    return fail('csv_invalid', {
+      message: error instanceof Error ? error.message : String(error),
+      line: typeof stoppedAt === 'number' ? stoppedAt : lastLine + 1,
+    });
   }
+  if (!header) return fail('csv_empty');
   const failure = await flush();
   if (failure) return fail(failure);
   summary.unpricedModels = [...unpriced].sort();

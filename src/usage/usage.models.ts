@@ -45,6 +45,7 @@ export const apiKeysListMax = 100;
 
 export const rejectionReasons = [
   'invalid_event',
+  'missing_field',
   'invalid_id',
   'invalid_time',
   'time_in_future',
@@ -89,6 +90,46 @@ const fieldNames = {
   outputTokens: ['output_tokens', 'gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens'],
   category: ['category', 'allot.category'],
 } as const;
+
+/** The fields every event must carry, by their pinned names (the OpenTelemetry names count as the same field). */
+const requiredFields = ['id', 'time', 'user', 'model', 'inputTokens', 'outputTokens'] as const;
+
+/** The answer for an event without a required field: called missing, with the names it may go by. */
+function missingField(field: keyof typeof fieldNames): { reason: RejectionReason; message: string } {
+  const [pinned, ...others] = fieldNames[field];
+  const alias = others.length > 0 ? ` (or ${others.join(', ')})` : '';
+  const none = field === 'inputTokens' || field === 'outputTokens' ? ' (0 when there were none)' : '';
+  return { reason: 'missing_field', message: `"${pinned}"${alias} is missing; every event needs it${none}.` };
+}
+
+/** What is wrong with the header of a usage CSV: columns no event field goes by, required fields without a column, repeats. */
+export interface UsageColumnsProblem {
+  unknown: string[];
+  missing: string[];
+  duplicate: string[];
+}
+
+/**
+ * Checks the column names of a usage CSV (its first line) against the fields an event may carry, by
+ * their pinned names or the OpenTelemetry ones: undefined when every column is known, no name repeats
+ * and each required field has a column; otherwise the unknown, missing and repeated names.
+ */
+export function checkUsageColumns(header: readonly string[]): UsageColumnsProblem | undefined {
+  const known = new Set<string>(Object.values(fieldNames).flat());
+  const unknown: string[] = [];
+  const duplicate: string[] = [];
+  const seen = new Set<string>();
+  header.forEach((name, index) => {
+    if (name.length === 0) unknown.push(`(column ${index + 1} has no name)`);
+    else if (!known.has(name)) unknown.push(name);
+    if (seen.has(name) && name.length > 0 && !duplicate.includes(name)) duplicate.push(name);
+    seen.add(name);
+  });
+  const missing = requiredFields
+    .filter((field) => !fieldNames[field].some((name) => seen.has(name)))
+    .map((field) => fieldNames[field][0]);
+  return unknown.length + missing.length + duplicate.length > 0 ? { unknown, missing, duplicate } : undefined;
+}
 
 function attributesOf(event: Record<string, unknown>): Record<string, unknown> | undefined {
   const attributes = event.attributes;
@@ -208,6 +249,8 @@ export function parseUsageEvent(raw: unknown, now: Date): EventParse {
     outputTokens: pick(event, attributes, fieldNames.outputTokens),
     category: pick(event, attributes, fieldNames.category),
   };
+  const absent = requiredFields.find((field) => canonical[field] === undefined);
+  if (absent) return { ok: false, ...missingField(absent) };
   const parsed = canonicalSchema.safeParse(canonical);
   if (!parsed.success) {
     const field = String(parsed.error.issues[0]?.path[0] ?? 'id');

@@ -7,12 +7,15 @@ import { authenticateApiKey, ingestUsage } from './usage.usecases';
 
 /** Bound on alert runs waiting in the background; beyond it new ones are skipped (and logged). */
 const pendingAlertRunsMax = 100;
+/** Media types of a JSON body (RFC 6839 `+json` suffixes included). */
+const jsonTypes = ['application/json', 'application/*+json'];
 
 /**
  * The usage API: `POST /v1/usage` with `Authorization: Bearer <key>` and `{"events":[…]}`. Answers
- * 200 with a result per event; 401 without a live key; 413 beyond 1 MiB or 1000 events; 400 for a
- * body that is not the envelope; 429 when one key has too many requests in flight. Low-balance
- * alerts run after the answer, so they never slow or fail ingestion.
+ * 200 with a result per event; 401 without a live key; 415 for a body sent without
+ * `Content-Type: application/json`; 413 beyond 1 MiB or 1000 events; 400 for a body that is not the
+ * envelope; 429 when one key has too many requests in flight; 405 with `Allow: POST` to any other
+ * method. Low-balance alerts run after the answer, so they never slow or fail ingestion.
  */
 export function createUsageModule(deps: AppDeps): AppModule {
   const inFlight = new Map<bigint, number>();
@@ -119,6 +122,28 @@ export function createUsageModule(deps: AppDeps): AppModule {
     }
   };
 
+  /** JSON only: a body sent as anything else is answered 415, naming the header to send (before it is read). */
+  const requireJson = (req: Request, res: Response, next: NextFunction) => {
+    // type-is answers null for a request without a body; that one is answered 400 as not the envelope.
+    if (req.is(jsonTypes) === false) {
+      res.status(415).json({
+        error: 'unsupported_media_type',
+        message: `Send the body as JSON with the header "Content-Type: application/json" (got "${String(req.get('content-type') ?? 'none').slice(0, 100)}").`,
+      });
+      return;
+    }
+    next();
+  };
+
+  /** Any other method on the route: 405 with the one method it takes. */
+  const onlyPost = (req: Request, res: Response) => {
+    res.set('Allow', 'POST');
+    res.status(405).json({
+      error: 'method_not_allowed',
+      message: `${req.method} is not supported here; POST {"events":[…]} with "Authorization: Bearer <key>".`,
+    });
+  };
+
   // Body errors of this route get friendly JSON here rather than the app-wide handler's bare code.
   const bodyErrors = (error: unknown, _req: Request, res: Response, next: NextFunction) => {
     const type = (error as { type?: string }).type;
@@ -143,10 +168,12 @@ export function createUsageModule(deps: AppDeps): AppModule {
         '/v1/usage',
         wrap(authenticate),
         limitInFlight,
-        express.json({ limit: requestBytesMax, type: ['application/json', 'application/*+json'] }),
+        requireJson,
+        express.json({ limit: requestBytesMax, type: jsonTypes }),
         wrap(handle),
         bodyErrors,
       );
+      app.all('/v1/usage', onlyPost);
     },
     async stop() {
       // Let alerts already under way finish before the database closes.

@@ -25,11 +25,13 @@ describe('grant-tokens', () => {
     });
   });
 
-  it('"50 000" typed with a space is one amount of fifty thousand', () => {
-    const parsed = parseCommand('grant-tokens', [mention('UANA'), ...words('50 000 thanks')]);
-    expect(parsed.ok && parsed.command).toMatchObject({ amount: 50_000n, reason: 'thanks' });
-    const big = parseCommand('grant-tokens', [mention('UANA'), ...words('1 000 000')]);
+  it('"50 000" pasted with a no-break space is one amount; typed as two words it is a question, not 50,000', () => {
+    const pasted = parseCommand('grant-tokens', [mention('UANA'), ...words('50\u00a0000 thanks')]);
+    expect(pasted.ok && pasted.command).toMatchObject({ amount: 50_000n, reason: 'thanks' });
+    const big = parseCommand('grant-tokens', [mention('UANA'), ...words('1\u202f000\u202f000')]);
     expect(big.ok && big.command).toMatchObject({ amount: 1_000_000n, reason: '' });
+    const typed = parseCommand('grant-tokens', [mention('UANA'), ...words('50 000 thanks')]);
+    expect(typed).toMatchObject({ ok: false, refusal: { problem: expect.stringContaining('could be one amount') } });
   });
 
   it('accepts 50,000 and 1.5M, and a word after the number stays the reason', () => {
@@ -111,7 +113,7 @@ describe('other commands', () => {
     expect(parseCommand('tokens', [...words('manager'), mention('U1'), ...words('none')])).toMatchObject({
       command: { name: 'tokens-manager', manager: null },
     });
-    expect(parseCommand('tokens', [...words('budget'), mention('U1'), ...words('500 000 Q3 budget')])).toMatchObject({
+    expect(parseCommand('tokens', [...words('budget'), mention('U1'), ...words('500,000 Q3 budget')])).toMatchObject({
       command: { name: 'tokens-budget', amount: 500_000n, memo: 'Q3 budget' },
     });
     expect(parseCommand('tokens', words('dance'))).toMatchObject({

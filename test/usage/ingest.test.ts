@@ -78,14 +78,15 @@ describe('ingesting usage', () => {
     const good = event({ user: ana.email!, input_tokens: 7, output_tokens: 3 });
     const cases: [unknown, string][] = [
       ['not an object', 'invalid_event'],
-      [{ ...event({ user: ana.email! }), id: undefined }, 'invalid_id'],
+      [{ ...event({ user: ana.email! }), id: undefined }, 'missing_field'],
       [event({ user: ana.email!, id: 'x'.repeat(256) }), 'invalid_id'],
       [event({ user: ana.email!, time: 'yesterday' }), 'invalid_time'],
       [event({ user: ana.email!, time: '1999-12-31T23:00:00Z' }), 'invalid_time'],
       [event({ user: ana.email!, time: '2026-01-05T10:00:00Z' }), 'time_in_future'],
       [event({ user: 'bob' }), 'invalid_user'],
       [event({ user: 'slack:not-an-id' }), 'invalid_user'],
-      [{ ...event({ user: ana.email! }), model: undefined }, 'invalid_model'],
+      [{ ...event({ user: ana.email! }), model: undefined }, 'missing_field'],
+      [event({ user: ana.email!, model: '' }), 'invalid_model'],
       [event({ user: ana.email!, model: 'gpt 4o; drop table' }), 'invalid_model'],
       [event({ user: ana.email!, input_tokens: -1 }), 'invalid_tokens'],
       [event({ user: ana.email!, input_tokens: 1.5 }), 'invalid_tokens'],

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import {
+  checkUsageColumns,
   currentPeriod,
   formatMoney,
   hashRawEvent,
@@ -100,6 +101,47 @@ it('normalises an event: model lower-cased, email lower-cased, category defaulte
   ).toMatchObject({
     ok: false,
     reason: 'invalid_time',
+  });
+});
+
+it('an event without a required field is told that field is missing, by the names it may go by', () => {
+  const full = { id: 'a', time: '2026-01-05T08:00:00Z', user: 'a@b.co', model: 'm', input_tokens: 1, output_tokens: 0 };
+  const { model: _model, ...noModel } = full;
+  expect(parseUsageEvent(noModel, now)).toEqual({
+    ok: false,
+    reason: 'missing_field',
+    message: '"model" (or gen_ai.request.model, gen_ai.response.model) is missing; every event needs it.',
+  });
+  const { output_tokens: _output, ...noOutput } = full;
+  expect(parseUsageEvent(noOutput, now)).toMatchObject({
+    reason: 'missing_field',
+    message: expect.stringMatching(
+      /^"output_tokens" .* is missing; every event needs it \(0 when there were none\)\.$/,
+    ),
+  });
+  // Present but wrong is still invalid, not missing.
+  expect(parseUsageEvent({ ...full, model: '' }, now)).toMatchObject({ reason: 'invalid_model' });
+  expect(parseUsageEvent({ ...full, model: null }, now)).toMatchObject({ reason: 'missing_field' });
+});
+
+it('checks the columns of a usage CSV: unknown, missing and repeated names, pinned or OpenTelemetry', () => {
+  expect(checkUsageColumns(['id', 'time', 'user', 'model', 'input_tokens', 'output_tokens', 'category'])).toBe(
+    undefined,
+  );
+  expect(
+    checkUsageColumns([
+      'gen_ai.response.id',
+      'time',
+      'user.email',
+      'gen_ai.request.model',
+      'gen_ai.usage.input_tokens',
+      'gen_ai.usage.output_tokens',
+    ]),
+  ).toBe(undefined);
+  expect(checkUsageColumns(['id', 'time', 'user', 'modle', 'input_tokens', 'output_tokens', '', 'id'])).toEqual({
+    unknown: ['modle', '(column 7 has no name)'],
+    missing: ['model'],
+    duplicate: ['id'],
   });
 });
 

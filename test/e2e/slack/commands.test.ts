@@ -22,13 +22,13 @@ const dmsTo = (ws: SlackWorkspace, channel: string) =>
   ws.callsOf('chat.postMessage').filter((call) => call.params.channel === channel);
 
 describe('/grant-tokens', () => {
-  it('a manager grants two people 50 000 tokens: each gets a DM saying who, how much and why, and the manager sees what is left', async () => {
+  it('a manager grants two people 50 000 tokens (pasted with a no-break space): each gets a DM saying who, how much and why, and the manager sees what is left', async () => {
     const ws = new SlackWorkspace(h);
     await setUpTeam(ws);
     const { ack, reply } = await ws.command(
       'UMIA',
       '/grant-tokens',
-      '<@UANA> <@UBEN|ben> 50 000 shipped the migration',
+      '<@UANA> <@UBEN|ben> 50\u00a0000 shipped the migration',
     );
     expect(ack.status).toBe(200);
     expect(ack.text).toBe('');

@@ -133,9 +133,62 @@ it('answers 400 with what to send when the body is not the envelope, and changes
     expect(answer.status, body).toBe(400);
     expect(String(answer.body.message)).toContain('{"events":[');
   }
-  const plain = await post({ events: [event({ user: ana.email!, time: now() })] }, { 'content-type': 'text/plain' });
-  expect(plain.status).toBe(400);
   expect(await wallet(running.deps.ctx, org.id, ana.id)).toBe(before);
+});
+
+it('answers 415 naming the Content-Type header when a body is not sent as application/json, and changes nothing', async () => {
+  const before = await wallet(running.deps.ctx, org.id, ana.id);
+  const body = JSON.stringify({ events: [event({ user: ana.email!, time: now() })] });
+  for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'text/json']) {
+    const answer = await post(body, { 'content-type': type });
+    expect(answer.status, type).toBe(415);
+    expect(answer.body).toMatchObject({ error: 'unsupported_media_type' });
+    expect(String(answer.body.message)).toContain('"Content-Type: application/json"');
+    expect(String(answer.body.message)).toContain(type);
+  }
+  // A body with no Content-Type at all.
+  const bare = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
+    body: new TextEncoder().encode(body),
+  });
+  expect(bare.status).toBe(415);
+  expect(((await bare.json()) as { message: string }).message).toContain('Content-Type: application/json');
+  // The JSON types are accepted, with a charset or a +json suffix.
+  for (const type of ['application/json; charset=utf-8', 'application/vnd.allot+json']) {
+    expect((await post({ events: [] }, { 'content-type': type })).status, type).toBe(200);
+  }
+  expect(await wallet(running.deps.ctx, org.id, ana.id)).toBe(before);
+});
+
+it('answers 405 with "Allow: POST" to any other method, with or without a key', async () => {
+  for (const method of ['GET', 'PUT', 'PATCH', 'DELETE']) {
+    for (const headers of [{}, { authorization: `Bearer ${key}` }] as Record<string, string>[]) {
+      const answer = await fetch(url, { method, headers });
+      expect(answer.status, method).toBe(405);
+      expect(answer.headers.get('allow')).toBe('POST');
+      expect(((await answer.json()) as { error: string }).error).toBe('method_not_allowed');
+    }
+  }
+  const head = await fetch(url, { method: 'HEAD' });
+  expect([head.status, head.headers.get('allow')]).toEqual([405, 'POST']);
+});
+
+it('calls a missing field missing: an event without "model" is rejected as missing_field, one with a bad model as invalid', async () => {
+  const missing = { ...event({ user: ana.email!, time: now() }) } as Record<string, unknown>;
+  delete missing.model;
+  const answer = await post({ events: [missing, event({ user: ana.email!, time: now(), model: 'gpt 4o!' })] });
+  expect(answer.status).toBe(200);
+  expect(answer.body.results).toEqual([
+    {
+      index: 0,
+      id: missing.id,
+      status: 'rejected',
+      reason: 'missing_field',
+      message: '"model" (or gen_ai.request.model, gen_ai.response.model) is missing; every event needs it.',
+    },
+    expect.objectContaining({ index: 1, status: 'rejected', reason: 'invalid_model' }),
+  ]);
 });
 
 it('answers 413 beyond 1 MiB or 1000 events, and changes nothing', async () => {
