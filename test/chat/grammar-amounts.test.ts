@@ -144,7 +144,7 @@ describe('words, as both platforms split them', () => {
   });
 
   it('Teams: a pasted no-break space character keeps "1 000" whole; &nbsp; written by the editor separates words', () => {
-    const entities = mentionEntities([], undefined);
+    const entities = mentionEntities([]);
     expect(
       tokenizeCommandText('grant-tokens 1\u00a0000 thanks', entities).map((t) => t.kind === 'word' && t.text),
     ).toEqual(['grant-tokens', '1\u00a0000', 'thanks']);
