@@ -68,6 +68,9 @@ export const chatFailures = [
   'unknown_person',
   'not_allowed_to_view',
   'unknown_action',
+  'budget_not_empty',
+  'member_inactive',
+  'requester_inactive',
   'internal_error',
 ] as const;
 export type ChatFailure = (typeof chatFailures)[number];
@@ -176,6 +179,24 @@ const failureLines: Record<ChatFailure, FailureLine> = {
     ],
   ],
   unknown_action: () => [["I didn't recognise that button. Try again from a fresh message or your Allot Home tab."]],
+  budget_not_empty: (f) => [
+    [
+      f.person ? member(f.person) : 'They',
+      ' still hold ',
+      ...(f.budget ? [tokens(f.budget)] : ['tokens']),
+      ' in their budget, which a member cannot spend; nothing was changed. Keep them a manager, or have an operator run ',
+      { code: 'allot role <org> <member> member --return-budget' },
+      ', which moves the budget back to the treasury and changes the role at once.',
+    ],
+  ],
+  member_inactive: () => [
+    ['You are deactivated in Allot, so you cannot receive tokens. Ask one of your Allot admins to reactivate you.'],
+  ],
+  requester_inactive: () => [
+    [
+      'The person who asked is deactivated in Allot and cannot receive tokens; nothing was moved. Deny the request, or ask an admin to reactivate them first.',
+    ],
+  ],
   internal_error: () => [['Something went wrong on my side and nothing was changed. Please try again in a minute.']],
 };
 
