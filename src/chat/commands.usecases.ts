@@ -395,7 +395,8 @@ async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCo
       const updated = await setRole(ctx, { orgId, actor, memberId: target.id, role: command.role });
       if (!updated.ok) {
         const budget = updated.detail?.budget as bigint | undefined;
-        return refusal(updated.failure, { person: refOf(target), verb: 'change roles', budget });
+        const suggestion = `allot role ${input.org.slug} ${target.id} ${command.role} --return-budget`;
+        return refusal(updated.failure, { person: refOf(target), verb: 'change roles', budget, suggestion });
       }
       return { ok: true, reply: roleSet({ target: refOf(updated.value), role: command.role }), deliveries: [] };
     }

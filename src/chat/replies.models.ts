@@ -91,6 +91,8 @@ export interface FailureContext {
   message?: string;
   /** The command or action that failed, for the wording. */
   verb?: string;
+  /** A command that would do what was refused (e.g. the CLI line that returns a budget). */
+  suggestion?: string;
 }
 
 type FailureLine = (f: FailureContext) => Line[];
@@ -182,11 +184,11 @@ const failureLines: Record<ChatFailure, FailureLine> = {
   budget_not_empty: (f) => [
     [
       f.person ? member(f.person) : 'They',
-      ' still hold ',
+      ' still holds ',
       ...(f.budget ? [tokens(f.budget)] : ['tokens']),
       ' in their budget, which a member cannot spend; nothing was changed. Keep them a manager, or have an operator run ',
-      { code: 'allot role <org> <member> member --return-budget' },
-      ', which moves the budget back to the treasury and changes the role at once.',
+      { code: f.suggestion ?? 'allot role ORG MEMBER member --return-budget' },
+      ' on the server: it moves the budget back to the treasury and changes the role at once.',
     ],
   ],
   member_inactive: () => [
