@@ -117,11 +117,15 @@ export async function ensureDataDir(dataDir: string): Promise<string> {
   return root;
 }
 
+/** The server's socket for the CLI (see pglite-socket.ts); a dead server leaves it behind. */
+const socketName = '.s.PGSQL.5432';
+
 /**
  * Removes what a process killed half-way left in DATA_DIR: scratch clusters of a first start or a
- * restore, and the temporary files of taking the lock. Call it holding the lock.
+ * restore, the temporary files of taking the lock, and a dead server's socket. Call it holding the lock.
  */
 export async function clearLeftovers(root: string): Promise<void> {
+  await rm(path.join(root, socketName), { force: true });
   for (const entry of await readdir(root)) {
     if (entry.startsWith(scratchPrefix)) await rm(path.join(root, entry), { recursive: true, force: true });
     // What a process killed while taking the lock leaves (allot.lock.new-<pid>, allot.lock.stale-<pid>-<n>).
