@@ -50,7 +50,10 @@ describe('configuration from the environment', () => {
     } finally {
       process.chdir(cwd);
     }
-    expect(parseConfig({ DATA_DIR: '/srv/allot/data' })).toMatchObject({ ok: true, config: { DATA_DIR: '/srv/allot/data' } });
+    expect(parseConfig({ DATA_DIR: '/srv/allot/data' })).toMatchObject({
+      ok: true,
+      config: { DATA_DIR: '/srv/allot/data' },
+    });
   });
 
   it('empty strings count as unset, as a blank line in an .env file means', () => {
