@@ -34,8 +34,11 @@ export function loadCliConfig(): Config {
 /** Settings every command shares, from the program's own options (`--verbose`). */
 export const cliSettings = { verbose: false };
 
-/** How long the CLI waits for a server that holds DATA_DIR to open its socket (it may be starting). */
-const serverSocketWaitMs = 10_000;
+/**
+ * How long the CLI waits, when a live process holds DATA_DIR without a socket, for the socket (a server
+ * starting: migrations come first) or for the folder to be free (another CLI command finishing).
+ */
+const serverSocketWaitMs = 20_000;
 
 export interface CliOpenOptions {
   /** Apply pending migrations when the CLI opens the database itself (default true; `status` only looks). */
@@ -102,9 +105,10 @@ async function openPglite(dataDir: string): Promise<Database> {
 }
 
 /**
- * The socket of the live process holding DATA_DIR, or undefined when nobody holds it. A holder that
- * offers no socket within a few seconds (it may be starting) is another CLI command, or a server of an
- * older version: the command ends (exit 3) rather than open the folder a second time.
+ * The socket of the live process holding DATA_DIR, or undefined when nobody holds it (any more). A
+ * holder that neither offers a socket nor lets go within serverSocketWaitMs is a long CLI command, or
+ * a server still starting or older than this CLI: the command ends (exit 3) rather than open the folder
+ * a second time.
  */
 export async function findServerSocket(
   dataDir: string,

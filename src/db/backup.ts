@@ -152,7 +152,12 @@ export interface PgToolCommand {
 }
 
 function withoutPassword(url: string): { url: string; password: string | undefined } {
-  const parsed = new URL(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { url, password: undefined }; // Not WHATWG-parsable: handed over as written.
+  }
   const password = parsed.password ? decodeURIComponent(parsed.password) : undefined;
   parsed.password = '';
   return { url: parsed.toString(), password };

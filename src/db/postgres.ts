@@ -5,7 +5,13 @@ import * as schema from './schema';
 
 /** Host, port, database and user of a postgres:// URL, for people to read (the password is left out). */
 export function locationOfUrl(url: string): Extract<DatabaseLocation, { kind: 'postgres' }> {
-  const parsed = new URL(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // postgres.js reads some URLs WHATWG's parser refuses; say what is safe to say.
+    return { kind: 'postgres', host: 'unknown', port: 5432, database: 'unknown', user: 'unknown' };
+  }
   return {
     kind: 'postgres',
     host: decodeURIComponent(parsed.hostname) || parsed.searchParams.get('host') || 'localhost',
