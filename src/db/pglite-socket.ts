@@ -289,6 +289,8 @@ class ClientSession {
       if (this.#release) {
         try {
           await rollBackSession(this.options.client);
+        } catch (error) {
+          this.options.onProblem?.(`could not roll back a departed socket client: ${(error as Error).message}`);
         } finally {
           this.#release();
           this.#release = undefined;
