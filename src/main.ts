@@ -38,6 +38,15 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
     throw error;
   }
   logger.info({ database: db.kind, dataDir: db.kind === 'pglite' ? config.DATA_DIR : undefined }, 'database ready');
+  if (db.embedded && db.location.kind === 'pglite-folder') {
+    // The CLI works beside the server through this socket instead of opening the folder (see pglite-socket.ts).
+    try {
+      const socketPath = await db.embedded.serveSocket({ onProblem: (problem) => logger.warn(problem) });
+      logger.info({ socketPath }, 'the allot CLI reaches this database through the socket');
+    } catch (error) {
+      logger.warn({ err: error }, 'no socket for the allot CLI: it cannot run while this server runs');
+    }
+  }
 
   const metrics = createMetrics();
   const deps: AppDeps = {

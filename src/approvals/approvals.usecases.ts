@@ -24,7 +24,12 @@ export interface RequestActor {
 // ---------------------------------------------------------------------------------------------
 // request
 
-export type RequestTopUpFailure = 'amount_invalid' | 'member_not_found' | 'no_approver' | 'too_many_pending';
+export type RequestTopUpFailure =
+  | 'amount_invalid'
+  | 'member_not_found'
+  | 'member_inactive'
+  | 'no_approver'
+  | 'too_many_pending';
 
 export interface RequestedTopUp {
   request: TopupRequest;
@@ -40,7 +45,9 @@ export async function requestTopUp(
 ): Promise<Result<RequestedTopUp, RequestTopUpFailure>> {
   if (!isValidAmount(input.amount)) return fail('amount_invalid');
   const requester = await membersRepo.findMember(ctx.db.orm, input.orgId, input.actor.memberId);
-  if (!requester?.isActive) return fail('member_not_found');
+  if (!requester) return fail('member_not_found');
+  // A deactivated member receives nothing, so asking is refused by name rather than queued for nobody.
+  if (!requester.isActive) return fail('member_inactive');
   const existing = await approvalsRepo.findRequestByKey(ctx.db.orm, input.orgId, input.key);
   if (existing) return ok({ request: existing, approvers: await approversOf(ctx, existing), created: false });
 
@@ -110,6 +117,7 @@ export type DecideFailure =
   | 'not_the_approver'
   | 'request_already_decided'
   | 'request_expired'
+  | 'requester_inactive'
   | 'exceeds_budget';
 
 export interface Decided {
@@ -151,6 +159,11 @@ export async function decideRequest(
         // A request past its time is refused here but closed only by expireRequests, which also tells
         // the requester and edits the approval messages: one writer for the 'expired' state.
         if (request.expiresAt.getTime() <= now.getTime()) return fail('request_expired', { request });
+        if (input.decision === 'approve') {
+          // Deactivated since asking: they receive nothing. The request stays pending for a denial.
+          const requester = await membersRepo.findMember(tx, input.orgId, request.requesterId);
+          if (!requester?.isActive) return fail('requester_inactive', { request });
+        }
         const closed = await approvalsRepo.closePendingRequest(tx, {
           orgId: input.orgId,
           requestId: request.id,

@@ -389,7 +389,11 @@ async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCo
       const target = await resolve(command.target);
       if (!target) return refusal('unknown_person');
       const updated = await setRole(ctx, { orgId, actor, memberId: target.id, role: command.role });
-      if (!updated.ok) return refusal(updated.failure, { person: refOf(target), verb: 'change roles' });
+      if (!updated.ok) {
+        const budget = updated.detail?.budget as bigint | undefined;
+        const suggestion = `allot role ${input.org.slug} ${target.id} ${command.role} --return-budget`;
+        return refusal(updated.failure, { person: refOf(target), verb: 'change roles', budget, suggestion });
+      }
       return { ok: true, reply: roleSet({ target: refOf(updated.value), role: command.role }), deliveries: [] };
     }
 

@@ -81,6 +81,9 @@ export const chatFailures = [
   'operation_cancelled',
   'operation_already_confirmed',
   'operation_in_progress',
+  'budget_not_empty',
+  'member_inactive',
+  'requester_inactive',
   'internal_error',
 ] as const;
 export type ChatFailure = (typeof chatFailures)[number];
@@ -101,6 +104,8 @@ export interface FailureContext {
   message?: string;
   /** The command or action that failed, for the wording. */
   verb?: string;
+  /** A command that would do what was refused (e.g. the CLI line that returns a budget). */
+  suggestion?: string;
 }
 
 type FailureLine = (f: FailureContext) => Line[];
@@ -207,6 +212,24 @@ const failureLines: Record<ChatFailure, FailureLine> = {
   ],
   operation_in_progress: () => [
     ['This is already being confirmed. If nothing happened in a minute, type the command again.'],
+  ],
+  budget_not_empty: (f) => [
+    [
+      f.person ? member(f.person) : 'They',
+      ' still holds ',
+      ...(f.budget ? [tokens(f.budget)] : ['tokens']),
+      ' in their budget, which a member cannot spend; nothing was changed. Keep them a manager, or have an operator run ',
+      { code: f.suggestion ?? 'allot role ORG MEMBER member --return-budget' },
+      ' on the server: it moves the budget back to the treasury and changes the role at once.',
+    ],
+  ],
+  member_inactive: () => [
+    ['You are deactivated in Allot, so you cannot receive tokens. Ask one of your Allot admins to reactivate you.'],
+  ],
+  requester_inactive: () => [
+    [
+      'The person who asked is deactivated in Allot and cannot receive tokens; nothing was moved. Deny the request, or ask an admin to reactivate them first.',
+    ],
   ],
   internal_error: () => [['Something went wrong on my side and nothing was changed. Please try again in a minute.']],
 };

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { loadConfigFromProcessEnv } from '../config/config';
-import { createDatabase, type Database } from '../db/client';
-import { DataDirLockedError } from '../db/data-dir';
-import { applyMigrations } from '../db/migrate';
+import { stat } from 'node:fs/promises';
+import { type Config, loadConfigFromProcessEnv } from '../config/config';
+import { createDatabase, type Database, describeLocation } from '../db/client';
+import { DataDirLockedError, dataDirOwner } from '../db/data-dir';
+import { applyMigrations, migrationStatus } from '../db/migrate';
+import { pgliteSocketPath } from '../db/pglite-socket';
+import { createPgliteSocketDatabase } from '../db/postgres';
 import { type AfterAmount, amountHelp, parseAmount, readLeadingAmount } from '../ledger/amount.models';
 import { operationKeyLengthMax } from '../ledger/ledger.models';
 import { systemClock } from '../lib/clock';
@@ -22,38 +25,118 @@ export class CliError extends Error {
   }
 }
 
-/**
- * Opens the database the server uses (DATABASE_URL, else PGlite under DATA_DIR) with migrations
- * applied. On PGlite the folder's lock means the CLI cannot run while the server does.
- */
-export async function openCliContext(): Promise<{ ctx: Ctx; close: () => Promise<void> }> {
+/** The environment's configuration; a bad one ends the command with one line per problem (exit 2). */
+export function loadCliConfig(): Config {
   const parsed = loadConfigFromProcessEnv();
   if (!parsed.ok) throw new CliError(parsed.problems.map((problem) => `config: ${problem}`).join('\n'), 2);
-  const { config } = parsed;
-  let db: Database;
+  return parsed.config;
+}
+
+/** Settings every command shares, from the program's own options (`--verbose`). */
+export const cliSettings = { verbose: false };
+
+/**
+ * How long the CLI waits, when a live process holds DATA_DIR without a socket, for the socket (a server
+ * starting: migrations come first) or for the folder to be free (another CLI command finishing).
+ */
+const serverSocketWaitMs = 20_000;
+
+export interface CliOpenOptions {
+  /** Apply pending migrations when the CLI opens the database itself (default true; `status` only looks). */
+  migrate?: boolean;
+}
+
+/**
+ * Opens the database the server uses, with migrations applied: PostgreSQL at DATABASE_URL, else the
+ * PGlite folder DATA_DIR (absolute; see config). When a live server holds that folder, the CLI goes
+ * through the server's socket in it and never opens the folder itself, so there is never a second
+ * writer; when nobody holds it, the CLI takes the lock and opens it, as the server would. With
+ * `--verbose`, says on stderr which database it opened.
+ */
+export async function openCliContext(options: CliOpenOptions = {}): Promise<{ ctx: Ctx; close: () => Promise<void> }> {
+  const config = loadCliConfig();
+  const db = config.DATABASE_URL
+    ? await createDatabase({ databaseUrl: config.DATABASE_URL, poolMax: 4 })
+    : await openPglite(config.DATA_DIR);
   try {
-    db = await createDatabase({
-      databaseUrl: config.DATABASE_URL,
-      dataDir: config.DATABASE_URL ? undefined : config.DATA_DIR,
-      poolMax: 4,
-    });
-  } catch (error) {
-    if (error instanceof DataDirLockedError) {
-      throw new CliError(
-        `The allot CLI cannot run beside a running Allot server on embedded PGlite: DATA_DIR ${error.dataDir} is ` +
-          `locked by pid ${error.pid}. Stop the server first, or run both on Postgres (set DATABASE_URL).`,
-        3,
-      );
+    if (db.location.kind === 'pglite-socket') {
+      // The server applied its migrations when it started; a CLI newer than the server waits for a restart.
+      const { pending } = await migrationStatus(db);
+      if (pending.length > 0 && options.migrate !== false) {
+        throw new CliError(
+          `The running server has not applied migration ${pending.join(', ')} of this copy of Allot. ` +
+            'Restart the server (it applies them at start), then run the command again.',
+        );
+      }
+    } else if (options.migrate !== false) {
+      await applyMigrations(db, config.DATABASE_URL);
     }
-    throw error;
-  }
-  try {
-    await applyMigrations(db, config.DATABASE_URL);
   } catch (error) {
     await db.close();
     throw unreachable(error) ?? error;
   }
+  if (cliSettings.verbose) console.error(`Database: ${describeLocation(db.location)}`);
+  else if (db.location.kind === 'pglite-folder' && db.location.created) {
+    console.error(`Created a new, empty database at ${db.location.dataDir}.`);
+  }
   return { ctx: { db, clock: systemClock }, close: () => db.close() };
+}
+
+/** The PGlite folder: through a running server's socket when one holds it, else opened here. */
+async function openPglite(dataDir: string): Promise<Database> {
+  for (let attempt = 0; ; attempt++) {
+    const server = await findServerSocket(dataDir);
+    if (server) {
+      const db = createPgliteSocketDatabase({ dataDir, ...server });
+      if (await db.ping()) return db;
+      await db.close();
+      throw new CliError(
+        `The server holding DATA_DIR ${dataDir} (pid ${server.serverPid}) does not answer on its socket ` +
+          `${server.socketPath}. Is it stuck? Check its log, or restart it.`,
+        3,
+      );
+    }
+    try {
+      return await createDatabase({ dataDir });
+    } catch (error) {
+      // A server took the folder meanwhile: go through its socket.
+      if (!(error instanceof DataDirLockedError) || attempt > 0) throw error;
+    }
+  }
+}
+
+/**
+ * The socket of the live process holding DATA_DIR, or undefined when nobody holds it (any more). A
+ * holder that neither offers a socket nor lets go within serverSocketWaitMs is a long CLI command, or
+ * a server still starting or older than this CLI: the command ends (exit 3) rather than open the folder
+ * a second time.
+ */
+export async function findServerSocket(
+  dataDir: string,
+): Promise<{ socketPath: string; serverPid: number } | undefined> {
+  const deadline = Date.now() + serverSocketWaitMs;
+  for (;;) {
+    const owner = await dataDirOwner(dataDir);
+    if (owner === undefined) return undefined;
+    const socketPath = pgliteSocketPath(dataDir);
+    if (await isSocket(socketPath)) return { socketPath, serverPid: owner };
+    if (Date.now() > deadline) {
+      throw new CliError(
+        `DATA_DIR ${dataDir} is in use by pid ${owner}, which offers no socket for the CLI (another allot ` +
+          'command, or a server still starting or older than this CLI). Wait for it and try again.',
+        3,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function isSocket(target: string): Promise<boolean> {
+  try {
+    return (await stat(target)).isSocket();
+  } catch {
+    return false;
+  }
 }
 
 /** A friendly line for a database that cannot be reached, rather than a stack trace. */
@@ -66,8 +149,8 @@ function unreachable(error: unknown): CliError | undefined {
 }
 
 /** Runs one command with an open context, always closing it (on PGlite, releasing DATA_DIR). */
-export async function withCliContext(work: (ctx: Ctx) => Promise<void>): Promise<void> {
-  const { ctx, close } = await openCliContext();
+export async function withCliContext(work: (ctx: Ctx) => Promise<void>, options: CliOpenOptions = {}): Promise<void> {
+  const { ctx, close } = await openCliContext(options);
   try {
     await work(ctx);
   } finally {

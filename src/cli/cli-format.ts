@@ -1,3 +1,4 @@
+import { type ChatMessage, plainText } from '../chat/messages';
 import { formatTokens } from '../ledger/amount.models';
 import { grantRecipientsMax } from '../ledger/ledger.models';
 import type { Account } from '../ledger/ledger.repository';
@@ -33,6 +34,8 @@ const failureLines = {
   name_invalid: 'A member needs a name, like "Ana Lima".',
   own_manager: 'Nobody can be their own manager.',
   reporting_cycle: 'That would make a reporting loop (the manager reports, directly or not, to this member).',
+  budget_not_empty:
+    'That member still holds a budget, which a member cannot spend; nothing was changed. Add --return-budget to move it back to the treasury with the role change, or keep them a manager.',
 } as const;
 
 export type CliFailure = keyof typeof failureLines;
@@ -41,6 +44,9 @@ export function failureLine(failure: CliFailure, detail?: Record<string, unknown
   const line = failureLines[failure];
   if (failure === 'exceeds_budget' && detail && typeof detail.total === 'bigint' && typeof detail.budget === 'bigint') {
     return `${line} It needs ${formatTokens(detail.total)} and holds ${formatTokens(detail.budget)}.`;
+  }
+  if (failure === 'budget_not_empty' && typeof detail?.budget === 'bigint') {
+    return line.replace('holds a budget', `holds a budget of ${formatTokens(detail.budget)} tokens`);
   }
   return line;
 }
@@ -68,3 +74,33 @@ export function formatTable(header: string[], rows: string[][]): string {
 }
 
 export { formatTokens };
+
+/**
+ * A chat message as plain text for the terminal (`allot digest preview`): the header, each line,
+ * fields as "label: value", context lines indented; buttons are left out.
+ */
+export function formatChatMessage(message: ChatMessage): string {
+  const lines: string[] = [];
+  for (const block of message.blocks) {
+    switch (block.type) {
+      case 'header':
+        lines.push(block.text, '='.repeat(Math.min(block.text.length, 72)));
+        break;
+      case 'text':
+        lines.push(...block.lines.map(plainText));
+        break;
+      case 'fields':
+        lines.push(...block.fields.map((field) => `${field.label}: ${plainText(field.value)}`));
+        break;
+      case 'context':
+        lines.push(`  ${plainText(block.line)}`);
+        break;
+      case 'divider':
+        lines.push('');
+        break;
+      case 'actions':
+        break;
+    }
+  }
+  return lines.join('\n');
+}

@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
-import { CliError } from './cli-context';
+import { packageVersion } from '../lib/project';
+import { CliError, cliSettings } from './cli-context';
+import { registerDatabaseCommands } from './database.commands';
 import { registerLedgerCommands } from './ledger.commands';
 import { registerMemberCommands } from './member.commands';
 import { registerOrgCommands } from './org.commands';
@@ -9,14 +11,20 @@ import { registerUsageCommands } from './usage.commands';
 // Each domain registers its commands from a `*.commands.ts` file beside this one.
 const program = new Command('allot')
   .description('Operate Allot: organisations, members, budgets, grants, balances, exports and audits')
+  .version(packageVersion(), '-V, --version', 'print the version of Allot')
+  .option('--verbose', 'say which database the command opened (on stderr)')
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  .hook('preAction', () => {
+    cliSettings.verbose = program.opts<{ verbose?: boolean }>().verbose === true;
+  });
 
 registerOrgCommands(program);
 registerMemberCommands(program);
 registerLedgerCommands(program);
 registerUsageCommands(program);
 registerScheduleCommands(program);
+registerDatabaseCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,10 +1,18 @@
 import type { Command } from 'commander';
+import { getBalances } from '../ledger/ledger.usecases';
 import { operatorActor } from '../lib/context';
 import * as membersRepo from '../members/members.repository';
 import { type MemberRole, memberRoles } from '../members/members.tables';
-import { addMember, setManager, setRole } from '../members/members.usecases';
-import { CliError, requireMember, requireOrganisation, withCliContext } from './cli-context';
-import { describeMember, failureLine, formatTable } from './cli-format';
+import {
+  addMember,
+  renameMember,
+  setManager,
+  setMemberActive,
+  setMemberEmail,
+  setRole,
+} from '../members/members.usecases';
+import { CliError, operationKey, requireMember, requireOrganisation, withCliContext } from './cli-context';
+import { describeMember, failureLine, formatTable, formatTokens } from './cli-format';
 
 function requireRole(text: string): MemberRole {
   const role = text.trim().toLowerCase();
@@ -74,9 +82,110 @@ export function registerMemberCommands(program: Command): void {
               row.email ?? '',
               row.role,
               row.managerId?.toString() ?? '',
-              row.isBot ? 'bot' : row.isActive ? 'active' : 'inactive',
+              row.isBot ? 'bot' : row.isActive ? 'active' : 'deactivated',
             ]),
           ),
+        );
+      });
+    });
+
+  member
+    .command('deactivate')
+    .description('Deactivate a member: history kept; they receive nothing and leave leaderboards')
+    .argument('<org>', 'organisation slug')
+    .argument('<member>', 'email or id')
+    .action(async (slug: string, reference: string) => {
+      await withCliContext(async (ctx) => {
+        const organisation = await requireOrganisation(ctx, slug);
+        const target = await requireMember(ctx, organisation, reference);
+        const done = await setMemberActive(ctx, {
+          orgId: organisation.id,
+          actor: operatorActor,
+          memberId: target.id,
+          active: false,
+        });
+        if (!done.ok) throw new CliError(failureLine(done.failure));
+        const who = describeMember(done.value.member);
+        if (!done.value.changed) {
+          console.log(`${who} was already deactivated.`);
+          return;
+        }
+        const balances = await getBalances(ctx.db.orm, organisation.id, target.id);
+        console.log(
+          `Deactivated ${who}: grants, allowances and top-ups to them are refused, and they are off leaderboards. ` +
+            `Their wallet (${formatTokens(balances?.wallet ?? 0n)}) and history stay.` +
+            (balances && balances.budget > 0n
+              ? ` Their budget still holds ${formatTokens(balances.budget)}; to return it: ` +
+                `allot role ${organisation.slug} ${target.id} member --return-budget`
+              : ''),
+        );
+      });
+    });
+
+  member
+    .command('reactivate')
+    .description('Reactivate a deactivated member')
+    .argument('<org>', 'organisation slug')
+    .argument('<member>', 'email or id')
+    .action(async (slug: string, reference: string) => {
+      await withCliContext(async (ctx) => {
+        const organisation = await requireOrganisation(ctx, slug);
+        const target = await requireMember(ctx, organisation, reference);
+        const done = await setMemberActive(ctx, {
+          orgId: organisation.id,
+          actor: operatorActor,
+          memberId: target.id,
+          active: true,
+        });
+        if (!done.ok) throw new CliError(failureLine(done.failure));
+        const who = describeMember(done.value.member);
+        console.log(done.value.changed ? `Reactivated ${who}.` : `${who} is already active.`);
+      });
+    });
+
+  member
+    .command('rename')
+    .description('Change a member’s display name')
+    .argument('<org>', 'organisation slug')
+    .argument('<member>', 'email or id')
+    .argument('<name>', 'the new name, e.g. "Ana Lima-Silva"')
+    .action(async (slug: string, reference: string, name: string) => {
+      await withCliContext(async (ctx) => {
+        const organisation = await requireOrganisation(ctx, slug);
+        const target = await requireMember(ctx, organisation, reference);
+        const renamed = await renameMember(ctx, {
+          orgId: organisation.id,
+          actor: operatorActor,
+          memberId: target.id,
+          displayName: name,
+        });
+        if (!renamed.ok) throw new CliError(failureLine(renamed.failure));
+        console.log(`${describeMember(target)} is now ${describeMember(renamed.value)}.`);
+      });
+    });
+
+  member
+    .command('email')
+    .description('Set a member’s email (links them across Slack and Teams), or none to remove it')
+    .argument('<org>', 'organisation slug')
+    .argument('<member>', 'email or id')
+    .argument('<email>', 'the new email, or none')
+    .action(async (slug: string, reference: string, emailText: string) => {
+      await withCliContext(async (ctx) => {
+        const organisation = await requireOrganisation(ctx, slug);
+        const target = await requireMember(ctx, organisation, reference);
+        const email = emailText.trim().toLowerCase() === 'none' ? null : emailText;
+        const updated = await setMemberEmail(ctx, {
+          orgId: organisation.id,
+          actor: operatorActor,
+          memberId: target.id,
+          email,
+        });
+        if (!updated.ok) throw new CliError(failureLine(updated.failure));
+        console.log(
+          updated.value.email
+            ? `${describeMember(updated.value)}: email set.`
+            : `${describeMember(updated.value)}: email removed.`,
         );
       });
     });
@@ -87,16 +196,31 @@ export function registerMemberCommands(program: Command): void {
     .argument('<org>', 'organisation slug')
     .argument('<member>', 'email or id')
     .argument('<role>', memberRoles.join(' | '))
-    .action(async (slug: string, reference: string, roleText: string) => {
-      const role = requireRole(roleText);
-      await withCliContext(async (ctx) => {
-        const organisation = await requireOrganisation(ctx, slug);
-        const target = await requireMember(ctx, organisation, reference);
-        const updated = await setRole(ctx, { orgId: organisation.id, actor: operatorActor, memberId: target.id, role });
-        if (!updated.ok) throw new CliError(failureLine(updated.failure));
-        console.log(`${describeMember(updated.value)} is now ${updated.value.role}.`);
-      });
-    });
+    .option('--return-budget', 'move what is left in their budget back to the treasury, with the role change')
+    .option('--key <key>', 'idempotency key for the budget’s return (a retried command moves it once)')
+    .action(
+      async (slug: string, reference: string, roleText: string, options: { returnBudget?: boolean; key?: string }) => {
+        const role = requireRole(roleText);
+        const key = options.returnBudget ? operationKey(options.key) : undefined;
+        await withCliContext(async (ctx) => {
+          const organisation = await requireOrganisation(ctx, slug);
+          const target = await requireMember(ctx, organisation, reference);
+          const updated = await setRole(ctx, {
+            orgId: organisation.id,
+            actor: operatorActor,
+            memberId: target.id,
+            role,
+            returnBudget: key ? { key } : undefined,
+          });
+          if (!updated.ok) throw new CliError(failureLine(updated.failure, updated.detail));
+          const returned =
+            updated.value.returnedBudget > 0n
+              ? ` Returned ${formatTokens(updated.value.returnedBudget)} tokens from their budget to the treasury.`
+              : '';
+          console.log(`${describeMember(updated.value)} is now ${updated.value.role}.${returned}`);
+        });
+      },
+    );
 
   program
     .command('manager')

@@ -5,6 +5,7 @@ import { type AllowancePeriod, allowancePeriods } from '../allowances/allowances
 import { issueDueAllowances, removeAllowance, setAllowance } from '../allowances/allowances.usecases';
 import type { MessageLocation } from '../chat/notifier';
 import { listEnabledSchedules } from '../digest/digest.repository';
+import { buildDigestMessage } from '../digest/digest.usecases';
 import { disableDigest, setDigestSchedule } from '../digest/digest-schedules.usecases';
 import { type Ctx, operatorActor } from '../lib/context';
 import type { Organisation } from '../members/members.repository';
@@ -17,7 +18,7 @@ import {
   requireOrganisation,
   withCliContext,
 } from './cli-context';
-import { formatTable, formatTokens } from './cli-format';
+import { formatChatMessage, formatTable, formatTokens } from './cli-format';
 
 async function targetOf(ctx: Ctx, organisation: Organisation, text: string): Promise<AllowanceTarget> {
   if ((memberRoles as readonly string[]).includes(text)) return { role: text as MemberRole };
@@ -167,6 +168,16 @@ export function registerScheduleCommands(program: Command): void {
         });
         if (!result.ok) throw new CliError('No digest is scheduled there.');
         console.log(`Digest off for ${result.value.disabled} destination${result.value.disabled === 1 ? '' : 's'}.`);
+      }),
+    );
+  digest
+    .command('preview <org>')
+    .description('Print the digest as it would be posted now (the last complete week)')
+    .action(async (slug: string) =>
+      withCliContext(async (ctx) => {
+        const organisation = await requireOrganisation(ctx, slug);
+        const message = await buildDigestMessage(ctx, { orgId: organisation.id, at: ctx.clock.now() });
+        console.log(formatChatMessage(message));
       }),
     );
   digest

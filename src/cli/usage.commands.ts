@@ -56,7 +56,7 @@ function importFailureLine(failure: ImportFailure, detail: Record<string, unknow
   }
 }
 
-/** `allot apikey …`, `allot usage import`, `allot price …` and `allot weight set`. */
+/** `allot apikey …`, `allot usage import`, `allot price …` and `allot weight …`. */
 export function registerUsageCommands(program: Command): void {
   const apikey = program.command('apikey').description('API keys for POST /v1/usage');
 
@@ -239,15 +239,45 @@ export function registerUsageCommands(program: Command): void {
       });
     });
 
-  program
+  const weight = program
     .command('weight')
-    .description('value weights per task category (value = tokens × weight; default 1)')
-    .command('set <org> <category> <weight>')
-    .description('set a category weight, e.g. weight set acme review 1.5')
-    .action(async (slug: string, category: string, weight: string) => {
+    .description('value weights per task category (value = tokens × weight; default 1)');
+
+  weight
+    .command('list <org>')
+    .description('the weights set for the organisation; every other category weighs 1')
+    .action(async (slug: string) => {
       await withCliContext(async (ctx) => {
         const organisation = await requireOrganisation(ctx, slug);
-        const result = await setWeight(ctx, { orgId: organisation.id, actor: operatorActor, category, weight });
+        const all = await listWeights(ctx, { orgId: organisation.id });
+        if (all.length === 0) {
+          console.log(
+            `No weights set in ${organisation.slug}: every category weighs 1. Set one with: allot weight set ${organisation.slug} review 1.5`,
+          );
+          return;
+        }
+        console.log(
+          formatTable(
+            ['category', 'weight'],
+            all.map((row) => [row.category, formatWeight(row.weightThousandths)]),
+          ),
+        );
+        console.log('Every other category weighs 1.');
+      });
+    });
+
+  weight
+    .command('set <org> <category> <weight>')
+    .description('set a category weight, e.g. weight set acme review 1.5')
+    .action(async (slug: string, category: string, weightText: string) => {
+      await withCliContext(async (ctx) => {
+        const organisation = await requireOrganisation(ctx, slug);
+        const result = await setWeight(ctx, {
+          orgId: organisation.id,
+          actor: operatorActor,
+          category,
+          weight: weightText,
+        });
         if (!result.ok) failed(result.failure, weightHelp);
         console.log(`Weight of ${result.value.category} is now ${formatWeight(result.value.weightThousandths)}.`);
         const all = await listWeights(ctx, { orgId: organisation.id });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resolveFromProjectRoot } from '../lib/project';
 
 // The only reader of process.env. Every key has a doc, a default where one makes sense, and its
 // environment name; a bad value ends start-up with one line per problem naming the variable.
@@ -18,8 +19,12 @@ export const configSchema = z.object({
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional(),
   ),
-  /** Folder of the embedded PGlite database (used only without DATABASE_URL). */
-  DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('./data')),
+  /**
+   * Folder of the embedded PGlite database (used only without DATABASE_URL), made absolute: a relative
+   * path is read against the project root (the folder of Allot's package.json), never the working
+   * directory, so the server and the CLI started from anywhere open the same database.
+   */
+  DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('./data').transform(resolveFromProjectRoot)),
   /** HTTP port for Slack, Teams, the usage API, health and metrics. */
   PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
   /** pino log level. */
@@ -130,4 +135,12 @@ function crossFieldProblems(config: Config): string[] {
 /** Reads process.env once; the rest of the code receives a Config. */
 export function loadConfigFromProcessEnv(): ConfigResult {
   return parseConfig(process.env);
+}
+
+/**
+ * The environment for a program Allot starts (pg_dump, pg_restore): this process's own, with `extra`
+ * on top (e.g. PGPASSWORD, kept out of the program's arguments).
+ */
+export function childProcessEnvironment(extra: Record<string, string>): Record<string, string | undefined> {
+  return { ...process.env, ...extra };
 }

@@ -1,4 +1,4 @@
-import { link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 
@@ -16,10 +16,10 @@ export class DataDirLockedError extends Error {
 }
 
 const lockFileName = 'allot.lock';
-const pgdataName = 'pgdata';
-const scratchPrefix = 'pgdata.init-';
+export const pgdataName = 'pgdata';
+export const scratchPrefix = 'pgdata.init-';
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
@@ -42,6 +42,17 @@ async function exists(target: string): Promise<boolean> {
 const lockSettleMs = 150;
 
 const readOwner = async (file: string) => Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+
+/** The live process holding DATA_DIR's lock, or undefined when nobody does (or only a dead one did). */
+export async function dataDirOwner(dataDir: string): Promise<number | undefined> {
+  const owner = await readOwner(path.join(dataDir, lockFileName));
+  return isAlive(owner) && owner !== process.pid ? owner : undefined;
+}
+
+/** True when DATA_DIR holds a complete PGlite cluster. */
+export async function hasPgdata(dataDir: string): Promise<boolean> {
+  return exists(path.join(dataDir, pgdataName, 'PG_VERSION'));
+}
 
 /**
  * Takes the folder's lock file (our pid inside), refusing with DataDirLockedError while a live process
@@ -96,29 +107,59 @@ export async function acquireDataDirLock(dataDir: string): Promise<() => Promise
 }
 
 /**
- * Locks DATA_DIR and makes sure it holds a complete PGlite cluster, returning its path. A first
- * initialisation happens in a scratch folder renamed into place when complete.
+ * Creates DATA_DIR if needed and makes it owner-only (0700, as PostgreSQL wants its data folder): it
+ * holds the database, and the server's socket for the CLI, which only its owner may reach.
  */
-export async function openDataDir(dataDir: string): Promise<{ pgdataPath: string; release: () => Promise<void> }> {
+export async function ensureDataDir(dataDir: string): Promise<string> {
   const root = path.resolve(dataDir);
-  await mkdir(root, { recursive: true });
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  await chmod(root, 0o700);
+  return root;
+}
+
+/** The server's socket for the CLI (see pglite-socket.ts); a dead server leaves it behind. */
+const socketName = '.s.PGSQL.5432';
+
+/**
+ * Removes what a process killed half-way left in DATA_DIR: scratch clusters of a first start or a
+ * restore, the temporary files of taking the lock, and a dead server's socket. Call it holding the lock.
+ */
+export async function clearLeftovers(root: string): Promise<void> {
+  await rm(path.join(root, socketName), { force: true });
+  for (const entry of await readdir(root)) {
+    if (entry.startsWith(scratchPrefix)) await rm(path.join(root, entry), { recursive: true, force: true });
+    // What a process killed while taking the lock leaves (allot.lock.new-<pid>, allot.lock.stale-<pid>-<n>).
+    const taker = /^allot\.lock\.(?:new|stale)-(\d+)/.exec(entry);
+    if (taker && !isAlive(Number(taker[1]))) await rm(path.join(root, entry), { force: true });
+  }
+}
+
+/** A scratch folder for a cluster being built; renamed into place only once complete. */
+export function scratchPath(root: string): string {
+  return path.join(root, `${scratchPrefix}${process.pid}`);
+}
+
+/**
+ * Locks DATA_DIR and makes sure it holds a complete PGlite cluster, returning its path and whether it
+ * was created now. A first initialisation happens in a scratch folder renamed into place when complete.
+ */
+export async function openDataDir(
+  dataDir: string,
+): Promise<{ pgdataPath: string; created: boolean; release: () => Promise<void> }> {
+  const root = await ensureDataDir(dataDir);
   const release = await acquireDataDirLock(root);
   try {
-    for (const entry of await readdir(root)) {
-      if (entry.startsWith(scratchPrefix)) await rm(path.join(root, entry), { recursive: true, force: true });
-      // What a process killed while taking the lock leaves (allot.lock.new-<pid>, allot.lock.stale-<pid>-<n>).
-      const taker = /^allot\.lock\.(?:new|stale)-(\d+)/.exec(entry);
-      if (taker && !isAlive(Number(taker[1]))) await rm(path.join(root, entry), { force: true });
-    }
+    await clearLeftovers(root);
     const pgdataPath = path.join(root, pgdataName);
-    if (!(await exists(path.join(pgdataPath, 'PG_VERSION')))) {
+    const created = !(await hasPgdata(root));
+    if (created) {
       await rm(pgdataPath, { recursive: true, force: true });
-      const scratch = path.join(root, `${scratchPrefix}${process.pid}`);
+      const scratch = scratchPath(root);
       const fresh = await PGlite.create(scratch);
       await fresh.close();
       await rename(scratch, pgdataPath);
     }
-    return { pgdataPath, release };
+    return { pgdataPath, created, release };
   } catch (error) {
     await release();
     throw error;

@@ -149,7 +149,7 @@ export interface Mover {
   previousValue: bigint;
 }
 
-/** Members whose value-weighted use grew most against the week before (opted-out members excluded). */
+/** Members whose value-weighted use grew most against the week before (opted-out and deactivated members excluded). */
 export async function biggestMovers(
   orm: Orm,
   orgId: bigint,
@@ -166,7 +166,7 @@ export async function biggestMovers(
             on prev.org_id = cur.org_id and prev.member_id = cur.member_id
            and prev.period = 'week' and prev.period_start = ${previousStartDay}::date
          where cur.org_id = ${orgId} and cur.period = 'week' and cur.period_start = ${weekStartDay}::date
-           and not m.leaderboard_opt_out and coalesce(cur.value, 0) > coalesce(prev.value, 0)
+           and not m.leaderboard_opt_out and m.is_active and coalesce(cur.value, 0) > coalesce(prev.value, 0)
          order by coalesce(cur.value, 0) - coalesce(prev.value, 0) desc, m.id
          limit ${digestListMax}`,
   );

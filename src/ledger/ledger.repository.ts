@@ -63,6 +63,20 @@ export async function findAccountsByIds(orm: Orm, orgId: bigint, accountIds: big
     .where(and(eq(accounts.orgId, orgId), inArray(accounts.id, accountIds)));
 }
 
+/**
+ * Locks accounts for the rest of the transaction, in id order as allot_post does (so two callers
+ * never wait on each other in a cycle), and returns them as they stand.
+ */
+export async function lockAccounts(orm: Orm, orgId: bigint, accountIds: bigint[]): Promise<Account[]> {
+  if (accountIds.length === 0) return [];
+  return orm
+    .select()
+    .from(accounts)
+    .where(and(eq(accounts.orgId, orgId), inArray(accounts.id, accountIds)))
+    .orderBy(asc(accounts.id))
+    .for('update');
+}
+
 export type PostStatus = 'ok' | 'exists' | 'conflict' | 'account_not_found' | 'already_reversed' | 'exceeds_balance';
 
 export interface PostInput {

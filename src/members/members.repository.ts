@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Orm } from '../db/client';
 import { type Actor, actorMemberId } from '../lib/context';
 import { auditLog, type MemberRole, memberIdentities, members, organisations, workspaces } from './members.tables';
@@ -242,4 +242,42 @@ function jsonSafe(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, jsonSafe(item)]));
   }
   return value;
+}
+
+/** Organisations in the database (`allot status`). */
+export async function countOrganisations(orm: Orm): Promise<number> {
+  const [row] = await orm.select({ count: sql<string>`count(*)::text` }).from(organisations);
+  return Number(row?.count ?? 0);
+}
+
+/** Audit rows looked at to find who last changed whether a member is active (newest first). */
+const activeStateHistoryMax = 50;
+
+/**
+ * Who last switched a member on or off: 'operator' (allot member deactivate/reactivate), 'platform'
+ * (a chat platform's news, e.g. Slack's user_change), or undefined if nobody ever did.
+ */
+export async function lastActiveStateChange(
+  orm: Orm,
+  orgId: bigint,
+  memberId: bigint,
+): Promise<'operator' | 'platform' | undefined> {
+  const rows = await orm
+    .select({ action: auditLog.action, details: auditLog.details })
+    .from(auditLog)
+    .where(
+      and(
+        eq(auditLog.orgId, orgId),
+        inArray(auditLog.action, ['member.deactivate', 'member.reactivate', 'member.refresh']),
+        sql`${auditLog.details}->>'memberId' = ${memberId.toString()}`,
+      ),
+    )
+    .orderBy(desc(auditLog.id))
+    .limit(activeStateHistoryMax);
+  for (const row of rows) {
+    if (row.action !== 'member.refresh') return 'operator';
+    const changes = row.details.changes as Record<string, unknown> | undefined;
+    if (changes && 'isActive' in changes) return 'platform';
+  }
+  return undefined;
 }

@@ -1,4 +1,5 @@
 import * as ledgerRepo from '../ledger/ledger.repository';
+import { returnBudget } from '../ledger/ledger.usecases';
 import type { Actor, Ctx } from '../lib/context';
 import { actorMemberId } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
@@ -129,6 +130,7 @@ export type AddMemberFailure =
   | 'name_invalid';
 
 const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const emailLengthMax = 254;
 const displayNameLengthMax = 120;
 
 /** A member with a wallet and a budget (used once they manage), and an optional platform identity. */
@@ -136,7 +138,7 @@ export async function addMember(ctx: Ctx, input: NewMember): Promise<Result<Memb
   const displayName = input.displayName.trim().slice(0, displayNameLengthMax);
   if (displayName.length === 0) return fail('name_invalid');
   const email = input.email?.trim().toLowerCase() || null;
-  if (email && (!emailPattern.test(email) || email.length > 254)) return fail('email_invalid');
+  if (email && (!emailPattern.test(email) || email.length > emailLengthMax)) return fail('email_invalid');
   if (input.timeZone && !isTimeZone(input.timeZone)) return fail('time_zone_invalid');
   if (email && (await membersRepo.findMemberByEmail(ctx.db.orm, input.orgId, email))) return fail('email_taken');
   if (input.managerId != null && !(await membersRepo.findMember(ctx.db.orm, input.orgId, input.managerId))) {
@@ -267,7 +269,13 @@ export async function refreshMemberFromPlatform(
   if (!member) return undefined;
   const { profile } = input;
   const changes: Parameters<typeof membersRepo.updateMember>[3] = {};
-  if (profile.isActive !== undefined && profile.isActive !== member.isActive) changes.isActive = profile.isActive;
+  if (profile.isActive !== undefined && profile.isActive !== member.isActive) {
+    // An operator's deactivation (allot member deactivate) stands until an operator reactivates.
+    const reactivating = profile.isActive && !member.isActive;
+    if (!reactivating || (await membersRepo.lastActiveStateChange(ctx.db.orm, input.orgId, member.id)) !== 'operator') {
+      changes.isActive = profile.isActive;
+    }
+  }
   if (profile.isBot !== undefined && profile.isBot !== member.isBot) changes.isBot = profile.isBot;
   if (profile.isPlatformAdmin && member.role !== 'admin') changes.role = 'admin';
   const name = profile.displayName.trim().slice(0, displayNameLengthMax);
@@ -305,23 +313,141 @@ export async function isAdminActor(ctx: Ctx, orgId: bigint, actor: Actor): Promi
   return member?.role === 'admin' && member.isActive;
 }
 
+export type SetRoleFailure = AdminFailure | 'member_not_found' | 'budget_not_empty' | 'idempotency_conflict';
+
+/** A role change, and what `returnBudget` moved from the member's budget back to the treasury (0 if nothing). */
+export type RoleChanged = Member & { returnedBudget: bigint };
+
+/**
+ * Sets a member's role. Making a manager (or an admin) a plain member while their budget holds
+ * tokens is refused with `budget_not_empty` (detail: `budget`): members cannot spend a budget, so the
+ * tokens would be stranded. With `returnBudget` the budget is moved back to the treasury first, in
+ * the same transaction as the role change (`key` makes that transfer idempotent).
+ */
 export async function setRole(
   ctx: Ctx,
-  input: { orgId: bigint; actor: Actor; memberId: bigint; role: MemberRole },
-): Promise<Result<Member, AdminFailure | 'member_not_found'>> {
+  input: { orgId: bigint; actor: Actor; memberId: bigint; role: MemberRole; returnBudget?: { key: string } },
+): Promise<Result<RoleChanged, SetRoleFailure>> {
+  if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
+  return withRetries(() =>
+    ctx.db.orm.transaction(async (tx): Promise<Result<RoleChanged, SetRoleFailure>> => {
+      const member = await membersRepo.findMember(tx, input.orgId, input.memberId);
+      if (!member) return fail('member_not_found');
+      let returnedBudget = 0n;
+      if (input.returnBudget) {
+        const returned = await returnBudget(tx, {
+          orgId: input.orgId,
+          actor: input.actor,
+          memberId: member.id,
+          memo: `budget returned to the treasury: ${member.displayName} is now ${input.role}`,
+          key: input.returnBudget.key,
+        });
+        if (!returned.ok) return returned;
+        returnedBudget = returned.value.returned;
+      } else if (input.role === 'member' && member.role !== 'member') {
+        const budget = await ledgerRepo.findAccount(tx, input.orgId, 'budget', member.id);
+        const [locked] = budget ? await ledgerRepo.lockAccounts(tx, input.orgId, [budget.id]) : [];
+        if (locked && locked.balance !== 0n) return fail('budget_not_empty', { budget: locked.balance });
+      }
+      const updated = await membersRepo.updateMember(tx, input.orgId, input.memberId, { role: input.role });
+      if (!updated) return fail('member_not_found');
+      await membersRepo.insertActorAudit(tx, {
+        orgId: input.orgId,
+        actor: input.actor,
+        action: 'member.set_role',
+        details: { memberId: input.memberId, role: input.role, from: member.role, returnedBudget },
+        at: ctx.clock.now(),
+      });
+      return ok({ ...updated, returnedBudget });
+    }),
+  );
+}
+
+/**
+ * Deactivates a member (`active: false`) or reactivates one. Nothing is deleted: their transfers,
+ * wallet and budget stay, and the audit keeps who did it. A deactivated member receives nothing
+ * (grants, allowances and top-ups are refused) and is left off leaderboards and the digest. It is the
+ * same state Slack's `user_change` sets for a deactivated account; a deactivation made here stays
+ * even when the platform later reports the account active (see refreshMemberFromPlatform).
+ */
+export async function setMemberActive(
+  ctx: Ctx,
+  input: { orgId: bigint; actor: Actor; memberId: bigint; active: boolean },
+): Promise<Result<{ member: Member; changed: boolean }, AdminFailure | 'member_not_found'>> {
   if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
   return ctx.db.orm.transaction(async (tx) => {
-    const updated = await membersRepo.updateMember(tx, input.orgId, input.memberId, { role: input.role });
-    if (!updated) return fail('member_not_found');
+    const member = await membersRepo.findMember(tx, input.orgId, input.memberId);
+    if (!member) return fail('member_not_found');
+    if (member.isActive === input.active) return ok({ member, changed: false });
+    const updated = (await membersRepo.updateMember(tx, input.orgId, member.id, { isActive: input.active }))!;
     await membersRepo.insertActorAudit(tx, {
       orgId: input.orgId,
       actor: input.actor,
-      action: 'member.set_role',
-      details: { memberId: input.memberId, role: input.role },
+      action: input.active ? 'member.reactivate' : 'member.deactivate',
+      details: { memberId: member.id },
+      at: ctx.clock.now(),
+    });
+    return ok({ member: updated, changed: true });
+  });
+}
+
+/** Renames a member (1 to 120 characters after trimming; longer names are cut, as on first sight). */
+export async function renameMember(
+  ctx: Ctx,
+  input: { orgId: bigint; actor: Actor; memberId: bigint; displayName: string },
+): Promise<Result<Member, AdminFailure | 'member_not_found' | 'name_invalid'>> {
+  if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
+  const displayName = input.displayName.trim().slice(0, displayNameLengthMax);
+  if (displayName.length === 0) return fail('name_invalid');
+  return ctx.db.orm.transaction(async (tx) => {
+    const member = await membersRepo.findMember(tx, input.orgId, input.memberId);
+    if (!member) return fail('member_not_found');
+    const updated = (await membersRepo.updateMember(tx, input.orgId, member.id, { displayName }))!;
+    await membersRepo.insertActorAudit(tx, {
+      orgId: input.orgId,
+      actor: input.actor,
+      action: 'member.rename',
+      details: { memberId: member.id, from: member.displayName, to: displayName },
       at: ctx.clock.now(),
     });
     return ok(updated);
   });
+}
+
+/**
+ * Sets (or with null removes) a member's email, which links one person across Slack and Teams. The
+ * email is checked and lower-cased; one already held by another member of the organisation is
+ * refused with `email_taken`, also when a concurrent change takes it first.
+ */
+export async function setMemberEmail(
+  ctx: Ctx,
+  input: { orgId: bigint; actor: Actor; memberId: bigint; email: string | null },
+): Promise<Result<Member, AdminFailure | 'member_not_found' | 'email_invalid' | 'email_taken'>> {
+  if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
+  const email = input.email?.trim().toLowerCase() || null;
+  if (email && (!emailPattern.test(email) || email.length > emailLengthMax)) return fail('email_invalid');
+  const holder = email ? await membersRepo.findMemberByEmail(ctx.db.orm, input.orgId, email) : undefined;
+  if (holder && holder.id !== input.memberId) return fail('email_taken');
+  try {
+    return await ctx.db.orm.transaction(async (tx) => {
+      const member = await membersRepo.findMember(tx, input.orgId, input.memberId);
+      if (!member) return fail('member_not_found');
+      const updated = (await membersRepo.updateMember(tx, input.orgId, member.id, { email }))!;
+      await membersRepo.insertActorAudit(tx, {
+        orgId: input.orgId,
+        actor: input.actor,
+        action: 'member.set_email',
+        details: { memberId: member.id, from: member.email, to: email },
+        at: ctx.clock.now(),
+      });
+      return ok(updated);
+    });
+  } catch (error) {
+    // The unique (organisation, email) index: another member took it between our check and our write.
+    const taken = email ? await membersRepo.findMemberByEmail(ctx.db.orm, input.orgId, email) : undefined;
+    if (taken && taken.id !== input.memberId) return fail('email_taken');
+    throw error;
+  }
 }
 
 export type SetManagerFailure =

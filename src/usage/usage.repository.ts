@@ -378,8 +378,8 @@ export interface LeaderboardRow {
 
 /**
  * The ranked members of one period: equal value shares a rank (1, 1, 3); within a rank the order
- * is by member id (who joined first), so it never changes between reads. Opted-out members and bots are
- * left out before ranking. Returns the first `topN` and, if further down, the asker's own row.
+ * is by member id (who joined first), so it never changes between reads. Opted-out, deactivated and bot
+ * members are left out before ranking. Returns the first `topN` and, if further down, the asker's own row.
  */
 export async function rankPeriod(
   orm: Orm,
@@ -406,7 +406,8 @@ export async function rankPeriod(
            where t.org_id = ${input.orgId.toString()}::bigint and t.period = ${input.period}
              and t.period_start = ${input.periodStart}::date
              and not exists (select 1 from members x
-                              where x.org_id = t.org_id and x.id = t.member_id and (x.leaderboard_opt_out or x.is_bot))
+                              where x.org_id = t.org_id and x.id = t.member_id
+                                and (x.leaderboard_opt_out or x.is_bot or not x.is_active))
         ), ranked as (
           select member_id, rank() over (order by value desc) as rnk,
                  row_number() over (order by value desc, member_id) as pos,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -5,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportColumns } from '../../src/cli/ledger.commands';
 import { createDatabase } from '../../src/db/client';
-import { runCli, tempDir } from '../start/spawn';
+import { repoRoot, runCli, tempDir } from '../start/spawn';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/db';
 
 // The operator CLI, run as `npx allot …` runs it: a real process per command, on a temporary PGlite
@@ -170,4 +171,141 @@ describe('the allot CLI', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'bogus'");
   }, 240_000);
+
+  it('an operator deactivates, reactivates, renames and re-emails a member; history stays and bad input changes nothing', async () => {
+    await allotOk('org', 'create', 'initech');
+    await allotOk('member', 'add', 'initech', 'Peter', '--email', 'peter@initech.test');
+    await allotOk('member', 'add', 'initech', 'Milton', '--email', 'milton@initech.test');
+    await allotOk('grant', 'initech', '5k', 'milton@initech.test', '--memo', 'stapler');
+
+    expect(await allotOk('member', 'deactivate', 'initech', 'milton@initech.test')).toMatch(
+      /^Deactivated Milton <milton@initech.test> #\d+: grants, allowances and top-ups to them are refused, and they are off leaderboards\. Their wallet \(5,000\) and history stay\./,
+    );
+    expect(await allotOk('member', 'deactivate', 'initech', 'milton@initech.test')).toMatch(
+      /was already deactivated\./,
+    );
+    expect(await allotRefused(1, 'grant', 'initech', '1k', 'milton@initech.test')).toBe(
+      'One of the recipients is deactivated and cannot receive tokens.',
+    );
+    expect(await allotOk('member', 'list', 'initech')).toMatch(/Milton\s+milton@initech.test\s+member\s+deactivated/);
+    expect(await allotOk('balance', 'initech', 'milton@initech.test')).toMatch(/wallet 5,000/);
+    expect(await allotOk('member', 'reactivate', 'initech', 'milton@initech.test')).toMatch(/^Reactivated Milton/);
+    await allotOk('grant', 'initech', '1k', 'milton@initech.test');
+    expect(await allotOk('balance', 'initech', 'milton@initech.test')).toMatch(/wallet 6,000/);
+
+    expect(await allotOk('member', 'rename', 'initech', 'milton@initech.test', 'Milton Waddams')).toMatch(
+      /^Milton <milton@initech.test> #(\d+) is now Milton Waddams <milton@initech.test> #\1\./,
+    );
+    expect(await allotRefused(1, 'member', 'rename', 'initech', 'milton@initech.test', '   ')).toBe(
+      'A member needs a name, like "Ana Lima".',
+    );
+    expect(await allotOk('member', 'email', 'initech', 'milton@initech.test', 'Milton.W@Initech.test')).toMatch(
+      /^Milton Waddams <milton.w@initech.test> #\d+: email set\./,
+    );
+    expect(await allotRefused(1, 'member', 'email', 'initech', 'milton.w@initech.test', 'peter@initech.test')).toBe(
+      'Another member of this organisation already has that email.',
+    );
+    expect(await allotRefused(1, 'member', 'email', 'initech', 'milton.w@initech.test', 'milton at initech')).toBe(
+      'That email does not look right; type it like ana@example.com.',
+    );
+    expect(await allotOk('member', 'email', 'initech', 'peter@initech.test', 'none')).toMatch(
+      /Peter #\d+: email removed\./,
+    );
+    const members = await allotOk('member', 'list', 'initech');
+    expect(members).toMatch(/Milton Waddams\s+milton.w@initech.test\s+member\s+active/);
+    expect(await allotOk('audit', 'initech')).toMatch(/^Ledger audit of initech: OK/);
+  }, 600_000);
+
+  it('demoting a manager who holds a budget is refused until --return-budget moves it back to the treasury with the role change', async () => {
+    await allotOk('org', 'create', 'hooli');
+    await allotOk('member', 'add', 'hooli', 'Gavin', '--email', 'gavin@hooli.test', '--role', 'manager');
+    await allotOk(
+      'member',
+      'add',
+      'hooli',
+      'Big Head',
+      '--email',
+      'bighead@hooli.test',
+      '--manager',
+      'gavin@hooli.test',
+    );
+    await allotOk('budget', 'hooli', 'gavin@hooli.test', '300k');
+    await allotOk('role', 'hooli', 'gavin@hooli.test', 'admin'); // Still able to hold a budget: allowed.
+
+    expect(await allotRefused(1, 'role', 'hooli', 'gavin@hooli.test', 'member')).toBe(
+      'That member still holds a budget of 300,000 tokens, which a member cannot spend; nothing was changed. ' +
+        'Add --return-budget to move it back to the treasury with the role change, or keep them a manager.',
+    );
+    expect(await allotOk('member', 'list', 'hooli')).toMatch(/Gavin\s+gavin@hooli.test\s+admin/);
+
+    expect(await allotOk('role', 'hooli', 'gavin@hooli.test', 'member', '--return-budget')).toMatch(
+      /^Gavin <gavin@hooli.test> #\d+ is now member\. Returned 300,000 tokens from their budget to the treasury\./,
+    );
+    expect(await allotOk('balance', 'hooli', 'gavin@hooli.test')).toMatch(/wallet 0, budget 0/);
+    const transfers = await allotOk('transfers', 'hooli');
+    expect(transfers).toMatch(
+      /issue\s+budget gavin@hooli.test\s+treasury\s+300,000\s+operator \(cli\)\s+budget returned/,
+    );
+    // A member with an empty budget is demoted like anyone else.
+    expect(await allotOk('role', 'hooli', 'bighead@hooli.test', 'manager')).toMatch(/is now manager\./);
+    expect(await allotOk('role', 'hooli', 'bighead@hooli.test', 'member')).toMatch(/is now member\.$/m);
+    expect(await allotOk('audit', 'hooli')).toMatch(/^Ledger audit of hooli: OK/);
+  }, 600_000);
+
+  it('weight list, digest preview, status, --version and --verbose tell the operator what they need', async () => {
+    await allotOk('org', 'create', 'piedpiper');
+    expect(await allotOk('weight', 'list', 'piedpiper')).toBe(
+      'No weights set in piedpiper: every category weighs 1. Set one with: allot weight set piedpiper review 1.5\n',
+    );
+    await allotOk('weight', 'set', 'piedpiper', 'review', '1.5');
+    await allotOk('weight', 'set', 'piedpiper', 'docs', '0.25');
+    expect(await allotOk('weight', 'list', 'piedpiper')).toBe(
+      'category  weight\ndocs      0.25\nreview    1.5\nEvery other category weighs 1.\n',
+    );
+
+    const preview = await allotOk('digest', 'preview', 'piedpiper');
+    expect(preview).toMatch(/^Allot weekly digest · \d+ \w+ – \d+ \w+\n=+\n/);
+    expect(preview).toContain('Leaderboard (value-weighted tokens)');
+    expect(preview).not.toMatch(/[<>*_]{2}/); // Plain text, no chat markup.
+
+    const { version } = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    expect(await allotOk('--version')).toBe(`${version}\n`);
+
+    const status = await allotOk('status');
+    const where = onPostgres
+      ? /^Database: PostgreSQL postgres@127\.0\.0\.1:5432\/allot_test_\w+$/m
+      : new RegExp(`^Database: PGlite at ${escapeRegExp(path.join(dir.path, 'data'))} \\(opened directly\\)$`, 'm');
+    expect(status).toMatch(/^Allot \d+\.\d+\.\d+\n/);
+    expect(status).toMatch(where);
+    expect(status).toMatch(/^Migrations: \d+ applied \(latest \d{4}_\w+\), none pending$/m);
+    expect(status).toMatch(/^Organisations: [1-9]\d*$/m);
+    expect(status).not.toMatch(/password|secret/i);
+
+    const verbose = await allot('org', 'list', '--verbose');
+    expect(verbose.code).toBe(0);
+    expect(verbose.stderr).toMatch(where);
+    expect(verbose.stdout).toMatch(/piedpiper/);
+  }, 600_000);
+
+  it.skipIf(onPostgres)(
+    'the CLI run from a subfolder opens the same database, and creates none where it stands',
+    async () => {
+      // DATA_DIR relative to the project root, as an operator would write it in a .env file.
+      const relative = path.relative(repoRoot, path.join(dir.path, 'data'));
+      const fromRoot = await runCli(['org', 'create', 'subfolder-check'], { DATA_DIR: relative });
+      expect(fromRoot.code, fromRoot.stderr).toBe(0);
+      const subfolder = path.join(repoRoot, 'src', 'cli');
+      const fromSubfolder = await runCli(['--verbose', 'org', 'list'], { DATA_DIR: relative }, { cwd: subfolder });
+      expect(fromSubfolder.code, fromSubfolder.stderr).toBe(0);
+      expect(fromSubfolder.stdout).toMatch(/subfolder-check/);
+      expect(fromSubfolder.stderr).toContain(`Database: PGlite at ${path.join(dir.path, 'data')} (opened directly)`);
+      expect(fromSubfolder.stderr).not.toContain('Created a new, empty database');
+      expect(existsSync(path.join(subfolder, relative))).toBe(false);
+    },
+    240_000,
+  );
 });
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,5 +1,7 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config';
+import { repoRoot } from '../start/spawn';
 
 function problemsOf(env: Record<string, string>): string[] {
   const parsed = parseConfig(env);
@@ -13,7 +15,7 @@ describe('configuration from the environment', () => {
     expect(parsed).toMatchObject({
       ok: true,
       config: {
-        DATA_DIR: './data',
+        DATA_DIR: path.join(repoRoot, 'data'),
         PORT: 3000,
         LOG_LEVEL: 'info',
         ALLOT_ADMINS: [],
@@ -31,6 +33,27 @@ describe('configuration from the environment', () => {
     ]) {
       expect(parsed.config[unset as keyof typeof parsed.config]).toBeUndefined();
     }
+  });
+
+  it('a relative DATA_DIR is read against the project root, whatever the working directory; an absolute one is kept', () => {
+    const cwd = process.cwd();
+    try {
+      process.chdir(path.join(repoRoot, 'src', 'cli'));
+      expect(parseConfig({ DATA_DIR: 'var/allot' })).toMatchObject({
+        ok: true,
+        config: { DATA_DIR: path.join(repoRoot, 'var', 'allot') },
+      });
+      expect(parseConfig({ DATA_DIR: '../allot-data' })).toMatchObject({
+        ok: true,
+        config: { DATA_DIR: path.join(path.dirname(repoRoot), 'allot-data') },
+      });
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(parseConfig({ DATA_DIR: '/srv/allot/data' })).toMatchObject({
+      ok: true,
+      config: { DATA_DIR: '/srv/allot/data' },
+    });
   });
 
   it('empty strings count as unset, as a blank line in an .env file means', () => {

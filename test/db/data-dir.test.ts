@@ -49,7 +49,7 @@ it('a first start killed half-way (scratch folder left, lock of a dead pid) does
     const port = await freePort();
     const server = spawnServer({ DATA_DIR: dataDir, PORT: String(port) });
     await waitForHealthy(server, port, 90_000);
-    expect((await readdir(dataDir)).sort()).toEqual(['allot.lock', 'pgdata']);
+    expect((await readdir(dataDir)).sort()).toEqual(['.s.PGSQL.5432', 'allot.lock', 'pgdata']);
     expect(Number((await readFile(path.join(dataDir, 'allot.lock'), 'utf8')).trim())).toBe(server.child.pid);
     server.child.kill('SIGTERM');
     expect((await withTimeout(server.exited, 30_000, 'the server to stop')).code).toBe(0);

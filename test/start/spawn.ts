@@ -22,13 +22,22 @@ export interface Spawned {
 
 const running = new Set<ChildProcess>();
 
-export function spawnProcess(command: string, args: string[], env: Record<string, string | undefined> = {}): Spawned {
+export function spawnProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  options: { cwd?: string } = {},
+): Spawned {
   const childEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !inheritedNever.test(key)) childEnv[key] = value;
   }
   for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
-  const child = spawn(command, args, { cwd: repoRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? repoRoot,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running.add(child);
   let stdout = '';
   let stderr = '';
@@ -60,12 +69,13 @@ export function spawnServer(env: Record<string, string | undefined>): Spawned {
   return spawnProcess(process.execPath, ['--import', 'tsx', 'src/main.ts'], env);
 }
 
-/** The operator CLI exactly as `npx allot` runs it. */
+/** The operator CLI exactly as `npx allot` runs it (from the repository's root, unless `cwd` says otherwise). */
 export async function runCli(
   args: string[],
   env: Record<string, string | undefined>,
+  options: { cwd?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const spawned = spawnProcess(process.execPath, [path.join(repoRoot, 'bin/allot.js'), ...args], env);
+  const spawned = spawnProcess(process.execPath, [path.join(repoRoot, 'bin/allot.js'), ...args], env, options);
   const { code } = await withTimeout(spawned.exited, 60_000, `allot ${args.join(' ')}`);
   return { code, stdout: spawned.stdout(), stderr: spawned.stderr() };
 }

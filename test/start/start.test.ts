@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/db';
@@ -52,12 +52,15 @@ describe('`npm start` on a fresh PGlite folder', () => {
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   }, 90_000);
 
-  it('the CLI on the same folder is refused with one line saying why and what to do', async () => {
-    const cli = await runCli(['org', 'list'], { DATA_DIR: dataDir });
-    expect(cli.code).toBe(3);
-    expect(cli.stderr.trim()).toMatch(
-      /^The allot CLI cannot run beside a running Allot server on embedded PGlite: DATA_DIR .* is locked by pid \d+\. Stop the server first, or run both on Postgres \(set DATABASE_URL\)\.$/,
-    );
+  it('the CLI on the same folder works through the server’s socket, and the folder keeps its one writer', async () => {
+    const lockPath = path.join(dataDir, 'allot.lock');
+    const owner = readFileSync(lockPath, 'utf8');
+    const cli = await runCli(['--verbose', 'org', 'create', 'beside'], { DATA_DIR: dataDir });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(/^Created organisation beside/);
+    expect(cli.stderr).toContain(`Database: PGlite at ${dataDir}, through the running server's socket`);
+    expect(readFileSync(lockPath, 'utf8')).toBe(owner);
+    expect((await runCli(['org', 'list'], { DATA_DIR: dataDir })).stdout).toMatch(/beside/);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   }, 90_000);
 
@@ -67,6 +70,7 @@ describe('`npm start` on a fresh PGlite folder', () => {
     expect(code).toBe(0);
     expect(server.stdout()).toContain('Allot stopped');
     expect(existsSync(path.join(dataDir, 'allot.lock'))).toBe(false);
+    expect(existsSync(path.join(dataDir, '.s.PGSQL.5432'))).toBe(false);
   }, 60_000);
 });
 

@@ -230,6 +230,24 @@ describe('/leaderboard and /tokens', () => {
     );
     expect(textOf((await ws.command('UADMIN', '/tokens', 'role <@UANA> manager')).reply)).toContain('is now *manager*');
   });
+
+  it('demoting a manager who still holds a budget is refused, says how to return it, and changes nothing', async () => {
+    const ws = new SlackWorkspace(h);
+    await setUpTeam(ws, '40k');
+    const ledger = ledgerOf(h, ws);
+    const before = (await ledger.transfers()).length;
+    const refused = textOf((await ws.command('UADMIN', '/tokens', 'role <@UMIA> member')).reply);
+    const [org, mia] = [await ledger.org(), await ledger.member('UMIA')];
+    expect(refused).toContain('<@UMIA> still holds *40,000 tokens* in their budget, which a member cannot spend');
+    expect(refused).toContain(`\`allot role ${org.slug} ${mia.id} member --return-budget\` on the server`);
+    expect((await ledger.member('UMIA')).role).toBe('manager');
+    expect(await ledger.budget('UMIA')).toBe(40_000n);
+    expect((await ledger.transfers()).length).toBe(before);
+    // Spent down to zero, the budget no longer stands in the way.
+    await ws.command('UMIA', '/grant-tokens', '<@UANA> 40k all of it');
+    expect(textOf((await ws.command('UADMIN', '/tokens', 'role <@UMIA> member')).reply)).toContain('is now *member*');
+    expect(await ledger.audit()).toEqual([]);
+  });
 });
 
 describe('the endpoint', () => {
