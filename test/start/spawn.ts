@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Variables a child must not inherit from the test run (it gets exactly what the test passes). */
-const inheritedNever = /^(DATABASE_URL|DATA_DIR|PORT|LOG_LEVEL|ALLOT_ADMINS|SLACK_.*|MICROSOFT_.*)$/;
+const inheritedNever = /^(DATABASE_URL|DATA_DIR|HOST|PORT|LOG_LEVEL|ALLOT_ADMINS|SLACK_.*|MICROSOFT_.*|TEAMS_.*)$/;
 
 export interface Spawned {
   child: ChildProcess;
