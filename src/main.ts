@@ -4,7 +4,6 @@ import { createApprovalsModule } from './approvals/approvals.module';
 import { Notifier } from './chat/notifier';
 import { type Config, loadConfigFromProcessEnv } from './config/config';
 import { createDatabase, type Database } from './db/client';
-import { DataDirLockedError } from './db/data-dir';
 import { applyMigrations } from './db/migrate';
 import { createDigestModule } from './digest/digest.module';
 import { createMetrics } from './http/metrics';
@@ -12,6 +11,7 @@ import { createHttpApp, finishHttpApp, listen } from './http/server';
 import { type Clock, systemClock } from './lib/clock';
 import { createLogger, type Logger } from './lib/logger';
 import type { AppDeps, AppModule } from './lib/module';
+import { describeStartupFailure, startupExitCodes } from './lib/startup-failures';
 import { createTeamsRefusalModule, describeTeamsAccess, teamsAccess } from './teams/teams.access';
 import { createUsageModule } from './usage/usage.module';
 
@@ -61,7 +61,14 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
   const app = createHttpApp({ db, metrics, logger });
   for (const module of modules) module.mount?.(app);
   finishHttpApp(app, logger);
-  const server = await listen(app, config.PORT, config.HOST);
+  let server: Server;
+  try {
+    server = await listen(app, config.PORT, config.HOST);
+  } catch (error) {
+    // The port is taken (or HOST is not ours): release the database (on PGlite, DATA_DIR) before failing.
+    await db.close();
+    throw error;
+  }
   for (const module of modules) await module.start?.();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
@@ -96,17 +103,17 @@ async function main(): Promise<void> {
   const parsed = loadConfigFromProcessEnv();
   if (!parsed.ok) {
     for (const problem of parsed.problems) console.error(`config: ${problem}`);
-    process.exit(2);
+    process.exit(startupExitCodes.configuration);
   }
   let running: RunningAllot;
   try {
     running = await startAllot({ config: parsed.config });
   } catch (error) {
-    if (error instanceof DataDirLockedError) {
-      console.error(error.message);
-      process.exit(3);
-    }
-    throw error;
+    // A known failure is one line saying what to do; anything else is a bug, shown with its stack.
+    const failure = describeStartupFailure(error, parsed.config);
+    if (!failure) throw error;
+    console.error(failure.message);
+    process.exit(failure.exitCode);
   }
   const shutdown = (signal: string) => {
     running.deps.logger.info({ signal }, 'shutting down, finishing work in flight');

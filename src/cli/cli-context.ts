@@ -7,6 +7,7 @@ import { amountHelp, parseAmount } from '../ledger/amount.models';
 import { operationKeyLengthMax } from '../ledger/ledger.models';
 import { systemClock } from '../lib/clock';
 import type { Ctx } from '../lib/context';
+import { describeStartupFailure, type StartupSettings } from '../lib/startup-failures';
 import type { Member, Organisation } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 
@@ -44,24 +45,21 @@ export async function openCliContext(): Promise<{ ctx: Ctx; close: () => Promise
         3,
       );
     }
-    throw error;
+    throw startupFailure(error, config);
   }
   try {
     await applyMigrations(db, config.DATABASE_URL);
   } catch (error) {
     await db.close();
-    throw unreachable(error) ?? error;
+    throw startupFailure(error, config);
   }
   return { ctx: { db, clock: systemClock }, close: () => db.close() };
 }
 
-/** A friendly line for a database that cannot be reached, rather than a stack trace. */
-function unreachable(error: unknown): CliError | undefined {
-  const code = (error as { code?: string }).code;
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === '3D000') {
-    return new CliError(`Cannot reach the database at DATABASE_URL (${code}). Is Postgres running and the URL right?`);
-  }
-  return undefined;
+/** The same one line and exit code `npm start` gives for a database it cannot open; a bug is rethrown. */
+function startupFailure(error: unknown, settings: StartupSettings): unknown {
+  const failure = describeStartupFailure(error, settings);
+  return failure ? new CliError(failure.message, failure.exitCode) : error;
 }
 
 /** Runs one command with an open context, always closing it (on PGlite, releasing DATA_DIR). */
