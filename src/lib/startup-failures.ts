@@ -128,7 +128,7 @@ function describeDatabaseFailure(
     case 'EAI_AGAIN':
       return environment(
         `Cannot connect to PostgreSQL at ${address}: the host name does not resolve. ` +
-          'Correct the host in DATABASE_URL (or check this machine’s DNS).',
+          "Correct the host in DATABASE_URL (or check this machine's DNS).",
       );
     case 'ENOENT':
       // A Unix socket path that is not there: the server is not running, or listens elsewhere.
@@ -141,7 +141,7 @@ function describeDatabaseFailure(
     case '28000':
       return configuration(
         `PostgreSQL at ${address} refused the login: ${oneLine(serverSays())}. ` +
-          'Correct the user name or password in DATABASE_URL (or the server’s pg_hba.conf).',
+          "Correct the user name or password in DATABASE_URL (or the server's pg_hba.conf).",
       );
     case '53300':
       return environment(

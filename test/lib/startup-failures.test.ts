@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { expect, it } from 'vitest';
 import { DataDirLockedError } from '../../src/db/data-dir';
-import { MigrationFailedError, migrationOfStatement } from '../../src/db/migrate';
+import { MigrationFailedError, migrationOfStatement, migrationsFolder } from '../../src/db/migrate';
 import { describeStartupFailure } from '../../src/lib/startup-failures';
 
 const onPostgres = {
@@ -65,7 +67,14 @@ it('a migration failure names the migration file and the database error', () => 
   );
 });
 
-it('a statement is traced back to the migration file it came from; drizzle’s own queries to none', () => {
+it('a statement is traced back to the migration file it came from, and drizzle bookkeeping to none', () => {
+  const journal = JSON.parse(readFileSync(path.join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as {
+    entries: { tag: string }[];
+  };
+  const last = journal.entries.at(-1)!.tag;
+  const statements = readFileSync(path.join(migrationsFolder, `${last}.sql`), 'utf8').split('--> statement-breakpoint');
+  // As drizzle runs it: one part of the file between breakpoints, with its surrounding blank lines.
+  expect(migrationOfStatement(statements.at(-1)!)).toBe(last);
   expect(migrationOfStatement('CREATE SCHEMA IF NOT EXISTS "drizzle"')).toBeUndefined();
   expect(migrationOfStatement('select 1')).toBeUndefined();
 });

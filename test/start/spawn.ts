@@ -70,6 +70,17 @@ export async function runCli(
   return { code, stdout: spawned.stdout(), stderr: spawned.stderr() };
 }
 
+/** Any command run from the repository root (e.g. an npm script), with the test's environment only. */
+export async function runCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const spawned = spawnProcess(command, args, env);
+  const { code } = await withTimeout(spawned.exited, 60_000, `${command} ${args.join(' ')}`);
+  return { code, stdout: spawned.stdout(), stderr: spawned.stderr() };
+}
+
 /** Kills whatever a failed test left running, so no child outlives the suite. */
 export function killAll(): void {
   for (const child of running) child.kill('SIGKILL');
