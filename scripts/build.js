@@ -13,12 +13,26 @@
 // keeps the lazily imported parts (Slack's Bolt, Teams' botbuilder, the Postgres driver) out of memory
 // until a configuration turns them on.
 //
+// The build also makes dist/pglite-templates/<PGlite version>.tar.gz, an empty PGlite cluster from which
+// new data folders are unpacked instead of running initdb (src/db/pglite-template.ts); it is made once per
+// PGlite version (about 20 s) and kept by later builds.
+//
 // dist/ holds a hash of every input (dist/.source-hash): it is current when that hash matches. A build
 // goes to a scratch folder that replaces dist/ only once complete, so a failed or interrupted build never
 // leaves a half-written dist/.
 
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +40,11 @@ import { fileURLToPath } from 'node:url';
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const distDir = path.join(root, 'dist');
 const hashFile = '.source-hash';
+
+/** The installed PGlite's version: the build's PGlite template is made by it and for it. */
+export function pgliteVersion() {
+  return JSON.parse(readFileSync(path.join(root, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')).version;
+}
 
 /** Every file the build reads, relative to the root and sorted: src/**, this script, tsconfig, package.json. */
 function inputs() {
@@ -38,6 +57,7 @@ function inputs() {
 /** SHA-256 over the inputs' names and contents (about 1 MB, a few milliseconds). */
 export function sourceHash() {
   const hash = createHash('sha256');
+  hash.update(`pglite ${pgliteVersion()}\0`);
   for (const file of inputs()) {
     hash.update(`${file}\0`);
     hash.update(readFileSync(path.join(root, file)));
@@ -64,7 +84,11 @@ export async function build() {
   try {
     await esbuild({
       absWorkingDir: root,
-      entryPoints: { main: 'src/main.ts', 'cli/main': 'src/cli/main.ts' },
+      entryPoints: {
+        main: 'src/main.ts',
+        'cli/main': 'src/cli/main.ts',
+        'pglite-template': 'src/db/pglite-template.main.ts',
+      },
       outdir: scratch,
       chunkNames: 'chunks/[name]-[hash]',
       bundle: true,
@@ -77,6 +101,18 @@ export async function build() {
       tsconfig: path.join(root, 'tsconfig.json'),
       logLevel: 'warning',
     });
+    // An empty PGlite cluster for new data folders (src/db/pglite-template.ts): kept from the previous
+    // build when PGlite is the same version, else made by running initdb once, in a process of its own.
+    const template = path.join('pglite-templates', `${pgliteVersion()}.tar.gz`);
+    mkdirSync(path.join(scratch, 'pglite-templates'), { recursive: true });
+    if (existsSync(path.join(distDir, template))) {
+      copyFileSync(path.join(distDir, template), path.join(scratch, template));
+    } else {
+      execFileSync(process.execPath, [path.join(scratch, 'pglite-template.js'), path.join(scratch, template)], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      if (!existsSync(path.join(scratch, template))) throw new Error(`no ${template} after making it`);
+    }
     writeFileSync(path.join(scratch, hashFile), `${hash}\n`);
     // Swap the finished build into place. Two builds at once both finish; the later rename wins, and
     // either result is the same build.

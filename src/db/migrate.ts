@@ -20,6 +20,20 @@ function findMigrationsFolder(start: string): string {
 const migrationLockId = 7131968;
 
 /**
+ * The oldest PostgreSQL server Allot runs on (server_version_num): 15, the first with
+ * UNIQUE NULLS NOT DISTINCT, which migrations/0000_baseline.sql uses for one account per kind and member.
+ */
+export const postgresVersionNumMin = 150_000;
+
+/** The server named by DATABASE_URL is older than postgresVersionNumMin; nothing was migrated. */
+export class PostgresTooOldError extends Error {
+  constructor(readonly serverVersion: string) {
+    super(`PostgreSQL ${serverVersion} is older than 15`);
+    this.name = 'PostgresTooOldError';
+  }
+}
+
+/**
  * A migration's statement failed. Drizzle applies every pending migration in one transaction, so none
  * of them is applied: the database is as it was before the start. `migration` is the file's tag
  * (e.g. `0004_usage_batches`); `cause` is the database's error.
@@ -79,6 +93,9 @@ export async function applyMigrations(db: Database, databaseUrl?: string): Promi
   const { migrate } = await import('drizzle-orm/postgres-js/migrator');
   const client = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   try {
+    const [server] = await client<{ num: string; version: string }[]>`
+      select current_setting('server_version_num') as num, current_setting('server_version') as version`;
+    if (Number(server?.num) < postgresVersionNumMin) throw new PostgresTooOldError(server?.version ?? 'unknown');
     await client`select pg_advisory_lock(${migrationLockId})`;
     await migrate(drizzle({ client }), { migrationsFolder }).catch((error) => {
       throw namingTheMigration(error);

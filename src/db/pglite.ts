@@ -2,12 +2,14 @@ import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { type Database, type Orm, pingOrm } from './client';
 import { openDataDir } from './data-dir';
+import { pgliteMemoryOptions } from './pglite-settings';
+import { readPgliteTemplate } from './pglite-template';
 import * as schema from './schema';
 
 // PGlite parses int8 into a JS number, which loses precision above 2^53; keep it as text, as
 // postgres.js does, and let the repositories turn it into bigint.
 const int8Oid = 20;
-const pgliteOptions = { parsers: { [int8Oid]: (value: string) => value } };
+const pgliteOptions = { ...pgliteMemoryOptions, parsers: { [int8Oid]: (value: string) => value } };
 
 /**
  * PGlite serves one process. With a folder, a lock file stops a second process from opening it
@@ -27,7 +29,9 @@ export async function createPgliteDatabase(dataDir?: string): Promise<Database> 
       throw error;
     }
   } else {
-    client = await PGlite.create(pgliteOptions);
+    // In memory (tests): unpacked from the build's template when there is one, as a new folder is.
+    const template = await readPgliteTemplate();
+    client = await PGlite.create(template ? { ...pgliteOptions, loadDataDir: template } : pgliteOptions);
   }
   const orm = drizzle({ client, schema, casing: 'snake_case' }) as unknown as Orm;
   return {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../config/config';
 import { DataDirLockedError } from '../db/data-dir';
-import { MigrationFailedError } from '../db/migrate';
+import { MigrationFailedError, PostgresTooOldError } from '../db/migrate';
 
 // The one home of what `npm start` and the `allot` CLI say when they cannot start: one line each,
 // saying what failed and what to do, and an exit code a process manager can act on.
@@ -41,6 +41,16 @@ export function describeStartupFailure(error: unknown, settings: StartupSettings
   if (database && code) {
     const failure = describeDatabaseFailure(code, database, chain);
     if (failure) return failure;
+  }
+
+  const tooOld = chain.find((item) => item instanceof PostgresTooOldError);
+  if (tooOld && database) {
+    return {
+      message:
+        `PostgreSQL at ${database.address} is version ${tooOld.serverVersion}; Allot needs 15 or later ` +
+        '(its schema uses UNIQUE NULLS NOT DISTINCT). Upgrade that server, or point DATABASE_URL at a newer one.',
+      exitCode: startupExitCodes.environment,
+    };
   }
 
   const listening = chain.find((item) => (item as { syscall?: unknown }).syscall === 'listen');

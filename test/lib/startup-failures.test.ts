@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { DataDirLockedError } from '../../src/db/data-dir';
-import { MigrationFailedError, migrationOfStatement, migrationsFolder } from '../../src/db/migrate';
+import {
+  MigrationFailedError,
+  migrationOfStatement,
+  migrationsFolder,
+  PostgresTooOldError,
+} from '../../src/db/migrate';
 import { describeStartupFailure } from '../../src/lib/startup-failures';
 
 const onPostgres = {
@@ -48,6 +53,15 @@ it('a port below 1024 without privileges is a setting to change (exit 2), naming
   const failure = describeStartupFailure(systemError('EACCES', { syscall: 'listen' }), { ...onPglite, PORT: 80 });
   expect(failure).toMatchObject({ exitCode: 2 });
   expect(failure?.message).toMatch(/^Not allowed to listen on port 80 .* PORT=/);
+});
+
+it('a PostgreSQL older than 15 is refused before any migration, naming its version and what is needed', () => {
+  expect(describeStartupFailure(new PostgresTooOldError('14.11'), onPostgres)).toEqual({
+    message:
+      'PostgreSQL at db.internal:6543 is version 14.11; Allot needs 15 or later (its schema uses UNIQUE NULLS ' +
+      'NOT DISTINCT). Upgrade that server, or point DATABASE_URL at a newer one.',
+    exitCode: 1,
+  });
 });
 
 it('a locked DATA_DIR keeps exit code 3 and its own message', () => {
