@@ -2,9 +2,11 @@
 // PGlite data folder and answers one query, then reports its resident memory as JSON on stdout.
 //
 //   node bench/memory/bare-pglite.js open|create <folder> [--shared-buffers 16MB]
+//   node bench/memory/bare-pglite.js unpack <folder> --template dist/pglite-templates/<version>.tar.gz
 //
 // peakMb is VmHWM (the most resident memory the process ever had), idleMb VmRSS 3 s after the query.
-// Without --shared-buffers PGlite runs with its own defaults (initdb writes shared_buffers = 128MB).
+// Without --shared-buffers PGlite runs with its own defaults (initdb writes shared_buffers = 128MB);
+// unpack makes the folder from a tarball (loadDataDir) instead of running initdb.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
@@ -15,25 +17,36 @@ function memory() {
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
 }
 
-const [mode, folder, flag, sharedBuffers] = process.argv.slice(2);
-if (!['open', 'create'].includes(mode ?? '') || !folder || (flag && flag !== '--shared-buffers')) {
-  console.error('usage: node bench/memory/bare-pglite.js open|create <folder> [--shared-buffers 16MB]');
+const [mode, folder, ...flags] = process.argv.slice(2);
+const flag = (name) => {
+  const at = flags.indexOf(name);
+  return at === -1 ? undefined : flags[at + 1];
+};
+const sharedBuffers = flag('--shared-buffers');
+const template = flag('--template');
+if (!['open', 'create', 'unpack'].includes(mode ?? '') || !folder || (mode === 'unpack' && !template)) {
+  console.error(
+    'usage: node bench/memory/bare-pglite.js open|create <folder> [--shared-buffers 16MB] | unpack <folder> --template <file>',
+  );
   process.exit(2);
 }
 if (mode === 'open' && !existsSync(`${folder}/PG_VERSION`)) {
   console.error(`${folder} is not a PGlite data folder`);
   process.exit(2);
 }
-if (mode === 'create' && existsSync(folder)) {
+if (mode !== 'open' && existsSync(folder)) {
   console.error(`${folder} exists already`);
   process.exit(2);
 }
-const options = sharedBuffers
-  ? {
-      startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`],
-      initDbStartParams: ['--set', `shared_buffers=${sharedBuffers}`],
-    }
-  : {};
+const options = {
+  ...(sharedBuffers
+    ? {
+        startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`],
+        initDbStartParams: ['--set', `shared_buffers=${sharedBuffers}`],
+      }
+    : {}),
+  ...(template ? { loadDataDir: new Blob([readFileSync(template)]) } : {}),
+};
 const started = performance.now();
 const db = await PGlite.create(folder, options);
 await db.query('select 1');

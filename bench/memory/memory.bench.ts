@@ -14,122 +14,41 @@
 // dev`) and with Teams switched on (botbuilder loaded) are measured too, idle only.
 //
 // Reference in the same run: bare PGlite (bench/memory/bare-pglite.js), a Node process that only opens
-// the same folder, or creates one, with PGlite's defaults and with Allot's settings.
+// the same folder, or creates one (initdb, with PGlite's defaults and with Allot's settings, or unpacked
+// from the build's template).
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { createDatabase } from '../../src/db/client';
 import { pgliteSharedBuffers } from '../../src/db/pglite-settings';
+import { pgliteTemplatePath } from '../../src/db/pglite-template';
 import { auditLedger } from '../../src/ledger/ledger.usecases';
 import { systemClock } from '../../src/lib/clock';
 import * as membersRepo from '../../src/members/members.repository';
 import { signingSecret } from '../../test/support/app';
 import { FakeSlack } from '../../test/support/fake-slack';
 import { grantLoadTeamId, prepareGrantLoad, runGrantLoad } from '../slack/grant-load';
+import { type Memory, memoryOf, type Server, startServer } from './server-process';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const rate = Number(process.env.BENCH_RATE ?? 50);
 const seconds = Number(process.env.BENCH_SECONDS ?? 30);
 const settleMs = 5_000;
 
-interface Memory {
-  rssMb: number;
-  peakMb: number;
-}
-
-function memoryOf(pid: number): Memory {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
-}
-
-interface Server {
-  child: ChildProcess;
-  pid: number;
-  baseUrl: string;
-  /** From spawn to the "Allot is listening" line, in ms. */
-  listeningMs: number;
-  /** Resident memory at the moment /healthz first answered 200 (VmHWM: the start's peak). */
-  atStart: Memory;
-  stop(): Promise<void>;
-}
-
-/** Every server this run started, so none outlives it, whatever happens. */
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-/** Starts the server in its own process: compiled (node dist/main.js) or through tsx. */
-async function startServer(env: Record<string, string>, runner: 'compiled' | 'tsx'): Promise<Server> {
-  const port = await freePort();
-  const args = runner === 'compiled' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
-  const started = performance.now();
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let listeningMs = Number.NaN;
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    if (Number.isNaN(listeningMs) && buffered.includes('"msg":"Allot is listening"')) {
-      listeningMs = performance.now() - started;
-    }
-    buffered = buffered.slice(-4_096);
-  });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
-    if (attempt > 1_800) throw new Error('the server did not answer /healthz within 3 minutes');
-    try {
-      if ((await fetch(`${baseUrl}/healthz`)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const pid = child.pid!;
-  return {
-    child,
-    pid,
-    baseUrl,
-    listeningMs,
-    atStart: memoryOf(pid),
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 async function idle(server: Server): Promise<Memory> {
   await new Promise((resolve) => setTimeout(resolve, settleMs));
   return memoryOf(server.pid);
 }
 
-function barePglite(mode: 'open' | 'create', folder: string, sharedBuffers?: string) {
+function barePglite(mode: 'open' | 'create' | 'unpack', folder: string, sharedBuffers?: string, template?: string) {
   const args = [path.join(root, 'bench/memory/bare-pglite.js'), mode, folder];
   if (sharedBuffers) args.push('--shared-buffers', sharedBuffers);
+  if (template) args.push('--template', template);
   const output = execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
   return JSON.parse(output.trim().split('\n').at(-1)!) as { readyMs: number; idleMb: number; peakMb: number };
 }
@@ -176,7 +95,8 @@ async function measure(
     });
     const ws = await prepareGrantLoad({ slack, baseUrl: server.baseUrl });
     console.log(`${label}: ${Math.round(rate * seconds)} /grant-tokens at ${rate}/s for ${seconds}s…`);
-    const load = await runGrantLoad({ ws, slack, baseUrl: server.baseUrl, rate, seconds });
+    // "After the load" is after the work too: every reply has reached response_url (or 10 minutes passed).
+    const load = await runGrantLoad({ ws, slack, baseUrl: server.baseUrl, rate, seconds, replyTimeoutMs: 600_000 });
     const afterLoad = memoryOf(server.pid);
     const afterLoadIdle = await idle(server);
     const acks = [...load.acks].sort((a, b) => a - b);
@@ -186,7 +106,8 @@ async function measure(
       peakMb: afterLoad.peakMb,
       note:
         `right after: ${mb(afterLoad.rssMb)}; ack p99 ${acks[Math.ceil(0.99 * acks.length) - 1]?.toFixed(0)} ms; ` +
-        `statuses ${JSON.stringify(Object.fromEntries(load.statuses))}; ${load.replies.length} replies`,
+        `statuses ${JSON.stringify(Object.fromEntries(load.statuses))}; ${load.replies.length} replies, ` +
+        `the last ${((Math.max(...load.replies) || 0) / 1000).toFixed(0)} s after its command`,
     });
     await server.stop();
 
@@ -250,6 +171,16 @@ async function main() {
       peakMb: openDefault.peakMb,
       readyMs: openDefault.readyMs,
     });
+    const template = pgliteTemplatePath();
+    if (template) {
+      const unpacked = barePglite('unpack', path.join(scratch, 'bare-unpacked'), undefined, template);
+      rows.push({
+        what: 'reference: bare PGlite unpacking a folder from the build template (loadDataDir)',
+        idleMb: unpacked.idleMb,
+        peakMb: unpacked.peakMb,
+        readyMs: unpacked.readyMs,
+      });
+    }
     const createdTuned = barePglite('create', path.join(scratch, 'bare-tuned'), pgliteSharedBuffers);
     rows.push({
       what: `reference: bare PGlite creating a folder with Allot's settings (shared_buffers ${pgliteSharedBuffers})`,

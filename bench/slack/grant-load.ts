@@ -49,8 +49,10 @@ export async function runGrantLoad(input: {
   baseUrl: string;
   rate: number;
   seconds: number;
+  /** How long each reply may take before it counts as missing (default: a minute). */
+  replyTimeoutMs?: number;
 }): Promise<GrantLoadResult> {
-  const { ws, slack, baseUrl, rate, seconds } = input;
+  const { ws, slack, baseUrl, rate, seconds, replyTimeoutMs = 60_000 } = input;
   const people = recipients();
   const total = Math.round(rate * seconds);
   const intervalMs = 1_000 / rate;
@@ -68,8 +70,8 @@ export async function runGrantLoad(input: {
       text: `<@${recipient}> 10 ${grantLoadMemoPrefix}${i}`,
     });
     const sentAt = Date.now();
-    // A reply that does not come within the fake's minute is counted as missing, not thrown.
-    const reply = slack.nextResponse(responsePath).catch(() => undefined);
+    // A reply that does not come in time is counted as missing, not thrown.
+    const reply = slack.nextResponse(responsePath, replyTimeoutMs).catch(() => undefined);
     // A request that fails (a connection timeout when the server falls behind) is counted, not thrown:
     // the run reports it under the status "failed" and goes on.
     const failed = () => result.statuses.set('failed', (result.statuses.get('failed') ?? 0) + 1);
