@@ -4,7 +4,6 @@ import { createApprovalsModule } from './approvals/approvals.module';
 import { Notifier } from './chat/notifier';
 import { type Config, loadConfigFromProcessEnv } from './config/config';
 import { createDatabase, type Database } from './db/client';
-import { DataDirLockedError } from './db/data-dir';
 import { applyMigrations } from './db/migrate';
 import { createDigestModule } from './digest/digest.module';
 import { createMetrics } from './http/metrics';
@@ -12,8 +11,8 @@ import { createHttpApp, finishHttpApp, listen } from './http/server';
 import { type Clock, systemClock } from './lib/clock';
 import { createLogger, type Logger } from './lib/logger';
 import type { AppDeps, AppModule } from './lib/module';
-import { createSlackModule } from './slack/slack.module';
-import { createTeamsModule } from './teams/teams.module';
+import { describeStartupFailure, startupExitCodes } from './lib/startup-failures';
+import { createTeamsRefusalModule, describeTeamsAccess, teamsAccess } from './teams/teams.access';
 import { createUsageModule } from './usage/usage.module';
 
 export interface RunningAllot {
@@ -56,9 +55,12 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
     metrics,
     notifier: new Notifier(() => db.orm),
   };
+  // The chat SDKs (Bolt, botbuilder: tens of megabytes each) are loaded only for a platform that is on.
   const modules: AppModule[] = [
-    createSlackModule(deps),
-    createTeamsModule(deps),
+    config.SLACK_BOT_TOKEN ? (await import('./slack/slack.module')).createSlackModule(deps) : null,
+    teamsAccess(config) === 'refused'
+      ? createTeamsRefusalModule()
+      : (await import('./teams/teams.module')).createTeamsModule(deps),
     createUsageModule(deps),
     createApprovalsModule(deps),
     createDigestModule(deps),
@@ -68,11 +70,18 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
   const app = createHttpApp({ db, metrics, logger });
   for (const module of modules) module.mount?.(app);
   finishHttpApp(app, logger);
-  const server = await listen(app, config.PORT);
+  let server: Server;
+  try {
+    server = await listen(app, config.PORT, config.HOST);
+  } catch (error) {
+    // The port is taken (or HOST is not ours): release the database (on PGlite, DATA_DIR) before failing.
+    await db.close();
+    throw error;
+  }
   for (const module of modules) await module.start?.();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
-  logger.info({ port, modules: modules.map((module) => module.name) }, 'Allot is listening');
+  logger.info({ host: config.HOST, port, modules: modules.map((module) => module.name) }, 'Allot is listening');
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -96,31 +105,24 @@ function describeConfiguration(config: Config, logger: Logger): void {
   } else {
     logger.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)');
   }
-  if (config.MICROSOFT_APP_ID) {
-    logger.info({ appType: config.MICROSOFT_APP_TYPE }, 'Teams is configured on POST /api/messages');
-  } else {
-    logger.warn(
-      'Teams runs UNAUTHENTICATED on POST /api/messages (for the Bot Framework Emulator, Agents Playground and tests): ' +
-        'set MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TENANT_ID and MICROSOFT_APP_TYPE for production',
-    );
-  }
+  describeTeamsAccess(config, logger);
 }
 
 async function main(): Promise<void> {
   const parsed = loadConfigFromProcessEnv();
   if (!parsed.ok) {
     for (const problem of parsed.problems) console.error(`config: ${problem}`);
-    process.exit(2);
+    process.exit(startupExitCodes.configuration);
   }
   let running: RunningAllot;
   try {
     running = await startAllot({ config: parsed.config });
   } catch (error) {
-    if (error instanceof DataDirLockedError) {
-      console.error(error.message);
-      process.exit(3);
-    }
-    throw error;
+    // A known failure is one line saying what to do; anything else is a bug, shown with its stack.
+    const failure = describeStartupFailure(error, parsed.config);
+    if (!failure) throw error;
+    console.error(failure.message);
+    process.exit(failure.exitCode);
   }
   const shutdown = (signal: string) => {
     running.deps.logger.info({ signal }, 'shutting down, finishing work in flight');

@@ -19,8 +19,9 @@ import { createDatabase } from '../../src/db/client';
 import { auditLedger } from '../../src/ledger/ledger.usecases';
 import { systemClock } from '../../src/lib/clock';
 import * as membersRepo from '../../src/members/members.repository';
-import { postSigned, SlackWorkspace, signingSecret } from '../../test/support/app';
+import { signingSecret } from '../../test/support/app';
 import { FakeSlack } from '../../test/support/fake-slack';
+import { grantLoadTeamId, prepareGrantLoad, runGrantLoad } from './grant-load';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -45,7 +46,6 @@ async function waitForHealthy(baseUrl: string, child: ChildProcess): Promise<voi
 
 const rate = Number(process.env.BENCH_RATE ?? 50);
 const seconds = Number(process.env.BENCH_SECONDS ?? 30);
-const recipientsCount = 20;
 const ackDeadlineMs = 3_000;
 
 function percentile(sorted: number[], p: number): number {
@@ -98,58 +98,13 @@ async function main() {
   const db = await createDatabase({ databaseUrl: url.toString(), poolMax: 2 });
   const ctx = { db, clock: systemClock };
   const harness = { slack, baseUrl };
-  // biome-ignore lint/suspicious/noExplicitAny: the harness shape is all the workspace driver reads.
-  const ws = new SlackWorkspace(harness as any, { teamId: 'TBENCH' });
   try {
-    ws.user('UADMIN', { is_admin: true });
-    ws.user('UMIA');
-    const recipients = Array.from({ length: recipientsCount }, (_, i) => `UR${i}`);
-    for (const id of recipients) ws.user(id);
-    await ws.command('UADMIN', '/tokens', 'role <@UMIA> manager');
-    await ws.command('UADMIN', '/tokens', 'budget <@UMIA> 1000000000');
-    // Every recipient is seen once first, so the run measures grants rather than first-time users.info.
-    for (const id of recipients) await ws.command('UMIA', '/grant-tokens', `<@${id}> 1 warm-up`);
-
+    const ws = await prepareGrantLoad(harness);
     const total = Math.round(rate * seconds);
-    const intervalMs = 1_000 / rate;
     console.log(`sending ${total} /grant-tokens at ${rate}/s for ${seconds}s, and GET /healthz at the same rate`);
-    const acks: number[] = [];
-    const health: number[] = [];
-    const replies: number[] = [];
-    const statuses = new Map<number, number>();
-    const started = performance.now();
-    const sends: Promise<void>[] = [];
-    for (let i = 0; i < total; i++) {
-      const due = started + i * intervalMs;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const recipient = recipients[i % recipients.length]!;
-      const { body, responsePath } = ws.commandBody({
-        user: 'UMIA',
-        command: '/grant-tokens',
-        text: `<@${recipient}> 10 bench ${i}`,
-      });
-      const sentAt = Date.now();
-      const reply = slack.nextResponse(responsePath);
-      sends.push(
-        postSigned(baseUrl, body, 'application/x-www-form-urlencoded').then(async (ack) => {
-          acks.push(ack.elapsedMs);
-          statuses.set(ack.status, (statuses.get(ack.status) ?? 0) + 1);
-          replies.push((await reply).at - sentAt);
-        }),
-      );
-      const healthStart = performance.now();
-      sends.push(
-        fetch(`${baseUrl}/healthz`).then(async (response) => {
-          await response.text();
-          health.push(performance.now() - healthStart);
-        }),
-      );
-    }
-    await Promise.all(sends);
-    const elapsedS = (performance.now() - started) / 1000;
+    const { acks, health, replies, statuses, elapsedS } = await runGrantLoad({ ws, slack, baseUrl, rate, seconds });
     const under = acks.filter((ms) => ms < ackDeadlineMs).length;
-    const org = await membersRepo.findOrganisationByWorkspace(db.orm, 'slack', 'TBENCH');
+    const org = await membersRepo.findOrganisationByWorkspace(db.orm, 'slack', grantLoadTeamId);
     const grants = await postgres(url.toString(), { max: 1 })
       .unsafe(
         `select count(distinct operation_key)::int as n from transfers where code = 'grant' and memo like 'bench %'`,

@@ -11,6 +11,7 @@ import { operationKeyLengthMax } from '../ledger/ledger.models';
 import { systemClock } from '../lib/clock';
 import type { Ctx } from '../lib/context';
 import { parseInstantInput } from '../lib/date-input.models';
+import { describeStartupFailure, type StartupSettings } from '../lib/startup-failures';
 import type { Member, Organisation } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 
@@ -55,9 +56,14 @@ export interface CliOpenOptions {
  */
 export async function openCliContext(options: CliOpenOptions = {}): Promise<{ ctx: Ctx; close: () => Promise<void> }> {
   const config = loadCliConfig();
-  const db = config.DATABASE_URL
-    ? await createDatabase({ databaseUrl: config.DATABASE_URL, poolMax: 4 })
-    : await openPglite(config.DATA_DIR);
+  let db: Database;
+  try {
+    db = config.DATABASE_URL
+      ? await createDatabase({ databaseUrl: config.DATABASE_URL, poolMax: 4 })
+      : await openPglite(config.DATA_DIR);
+  } catch (error) {
+    throw startupFailure(error, config);
+  }
   try {
     if (db.location.kind === 'pglite-socket') {
       // The server applied its migrations when it started; a CLI newer than the server waits for a restart.
@@ -73,7 +79,7 @@ export async function openCliContext(options: CliOpenOptions = {}): Promise<{ ct
     }
   } catch (error) {
     await db.close();
-    throw unreachable(error) ?? error;
+    throw startupFailure(error, config);
   }
   if (cliSettings.verbose) console.error(`Database: ${describeLocation(db.location)}`);
   else if (db.location.kind === 'pglite-folder' && db.location.created) {
@@ -139,13 +145,10 @@ async function isSocket(target: string): Promise<boolean> {
   }
 }
 
-/** A friendly line for a database that cannot be reached, rather than a stack trace. */
-function unreachable(error: unknown): CliError | undefined {
-  const code = (error as { code?: string }).code;
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === '3D000') {
-    return new CliError(`Cannot reach the database at DATABASE_URL (${code}). Is Postgres running and the URL right?`);
-  }
-  return undefined;
+/** The same one line and exit code `npm start` gives for a database it cannot open; a bug is rethrown. */
+function startupFailure(error: unknown, settings: StartupSettings): unknown {
+  const failure = describeStartupFailure(error, settings);
+  return failure ? new CliError(failure.message, failure.exitCode) : error;
 }
 
 /** Runs one command with an open context, always closing it (on PGlite, releasing DATA_DIR). */

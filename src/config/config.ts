@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { resolveFromProjectRoot } from '../lib/project';
 
@@ -6,6 +7,15 @@ import { resolveFromProjectRoot } from '../lib/project';
 
 const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+
+const trueOrFalse = (fallback: 'true' | 'false') =>
+  z
+    .enum(['true', 'false'])
+    .default(fallback)
+    .transform((value) => value === 'true');
+/** A host name as an operator types one for a listening address (letters, digits, dots, hyphens). */
+const hostNamePattern =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const appTypes = ['MultiTenant', 'SingleTenant', 'UserAssignedMSI'] as const;
@@ -27,6 +37,21 @@ export const configSchema = z.object({
   DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('./data').transform(resolveFromProjectRoot)),
   /** HTTP port for Slack, Teams, the usage API, health and metrics. */
   PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  /**
+   * Address the HTTP server listens on: 0.0.0.0 (every IPv4 interface, the default), 127.0.0.1 (this
+   * machine only, e.g. behind a reverse proxy on the same host), :: (IPv4 and IPv6), or a host name.
+   */
+  HOST: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .refine(
+        (value) => isIP(value) !== 0 || hostNamePattern.test(value),
+        'must be an IP address (0.0.0.0, 127.0.0.1, ::) or a host name',
+      )
+      .default('0.0.0.0'),
+  ),
   /** pino log level. */
   LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(logLevels).default('info')),
   /** Comma-separated emails or slack:U… / teams:<id> ids that are always admins. */
@@ -65,18 +90,21 @@ export const configSchema = z.object({
   /** A replica that was down when a digest was due posts it when it starts, if it is at most this many hours late. */
   DIGEST_CATCH_UP_HOURS: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(168).default(12)),
   /** Whether this replica runs schedules (digests, allowances); several replicas may, each slot runs once. */
-  SCHEDULER_ENABLED: z.preprocess(
-    emptyToUndefined,
-    z
-      .enum(['true', 'false'])
-      .default('true')
-      .transform((value) => value === 'true'),
-  ),
-  /** Microsoft app (bot) id; absent means the Teams endpoint runs unauthenticated. */
+  SCHEDULER_ENABLED: z.preprocess(emptyToUndefined, trueOrFalse('true')),
+  /**
+   * Microsoft app (bot) id. Absent: POST /api/messages answers 401, unless TEAMS_ALLOW_UNAUTHENTICATED
+   * lets unauthenticated activities in from loopback addresses.
+   */
   MICROSOFT_APP_ID: optionalString,
   MICROSOFT_APP_PASSWORD: optionalString,
   MICROSOFT_APP_TENANT_ID: optionalString,
   MICROSOFT_APP_TYPE: z.preprocess(emptyToUndefined, z.enum(appTypes).default('SingleTenant')),
+  /**
+   * Without MICROSOFT_APP_ID: true accepts unauthenticated Teams activities from loopback addresses only
+   * (127.0.0.0/8, ::1), for the Agents Playground, the Bot Framework Emulator and tests on this machine;
+   * false (the default) answers 401. Ignored when MICROSOFT_APP_ID is set.
+   */
+  TEAMS_ALLOW_UNAUTHENTICATED: z.preprocess(emptyToUndefined, trueOrFalse('false')),
   /** Low-balance alert thresholds, in percent left of what a wallet received this month (overage always alerts). */
   LOW_BALANCE_ALERT_PERCENTS: z.preprocess(
     emptyToUndefined,

@@ -2,14 +2,16 @@ import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { type Database, type DatabaseLocation, type EmbeddedPglite, type Orm, pingOrm } from './client';
 import { openDataDir } from './data-dir';
+import { pgliteMemoryOptions } from './pglite-settings';
 import { type PgliteSocketServer, pgliteSocketPath, servePgliteSocket } from './pglite-socket';
+import { readPgliteTemplate } from './pglite-template';
 import * as schema from './schema';
 import { SessionGate } from './session-gate';
 
 // PGlite parses int8 into a JS number, which loses precision above 2^53; keep it as text, as
 // postgres.js does, and let the repositories turn it into bigint.
 const int8Oid = 20;
-export const pgliteOptions = { parsers: { [int8Oid]: (value: string) => value } };
+export const pgliteOptions = { ...pgliteMemoryOptions, parsers: { [int8Oid]: (value: string) => value } };
 
 /**
  * The PGlite client drizzle sees: each query and each transaction first takes the session gate, so
@@ -51,7 +53,9 @@ export async function createPgliteDatabase(dataDir?: string): Promise<Database> 
       throw error;
     }
   } else {
-    client = await PGlite.create(pgliteOptions);
+    // In memory (tests): unpacked from the build's template when there is one, as a new folder is.
+    const template = await readPgliteTemplate();
+    client = await PGlite.create(template ? { ...pgliteOptions, loadDataDir: template } : pgliteOptions);
   }
   const orm = drizzle({ client: gatedClient(client, gate), schema, casing: 'snake_case' }) as unknown as Orm;
   const embedded: EmbeddedPglite = {

@@ -48,9 +48,10 @@ export function finishHttpApp(app: Express, logger: Logger): void {
   });
 }
 
-export function listen(app: Express, port: number): Promise<Server> {
+/** Listens on `host` (HOST, an address or host name) and `port` (PORT; 0 picks a free one). */
+export function listen(app: Express, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, '0.0.0.0', (error?: Error) => (error ? reject(error) : resolve(server)));
+    const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
     server.on('error', reject);
   });
 }

@@ -7,6 +7,7 @@ import {
 import express from 'express';
 import type { Config } from '../config/config';
 import type { AppDeps, AppModule } from '../lib/module';
+import { teamsAccess, teamsAccessGuard, teamsMessagesPath } from './teams.access';
 import { createTeamsChatCore, type TeamsChatCore } from './teams.core';
 import type { RetryPolicy } from './teams.delivery';
 import { TeamsTurnHandler } from './teams.handler';
@@ -48,7 +49,11 @@ export interface TeamsModuleOptions {
   retryPolicy?: RetryPolicy;
 }
 
-/** The Teams adapter: botbuilder CloudAdapter on POST /api/messages, and proactive sends for the notifier. */
+/**
+ * The Teams adapter: botbuilder CloudAdapter on POST /api/messages, and proactive sends for the notifier.
+ * Without MICROSOFT_APP_ID it is only created with TEAMS_ALLOW_UNAUTHENTICATED, and then lets in
+ * activities from loopback addresses only (teams.access.ts).
+ */
 export function createTeamsModule(deps: AppDeps, options: TeamsModuleOptions = {}): AppModule {
   const { config, logger } = deps;
   const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication(botFrameworkAuthOptions(config)));
@@ -98,7 +103,8 @@ export function createTeamsModule(deps: AppDeps, options: TeamsModuleOptions = {
       await pruning;
     },
     mount(app) {
-      app.post('/api/messages', express.json({ limit: activityBodyLimit }), async (req, res) => {
+      const guard = teamsAccessGuard(teamsAccess(config));
+      app.post(teamsMessagesPath, guard, express.json({ limit: activityBodyLimit }), async (req, res) => {
         // botbuilder throws (a 500) on a body without an activity type; that is the sender's mistake.
         const body = req.body as { type?: unknown } | undefined;
         if (!body || typeof body !== 'object' || Array.isArray(body) || typeof body.type !== 'string') {

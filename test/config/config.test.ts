@@ -16,11 +16,13 @@ describe('configuration from the environment', () => {
       ok: true,
       config: {
         DATA_DIR: path.join(repoRoot, 'data'),
+        HOST: '0.0.0.0',
         PORT: 3000,
         LOG_LEVEL: 'info',
         ALLOT_ADMINS: [],
         SLACK_API_URL: 'https://slack.com/api/',
         MICROSOFT_APP_TYPE: 'SingleTenant',
+        TEAMS_ALLOW_UNAUTHENTICATED: false,
       },
     });
     if (!parsed.ok) return;
@@ -102,11 +104,40 @@ describe('configuration from the environment', () => {
     ['SLACK_BOT_TOKEN', { SLACK_SIGNING_SECRET: 'secret' }],
     ['MICROSOFT_APP_PASSWORD', { MICROSOFT_APP_ID: 'app', MICROSOFT_APP_TENANT_ID: 'tenant' }],
     ['MICROSOFT_APP_TENANT_ID', { MICROSOFT_APP_ID: 'app', MICROSOFT_APP_PASSWORD: 'pw' }],
+    ['HOST', { HOST: 'not a host' }],
+    ['HOST', { HOST: 'http://0.0.0.0' }],
+    ['HOST', { HOST: '0.0.0.0:3000' }],
+    ['TEAMS_ALLOW_UNAUTHENTICATED', { TEAMS_ALLOW_UNAUTHENTICATED: 'yes' }],
   ])('a bad %s is one problem, on one line, naming the variable', (variable, env) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
     expect(problems[0]!.startsWith(`${variable}: `)).toBe(true);
     expect(problems[0]).not.toContain('\n');
+  });
+
+  it.each([
+    ['127.0.0.1', '127.0.0.1'],
+    ['::', '::'],
+    ['::1', '::1'],
+    ['localhost', 'localhost'],
+    [' allot.internal ', 'allot.internal'],
+  ])('HOST %j listens on %s', (value, expected) => {
+    expect(parseConfig({ HOST: value })).toMatchObject({ ok: true, config: { HOST: expected } });
+  });
+
+  it('unauthenticated Teams activities are an explicit opt-in: only the word true turns it on', () => {
+    expect(parseConfig({ TEAMS_ALLOW_UNAUTHENTICATED: 'true' })).toMatchObject({
+      ok: true,
+      config: { TEAMS_ALLOW_UNAUTHENTICATED: true },
+    });
+    expect(parseConfig({ TEAMS_ALLOW_UNAUTHENTICATED: 'false' })).toMatchObject({
+      ok: true,
+      config: { TEAMS_ALLOW_UNAUTHENTICATED: false },
+    });
+    expect(parseConfig({ TEAMS_ALLOW_UNAUTHENTICATED: '' })).toMatchObject({
+      ok: true,
+      config: { TEAMS_ALLOW_UNAUTHENTICATED: false },
+    });
   });
 
   it('a bad entry in the admins list is named by its position', () => {

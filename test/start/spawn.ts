@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Variables a child must not inherit from the test run (it gets exactly what the test passes). */
-const inheritedNever = /^(DATABASE_URL|DATA_DIR|PORT|LOG_LEVEL|ALLOT_ADMINS|SLACK_.*|MICROSOFT_.*)$/;
+const inheritedNever = /^(DATABASE_URL|DATA_DIR|HOST|PORT|LOG_LEVEL|ALLOT_ADMINS|SLACK_.*|MICROSOFT_.*|TEAMS_.*)$/;
 
 export interface Spawned {
   child: ChildProcess;
@@ -77,6 +77,17 @@ export async function runCli(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const spawned = spawnProcess(process.execPath, [path.join(repoRoot, 'bin/allot.js'), ...args], env, options);
   const { code } = await withTimeout(spawned.exited, 60_000, `allot ${args.join(' ')}`);
+  return { code, stdout: spawned.stdout(), stderr: spawned.stderr() };
+}
+
+/** Any command run from the repository root (e.g. an npm script), with the test's environment only. */
+export async function runCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const spawned = spawnProcess(command, args, env);
+  const { code } = await withTimeout(spawned.exited, 60_000, `${command} ${args.join(' ')}`);
   return { code, stdout: spawned.stdout(), stderr: spawned.stderr() };
 }
 

@@ -41,6 +41,7 @@ describe('`npm start` on a fresh PGlite folder', () => {
     expect(await metrics.text()).toContain('allot_http_requests_total');
     expect(existsSync(path.join(dataDir, 'allot.lock'))).toBe(true);
     expect(server.stdout()).toContain('Slack is off: set SLACK_BOT_TOKEN');
+    expect(server.stdout()).toContain('Teams is off: POST /api/messages answers 401');
   });
 
   it('a second server on the same folder is refused with a clear message, and the first never notices', async () => {

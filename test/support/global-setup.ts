@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { createDatabase } from '../../src/db/client';
@@ -30,6 +33,11 @@ export function withDatabase(url: string, name: string): string {
 }
 
 export default async function setup(project: TestProject) {
+  // Tests that spawn `npm start` run the compiled dist/: build it once here, so that no test pays for
+  // the build and parallel test files never build at the same moment.
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  execFileSync(process.execPath, [path.join(root, 'scripts/build.js'), '--if-stale'], { cwd: root, stdio: 'inherit' });
+
   const url = process.env.DATABASE_URL;
   if (!url) {
     project.provide('templateDatabase', '');

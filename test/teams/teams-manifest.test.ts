@@ -1,11 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { AppManifestUtils } from '@microsoft/app-manifest';
 import AdmZip from 'adm-zip';
 import { afterAll, expect, it } from 'vitest';
-import { buildManifest, packageTeamsApp } from '../../teams/package';
+import { buildManifest, packageTeamsApp, placeholderIds } from '../../teams/package';
+import { runCommand } from '../start/spawn';
 
 type Manifest = Parameters<typeof AppManifestUtils.validateAgainstSchema>[0];
 
@@ -69,9 +70,12 @@ it('the bot works in personal chats, teams and group chats and lists the command
   expect(titles).toEqual(['grant-tokens', 'balance', 'request-tokens', 'leaderboard', 'tokens help']);
 });
 
+const ids = { appId: '5d7a1f3c-8e2b-4a6d-9c0f-1b2e3d4c5a6b', botId: '3f0c6f4e-2a52-4c59-9d0b-5b3a4e2f7a10' };
+const host = 'allot.acme.com';
+
 it('npm run teams:package zips the manifest and two icons of the right sizes at the root', async () => {
-  const botId = '3f0c6f4e-2a52-4c59-9d0b-5b3a4e2f7a10';
-  const file = packageTeamsApp({ botId, outFile: path.join(outFolder, 'allot-teams.zip') });
+  const { botId } = ids;
+  const file = packageTeamsApp({ ...ids, host, outFile: path.join(outFolder, 'allot-teams.zip') });
   const zip = new AdmZip(file);
   expect(
     zip
@@ -90,5 +94,77 @@ it('npm run teams:package zips the manifest and two icons of the right sizes at 
   expect(pixels.every(([r, g, b, a]) => a === 0 || (r === 255 && g === 255 && b === 255 && a === 255))).toBe(true);
   expect(pixels.some(([, , , a]) => a === 0)).toBe(true);
   expect(pixels.some(([, , , a]) => a === 255)).toBe(true);
-  expect(() => buildManifest({ botId: 'nope' })).toThrow(/GUID/);
+  expect(() => buildManifest({ ...ids, host, botId: 'nope' })).toThrow(/GUID/);
+});
+
+it('--host sets the website, privacy and terms links and the one valid domain', async () => {
+  for (const written of ['allot.acme.com', 'https://allot.acme.com/', 'Allot.Acme.com']) {
+    const packaged = buildManifest({ ...ids, host: written }) as {
+      developer: Record<string, string>;
+      validDomains: string[];
+    };
+    expect(packaged.developer).toMatchObject({
+      websiteUrl: 'https://allot.acme.com',
+      privacyUrl: 'https://allot.acme.com/privacy',
+      termsOfUseUrl: 'https://allot.acme.com/terms',
+    });
+    expect(packaged.validDomains).toEqual(['allot.acme.com']);
+    expect(JSON.stringify(packaged)).not.toContain('example.com');
+    expect(await AppManifestUtils.validateAgainstSchema(packaged as unknown as Manifest)).toEqual([]);
+  }
+  for (const bad of ['http://allot.acme.com', 'allot.acme.com:8443', 'allot.acme.com/teams', 'localhost', '']) {
+    expect(() => buildManifest({ ...ids, host: bad }), bad).toThrow(/^--host must be a host name/);
+  }
+  expect(() => buildManifest(ids)).toThrow(/^--host is required/);
+});
+
+it('the placeholder ids of teams/manifest.json are refused, missing or typed in, saying what to give instead', () => {
+  expect(placeholderIds).toEqual([manifest.id, manifest.bots[0]!.botId]);
+  expect(() => buildManifest({ botId: ids.botId, host })).toThrow(/^--app-id is required: .*placeholder/);
+  expect(() => buildManifest({ appId: ids.appId, host })).toThrow(/^--bot-id is required: .*MICROSOFT_APP_ID/);
+  expect(() => buildManifest({ ...ids, host, appId: placeholderIds[0]!.toUpperCase() })).toThrow(
+    /^--app-id 00000000-0000-4000-8000-0000000A110E is the placeholder/,
+  );
+  expect(() => buildManifest({ ...ids, host, botId: placeholderIds[1] })).toThrow(/^--bot-id .* is the placeholder/);
+});
+
+it('a version that is not x.y.z is refused; x.y.z is written into the manifest', () => {
+  for (const bad of ['1.0', '1.0.0-beta', 'v1.0.0', '01.0.0', '1.0.0.0', 'one']) {
+    expect(() => buildManifest({ ...ids, host, version: bad }), bad).toThrow(/^--version must be three whole numbers/);
+  }
+  expect(buildManifest({ ...ids, host, version: '2.10.0' }).version).toBe('2.10.0');
+});
+
+it('the package is written with mode 0644 whatever the umask, even over an older package', () => {
+  const outFile = path.join(outFolder, 'mode.zip');
+  writeFileSync(outFile, 'an older package', { mode: 0o600 });
+  const umask = process.umask(0o000);
+  try {
+    packageTeamsApp({ ...ids, host, outFile });
+  } finally {
+    process.umask(umask);
+  }
+  expect(statSync(outFile).mode & 0o777).toBe(0o644);
+  expect(new AdmZip(outFile).getEntries()).toHaveLength(3);
+});
+
+it('npm run teams:package with a placeholder left in says so in one line and exits 2, writing nothing', async () => {
+  const outFile = path.join(outFolder, 'refused.zip');
+  const result = await runCommand('npm', [
+    'run',
+    '--silent',
+    'teams:package',
+    '--',
+    '--host',
+    host,
+    '--bot-id',
+    ids.botId,
+    '--out',
+    outFile,
+  ]);
+  expect(result.code).toBe(2);
+  expect(result.stderr.trim().split('\n')).toEqual([
+    "--app-id is required: teams/manifest.json holds a placeholder for the app's own id, any GUID you keep for this app",
+  ]);
+  expect(() => statSync(outFile)).toThrow();
 });

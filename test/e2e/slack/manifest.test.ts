@@ -7,7 +7,7 @@ import { commandNames } from '../../../src/chat/grammar.models';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const manifest = JSON.parse(readFileSync(path.join(root, 'manifest.json'), 'utf8'));
-const schema = JSON.parse(readFileSync(path.join(root, '../shared/schemas/slack-app-manifest.schema.json'), 'utf8'));
+const schema = JSON.parse(readFileSync(path.join(root, 'schemas/slack-app-manifest.schema.json'), 'utf8'));
 
 it('manifest.json is a valid Slack app manifest (draft-07 schema, checked with ajv)', () => {
   // The schema uses a few keywords of its own (e.g. "regex"); strict mode would refuse to compile it.

@@ -34,7 +34,12 @@ export function makePerson(name: string, tenantId: string, email?: string): Fake
 }
 
 export async function startTeamsHarness(
-  options: { env?: Record<string, string>; members?: FakeTeamsMember[] } = {},
+  options: {
+    env?: Record<string, string>;
+    members?: FakeTeamsMember[];
+    /** The address `post` sends to (default 127.0.0.1); the server must listen there (HOST). */
+    address?: string;
+  } = {},
 ): Promise<TeamsHarness> {
   const connector = await startFakeConnector({ members: options.members });
   let tdb: TestDatabase | undefined;
@@ -46,11 +51,15 @@ export async function startTeamsHarness(
     DATA_DIR: dataDir,
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // The tests post unauthenticated activities from this machine, as the Agents Playground does: that
+    // takes the explicit opt-in (a test about the default passes 'false').
+    TEAMS_ALLOW_UNAUTHENTICATED: 'true',
     ...options.env,
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
   const allot = await startAllot({ config: parsed.config });
-  const base = `http://127.0.0.1:${allot.port}`;
+  const address = options.address ?? '127.0.0.1';
+  const base = `http://${address.includes(':') ? `[${address}]` : address}:${allot.port}`;
   return {
     allot,
     connector,

@@ -11,7 +11,8 @@ import {
 } from './teams-harness';
 
 const tenantId = 'f1e2d3c4-0000-4000-8000-00000000a11c';
-// One unauthenticated server for most tests; the 401 test starts its own with an app id.
+// One unauthenticated server (no app id, TEAMS_ALLOW_UNAUTHENTICATED, posts over loopback) for most tests;
+// the 401 test starts its own with an app id.
 let shared: TeamsHarness;
 beforeAll(async () => {
   shared = await startTeamsHarness();
@@ -23,7 +24,7 @@ afterEach(async () => {
   harness = undefined;
 });
 
-it('without an app id a Teams message is accepted unauthenticated and answered with a card over the connector', async () => {
+it('without an app id but with TEAMS_ALLOW_UNAUTHENTICATED, a Teams message from this machine is accepted and answered with a card over the connector', async () => {
   const ana = makePerson('Ana Lopez', tenantId);
   harness = shared;
   harness.connector.addMember(ana);
