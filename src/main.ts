@@ -1,7 +1,6 @@
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createApprovalsModule } from './approvals/approvals.module';
-import { Notifier } from './chat/notifier';
 import { type Config, loadConfigFromProcessEnv } from './config/config';
 import { createDatabase, type Database } from './db/client';
 import { applyMigrations } from './db/migrate';
@@ -12,6 +11,7 @@ import { type Clock, systemClock } from './lib/clock';
 import { createLogger, type Logger } from './lib/logger';
 import type { AppDeps, AppModule } from './lib/module';
 import { describeStartupFailure, startupExitCodes } from './lib/startup-failures';
+import { Notifier } from './notify/notifier';
 import { createTeamsRefusalModule, describeTeamsAccess, teamsAccess } from './teams/teams.access';
 import { createUsageModule } from './usage/usage.module';
 

@@ -1,5 +1,6 @@
 import { hashOperation, isValidAmount } from '../ledger/ledger.models';
 import { findAccount } from '../ledger/ledger.repository';
+import { transferTokensMax } from '../ledger/ledger.tables';
 import { getBalances, post } from '../ledger/ledger.usecases';
 import type { Actor, Ctx } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
@@ -32,7 +33,7 @@ export async function setAllowance(
   if (!isValidAmount(input.amount)) return fail('amount_invalid');
   if (
     input.rolloverCapTokens !== null &&
-    (input.rolloverCapTokens < 0n || input.rolloverCapTokens > 1_000_000_000_000n)
+    (input.rolloverCapTokens < 0n || input.rolloverCapTokens > transferTokensMax)
   ) {
     return fail('cap_invalid');
   }

@@ -22,6 +22,8 @@ import {
   setManager,
   setRole,
 } from '../members/members.usecases';
+import type { Block, ChatMessage } from '../notify/message.models';
+import type { Notifier, SendOutcome } from '../notify/notifier';
 import { hasInboundDelivery, recordInboundDelivery } from './chat.repository';
 import {
   decodePendingOperation,
@@ -37,8 +39,6 @@ import {
   type ParsedCommand,
   parseCommand,
 } from './grammar.models';
-import type { Block, ChatMessage } from './messages';
-import type { Notifier, SendOutcome } from './notifier';
 import {
   actionIds,
   approvalCard,

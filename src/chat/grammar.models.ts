@@ -6,6 +6,7 @@ import {
   readLeadingAmount,
 } from '../ledger/amount.models';
 import type { IdentityPlatform } from '../members/members.repository';
+import { type LeaderboardWindow, leaderboardWindows } from '../usage/usage.tables';
 
 // The platform-neutral command grammar. An adapter turns what the person typed into tokens (words and
 // mentions, the mentions read from the platform's own markup or entities, never guessed from names);
@@ -30,13 +31,13 @@ export type CommandToken = { kind: 'word'; text: string; channelId?: string } | 
 export const commandNames = ['grant-tokens', 'balance', 'request-tokens', 'leaderboard', 'tokens'] as const;
 export type CommandName = (typeof commandNames)[number];
 
-export const leaderboardWindows = ['week', 'month', 'quarter'] as const;
-export type LeaderboardWindow = (typeof leaderboardWindows)[number];
-
 export const memberRoleWords = ['admin', 'manager', 'member'] as const;
 
 export const usageSubcommands = ['price', 'weight', 'leaderboard', 'apikey'] as const;
 export type UsageSubcommand = (typeof usageSubcommands)[number];
+
+export type { LeaderboardWindow };
+export { leaderboardWindows };
 
 export type ParsedCommand =
   | { name: 'grant-tokens'; recipients: ChatUserRef[]; amount: bigint; reason: string }
@@ -75,8 +76,11 @@ export interface GrammarRefusal {
 
 export type GrammarResult = { ok: true; command: ParsedCommand } | { ok: false; refusal: GrammarRefusal };
 
-/** Most tokens read from one command; the rest is ignored (a reason longer than this is cut anyway). */
-export const commandTokensMax = 200;
+/**
+ * Most tokens read from one command, mentions included (Slack and Teams alike); the rest is ignored.
+ * Room for the most recipients of a grant (50), an amount and a reason longer than a memo keeps.
+ */
+export const commandTokensMax = 120;
 
 export const usages = {
   'grant-tokens': '/grant-tokens @ana @ben 50k shipped the migration',

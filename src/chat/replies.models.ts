@@ -10,7 +10,7 @@ import {
   plainText,
   type Span,
   text,
-} from './messages';
+} from '../notify/message.models';
 
 // Every reply the chat core sends, built from spans: text typed by people is always a plain string
 // span, which presenters escape for their platform, never markup spliced into a template.

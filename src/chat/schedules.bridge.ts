@@ -7,10 +7,10 @@ import { formatTokens } from '../ledger/amount.models';
 import type { Actor, Ctx } from '../lib/context';
 import type { IdentityPlatform, Member } from '../members/members.repository';
 import { findMembers } from '../members/members.repository';
+import { type Block, type ChatMessage, context, type Line, message, text } from '../notify/message.models';
+import type { MessageLocation } from '../notify/notifier';
 import type { ChatUserRef, ParsedCommand } from './grammar.models';
 import { usages } from './grammar.models';
-import { type Block, type ChatMessage, context, type Line, message, text } from './messages';
-import type { MessageLocation } from './notifier';
 import { grammarReply } from './replies.models';
 
 // The chat core's window on schedules: weekly digests and recurring allowances (/tokens digest …,

@@ -7,7 +7,7 @@ import { getBalances } from '../ledger/ledger.usecases';
 import type { Ctx } from '../lib/context';
 import type { Member } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
-import { type Block, type ChatMessage, context, type Line, message, type Span, text } from './messages';
+import { type Block, type ChatMessage, context, type Line, message, type Span, text } from '../notify/message.models';
 import { actionIds, approvalCard, type MemberRef, member, tokens } from './replies.models';
 
 /** Recent transfers shown in /balance and on the Home tab. */

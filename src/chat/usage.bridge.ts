@@ -3,6 +3,7 @@ import { queryRows } from '../db/client';
 import { getBalances } from '../ledger/ledger.usecases';
 import type { Actor, Ctx } from '../lib/context';
 import type { Member } from '../members/members.repository';
+import { type Block, type ChatMessage, context } from '../notify/message.models';
 import { formatMoney } from '../usage/usage.models';
 import {
   apiKeyCreatedReply,
@@ -33,7 +34,6 @@ import {
   setWeight,
 } from '../usage/usage.usecases';
 import { type LeaderboardWindow, leaderboardWindows, type UsageSubcommand } from './grammar.models';
-import { type Block, type ChatMessage, context } from './messages';
 import { grammarReply, leaderboardComingSoon } from './replies.models';
 
 // The chat core's window on the usage module: the leaderboard and a member's usage by model (with

@@ -1,8 +1,8 @@
-import { type ChatMessage, plainText } from '../chat/messages';
 import { formatTokens } from '../ledger/amount.models';
 import { grantRecipientsMax } from '../ledger/ledger.models';
 import type { Account } from '../ledger/ledger.repository';
 import type { Member } from '../members/members.repository';
+import { type ChatMessage, plainText } from '../notify/message.models';
 
 // What the operator reads: one friendly line per failure, saying what to do instead. Every failure code
 // of the verbs the CLI calls is listed, so a new code shows up here as a type error.

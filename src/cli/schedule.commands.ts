@@ -3,13 +3,13 @@ import type { AllowanceTarget } from '../allowances/allowances.repository';
 import { listLiveRules } from '../allowances/allowances.repository';
 import { type AllowancePeriod, allowancePeriods } from '../allowances/allowances.tables';
 import { issueDueAllowances, removeAllowance, setAllowance } from '../allowances/allowances.usecases';
-import type { MessageLocation } from '../chat/notifier';
 import { listEnabledSchedules } from '../digest/digest.repository';
 import { buildDigestMessage } from '../digest/digest.usecases';
 import { disableDigest, setDigestSchedule } from '../digest/digest-schedules.usecases';
 import { type Ctx, operatorActor } from '../lib/context';
 import type { Organisation } from '../members/members.repository';
 import { type MemberRole, memberRoles } from '../members/members.tables';
+import type { MessageLocation } from '../notify/notifier';
 import {
   CliError,
   requireAmount,

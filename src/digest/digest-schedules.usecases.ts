@@ -1,11 +1,11 @@
 import cron from 'node-cron';
-import type { MessageLocation } from '../chat/notifier';
 import type { Actor, Ctx } from '../lib/context';
 import { actorMemberId } from '../lib/context';
 import { fail, ok, type Result } from '../lib/result';
 import { isTimeZone } from '../lib/zoned-time.models';
 import { insertActorAudit } from '../members/members.repository';
 import { isAdminActor } from '../members/members.usecases';
+import type { MessageLocation } from '../notify/notifier';
 import type { DigestSchedule } from './digest.repository';
 import * as repo from './digest.repository';
 

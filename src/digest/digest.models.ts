@@ -1,5 +1,5 @@
-import { type Block, type ChatMessage, context, type Line, message, text } from '../chat/messages';
 import { formatTokens } from '../ledger/amount.models';
+import { type Block, type ChatMessage, context, type Line, message, text } from '../notify/message.models';
 import { formatMoney, valuePerMoney } from '../usage/usage.models';
 import type { GrantStats, LimitWatch, Mover, WeekTotals } from './digest.repository';
 

@@ -1,9 +1,9 @@
-import type { ChatMessage } from '../chat/messages';
-import type { MessageLocation, Notifier } from '../chat/notifier';
 import type { Ctx } from '../lib/context';
 import type { Logger } from '../lib/logger';
 import { localDate, periodStart, previousPeriodStart } from '../lib/zoned-time.models';
 import { findOrganisationById, listMembersByRole } from '../members/members.repository';
+import type { ChatMessage } from '../notify/message.models';
+import type { MessageLocation, Notifier } from '../notify/notifier';
 import { getLeaderboard } from '../usage/usage.usecases';
 import { type DigestData, type DigestLeaderRow, digestMessage, limitWatchMessage } from './digest.models';
 import type { DigestSchedule } from './digest.repository';

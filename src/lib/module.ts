@@ -1,7 +1,7 @@
 import type { Express } from 'express';
-import type { Notifier } from '../chat/notifier';
 import type { Config } from '../config/config';
 import type { Metrics } from '../http/metrics';
+import type { Notifier } from '../notify/notifier';
 import type { Ctx } from './context';
 import type { Logger } from './logger';
 

@@ -1,4 +1,4 @@
-import type { Block, ChatMessage } from '../chat/messages';
+import type { Block, ChatMessage } from '../notify/message.models';
 import { boldMrkdwn, lineToMrkdwn, literalMrkdwn, plainToMrkdwn, type SlackIds } from './slack-text.models';
 
 // ChatMessage → Block Kit. Limits from Slack: section text 3000 characters, header 150, 10 fields per
@@ -9,7 +9,8 @@ const headerTextMax = 150;
 const fieldsMax = 10;
 const buttonTextMax = 75;
 const buttonValueMax = 2_000;
-export const messageBlocksMax = 50;
+/** Slack's own limit per message (the core sends at most `messageBlocksMax`, 45, of src/notify). */
+export const slackMessageBlocksMax = 50;
 export const viewBlocksMax = 100;
 
 // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON is passed through to the Web API as is.
@@ -63,7 +64,7 @@ function toSlackBlock(block: Block, index: number, ids: SlackIds): SlackBlock {
   }
 }
 
-export function toBlocks(message: ChatMessage, ids: SlackIds, max = messageBlocksMax): SlackBlock[] {
+export function toBlocks(message: ChatMessage, ids: SlackIds, max = slackMessageBlocksMax): SlackBlock[] {
   return message.blocks.slice(0, max).map((block, index) => toSlackBlock(block, index, ids));
 }
 

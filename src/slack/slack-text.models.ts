@@ -1,6 +1,6 @@
 import { type EmphasisRule, joinRuns, type Run } from '../chat/emphasis.models';
 import { type CommandToken, splitCommandWords } from '../chat/grammar.models';
-import { type ChatMessage, type Line, plainText, type Span } from '../chat/messages';
+import { type ChatMessage, type Line, plainText, type Span } from '../notify/message.models';
 
 // Slack's text formats, both ways: command text in (escaped by Slack because the manifest sets
 // should_escape), mrkdwn out. This file is the one place that writes mrkdwn: text is escaped so it can

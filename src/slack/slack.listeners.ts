@@ -9,11 +9,11 @@ import {
   runAction,
   runCommand,
 } from '../chat/commands.usecases';
-import type { ChatMessage } from '../chat/messages';
 import { actionIds, failureReply } from '../chat/replies.models';
 import type { AppDeps } from '../lib/module';
 import { findOrganisationByWorkspace, type Member, type Organisation } from '../members/members.repository';
 import { refreshMemberFromPlatform } from '../members/members.usecases';
+import type { ChatMessage } from '../notify/message.models';
 import {
   denyModal,
   denyModalCallbackId,

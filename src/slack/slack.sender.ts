@@ -1,10 +1,10 @@
 import type { WebClient } from '@slack/web-api';
-import type { ChatMessage } from '../chat/messages';
-import type { MessageLocation, PlatformSender, SendOutcome } from '../chat/notifier';
 import type { Orm } from '../db/client';
 import type { Logger } from '../lib/logger';
 import { SendLimiter } from '../lib/send-limiter';
 import type { MemberIdentity } from '../members/members.repository';
+import type { ChatMessage } from '../notify/message.models';
+import type { MessageLocation, PlatformSender, SendOutcome } from '../notify/notifier';
 import { toSlackMessage } from './blockkit.presenter';
 import { findSlackUserIds } from './slack.repository';
 import { memberIdsIn, type SlackIds } from './slack-text.models';

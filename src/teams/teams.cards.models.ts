@@ -1,6 +1,6 @@
 import type { Run } from '../chat/emphasis.models';
-import type { Block, ChatMessage, Line, MessageAction, Span } from '../chat/messages';
 import { actionIds } from '../chat/replies.models';
+import type { Block, ChatMessage, Line, MessageAction, Span } from '../notify/message.models';
 import { cardLine, escapeCardText } from './card-markdown.models';
 
 export { escapeCardText };

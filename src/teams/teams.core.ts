@@ -1,10 +1,10 @@
 import type { ChatDirectory, ChatOutcome } from '../chat/commands.usecases';
 import { resolveChatMember, runAction, runCommand } from '../chat/commands.usecases';
 import type { CommandToken } from '../chat/grammar.models';
-import type { ChatMessage } from '../chat/messages';
 import { isOperationActionId } from '../chat/replies.models';
 import type { AppDeps } from '../lib/module';
 import type { Member, Organisation } from '../members/members.repository';
+import type { ChatMessage } from '../notify/message.models';
 
 // The seam between Teams and the platform-neutral chat core (src/chat: grammar, command runner,
 // failure → reply table; src/approvals: top-up requests and decisions). Teams hands the core one

@@ -1,8 +1,8 @@
 import { ActivityTypes, type TeamsChannelAccount, TeamsInfo, TurnContext } from 'botbuilder';
-import type { ChatMessage } from '../chat/messages';
 import type { AppDeps } from '../lib/module';
 import type { Member, Organisation } from '../members/members.repository';
 import { listIdentities } from '../members/members.repository';
+import type { ChatMessage } from '../notify/message.models';
 import {
   type CardOptions,
   cardActivity,

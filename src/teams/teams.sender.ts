@@ -1,9 +1,9 @@
 import type { CloudAdapter, ConversationReference, TurnContext } from 'botbuilder';
-import type { ChatMessage } from '../chat/messages';
-import type { MessageLocation, PlatformSender, SendOutcome } from '../chat/notifier';
 import type { Ctx } from '../lib/context';
 import type { Logger } from '../lib/logger';
 import type { MemberIdentity } from '../members/members.repository';
+import type { ChatMessage } from '../notify/message.models';
+import type { MessageLocation, PlatformSender, SendOutcome } from '../notify/notifier';
 import { type CardOptions, cardActivity } from './teams.cards.models';
 import type { DeliveryResult } from './teams.delivery';
 import { referenceFromJson, type TeamsOutbound } from './teams.outbound';

@@ -1,4 +1,4 @@
-import { splitCommandWords } from '../chat/grammar.models';
+import { commandTokensMax, splitCommandWords } from '../chat/grammar.models';
 
 // Pure parsing of what a person typed to the bot in Teams. Teams has no slash commands for bots: the
 // words arrive as message text, with `<at>…</at>` where someone (the bot too, in group chats and
@@ -24,8 +24,6 @@ export type RawToken =
 
 /** Longest text the parser reads; commands are short, and the bound keeps hostile input cheap. */
 export const commandTextLengthMax = 4_000;
-/** Most tokens one command may have (mentions included). */
-export const commandTokensMax = 120;
 /** Most mention entities read from one activity. */
 export const mentionEntitiesMax = 200;
 

@@ -1,7 +1,7 @@
-import type { Notifier } from '../chat/notifier';
 import type { Ctx } from '../lib/context';
 import type { Logger } from '../lib/logger';
 import * as membersRepo from '../members/members.repository';
+import type { Notifier } from '../notify/notifier';
 import { type AlertThreshold, alertPeriod, currentPeriod, thresholdsReached, zonedDayStart } from './usage.models';
 import { lowBalanceReply, overageManagerReply } from './usage.replies';
 import * as usageRepo from './usage.repository';

@@ -1,5 +1,6 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { operationKeyLengthMax } from '../ledger/ledger.models';
 import { instantOfWallTime, type WallTime, wallTimeAt } from '../lib/zoned-time.models';
 import type { LeaderboardWindow } from './usage.tables';
 
@@ -388,7 +389,6 @@ export function batchDigest(rawIds: readonly (string | undefined)[], rawHashes: 
 }
 
 const usageKeyPrefix = 'usage:';
-const operationKeyLengthMax = 255;
 
 /**
  * The idempotency key of the `usage` transfer of an event: `usage:<event id>`, or, for ids too long

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { message, text } from '../../src/chat/messages';
+import { message, text } from '../../src/notify/message.models';
 import { toHomeView, toSlackMessage } from '../../src/slack/blockkit.presenter';
 
 it('user text is escaped; members become mentions only where their Slack id is known', () => {

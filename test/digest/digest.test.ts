@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChatMessage, plainText } from '../../src/chat/messages';
-import { type MessageLocation, Notifier, type PlatformSender, type SendOutcome } from '../../src/chat/notifier';
 import { digestJob } from '../../src/digest/digest.module';
 import { findDelivery, findSchedule } from '../../src/digest/digest.repository';
 import { collectDigest, deliverDigest, digestJobName } from '../../src/digest/digest.usecases';
@@ -11,6 +9,8 @@ import { type Ctx, operatorActor } from '../../src/lib/context';
 import { createLogger } from '../../src/lib/logger';
 import { periodStart } from '../../src/lib/zoned-time.models';
 import { addMember } from '../../src/members/members.usecases';
+import { type ChatMessage, plainText } from '../../src/notify/message.models';
+import { type MessageLocation, Notifier, type PlatformSender, type SendOutcome } from '../../src/notify/notifier';
 import { ingestUsage } from '../../src/usage/usage.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
 import { makeMember, makeOrganisation } from '../support/fixtures';

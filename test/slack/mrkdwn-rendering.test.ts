@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Line, Span } from '../../src/chat/messages';
+import type { Line, Span } from '../../src/notify/message.models';
 import { toSlackMessage } from '../../src/slack/blockkit.presenter';
 import type { SlackIds } from '../../src/slack/slack-text.models';
 import { hostileNames, messageGallery } from '../support/message-gallery';

@@ -1,5 +1,4 @@
 import type { TopupRequest } from '../../src/approvals/approvals.repository';
-import type { ChatMessage } from '../../src/chat/messages';
 import {
   approvalCard,
   budgetIssued,
@@ -21,6 +20,7 @@ import { balanceMessage, type MemberSummary } from '../../src/chat/summary.useca
 import { digestMessage, limitWatchMessage } from '../../src/digest/digest.models';
 import type { Transfer } from '../../src/ledger/ledger.repository';
 import type { Member } from '../../src/members/members.repository';
+import type { ChatMessage } from '../../src/notify/message.models';
 import { leaderboardReply, lowBalanceReply, overageManagerReply } from '../../src/usage/usage.replies';
 
 // Every kind of message Allot builds, with a person's name and a memo chosen by the test: the table

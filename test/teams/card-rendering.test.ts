@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from 'vitest';
-import { type ChatMessage, type Line, plainText } from '../../src/chat/messages';
+import { type ChatMessage, type Line, plainText } from '../../src/notify/message.models';
 import { presentCard, type TeamsMention } from '../../src/teams/teams.cards.models';
 import { hostileNames, messageGallery } from '../support/message-gallery';
 import { renderCard, visibleText } from '../support/render-card';

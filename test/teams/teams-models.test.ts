@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { message, text } from '../../src/chat/messages';
+import { message, text } from '../../src/notify/message.models';
 import { escapeCardText, parseCardActionData, presentCard } from '../../src/teams/teams.cards.models';
 import {
   backoffDelayMs,

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Notifier, type PlatformSender } from '../../src/chat/notifier';
 import { createTestClock } from '../../src/lib/clock';
 import { operatorActor } from '../../src/lib/context';
 import { addMember } from '../../src/members/members.usecases';
+import { Notifier, type PlatformSender } from '../../src/notify/notifier';
 import { sendLowBalanceAlerts } from '../../src/usage/alerts.usecases';
 import { ingestUsage } from '../../src/usage/usage.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';

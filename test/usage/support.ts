@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
-import { type Block, type ChatMessage, plainText } from '../../src/chat/messages';
 import { queryRows } from '../../src/db/client';
 import { getBalances, grantTokens } from '../../src/ledger/ledger.usecases';
 import { type Ctx, operatorActor } from '../../src/lib/context';
+import { type Block, type ChatMessage, plainText } from '../../src/notify/message.models';
 import { uniqueKey } from '../support/fixtures';
 
 /** Gives members tokens from the treasury, as an admin's grant would. */

@@ -1,6 +1,6 @@
 import type { Orm } from '../db/client';
 import { type IdentityPlatform, listIdentities, type MemberIdentity } from '../members/members.repository';
-import type { ChatMessage } from './messages';
+import type { ChatMessage } from './message.models';
 
 /** Where a sent message lives, so it can be edited later (Slack channel + ts; Teams conversation + activity id). */
 export interface MessageLocation {
