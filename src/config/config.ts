@@ -8,6 +8,20 @@ import { resolveFromProjectRoot } from '../lib/project';
 const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 
+/**
+ * A number read from the environment, with one message saying what to type for any mistake (not a
+ * number, a fraction where a whole one is needed, out of range), instead of zod's own words.
+ */
+function numberIn(message: string, bounds: { int?: boolean; min?: number; above?: number; max: number }) {
+  let schema = z.coerce.number({ error: message }).refine(Number.isFinite, { error: message });
+  if (bounds.int) schema = schema.refine(Number.isInteger, { error: message });
+  const { min, above, max } = bounds;
+  return schema.refine(
+    (value) => (min === undefined || value >= min) && (above === undefined || value > above) && value <= max,
+    { error: message },
+  );
+}
+
 const trueOrFalse = (fallback: 'true' | 'false') =>
   z
     .enum(['true', 'false'])
@@ -36,7 +50,14 @@ export const configSchema = z.object({
    */
   DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('./data').transform(resolveFromProjectRoot)),
   /** HTTP port for Slack, Teams, the usage API, health and metrics. */
-  PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  PORT: z.preprocess(
+    emptyToUndefined,
+    numberIn('must be a whole port number from 0 (any free port) to 65535, e.g. PORT=3000', {
+      int: true,
+      min: 0,
+      max: 65535,
+    }).default(3000),
+  ),
   /**
    * Address the HTTP server listens on: 0.0.0.0 (every IPv4 interface, the default), 127.0.0.1 (this
    * machine only, e.g. behind a reverse proxy on the same host), :: (IPv4 and IPv6), or a host name.
@@ -86,9 +107,17 @@ export const configSchema = z.object({
   /** Base URL of the Slack Web API (tests point it at a local fake). */
   SLACK_API_URL: z.preprocess(emptyToUndefined, z.url().default('https://slack.com/api/')),
   /** Hours a top-up request waits for a decision before it expires. */
-  APPROVAL_EXPIRY_HOURS: z.preprocess(emptyToUndefined, z.coerce.number().positive().max(8760).default(72)),
+  APPROVAL_EXPIRY_HOURS: z.preprocess(
+    emptyToUndefined,
+    numberIn('must be a number of hours above 0 and at most 8760 (a year), e.g. 72', { above: 0, max: 8760 }).default(
+      72,
+    ),
+  ),
   /** A replica that was down when a digest was due posts it when it starts, if it is at most this many hours late. */
-  DIGEST_CATCH_UP_HOURS: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(168).default(12)),
+  DIGEST_CATCH_UP_HOURS: z.preprocess(
+    emptyToUndefined,
+    numberIn('must be a number of hours from 0 to 168 (a week), e.g. 12', { min: 0, max: 168 }).default(12),
+  ),
   /** Whether this replica runs schedules (digests, allowances); several replicas may, each slot runs once. */
   SCHEDULER_ENABLED: z.preprocess(emptyToUndefined, trueOrFalse('true')),
   /**

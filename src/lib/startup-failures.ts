@@ -53,7 +53,12 @@ export function describeStartupFailure(error: unknown, settings: StartupSettings
     };
   }
 
-  const listening = chain.find((item) => (item as { syscall?: unknown }).syscall === 'listen');
+  // Listening fails in listen() itself, or before it when HOST is a name that does not resolve
+  // (getaddrinfo for that very name; a DATABASE_URL host that does not resolve names another host).
+  const listening = chain.find((item) => {
+    const { syscall, hostname } = item as { syscall?: unknown; hostname?: unknown };
+    return syscall === 'listen' || (syscall === 'getaddrinfo' && hostname === settings.HOST);
+  });
   if (listening) {
     const failure = describeListenFailure(codeOf(listening), settings);
     if (failure) return failure;

@@ -116,6 +116,18 @@ describe('configuration from the environment', () => {
   });
 
   it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '30.5'],
+    ['APPROVAL_EXPIRY_HOURS', '0'],
+    ['DIGEST_CATCH_UP_HOURS', 'soon'],
+  ])('a numeric %s of %j says what to type, in words, not in the validator’s', (variable, value) => {
+    const [problem] = problemsOf({ [variable]: value });
+    expect(problem).toMatch(new RegExp(`^${variable}: must be a (whole port )?number .*, e\\.g\\. `));
+    expect(problem).not.toMatch(/Invalid input|expected number|Too big|NaN/);
+  });
+
+  it.each([
     ['127.0.0.1', '127.0.0.1'],
     ['::', '::'],
     ['::1', '::1'],

@@ -55,6 +55,15 @@ it('a port below 1024 without privileges is a setting to change (exit 2), naming
   expect(failure?.message).toMatch(/^Not allowed to listen on port 80 .* PORT=/);
 });
 
+it('a HOST name that does not resolve is a setting to change (exit 2), naming HOST; a database host that does not is not', () => {
+  const unresolved = systemError('ENOTFOUND', { syscall: 'getaddrinfo', hostname: 'nosuch.invalid' });
+  const failure = describeStartupFailure(unresolved, { ...onPglite, HOST: 'nosuch.invalid' });
+  expect(failure).toMatchObject({ exitCode: 2 });
+  expect(failure?.message).toMatch(/^Cannot listen on HOST=nosuch\.invalid: it is not an address of this machine\./);
+  const databaseHost = systemError('ENOTFOUND', { syscall: 'getaddrinfo', hostname: 'db.internal' });
+  expect(describeStartupFailure(databaseHost, onPostgres)?.message ?? '').not.toMatch(/HOST=/);
+});
+
 it('a PostgreSQL older than 15 is refused before any migration, naming its version and what is needed', () => {
   expect(describeStartupFailure(new PostgresTooOldError('14.11'), onPostgres)).toEqual({
     message:
