@@ -1,14 +1,19 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../lib/project';
 import { CliError, cliSettings } from './cli-context';
-import { registerDatabaseCommands } from './database.commands';
-import { registerLedgerCommands } from './ledger.commands';
-import { registerMemberCommands } from './member.commands';
-import { registerOrgCommands } from './org.commands';
-import { registerScheduleCommands } from './schedule.commands';
-import { registerUsageCommands } from './usage.commands';
+import { registerAllowanceCommands } from './commands/allowance.commands';
+import { registerApikeyCommands } from './commands/apikey.commands';
+import { registerDatabaseCommands } from './commands/database.commands';
+import { registerDigestCommands } from './commands/digest.commands';
+import { registerLedgerCommands } from './commands/ledger.commands';
+import { registerMemberCommands } from './commands/member.commands';
+import { registerOrgCommands } from './commands/org.commands';
+import { registerPriceCommands } from './commands/price.commands';
+import { registerUsageCommands } from './commands/usage.commands';
+import { registerWeightCommands } from './commands/weight.commands';
 
-// Each domain registers its commands from a `*.commands.ts` file beside this one.
+// Each command group registers its commands from its own file in commands/, one function per command;
+// the order of the calls below is the order `allot --help` lists them.
 const program = new Command('allot')
   .description('Operate Allot: organisations, members, budgets, grants, balances, exports and audits')
   .version(packageVersion(), '-V, --version', 'print the version of Allot')
@@ -22,8 +27,12 @@ const program = new Command('allot')
 registerOrgCommands(program);
 registerMemberCommands(program);
 registerLedgerCommands(program);
+registerApikeyCommands(program);
 registerUsageCommands(program);
-registerScheduleCommands(program);
+registerPriceCommands(program);
+registerWeightCommands(program);
+registerAllowanceCommands(program);
+registerDigestCommands(program);
 registerDatabaseCommands(program);
 
 try {

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { getBalances } from '../ledger/ledger.usecases';
-import { operatorActor } from '../lib/context';
-import * as membersRepo from '../members/members.repository';
-import { type MemberRole, memberRoles } from '../members/members.tables';
+import { getBalances } from '../../ledger/ledger.usecases';
+import { operatorActor } from '../../lib/context';
+import * as membersRepo from '../../members/members.repository';
+import { type MemberRole, memberRoles } from '../../members/members.tables';
 import {
   addMember,
   renameMember,
@@ -10,10 +10,14 @@ import {
   setMemberActive,
   setMemberEmail,
   setRole,
-} from '../members/members.usecases';
-import { CliError, operationKey, requireMember, requireOrganisation, withCliContext } from './cli-context';
-import { describeMember, failureLine, formatTable, formatTokens } from './cli-format';
+} from '../../members/members.usecases';
+import { CliError, operationKey, requireMember, requireOrganisation, withCliContext } from '../cli-context';
+import { describeMember, failureLine, formatTable, formatTokens } from '../cli-format';
 
+// `allot member …`, and at the top level `allot role` and `allot manager`: people, their roles and whom they
+// report to.
+
+/** A role typed by the operator, in any case; anything else ends the command (exit 1) listing the roles. */
 function requireRole(text: string): MemberRole {
   const role = text.trim().toLowerCase();
   if (!(memberRoles as readonly string[]).includes(role)) {
@@ -22,9 +26,21 @@ function requireRole(text: string): MemberRole {
   return role as MemberRole;
 }
 
+/** Registers `allot member` and its commands, in the order `allot member --help` lists them. */
 export function registerMemberCommands(program: Command): void {
   const member = program.command('member').description('Members: people with a wallet, and a budget if they manage');
+  registerMemberAdd(member);
+  registerMemberList(member);
+  registerMemberDeactivate(member);
+  registerMemberReactivate(member);
+  registerMemberRename(member);
+  registerMemberEmail(member);
+  registerRole(program);
+  registerManager(program);
+}
 
+/** `allot member add`: add a member with a wallet and a budget. */
+function registerMemberAdd(member: Command): void {
   member
     .command('add')
     .description('Add a member with a wallet and a budget')
@@ -58,7 +74,10 @@ export function registerMemberCommands(program: Command): void {
         });
       },
     );
+}
 
+/** `allot member list <org>`: the organisation's members (at most membersListMax). */
+function registerMemberList(member: Command): void {
   member
     .command('list')
     .description(`List members (at most ${membersRepo.membersListMax})`)
@@ -88,7 +107,10 @@ export function registerMemberCommands(program: Command): void {
         );
       });
     });
+}
 
+/** `allot member deactivate`: deactivate a member: history kept; they receive nothing and leave leaderboards. */
+function registerMemberDeactivate(member: Command): void {
   member
     .command('deactivate')
     .description('Deactivate a member: history kept; they receive nothing and leave leaderboards')
@@ -121,7 +143,10 @@ export function registerMemberCommands(program: Command): void {
         );
       });
     });
+}
 
+/** `allot member reactivate`: reactivate a deactivated member. */
+function registerMemberReactivate(member: Command): void {
   member
     .command('reactivate')
     .description('Reactivate a deactivated member')
@@ -142,7 +167,10 @@ export function registerMemberCommands(program: Command): void {
         console.log(done.value.changed ? `Reactivated ${who}.` : `${who} is already active.`);
       });
     });
+}
 
+/** `allot member rename`: change a member’s display name. */
+function registerMemberRename(member: Command): void {
   member
     .command('rename')
     .description('Change a member’s display name')
@@ -163,7 +191,10 @@ export function registerMemberCommands(program: Command): void {
         console.log(`${describeMember(target)} is now ${describeMember(renamed.value)}.`);
       });
     });
+}
 
+/** `allot member email`: set a member’s email (links them across Slack and Teams), or none to remove it. */
+function registerMemberEmail(member: Command): void {
   member
     .command('email')
     .description('Set a member’s email (links them across Slack and Teams), or none to remove it')
@@ -189,7 +220,10 @@ export function registerMemberCommands(program: Command): void {
         );
       });
     });
+}
 
+/** `allot role`: set a member’s role. */
+function registerRole(program: Command): void {
   program
     .command('role')
     .description('Set a member’s role')
@@ -221,7 +255,10 @@ export function registerMemberCommands(program: Command): void {
         });
       },
     );
+}
 
+/** `allot manager`: set whom a member reports to (`none` removes the manager). */
+function registerManager(program: Command): void {
   program
     .command('manager')
     .description('Set whom a member reports to (`none` removes the manager)')

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { childProcessEnvironment } from '../config/config';
+import { childProcessEnvironment } from '../../config/config';
 import {
   backupHeader,
   customFormatMagic,
@@ -11,16 +11,16 @@ import {
   pgDumpCommand,
   pgRestoreCommand,
   restorePgliteFolder,
-} from '../db/backup';
-import { describeLocation } from '../db/client';
-import { hasPgdata } from '../db/data-dir';
-import { migrationStatus } from '../db/migrate';
-import { requestBackupThroughSocket } from '../db/pglite-socket';
-import { locationOfUrl } from '../db/postgres';
-import { packageVersion } from '../lib/project';
-import { countOrganisations } from '../members/members.repository';
-import { CliError, cliSettings, findServerSocket, loadCliConfig, withCliContext } from './cli-context';
-import { formatTokens } from './cli-format';
+} from '../../db/backup';
+import { describeLocation } from '../../db/client';
+import { hasPgdata } from '../../db/data-dir';
+import { migrationStatus } from '../../db/migrate';
+import { requestBackupThroughSocket } from '../../db/pglite-socket';
+import { locationOfUrl } from '../../db/postgres';
+import { packageVersion } from '../../lib/project';
+import { countOrganisations } from '../../members/members.repository';
+import { CliError, cliSettings, findServerSocket, loadCliConfig, withCliContext } from '../cli-context';
+import { formatTokens } from '../cli-format';
 
 /** Largest backup `allot restore` reads (a PGlite dump is loaded whole, in one transaction). */
 export const restoreFileBytesMax = 1024 * 1024 * 1024;
@@ -47,6 +47,7 @@ export function registerDatabaseCommands(program: Command): void {
     .action(restore);
 }
 
+/** `allot status`: the database the CLI opens, its migrations and organisations; looking never creates one. */
 async function status(): Promise<void> {
   const config = loadCliConfig();
   console.log(`Allot ${packageVersion()}`);
@@ -74,6 +75,10 @@ async function status(): Promise<void> {
   );
 }
 
+/**
+ * `allot backup <file>`: pg_dump on PostgreSQL; on PGlite a SQL dump, through the server's socket when one
+ * runs, else from the folder opened here. Written whole, then renamed into place.
+ */
 async function backup(file: string, options: { force?: boolean }): Promise<void> {
   const config = loadCliConfig();
   const target = path.resolve(file);
@@ -130,6 +135,7 @@ async function backup(file: string, options: { force?: boolean }): Promise<void>
   );
 }
 
+/** `allot restore <file>`: checks the file, then restores it into PostgreSQL or a PGlite folder. */
 async function restore(file: string, options: { force?: boolean }): Promise<void> {
   const config = loadCliConfig();
   const source = path.resolve(file);
@@ -143,43 +149,64 @@ async function restore(file: string, options: { force?: boolean }): Promise<void
   }
   const custom = (await firstBytes(source, customFormatMagic.length)) === customFormatMagic;
   if (config.DATABASE_URL) {
-    if (!custom) {
-      throw new CliError(
-        `${source} is not a PostgreSQL custom-format archive (pg_dump -Fc). A PGlite backup is plain SQL: restore ` +
-          `it into a PGlite folder (DATABASE_URL unset), or load it into PostgreSQL 18 or later with: ` +
-          `psql -1 -v ON_ERROR_STOP=1 -f ${file}`,
-      );
-    }
-    await withCliContext(
-      async (ctx) => {
-        const { applied } = await migrationStatus(ctx.db);
-        const organisations = applied.length > 0 ? await countOrganisations(ctx.db.orm) : 0;
-        if (organisations > 0 && !options.force) {
-          throw new CliError(
-            `${describeLocation(ctx.db.location)} holds ${organisations} organisation(s); restore refuses to replace ` +
-              'them. Restore into a new, empty database (createdb allot_restored, then set DATABASE_URL to it), ' +
-              'or add --force to replace this one.',
-          );
-        }
-      },
-      { migrate: false },
-    );
-    await runPgTool(pgRestoreCommand(config.DATABASE_URL, source));
-    console.log(
-      `Restored ${source} into ${describeLocation(locationOfUrl(config.DATABASE_URL))}. The server applies ` +
-        'newer migrations when it starts. Check the ledger with: allot audit',
-    );
-    return;
+    await restoreIntoPostgres(config.DATABASE_URL, { source, file, custom, force: options.force });
+  } else {
+    await restoreIntoPglite(config.DATA_DIR, { source, file, custom, force: options.force });
   }
+}
+
+/** What `allot restore` was given: the file as typed and resolved, whether it is pg_dump's custom format. */
+interface RestoreSource {
+  source: string;
+  file: string;
+  custom: boolean;
+  force?: boolean;
+}
+
+/**
+ * Restores a pg_dump custom-format archive with pg_restore into the PostgreSQL at DATABASE_URL; a
+ * database that holds organisations is replaced only with --force.
+ */
+async function restoreIntoPostgres(databaseUrl: string, { source, file, custom, force }: RestoreSource): Promise<void> {
+  if (!custom) {
+    throw new CliError(
+      `${source} is not a PostgreSQL custom-format archive (pg_dump -Fc). A PGlite backup is plain SQL: restore ` +
+        `it into a PGlite folder (DATABASE_URL unset), or load it into PostgreSQL 18 or later with: ` +
+        `psql -1 -v ON_ERROR_STOP=1 -f ${file}`,
+    );
+  }
+  await withCliContext(
+    async (ctx) => {
+      const { applied } = await migrationStatus(ctx.db);
+      const organisations = applied.length > 0 ? await countOrganisations(ctx.db.orm) : 0;
+      if (organisations > 0 && !force) {
+        throw new CliError(
+          `${describeLocation(ctx.db.location)} holds ${organisations} organisation(s); restore refuses to replace ` +
+            'them. Restore into a new, empty database (createdb allot_restored, then set DATABASE_URL to it), ' +
+            'or add --force to replace this one.',
+        );
+      }
+    },
+    { migrate: false },
+  );
+  await runPgTool(pgRestoreCommand(databaseUrl, source));
+  console.log(
+    `Restored ${source} into ${describeLocation(locationOfUrl(databaseUrl))}. The server applies ` +
+      'newer migrations when it starts. Check the ledger with: allot audit',
+  );
+}
+
+/** Restores a plain SQL backup into a new PGlite folder at DATA_DIR (the old one kept beside it with --force). */
+async function restoreIntoPglite(dataDir: string, { source, file, custom, force }: RestoreSource): Promise<void> {
   if (custom) {
     throw new CliError(
       `${source} is a PostgreSQL custom-format archive (pg_dump -Fc): restore it into PostgreSQL, with DATABASE_URL set.`,
     );
   }
   const restored = await restorePgliteFolder({
-    dataDir: config.DATA_DIR,
+    dataDir,
     dump: await readFile(source, 'utf8'),
-    force: options.force ?? false,
+    force: force ?? false,
     now: new Date(),
   });
   if (!restored.ok) {
@@ -190,13 +217,13 @@ async function restore(file: string, options: { force?: boolean }): Promise<void
         throw new CliError(`${source} is a PostgreSQL custom-format archive: restore it with DATABASE_URL set.`);
       case 'data_dir_in_use':
         throw new CliError(
-          `DATA_DIR ${config.DATA_DIR} is in use by pid ${restored.detail?.pid} (a running server?). A restore ` +
+          `DATA_DIR ${dataDir} is in use by pid ${restored.detail?.pid} (a running server?). A restore ` +
             'replaces the whole database: stop the server, restore, then start it again.',
           3,
         );
       case 'database_not_empty':
         throw new CliError(
-          `DATA_DIR ${config.DATA_DIR} already holds a database with ${restored.detail?.organisations} ` +
+          `DATA_DIR ${dataDir} already holds a database with ${restored.detail?.organisations} ` +
             'organisation(s); restore refuses to replace it. Restore into an empty folder ' +
             `(DATA_DIR=./data-restored allot restore ${file}), or add --force to replace it ` +
             '(the current database is kept beside it as pgdata.replaced-<time>).',

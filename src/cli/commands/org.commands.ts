@@ -1,13 +1,22 @@
 import type { Command } from 'commander';
-import { operatorActor } from '../lib/context';
-import * as membersRepo from '../members/members.repository';
-import { createOrganisation, linkWorkspace } from '../members/members.usecases';
-import { CliError, requireOrganisation, withCliContext } from './cli-context';
-import { failureLine, formatTable } from './cli-format';
+import { operatorActor } from '../../lib/context';
+import * as membersRepo from '../../members/members.repository';
+import { createOrganisation, linkWorkspace } from '../../members/members.usecases';
+import { CliError, requireOrganisation, withCliContext } from '../cli-context';
+import { failureLine, formatTable } from '../cli-format';
 
+// `allot org …`: organisations, each with its own treasury, members and ledger.
+
+/** Registers `allot org` and its commands, in the order `allot org --help` lists them. */
 export function registerOrgCommands(program: Command): void {
   const org = program.command('org').description('Organisations: each has its own treasury, members and ledger');
+  registerOrgCreate(org);
+  registerOrgList(org);
+  registerOrgLink(org);
+}
 
+/** `allot org create <slug>`: an organisation with its treasury, usage and expired accounts. */
+function registerOrgCreate(org: Command): void {
   org
     .command('create')
     .description('Create an organisation with its treasury, usage and expired accounts')
@@ -27,7 +36,10 @@ export function registerOrgCommands(program: Command): void {
         console.log(`Created organisation ${value.slug} ("${value.name}", ${value.timeZone}), id ${value.id}.`);
       });
     });
+}
 
+/** `allot org list`: every organisation. */
+function registerOrgList(org: Command): void {
   org
     .command('list')
     .description('List organisations')
@@ -46,7 +58,10 @@ export function registerOrgCommands(program: Command): void {
         );
       });
     });
+}
 
+/** `allot org link <org> <platform> <workspaceId>`: a Slack team or Teams tenant, before its first use. */
+function registerOrgLink(org: Command): void {
   org
     .command('link <org> <platform> <workspaceId>')
     .description(
