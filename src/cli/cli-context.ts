@@ -76,6 +76,10 @@ export async function openCliContext(options: CliOpenOptions = {}): Promise<{ ct
       }
     } else if (options.migrate !== false) {
       await applyMigrations(db, config.DATABASE_URL);
+    } else {
+      // postgres.js connects at the first query: make it here, so a database that is missing, refuses or
+      // rejects the login gets the same one line as every other command (and `npm start`).
+      await migrationStatus(db);
     }
   } catch (error) {
     await db.close();
@@ -163,7 +167,17 @@ export async function withCliContext(work: (ctx: Ctx) => Promise<void>, options:
 
 export async function requireOrganisation(ctx: Ctx, slug: string): Promise<Organisation> {
   const organisation = await membersRepo.findOrganisationBySlug(ctx.db.orm, slug.trim().toLowerCase());
-  if (!organisation) throw new CliError(`No organisation "${slug}". Create it with: allot org create ${slug}`);
+  if (!organisation) {
+    const near = nearestSlug(
+      slug.trim().toLowerCase(),
+      (await membersRepo.listOrganisations(ctx.db.orm)).map((org) => org.slug),
+    );
+    throw new CliError(
+      near
+        ? `No organisation "${slug}". Did you mean ${near}? See: allot org list`
+        : `No organisation "${slug}". Create it with: allot org create ${slug}`,
+    );
+  }
   return organisation;
 }
 
@@ -226,3 +240,39 @@ export function operationKey(key: string | undefined): string {
 }
 
 export { amountHelp };
+
+/**
+ * The slug a mistyped one most likely meant: the nearest by edit distance (insert, delete, replace,
+ * or swap two neighbours: Damerau's rule), when it is at most 2 edits away and nearer than the rest.
+ */
+export function nearestSlug(typed: string, slugs: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  let tie = false;
+  for (const slug of slugs) {
+    const distance = editDistance(typed, slug);
+    if (distance < bestDistance) {
+      best = slug;
+      bestDistance = distance;
+      tie = false;
+    } else if (distance === bestDistance) tie = true;
+  }
+  return tie ? undefined : best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        value = Math.min(value, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = value;
+    }
+  }
+  return rows[a.length]![b.length]!;
+}

@@ -18,7 +18,8 @@ const program = new Command('allot')
   .description('Operate Allot: organisations, members, budgets, grants, balances, exports and audits')
   .version(packageVersion(), '-V, --version', 'print the version of Allot')
   .option('--verbose', 'say which database the command opened (on stderr)')
-  .showHelpAfterError()
+  // After a usage mistake commander prints the error and its suggestion; one more line, not the whole help.
+  .showHelpAfterError('Run allot --help for the commands, or allot <command> --help for one.')
   .exitOverride()
   .hook('preAction', () => {
     cliSettings.verbose = program.opts<{ verbose?: boolean }>().verbose === true;

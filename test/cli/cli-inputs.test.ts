@@ -216,3 +216,43 @@ describe('allot usage import', () => {
     expect(imported.stdout).toContain('1 rows: 1 accepted');
   }, 300_000);
 });
+
+describe('first-hour mistakes at the CLI get one line that says what to do', () => {
+  it('a mistyped organisation suggests the nearest one; an unknown one says how to create it', async () => {
+    expect(await allotRefused('balance', 'acmee', 'ana@acme.test')).toBe(
+      'No organisation "acmee". Did you mean acme? See: allot org list',
+    );
+    expect(await allotRefused('balance', 'amce', 'ana@acme.test')).toBe(
+      'No organisation "amce". Did you mean acme? See: allot org list',
+    );
+    expect(await allotRefused('balance', 'globex', 'ana@acme.test')).toBe(
+      'No organisation "globex". Create it with: allot org create globex',
+    );
+  });
+
+  it('a mistyped command gets commander’s suggestion and one line pointing at --help, not the whole help', async () => {
+    const result = await allot('stauts');
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      "error: unknown command 'stauts'",
+      '(Did you mean status?)',
+      'Run allot --help for the commands, or allot <command> --help for one.',
+    ]);
+  });
+
+  it('status on a PostgreSQL server that refuses the connection is one line with exit 1, like every command', async () => {
+    const result = await runCli(['status'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/allot' });
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toEqual([
+      'Cannot connect to PostgreSQL at 127.0.0.1:1: connection refused. Is PostgreSQL running, and are the host and port in DATABASE_URL right?',
+    ]);
+    expect(result.stderr).not.toMatch(/DrizzleQueryError|\n\s+at /);
+  });
+
+  it('a person named twice in a grant is paid once and named once', async () => {
+    const line = await allotOk('grant', 'acme', '10', 'ben@acme.test', 'ben@acme.test', '--memo', 'twice');
+    expect(line.match(/Ben/g)).toHaveLength(1);
+    expect(line).toMatch(/^Granted 10 tokens each to Ben <ben@acme\.test> #\d+ \(10 in all/);
+  });
+});

@@ -126,7 +126,10 @@ function registerGrant(program: Command): void {
         });
         if (!granted.ok) throw new CliError(failureLine(granted.failure, granted.detail));
         const { value } = granted;
-        const names = recipients.map(describeMember).join(', ');
+        // A person named twice is paid once, and named once.
+        const names = [...new Map(recipients.map((member) => [member.id, member])).values()]
+          .map(describeMember)
+          .join(', ');
         console.log(
           `${value.replayed ? 'Already granted (same --key): ' : 'Granted '}${formatTokens(amount)} tokens each to ${names} ` +
             `(${formatTokens(value.total)} in all, from the treasury). Transfers ${value.transferIds.join(', ')}.`,
