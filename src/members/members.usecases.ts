@@ -8,6 +8,7 @@ import { isTimeZone } from '../lib/zoned-time.models';
 import type { Member, Organisation } from './members.repository';
 import * as membersRepo from './members.repository';
 import type { MemberRole } from './members.tables';
+import { isActiveAdmin } from './roles.models';
 
 const slugPattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -310,7 +311,7 @@ export async function isAdminActor(ctx: Ctx, orgId: bigint, actor: Actor): Promi
   if (actor.kind === 'operator') return true;
   if (actor.kind !== 'member') return false;
   const member = await membersRepo.findMember(ctx.db.orm, orgId, actor.memberId);
-  return member?.role === 'admin' && member.isActive;
+  return isActiveAdmin(member);
 }
 
 export type SetRoleFailure = AdminFailure | 'member_not_found' | 'budget_not_empty' | 'idempotency_conflict';
