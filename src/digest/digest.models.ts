@@ -1,7 +1,7 @@
 import { formatTokens } from '../ledger/amount.models';
 import { type Block, type ChatMessage, context, type Line, message, text } from '../notify/message.models';
 import { formatMoney, valuePerMoney } from '../usage/usage.models';
-import type { GrantStats, LimitWatch, Mover, WeekTotals } from './digest.repository';
+import type { DigestSchedule, GrantStats, LimitWatch, Mover, WeekTotals } from './digest.repository';
 
 export interface DigestLeaderRow {
   rank: number;
@@ -149,5 +149,28 @@ export function limitWatchMessage(reports: LimitWatch[]): ChatMessage {
     text([{ bold: 'Your team’s token limits' }]),
     text(...lines),
     context('Top them up with /grant-tokens, or approve their /request-tokens.'),
+  );
+}
+
+/** A digest that could not be posted after `attempts` tries; `detail` is the platform's last answer. */
+export interface DigestPostFailure {
+  schedule: DigestSchedule;
+  attempts: number;
+  detail: string;
+}
+
+/**
+ * The admins' note about a digest that could not be posted, in words that name no platform: used
+ * where no chat adapter gives its own (`DigestDeps.failureNotice`, which names the channel).
+ */
+export function digestFailureNoticePlain(failure: DigestPostFailure): ChatMessage {
+  return message(
+    'The weekly digest could not be posted',
+    { type: 'header', text: 'The weekly digest was not posted' },
+    text([
+      `Allot tried ${failure.attempts} times to post the digest and failed (`,
+      { code: failure.detail.slice(0, 200) },
+      ').',
+    ]),
   );
 }

@@ -59,7 +59,7 @@ export function digestJob(
  * Schedules: weekly digests and recurring allowances. Every replica keeps the timers; the database
  * decides which replica runs each slot, so a slot runs once however many replicas fire.
  */
-export function createDigestModule(deps: AppDeps): AppModule | null {
+export function createDigestModule(deps: AppDeps & Pick<DigestDeps, 'failureNotice'>): AppModule | null {
   if (!deps.config.SCHEDULER_ENABLED) return null;
   const scheduler = new Scheduler(deps.ctx, deps.logger);
   const known = new Map<string, string>();

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import type { Config } from '../config/config';
-import type { Metrics } from '../http/metrics';
+import type { Metrics } from './metrics';
 import type { Notifier } from '../notify/notifier';
 import type { Ctx } from './context';
 import type { Logger } from './logger';
