@@ -1,5 +1,3 @@
-import { sql } from 'drizzle-orm';
-import { queryRows } from '../db/client';
 import { getBalances } from '../ledger/ledger.usecases';
 import type { Actor, Ctx } from '../lib/context';
 import type { Member } from '../members/members.repository';
@@ -19,7 +17,7 @@ import {
   usageFailureReplies,
   weightSetReply,
 } from '../usage/usage.replies';
-import { findLeaderboardSettings } from '../usage/usage.repository';
+import { findLeaderboardSettings, organisationPeriodTotals } from '../usage/usage.repository';
 import {
   createApiKey,
   getLeaderboard,
@@ -76,12 +74,11 @@ async function moneyEquivalentBlocks(
   let rate = input.usage;
   let basis = 'your models this month';
   if (rate.tokens === 0n || rate.costMicros === 0n) {
-    const [row] = await queryRows<{ tokens: string | null; cost: string | null }>(
-      ctx.db.orm,
-      sql`select sum(tokens)::text as tokens, sum(cost_micros)::text as cost from usage_period_totals
-           where org_id = ${input.orgId} and period = 'month' and period_start = ${input.period.start}::date`,
-    );
-    rate = { tokens: BigInt(row?.tokens ?? 0), costMicros: BigInt(row?.cost ?? 0) };
+    rate = await organisationPeriodTotals(ctx.db.orm, {
+      orgId: input.orgId,
+      period: 'month',
+      start: input.period.start,
+    });
     basis = "your organisation's models this month";
   }
   if (rate.tokens === 0n || rate.costMicros === 0n) return [];

@@ -476,6 +476,19 @@ export async function usageByModel(
   }));
 }
 
+/** The whole organisation's tokens and cost over one period of `usage_period_totals` (starting on local day `start`). */
+export async function organisationPeriodTotals(
+  orm: Orm,
+  input: { orgId: bigint; period: 'week' | 'month' | 'quarter'; start: string },
+): Promise<{ tokens: bigint; costMicros: bigint }> {
+  const [row] = await queryRows<{ tokens: string | null; cost: string | null }>(
+    orm,
+    sql`select sum(tokens)::text as tokens, sum(cost_micros)::text as cost from usage_period_totals
+         where org_id = ${input.orgId} and period = ${input.period} and period_start = ${input.start}::date`,
+  );
+  return { tokens: BigInt(row?.tokens ?? 0), costMicros: BigInt(row?.cost ?? 0) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // low-balance alerts
 
