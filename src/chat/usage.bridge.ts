@@ -2,7 +2,7 @@ import { getBalances } from '../ledger/ledger.usecases';
 import type { Actor, Ctx } from '../lib/context';
 import type { Member } from '../members/members.repository';
 import { type Block, type ChatMessage, context } from '../notify/message.models';
-import { formatMoney } from '../usage/usage.models';
+import { formatMoney, moneyWorthMicros } from '../usage/pricing.models';
 import {
   apiKeyCreatedReply,
   apiKeyRevokedReply,
@@ -81,8 +81,8 @@ async function moneyEquivalentBlocks(
     });
     basis = "your organisation's models this month";
   }
-  if (rate.tokens === 0n || rate.costMicros === 0n) return [];
-  const worth = (balances.wallet * rate.costMicros) / rate.tokens;
+  const worth = moneyWorthMicros(balances.wallet, rate);
+  if (worth === null) return [];
   const line =
     balances.wallet < 0n
       ? `Overage worth about ${formatMoney(-worth)} at ${basis}.`

@@ -4,7 +4,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { operatorActor } from '../lib/context';
 import { type ImportFailure, importUsageCsv } from '../usage/import.usecases';
-import { formatPricePerMillion, formatWeight, priceHelp, weightHelp } from '../usage/usage.models';
+import { formatPricePerMillion, formatWeight, priceHelp, weightHelp } from '../usage/pricing.models';
 import { usageFailureReplies } from '../usage/usage.replies';
 import {
   createApiKey,

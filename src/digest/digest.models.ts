@@ -1,6 +1,6 @@
 import { formatTokens } from '../ledger/amount.models';
 import { type Block, type ChatMessage, context, type Line, message, text } from '../notify/message.models';
-import { formatMoney, valuePerMoney } from '../usage/usage.models';
+import { formatMoney, valuePerMoney } from '../usage/pricing.models';
 import type { DigestSchedule, GrantStats, LimitWatch, Mover, WeekTotals } from './digest.repository';
 
 export interface DigestLeaderRow {

@@ -27,13 +27,6 @@ export const eventFutureSkewMs = 5 * 60 * 1000;
 export const eventTimeMin = new Date('2000-01-01T00:00:00Z');
 /** Category of an event that names none. */
 export const defaultCategory = 'other';
-/** Weights are stored in thousandths: 1 = 1000. */
-export const weightScale = 1000;
-export const weightMax = 1000;
-/** Most money one price may say per million tokens (1,000,000 units of the currency). */
-export const priceMicrosPerMillionMax = 1_000_000_000_000n;
-/** Currency of prices and costs; costs are integers in micro-units (1e-6) of it. */
-export const moneyCurrency = 'USD';
 /** Bound on price rows listed at once. */
 export const pricesListMax = 500;
 /** Bound on models listed in a usage-by-model section. */
@@ -428,36 +421,7 @@ export function isValidApiKeyName(name: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// prices, weights and money
-
-const decimalPattern = /^\$?(?<int>[0-9]{1,7})(?:\.(?<frac>[0-9]{1,6}))?$/;
-
-/** "2.50" (money per million tokens) → 2_500_000 micro-units; undefined if not a plain amount. */
-export function parsePricePerMillion(text: string): bigint | undefined {
-  const match = decimalPattern.exec(text.trim());
-  if (!match?.groups) return undefined;
-  const micros = BigInt(match.groups.int!) * 1_000_000n + BigInt((match.groups.frac ?? '').padEnd(6, '0'));
-  return micros <= priceMicrosPerMillionMax ? micros : undefined;
-}
-
-export const priceHelp =
-  'Type the price in dollars per million tokens, input then output, like: price gpt-4o 2.50 10 (at most 6 decimals).';
-
-/** "1.5" → 1500 thousandths; undefined unless 0 ≤ weight ≤ weightMax with at most 3 decimals. */
-export function parseWeight(text: string): number | undefined {
-  const match = /^(?<int>[0-9]{1,4})(?:\.(?<frac>[0-9]{1,3}))?$/.exec(text.trim());
-  if (!match?.groups) return undefined;
-  const thousandths = Number(match.groups.int) * weightScale + Number((match.groups.frac ?? '').padEnd(3, '0'));
-  return thousandths <= weightMax * weightScale ? thousandths : undefined;
-}
-
-export const weightHelp = `Type a weight from 0 to ${weightMax} with at most 3 decimals, like: weight code 1.5 (default 1).`;
-
-export function formatWeight(thousandths: number): string {
-  const whole = Math.floor(thousandths / weightScale);
-  const frac = (thousandths % weightScale).toString().padStart(3, '0').replace(/0+$/, '');
-  return frac ? `${whole}.${frac}` : `${whole}`;
-}
+// categories and models
 
 export function isValidCategory(category: string): boolean {
   return categoryPattern.test(category);
@@ -466,39 +430,6 @@ export function isValidCategory(category: string): boolean {
 export function normaliseModel(model: string): string | undefined {
   const text = model.trim().toLowerCase();
   return text.length > 0 && text.length <= modelLengthMax && modelPattern.test(text) ? text : undefined;
-}
-
-/**
- * Money for display, from integer micro-units: "$1,234.57", "$0.0042" below a cent, "$0" for none.
- * Rounded half up at the shown precision; computed on bigints, never floats.
- */
-export function formatMoney(micros: bigint, currency = moneyCurrency): string {
-  const symbol = currency === 'USD' ? '$' : `${currency} `;
-  const negative = micros < 0n;
-  const abs = negative ? -micros : micros;
-  const sign = negative ? '-' : '';
-  if (abs === 0n) return `${symbol}0`;
-  if (abs < 10_000n) {
-    const tenThousandths = (abs + 50n) / 100n;
-    return tenThousandths === 0n
-      ? `<${symbol}0.0001`
-      : `${sign}${symbol}0.${tenThousandths.toString().padStart(4, '0')}`;
-  }
-  const cents = (abs + 5_000n) / 10_000n;
-  const whole = (cents / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${sign}${symbol}${whole}.${(cents % 100n).toString().padStart(2, '0')}`;
-}
-
-/** Price per million tokens as typed: 2500000 → "2.5". */
-export function formatPricePerMillion(micros: bigint): string {
-  const whole = micros / 1_000_000n;
-  const frac = (micros % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
-  return frac ? `${whole}.${frac}` : whole.toString();
-}
-
-/** Value-weighted tokens per unit of money (per dollar); null when nothing was spent. */
-export function valuePerMoney(value: bigint, costMicros: bigint): bigint | null {
-  return costMicros > 0n ? (value * 1_000_000n) / costMicros : null;
 }
 
 // ---------------------------------------------------------------------------------------------

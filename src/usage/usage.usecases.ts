@@ -5,6 +5,7 @@ import { withRetries } from '../lib/db-errors';
 import { fail, ok, type Result } from '../lib/result';
 import * as membersRepo from '../members/members.repository';
 import { isAdminActor } from '../members/members.usecases';
+import { parsePricePerMillion, parseWeight, valuePerMoney } from './pricing.models';
 import {
   batchDigest,
   currentPeriod,
@@ -18,15 +19,12 @@ import {
   leaderboardTopNMax,
   looksLikeApiKey,
   normaliseModel,
-  parsePricePerMillion,
   parseUsageEvent,
-  parseWeight,
   type RejectionReason,
   rawEventId,
   rejectionMessages,
   type UsageEventInput,
   usageOperationKey,
-  valuePerMoney,
 } from './usage.models';
 import type { ApiKey, BatchEvent, LeaderboardRow, ModelUsageRow, PriceRow } from './usage.repository';
 import * as usageRepo from './usage.repository';

@@ -1,12 +1,10 @@
 import { expect, it } from 'vitest';
+import { formatMoney, parsePricePerMillion, parseWeight } from '../../src/usage/pricing.models';
 import {
   checkUsageColumns,
   currentPeriod,
-  formatMoney,
   hashRawEvent,
-  parsePricePerMillion,
   parseUsageEvent,
-  parseWeight,
   rawEventId,
   thresholdsReached,
   usageOperationKey,
