@@ -473,32 +473,3 @@ export function zonedDayStart(day: string, timeZone: string): Date {
   const [year, month, date] = day.split('-').map(Number);
   return instantOfWallTime(timeZone, { year: year!, month: month!, day: date! });
 }
-
-// ---------------------------------------------------------------------------------------------
-// low-balance thresholds
-
-export const defaultAlertPercents = [20, 5] as const;
-
-export type AlertThreshold = `left_${number}` | 'overage';
-
-/**
- * The thresholds a wallet is at or past after a debit, most severe first: `overage` below zero;
- * `left_P` at P % or less of what it received this period (nothing percent-based when it received
- * nothing). The alert log then lets each fire once per period, so a threshold crossed while no DM
- * could be sent (a CSV import at the CLI) is still announced by the next debit.
- */
-export function thresholdsReached(input: {
-  after: bigint;
-  receivedThisPeriod: bigint;
-  percents: readonly number[];
-}): AlertThreshold[] {
-  const reached: AlertThreshold[] = [];
-  if (input.after < 0n) reached.push('overage');
-  if (input.receivedThisPeriod > 0n) {
-    for (const percent of [...input.percents].sort((a, b) => a - b)) {
-      const limit = (input.receivedThisPeriod * BigInt(Math.round(percent * 100))) / 10_000n;
-      if (input.after <= limit) reached.push(`left_${percent}`);
-    }
-  }
-  return reached;
-}

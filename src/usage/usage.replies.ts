@@ -1,7 +1,7 @@
 import { formatTokens } from '../ledger/amount.models';
 import { type Block, type ChatMessage, context, type Line, message, text } from '../notify/message.models';
+import type { AlertThreshold } from './limits.models';
 import { formatMoney, formatPricePerMillion, formatWeight, priceHelp, weightHelp } from './pricing.models';
-import type { AlertThreshold } from './usage.models';
 import type { ApiKey, PriceRow } from './usage.repository';
 import type { Leaderboard, LeaderboardEntry, LeaderboardSettingsView, UsageByModel } from './usage.usecases';
 

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
 import { type Orm, queryRows } from '../db/client';
+import { receivedCodes } from './limits.models';
 import { apiKeysListMax, leaderboardTopNMax, pricesListMax, usageModelsListMax } from './usage.models';
 import {
   apiKeys,
@@ -492,7 +493,18 @@ export async function organisationPeriodTotals(
 // ---------------------------------------------------------------------------------------------
 // low-balance alerts
 
-/** Tokens credited to each wallet since `since` (grants, top-ups, allowances, reversals in its favour). */
+/** `receivedCodes` as a SQL list, for `t.code in (…)`: the one place the rule meets SQL. */
+export function receivedCodesSql() {
+  return sql.join(
+    receivedCodes.map((code) => sql`${code}`),
+    sql`, `,
+  );
+}
+
+/**
+ * What each wallet received since `since`: its credits by the `receivedCodes` of limits.models (grants,
+ * top-ups, allowances; not reversals), the base of "near the limit".
+ */
 export async function receivedSince(
   orm: Orm,
   orgId: bigint,
@@ -508,6 +520,7 @@ export async function receivedSince(
           cross join lateral (
             select sum(t.amount) as total from transfers t
              where t.org_id = ${orgId.toString()}::bigint and t.credit_account_id = w.id
+               and t.code in (${receivedCodesSql()})
                and t.created_at >= ${since.toISOString()}::timestamptz
           ) s`,
   );

@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { thresholdsReached } from '../../src/usage/limits.models';
 import { formatMoney, parsePricePerMillion, parseWeight } from '../../src/usage/pricing.models';
 import {
   checkUsageColumns,
@@ -6,7 +7,6 @@ import {
   hashRawEvent,
   parseUsageEvent,
   rawEventId,
-  thresholdsReached,
   usageOperationKey,
   zonedDayStart,
 } from '../../src/usage/usage.models';
