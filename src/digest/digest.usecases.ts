@@ -1,6 +1,6 @@
 import type { Ctx } from '../lib/context';
 import type { Logger } from '../lib/logger';
-import { localDate, periodStart, previousPeriodStart } from '../lib/zoned-time.models';
+import { localDate, periodStart, previousPeriodStart } from '../lib/periods.models';
 import { findOrganisationById, listMembersByRole } from '../members/members.repository';
 import type { ChatMessage } from '../notify/message.models';
 import type { MessageLocation, Notifier } from '../notify/notifier';

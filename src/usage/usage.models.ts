@@ -1,11 +1,11 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { operationKeyLengthMax } from '../ledger/ledger.models';
-import { instantOfWallTime, type WallTime, wallTimeAt } from '../lib/zoned-time.models';
-import type { LeaderboardWindow } from './usage.tables';
+import { currentPeriod } from '../lib/periods.models';
 
 // Pure rules of usage metering: the event envelope, its validation and normalisation (including
-// OpenTelemetry GenAI attribute names), hashes and keys, prices, weights, periods and money.
+// OpenTelemetry GenAI attribute names), hashes and keys. Prices, weights and money are in
+// pricing.models.ts, "near the limit" in limits.models.ts, periods in src/lib/periods.models.ts.
 
 /** Most events one request or one batch may carry (the pinned interface says 1000). */
 export const eventsPerRequestMax = 1_000;
@@ -432,44 +432,7 @@ export function normaliseModel(model: string): string | undefined {
   return text.length > 0 && text.length <= modelLengthMax && modelPattern.test(text) ? text : undefined;
 }
 
-// ---------------------------------------------------------------------------------------------
-// periods, in the organisation's time zone
-
-/** A local calendar date in a zone (from src/lib/zoned-time.models.ts, the one place for zone arithmetic). */
-export type LocalDate = Pick<WallTime, 'year' | 'month' | 'day' | 'weekday'>;
-
-export function localDate(at: Date, timeZone: string): LocalDate {
-  return wallTimeAt(at, timeZone);
-}
-
-function isoDay(year: number, month: number, day: number): string {
-  return new Date(Date.UTC(year, month - 1, day)).toISOString().slice(0, 10);
-}
-
-/** The current week (from Monday), month or quarter at `at`, as local dates [start, end). */
-export function currentPeriod(window: LeaderboardWindow, at: Date, timeZone: string): { start: string; end: string } {
-  const local = localDate(at, timeZone);
-  switch (window) {
-    case 'week': {
-      const start = local.day - (local.weekday - 1);
-      return { start: isoDay(local.year, local.month, start), end: isoDay(local.year, local.month, start + 7) };
-    }
-    case 'month':
-      return { start: isoDay(local.year, local.month, 1), end: isoDay(local.year, local.month + 1, 1) };
-    case 'quarter': {
-      const first = Math.floor((local.month - 1) / 3) * 3 + 1;
-      return { start: isoDay(local.year, first, 1), end: isoDay(local.year, first + 3, 1) };
-    }
-  }
-}
-
-/** The alert period: the organisation-local month, e.g. "2026-11". */
+/** The alert period of low-balance alerts: the organisation-local month, e.g. "2026-11". */
 export function alertPeriod(at: Date, timeZone: string): string {
   return currentPeriod('month', at, timeZone).start.slice(0, 7);
-}
-
-/** Start of a local date ("2026-11-01") in the zone, as an instant (for comparing with transfer times). */
-export function zonedDayStart(day: string, timeZone: string): Date {
-  const [year, month, date] = day.split('-').map(Number);
-  return instantOfWallTime(timeZone, { year: year!, month: month!, day: date! });
 }

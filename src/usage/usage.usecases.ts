@@ -2,13 +2,13 @@ import * as ledgerRepo from '../ledger/ledger.repository';
 import type { Actor, Ctx, Platform } from '../lib/context';
 import { actorMemberId } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
+import { currentPeriod } from '../lib/periods.models';
 import { fail, ok, type Result } from '../lib/result';
 import * as membersRepo from '../members/members.repository';
 import { isAdminActor } from '../members/members.usecases';
 import { parsePricePerMillion, parseWeight, valuePerMoney } from './pricing.models';
 import {
   batchDigest,
-  currentPeriod,
   eventsPerRequestMax,
   generateApiKey,
   hashApiKey,

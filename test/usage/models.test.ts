@@ -1,14 +1,13 @@
 import { expect, it } from 'vitest';
+import { currentPeriod, zonedDayStart } from '../../src/lib/periods.models';
 import { thresholdsReached } from '../../src/usage/limits.models';
 import { formatMoney, parsePricePerMillion, parseWeight } from '../../src/usage/pricing.models';
 import {
   checkUsageColumns,
-  currentPeriod,
   hashRawEvent,
   parseUsageEvent,
   rawEventId,
   usageOperationKey,
-  zonedDayStart,
 } from '../../src/usage/usage.models';
 
 const now = new Date('2026-01-05T09:00:00Z');
