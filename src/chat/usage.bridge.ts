@@ -2,6 +2,15 @@ import { getBalances } from '../ledger/ledger.usecases';
 import type { Actor, Ctx } from '../lib/context';
 import type { Member } from '../members/members.repository';
 import { type Block, type ChatMessage, context } from '../notify/message.models';
+import { createApiKey, listApiKeys, revokeApiKey } from '../usage/api-keys.usecases';
+import {
+  getLeaderboard,
+  getUsageByModel,
+  type LeaderboardOption,
+  setLeaderboardOption,
+  setLeaderboardOptOut,
+} from '../usage/leaderboard.usecases';
+import { listPrices, setPrice, setWeight } from '../usage/prices.usecases';
 import { formatMoney, moneyWorthMicros } from '../usage/pricing.models';
 import {
   apiKeyCreatedReply,
@@ -18,19 +27,6 @@ import {
   weightSetReply,
 } from '../usage/usage.replies';
 import { findLeaderboardSettings, organisationPeriodTotals } from '../usage/usage.repository';
-import {
-  createApiKey,
-  getLeaderboard,
-  getUsageByModel,
-  type LeaderboardOption,
-  listApiKeys,
-  listPrices,
-  revokeApiKey,
-  setLeaderboardOption,
-  setLeaderboardOptOut,
-  setPrice,
-  setWeight,
-} from '../usage/usage.usecases';
 import { type LeaderboardWindow, leaderboardWindows, type UsageSubcommand } from './grammar.models';
 import { grammarReply, leaderboardComingSoon } from './replies.models';
 

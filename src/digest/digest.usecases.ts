@@ -4,8 +4,8 @@ import { localDate, periodStart, previousPeriodStart } from '../lib/periods.mode
 import { findOrganisationById, listMembersByRole } from '../members/members.repository';
 import type { ChatMessage } from '../notify/message.models';
 import type { MessageLocation, Notifier } from '../notify/notifier';
+import { getLeaderboard } from '../usage/leaderboard.usecases';
 import { isNearLimit, nearLimitPercentLeft } from '../usage/limits.models';
-import { getLeaderboard } from '../usage/usage.usecases';
 import {
   type DigestData,
   type DigestLeaderRow,

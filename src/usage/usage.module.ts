@@ -2,8 +2,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import client from 'prom-client';
 import type { AppDeps, AppModule } from '../lib/module';
 import { sendLowBalanceAlerts } from './alerts.usecases';
+import { authenticateApiKey } from './api-keys.usecases';
 import { envelopeHelp, eventsPerRequestMax, requestBytesMax, requestsInFlightPerKeyMax } from './usage.models';
-import { authenticateApiKey, ingestUsage } from './usage.usecases';
+import { ingestUsage } from './usage.usecases';
 
 /** Bound on alert runs waiting in the background; beyond it new ones are skipped (and logged). */
 const pendingAlertRunsMax = 100;

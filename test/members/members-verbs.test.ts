@@ -19,7 +19,8 @@ import {
   setMemberEmail,
   setRole,
 } from '../../src/members/members.usecases';
-import { getLeaderboard, ingestUsage } from '../../src/usage/usage.usecases';
+import { getLeaderboard } from '../../src/usage/leaderboard.usecases';
+import { ingestUsage } from '../../src/usage/usage.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
 import { makeMember, makeOrganisation, makeTeam, uniqueKey } from '../support/fixtures';
 import { event } from '../usage/support';

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client';
 import { operatorActor } from '../../src/lib/context';
+import { setPrice, setWeight } from '../../src/usage/prices.usecases';
 import {
   costMicros,
   type ModelPrice,
@@ -10,7 +11,7 @@ import {
   parseWeight,
   value,
 } from '../../src/usage/pricing.models';
-import { ingestUsage, setPrice, setWeight } from '../../src/usage/usage.usecases';
+import { ingestUsage } from '../../src/usage/usage.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
 import { makeMember, makeOrganisation, uniqueKey } from '../support/fixtures';
 import { event } from './support';
