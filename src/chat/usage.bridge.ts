@@ -3,6 +3,7 @@ import type { Actor, Ctx } from '../lib/context';
 import type { Member } from '../members/members.repository';
 import { type Block, type ChatMessage, context } from '../notify/message.models';
 import { createApiKey, listApiKeys, revokeApiKey } from '../usage/api-keys.usecases';
+import { findLeaderboardSettings, organisationPeriodTotals } from '../usage/leaderboard.repository';
 import {
   getLeaderboard,
   getUsageByModel,
@@ -26,7 +27,6 @@ import {
   usageFailureReplies,
   weightSetReply,
 } from '../usage/usage.replies';
-import { findLeaderboardSettings, organisationPeriodTotals } from '../usage/usage.repository';
 import { type LeaderboardWindow, leaderboardWindows, type UsageSubcommand } from './grammar.models';
 import { grammarReply, leaderboardComingSoon } from './replies.models';
 

@@ -3,9 +3,9 @@ import { actorMemberId } from '../lib/context';
 import { fail, ok, type Result } from '../lib/result';
 import * as membersRepo from '../members/members.repository';
 import { isAdminActor } from '../members/members.usecases';
+import type { ApiKey } from './api-keys.repository';
+import * as apiKeysRepo from './api-keys.repository';
 import { generateApiKey, hashApiKey, isValidApiKeyName, looksLikeApiKey } from './usage.models';
-import type { ApiKey } from './usage.repository';
-import * as usageRepo from './usage.repository';
 
 // API keys for the usage API: created and revoked by admins, the clear key shown once, stored hashed.
 
@@ -21,11 +21,11 @@ export async function createApiKey(
   if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
   const name = input.name.trim();
   if (!isValidApiKeyName(name)) return fail('name_invalid');
-  if (await usageRepo.findLiveApiKeyByName(ctx.db.orm, input.orgId, name)) return fail('name_taken');
+  if (await apiKeysRepo.findLiveApiKeyByName(ctx.db.orm, input.orgId, name)) return fail('name_taken');
   const generated = generateApiKey();
   try {
     const apiKey = await ctx.db.orm.transaction(async (tx) => {
-      const created = await usageRepo.insertApiKey(tx, {
+      const created = await apiKeysRepo.insertApiKey(tx, {
         orgId: input.orgId,
         name,
         keyHash: generated.hash,
@@ -44,7 +44,7 @@ export async function createApiKey(
     });
     return ok({ key: generated.key, apiKey });
   } catch (error) {
-    if (await usageRepo.findLiveApiKeyByName(ctx.db.orm, input.orgId, name)) return fail('name_taken');
+    if (await apiKeysRepo.findLiveApiKeyByName(ctx.db.orm, input.orgId, name)) return fail('name_taken');
     throw error;
   }
 }
@@ -54,7 +54,7 @@ export async function listApiKeys(
   input: { orgId: bigint; actor: Actor },
 ): Promise<Result<ApiKey[], 'not_an_admin'>> {
   if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
-  return ok(await usageRepo.listApiKeys(ctx.db.orm, input.orgId));
+  return ok(await apiKeysRepo.listApiKeys(ctx.db.orm, input.orgId));
 }
 
 export async function revokeApiKey(
@@ -63,7 +63,7 @@ export async function revokeApiKey(
 ): Promise<Result<ApiKey, Extract<ApiKeyFailure, 'not_an_admin' | 'key_not_found'>>> {
   if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
   return ctx.db.orm.transaction(async (tx) => {
-    const revoked = await usageRepo.revokeApiKey(tx, input.orgId, input.name.trim(), ctx.clock.now());
+    const revoked = await apiKeysRepo.revokeApiKey(tx, input.orgId, input.name.trim(), ctx.clock.now());
     if (!revoked) return fail('key_not_found');
     await membersRepo.insertActorAudit(tx, {
       orgId: input.orgId,
@@ -82,6 +82,6 @@ export async function authenticateApiKey(
   key: string,
 ): Promise<{ orgId: bigint; keyId: bigint; name: string } | undefined> {
   if (!looksLikeApiKey(key)) return undefined;
-  const found = await usageRepo.findLiveApiKeyByHash(ctx.db.orm, hashApiKey(key));
+  const found = await apiKeysRepo.findLiveApiKeyByHash(ctx.db.orm, hashApiKey(key));
   return found ? { orgId: found.orgId, keyId: found.id, name: found.name } : undefined;
 }

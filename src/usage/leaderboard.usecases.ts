@@ -3,10 +3,10 @@ import { currentPeriod } from '../lib/periods.models';
 import { fail, ok, type Result } from '../lib/result';
 import * as membersRepo from '../members/members.repository';
 import { isAdminActor } from '../members/members.usecases';
+import type { LeaderboardRow, ModelUsageRow } from './leaderboard.repository';
+import * as leaderboardRepo from './leaderboard.repository';
 import { valuePerMoney } from './pricing.models';
 import { leaderboardTopNMax } from './usage.models';
-import type { LeaderboardRow, ModelUsageRow } from './usage.repository';
-import * as usageRepo from './usage.repository';
 import { type LeaderboardWindow, leaderboardWindows } from './usage.tables';
 
 // The value-weighted leaderboard, its settings and opt-outs, and one member's usage by model (/balance).
@@ -62,7 +62,8 @@ export async function getLeaderboard(
 ): Promise<Result<Leaderboard, LeaderboardFailure>> {
   const organisation = await membersRepo.findOrganisationById(ctx.db.orm, input.orgId);
   if (!organisation) return fail('organisation_not_found');
-  const settings = (await usageRepo.findLeaderboardSettings(ctx.db.orm, input.orgId)) ?? defaultLeaderboardSettings;
+  const settings =
+    (await leaderboardRepo.findLeaderboardSettings(ctx.db.orm, input.orgId)) ?? defaultLeaderboardSettings;
   if (!settings.enabled) return fail('leaderboard_disabled');
   const requested = input.window?.trim().toLowerCase() || settings.defaultWindow;
   if (!(leaderboardWindows as readonly string[]).includes(requested)) {
@@ -70,7 +71,7 @@ export async function getLeaderboard(
   }
   const window = requested as LeaderboardWindow;
   const period = currentPeriod(window, ctx.clock.now(), organisation.timeZone);
-  const { rows, ranked } = await usageRepo.rankPeriod(ctx.db.orm, {
+  const { rows, ranked } = await leaderboardRepo.rankPeriod(ctx.db.orm, {
     orgId: input.orgId,
     period: window,
     periodStart: period.start,
@@ -151,7 +152,11 @@ export async function setLeaderboardOption(
               ? { topN: option.n }
               : { defaultWindow: option.window };
   const saved = await ctx.db.orm.transaction(async (tx) => {
-    const row = await usageRepo.upsertLeaderboardSettings(tx, { orgId: input.orgId, at: ctx.clock.now(), ...changes });
+    const row = await leaderboardRepo.upsertLeaderboardSettings(tx, {
+      orgId: input.orgId,
+      at: ctx.clock.now(),
+      ...changes,
+    });
     await membersRepo.insertActorAudit(tx, {
       orgId: input.orgId,
       actor: input.actor,
@@ -209,7 +214,7 @@ export async function getUsageByModel(
   if (!organisation) return fail('organisation_not_found');
   const window = input.window ?? 'month';
   const period = currentPeriod(window, ctx.clock.now(), organisation.timeZone);
-  const models = await usageRepo.usageByModel(ctx.db.orm, {
+  const models = await leaderboardRepo.usageByModel(ctx.db.orm, {
     orgId: input.orgId,
     memberId: input.memberId,
     ...period,

@@ -3,10 +3,10 @@ import { actorMemberId } from '../lib/context';
 import { fail, ok, type Result } from '../lib/result';
 import * as membersRepo from '../members/members.repository';
 import { isAdminActor } from '../members/members.usecases';
+import type { PriceRow } from './prices.repository';
+import * as pricesRepo from './prices.repository';
 import { parsePricePerMillion, parseWeight } from './pricing.models';
 import { isValidCategory, normaliseModel } from './usage.models';
-import type { PriceRow } from './usage.repository';
-import * as usageRepo from './usage.repository';
 
 // Model prices and category weights, set by admins; ingestion applies them (pricing.models.ts).
 
@@ -29,7 +29,7 @@ export async function setPrice(
   const effectiveFrom = input.effectiveFrom ?? ctx.clock.now();
   if (Number.isNaN(effectiveFrom.getTime())) return fail('price_invalid');
   await ctx.db.orm.transaction(async (tx) => {
-    await usageRepo.upsertPrice(tx, {
+    await pricesRepo.upsertPrice(tx, {
       orgId: input.orgId,
       model,
       effectiveFrom,
@@ -59,7 +59,7 @@ export async function listPrices(
   input: { orgId: bigint; actor: Actor },
 ): Promise<Result<PriceRow[], 'not_an_admin'>> {
   if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
-  return ok(await usageRepo.listPrices(ctx.db.orm, input.orgId));
+  return ok(await pricesRepo.listPrices(ctx.db.orm, input.orgId));
 }
 
 export type SetWeightFailure = 'not_an_admin' | 'category_invalid' | 'weight_invalid';
@@ -75,7 +75,7 @@ export async function setWeight(
   const weightThousandths = parseWeight(input.weight);
   if (weightThousandths === undefined) return fail('weight_invalid');
   await ctx.db.orm.transaction(async (tx) => {
-    await usageRepo.upsertWeight(tx, { orgId: input.orgId, category, weightThousandths, at: ctx.clock.now() });
+    await pricesRepo.upsertWeight(tx, { orgId: input.orgId, category, weightThousandths, at: ctx.clock.now() });
     await membersRepo.insertActorAudit(tx, {
       orgId: input.orgId,
       actor: input.actor,
@@ -88,7 +88,7 @@ export async function setWeight(
 }
 
 export async function listWeights(ctx: Ctx, input: { orgId: bigint }) {
-  return (await usageRepo.listWeights(ctx.db.orm, input.orgId)).map((row) => ({
+  return (await pricesRepo.listWeights(ctx.db.orm, input.orgId)).map((row) => ({
     category: row.category,
     weightThousandths: row.weightThousandths,
   }));
