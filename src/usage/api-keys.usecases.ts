@@ -3,9 +3,9 @@ import { actorMemberId } from '../lib/context';
 import { fail, ok, type Result } from '../lib/result';
 import * as membersRepo from '../members/members.repository';
 import { isAdminActor } from '../members/members.usecases';
+import { generateApiKey, hashApiKey, isValidApiKeyName, looksLikeApiKey } from './api-keys.models';
 import type { ApiKey } from './api-keys.repository';
 import * as apiKeysRepo from './api-keys.repository';
-import { generateApiKey, hashApiKey, isValidApiKeyName, looksLikeApiKey } from './usage.models';
 
 // API keys for the usage API: created and revoked by admins, the clear key shown once, stored hashed.
 

@@ -1,3 +1,5 @@
+import { currentPeriod } from '../lib/periods.models';
+
 // "Near the limit": the one definition, for low-balance alerts (usage/alerts.usecases.ts), the
 // managers' note after the weekly digest (digest/digest.usecases.ts) and anything that shows a member
 // how close they are. A wallet's limit is what it received this month: tokens given to it by a
@@ -47,4 +49,9 @@ export function thresholdsReached(input: {
       reached.push(`left_${percent}`);
   }
   return reached;
+}
+
+/** The alert period of low-balance alerts: the organisation-local month, e.g. "2026-11". */
+export function alertPeriod(at: Date, timeZone: string): string {
+  return currentPeriod('month', at, timeZone).start.slice(0, 7);
 }

@@ -1,11 +1,11 @@
-import { createHash, hash, randomBytes } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { z } from 'zod';
-import { operationKeyLengthMax } from '../ledger/ledger.models';
-import { currentPeriod } from '../lib/periods.models';
 
 // Pure rules of usage metering: the event envelope, its validation and normalisation (including
-// OpenTelemetry GenAI attribute names), hashes and keys. Prices, weights and money are in
-// pricing.models.ts, "near the limit" in limits.models.ts, periods in src/lib/periods.models.ts.
+// OpenTelemetry GenAI attribute names) and the content hash that says two events are the same.
+// Elsewhere: replay hashes and the usage transfer's key in replay.models.ts, API keys in
+// api-keys.models.ts, prices, weights and money in pricing.models.ts, "near the limit" in
+// limits.models.ts, periods in src/lib/periods.models.ts.
 
 /** Most events one request or one batch may carry (the pinned interface says 1000). */
 export const eventsPerRequestMax = 1_000;
@@ -340,86 +340,6 @@ export function rawEventId(raw: unknown): string | undefined {
   return typeof id === 'string' && id.length > 0 && id.length <= eventIdLengthMax ? id : undefined;
 }
 
-/**
- * The hash of an event exactly as it was sent (its JSON text): an event whose id is stored with the
- * same raw hash is byte for byte the event that was accepted, so a replay is answered without
- * validating it again. Any other spelling of the same content (keys reordered, another time format)
- * misses this and takes the full path, where the content hash decides. Undefined when the event
- * cannot be written as JSON.
- */
-export function hashRawEvent(raw: unknown): string | undefined {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(raw);
-  } catch {
-    return undefined;
-  }
-  return text === undefined ? undefined : hash('sha256', text, 'base64url');
-}
-
-/**
- * The smallest batch worth a digest: a digest saves a resent batch one index probe per event but
- * costs a row for every batch accepted, so a small batch (a script reporting each call) is cheaper
- * to judge event by event.
- */
-export const batchDigestEventsMin = 10;
-
-/**
- * The digest of a batch as sent: the hash of its events' raw hashes in order; undefined for a batch
- * below batchDigestEventsMin, or when an event has no usable id or cannot be written as JSON (such
- * batches always take the per-event path).
- */
-export function batchDigest(rawIds: readonly (string | undefined)[], rawHashes: readonly (string | undefined)[]) {
-  if (
-    rawIds.length < batchDigestEventsMin ||
-    rawIds.some((id) => id === undefined) ||
-    rawHashes.some((h) => h === undefined)
-  ) {
-    return undefined;
-  }
-  return hash('sha256', rawHashes.join('\n'), 'base64url');
-}
-
-const usageKeyPrefix = 'usage:';
-
-/**
- * The idempotency key of the `usage` transfer of an event: `usage:<event id>`, or, for ids too long
- * to carry the prefix, `usage#<sha-256 of the id>`. Derived from the event id alone, so a replay
- * never debits twice, and prefixed so it cannot collide with a chat trigger or activity id.
- */
-export function usageOperationKey(eventId: string): string {
-  const key = `${usageKeyPrefix}${eventId}`;
-  return key.length <= operationKeyLengthMax
-    ? key
-    : `usage#${createHash('sha256').update(eventId).digest('base64url')}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// API keys
-
-export const apiKeyPrefix = 'allot_';
-const apiKeyVisibleLength = apiKeyPrefix.length + 6;
-const apiKeyNamePattern = /^[a-z0-9][a-z0-9_.-]{0,62}$/i;
-const apiKeyPattern = /^allot_[A-Za-z0-9_-]{43}$/;
-
-export function generateApiKey(): { key: string; hash: string; prefix: string } {
-  const key = `${apiKeyPrefix}${randomBytes(32).toString('base64url')}`;
-  return { key, hash: hashApiKey(key), prefix: key.slice(0, apiKeyVisibleLength) };
-}
-
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
-
-export function looksLikeApiKey(text: string): boolean {
-  return apiKeyPattern.test(text);
-}
-
-export function isValidApiKeyName(name: string): boolean {
-  return apiKeyNamePattern.test(name);
-}
-
 // ---------------------------------------------------------------------------------------------
 // categories and models
 
@@ -430,9 +350,4 @@ export function isValidCategory(category: string): boolean {
 export function normaliseModel(model: string): string | undefined {
   const text = model.trim().toLowerCase();
   return text.length > 0 && text.length <= modelLengthMax && modelPattern.test(text) ? text : undefined;
-}
-
-/** The alert period of low-balance alerts: the organisation-local month, e.g. "2026-11". */
-export function alertPeriod(at: Date, timeZone: string): string {
-  return currentPeriod('month', at, timeZone).start.slice(0, 7);
 }

@@ -3,17 +3,15 @@ import type { Ctx, Platform } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
 import { fail, ok, type Result } from '../lib/result';
 import * as membersRepo from '../members/members.repository';
+import { batchDigest, hashRawEvent, usageOperationKey } from './replay.models';
 import {
-  batchDigest,
   eventsPerRequestMax,
   hashEventContent,
-  hashRawEvent,
   parseUsageEvent,
   type RejectionReason,
   rawEventId,
   rejectionMessages,
   type UsageEventInput,
-  usageOperationKey,
 } from './usage.models';
 import type { BatchEvent } from './usage.repository';
 import * as usageRepo from './usage.repository';

@@ -5,7 +5,7 @@ import { auditLedger } from '../../src/ledger/ledger.usecases';
 import { operatorActor } from '../../src/lib/context';
 import { addMember } from '../../src/members/members.usecases';
 import { setPrice, setWeight } from '../../src/usage/prices.usecases';
-import { batchDigestEventsMin, hashRawEvent } from '../../src/usage/usage.models';
+import { batchDigestEventsMin, hashRawEvent } from '../../src/usage/replay.models';
 import { ingestUsage } from '../../src/usage/usage.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
 import { makeMember, makeOrganisation, uniqueKey } from '../support/fixtures';

@@ -2,13 +2,8 @@ import { expect, it } from 'vitest';
 import { currentPeriod, zonedDayStart } from '../../src/lib/periods.models';
 import { thresholdsReached } from '../../src/usage/limits.models';
 import { formatMoney, parsePricePerMillion, parseWeight } from '../../src/usage/pricing.models';
-import {
-  checkUsageColumns,
-  hashRawEvent,
-  parseUsageEvent,
-  rawEventId,
-  usageOperationKey,
-} from '../../src/usage/usage.models';
+import { hashRawEvent, usageOperationKey } from '../../src/usage/replay.models';
+import { checkUsageColumns, parseUsageEvent, rawEventId } from '../../src/usage/usage.models';
 
 const now = new Date('2026-01-05T09:00:00Z');
 
