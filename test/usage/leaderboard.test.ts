@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { usageBlocks } from '../../src/chat/usage.bridge';
 import { operatorActor } from '../../src/lib/context';
-import { createOrganisation } from '../../src/members/members.usecases';
+import { createOrganisation } from '../../src/members/organisations.usecases';
 import {
   getLeaderboard,
   getUsageByModel,
