@@ -1,14 +1,16 @@
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createApprovalsModule } from './approvals/approvals.module';
+import { sweepExpiredRequests } from './chat/commands.usecases';
+import { digestFailureNotice } from './chat/digest.replies';
 import { type Config, loadConfigFromProcessEnv } from './config/config';
 import { createDatabase, type Database } from './db/client';
 import { applyMigrations } from './db/migrate';
 import { createDigestModule } from './digest/digest.module';
-import { createMetrics } from './http/metrics';
 import { createHttpApp, finishHttpApp, listen } from './http/server';
 import { type Clock, systemClock } from './lib/clock';
 import { createLogger, type Logger } from './lib/logger';
+import { createMetrics } from './lib/metrics';
 import type { AppDeps, AppModule } from './lib/module';
 import { describeStartupFailure, startupExitCodes } from './lib/startup-failures';
 import { Notifier } from './notify/notifier';
@@ -62,8 +64,8 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
       ? createTeamsRefusalModule()
       : (await import('./teams/teams.module')).createTeamsModule(deps),
     createUsageModule(deps),
-    createApprovalsModule(deps),
-    createDigestModule(deps),
+    createApprovalsModule(deps, () => sweepExpiredRequests(deps)),
+    createDigestModule({ ...deps, failureNotice: digestFailureNotice }),
   ].filter((module): module is AppModule => module !== null);
   describeConfiguration(config, logger);
 

@@ -28,8 +28,8 @@ import { applyMigrations } from '../../src/db/migrate';
 import { grantTokens } from '../../src/ledger/ledger.usecases';
 import { systemClock } from '../../src/lib/clock';
 import { type Ctx, operatorActor } from '../../src/lib/context';
+import { currentPeriod } from '../../src/lib/periods.models';
 import { addMember, createOrganisation } from '../../src/members/members.usecases';
-import { currentPeriod } from '../../src/usage/usage.models';
 import { getLeaderboard, ingestUsage } from '../../src/usage/usage.usecases';
 
 const args = process.argv.slice(2);

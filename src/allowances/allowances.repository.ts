@@ -15,6 +15,15 @@ function targetCondition(target: AllowanceTarget) {
   return 'role' in target ? eq(allowanceRules.role, target.role) : eq(allowanceRules.memberId, target.memberId);
 }
 
+/** Organisations with at least one live allowance rule, by id, at most `limit`. */
+export async function listOrganisationsWithLiveRules(orm: Orm, limit: number): Promise<bigint[]> {
+  const rows = await queryRows<{ org_id: string }>(
+    orm,
+    sql`select distinct org_id::text from allowance_rules where removed_at is null order by 1 limit ${limit}`,
+  );
+  return rows.map((row) => BigInt(row.org_id));
+}
+
 export async function listLiveRules(orm: Orm, orgId: bigint): Promise<AllowanceRule[]> {
   return orm
     .select()

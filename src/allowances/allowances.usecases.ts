@@ -1,11 +1,12 @@
+import type { Orm } from '../db/client';
 import { hashOperation, isValidAmount } from '../ledger/ledger.models';
 import { findAccount } from '../ledger/ledger.repository';
 import { transferTokensMax } from '../ledger/ledger.tables';
 import { getBalances, post } from '../ledger/ledger.usecases';
 import type { Actor, Ctx } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
+import { localDate, nextPeriodStart, periodStart } from '../lib/periods.models';
 import { fail, ok, type Result } from '../lib/result';
-import { localDate, nextPeriodStart, periodStart } from '../lib/zoned-time.models';
 import type { Member, Organisation } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 import { isAdminActor } from '../members/members.usecases';
@@ -117,7 +118,7 @@ export async function issueDueAllowances(ctx: Ctx, input: { orgId: bigint }): Pr
   const rules = await repo.listLiveRules(ctx.db.orm, input.orgId);
   if (rules.length === 0) return report;
   const now = ctx.clock.now();
-  const due: { member: Member; rule: AllowanceRule; key: string; start: Date; zone: string }[] = [];
+  const due: DueAllowance[] = [];
   for (const member of await membersRepo.listMembers(ctx.db.orm, input.orgId)) {
     if (!member.isActive || member.isBot) continue;
     const rule = ruleForMember(rules, member);
@@ -136,68 +137,80 @@ export async function issueDueAllowances(ctx: Ctx, input: { orgId: bigint }): Pr
       report.alreadyIssued++;
       continue;
     }
-    const outcome = await withRetries(() =>
-      ctx.db.orm.transaction(async (tx) => {
-        if ((await repo.existingOperationKeys(tx, input.orgId, [item.key])).size > 0)
-          return { issued: false, expired: 0n };
-        const balances = await getBalances(tx, input.orgId, item.member.id);
-        const treasury = await findAccount(tx, input.orgId, 'treasury');
-        const expiredAccount = await findAccount(tx, input.orgId, 'expired');
-        if (!balances || !treasury || !expiredAccount) throw new Error(`accounts missing for member ${item.member.id}`);
-        let expired = 0n;
-        if (item.rule.rolloverCapTokens !== null) {
-          const previous = await repo.lastAllowanceUse(tx, input.orgId, balances.walletAccountId);
-          const left = previous.amount > previous.spent ? previous.amount - previous.spent : 0n;
-          const unused = balances.wallet < left ? (balances.wallet > 0n ? balances.wallet : 0n) : left;
-          expired = unused > item.rule.rolloverCapTokens ? unused - item.rule.rolloverCapTokens : 0n;
-          if (expired > 0n) {
-            const expireKey = item.key.replace(/^allowance:/, 'expire:');
-            const result = await post(
-              tx,
-              {
-                orgId: input.orgId,
-                operationKey: expireKey,
-                requestHash: hashOperation({ code: 'expire', key: expireKey, amount: expired }),
-                code: 'expire',
-                legs: [
-                  { debitAccountId: balances.walletAccountId, creditAccountId: expiredAccount.id, amount: expired },
-                ],
-                actorMemberId: null,
-                platform: 'system',
-                memo: `unused allowance above the rollover cap of ${item.rule.rolloverCapTokens}`,
-                reversesTransferId: null,
-              },
-              true,
-            );
-            if (result.status !== 'ok') throw new Error(`expire: ${result.status}`);
-          }
-        }
-        const result = await post(
-          tx,
-          {
-            orgId: input.orgId,
-            operationKey: item.key,
-            requestHash: hashOperation({ code: 'allocate', key: item.key, amount: item.rule.amount }),
-            code: 'allocate',
-            legs: [
-              { debitAccountId: treasury.id, creditAccountId: balances.walletAccountId, amount: item.rule.amount },
-            ],
-            actorMemberId: null,
-            platform: 'system',
-            memo: `${item.rule.period} allowance from ${localDate(item.start, item.zone)}`,
-            reversesTransferId: null,
-          },
-          true,
-        );
-        if (result.status !== 'ok') throw new Error(`allocate: ${result.status}`);
-        return { issued: true, expired };
-      }),
-    );
+    const outcome = await withRetries(() => ctx.db.orm.transaction((tx) => issueAllowance(tx, input.orgId, item)));
     if (outcome.issued) report.issued++;
     else report.alreadyIssued++;
     report.expiredTokens += outcome.expired;
   }
   return report;
+}
+
+/** One member's allowance for the current period, its ledger key decided. */
+interface DueAllowance {
+  member: Member;
+  rule: AllowanceRule;
+  key: string;
+  start: Date;
+  zone: string;
+}
+
+/**
+ * In one transaction: expires what the rollover cap does not carry over, then allocates the period's
+ * allowance from the treasury; nothing when another replica issued it first (the key is taken).
+ */
+async function issueAllowance(
+  tx: Orm,
+  orgId: bigint,
+  item: DueAllowance,
+): Promise<{ issued: boolean; expired: bigint }> {
+  if ((await repo.existingOperationKeys(tx, orgId, [item.key])).size > 0) return { issued: false, expired: 0n };
+  const balances = await getBalances(tx, orgId, item.member.id);
+  const treasury = await findAccount(tx, orgId, 'treasury');
+  const expiredAccount = await findAccount(tx, orgId, 'expired');
+  if (!balances || !treasury || !expiredAccount) throw new Error(`accounts missing for member ${item.member.id}`);
+  let expired = 0n;
+  if (item.rule.rolloverCapTokens !== null) {
+    const previous = await repo.lastAllowanceUse(tx, orgId, balances.walletAccountId);
+    const left = previous.amount > previous.spent ? previous.amount - previous.spent : 0n;
+    const unused = balances.wallet < left ? (balances.wallet > 0n ? balances.wallet : 0n) : left;
+    expired = unused > item.rule.rolloverCapTokens ? unused - item.rule.rolloverCapTokens : 0n;
+    if (expired > 0n) {
+      const expireKey = item.key.replace(/^allowance:/, 'expire:');
+      const result = await post(
+        tx,
+        {
+          orgId,
+          operationKey: expireKey,
+          requestHash: hashOperation({ code: 'expire', key: expireKey, amount: expired }),
+          code: 'expire',
+          legs: [{ debitAccountId: balances.walletAccountId, creditAccountId: expiredAccount.id, amount: expired }],
+          actorMemberId: null,
+          platform: 'system',
+          memo: `unused allowance above the rollover cap of ${item.rule.rolloverCapTokens}`,
+          reversesTransferId: null,
+        },
+        true,
+      );
+      if (result.status !== 'ok') throw new Error(`expire: ${result.status}`);
+    }
+  }
+  const result = await post(
+    tx,
+    {
+      orgId,
+      operationKey: item.key,
+      requestHash: hashOperation({ code: 'allocate', key: item.key, amount: item.rule.amount }),
+      code: 'allocate',
+      legs: [{ debitAccountId: treasury.id, creditAccountId: balances.walletAccountId, amount: item.rule.amount }],
+      actorMemberId: null,
+      platform: 'system',
+      memo: `${item.rule.period} allowance from ${localDate(item.start, item.zone)}`,
+      reversesTransferId: null,
+    },
+    true,
+  );
+  if (result.status !== 'ok') throw new Error(`allocate: ${result.status}`);
+  return { issued: true, expired };
 }
 
 /** When a member's allowance next arrives, and how much; undefined without a rule. */

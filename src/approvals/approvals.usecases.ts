@@ -6,6 +6,7 @@ import { withRetries } from '../lib/db-errors';
 import { type Failure, fail, ok, type Result } from '../lib/result';
 import type { Member } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
+import { isActiveAdmin, mayHoldBudget } from '../members/roles.models';
 import {
   adminApproversMax,
   pendingRequestsPerMemberMax,
@@ -54,7 +55,7 @@ export async function requestTopUp(
   const manager = requester.managerId
     ? await membersRepo.findMember(ctx.db.orm, input.orgId, requester.managerId)
     : undefined;
-  const managerCanDecide = manager?.isActive && !manager.isBot && manager.role !== 'member';
+  const managerCanDecide = mayHoldBudget(manager);
   const approverId = managerCanDecide ? manager!.id : null;
   if (approverId === null && (await adminApprovers(ctx, input.orgId, requester.id)).length === 0) {
     return fail('no_approver');
@@ -149,7 +150,7 @@ export async function decideRequest(
       return await ctx.db.orm.transaction(async (tx): Promise<Result<Decided, DecideFailure>> => {
         const request = await approvalsRepo.findRequest(tx, input.orgId, input.requestId);
         if (!request) return fail('request_not_found');
-        const isAdmin = actor?.role === 'admin' && actor.isActive;
+        const isAdmin = isActiveAdmin(actor);
         const isApprover = actor?.isActive && request.approverId === actor.id;
         if (!actor || actor.id === request.requesterId || !(isAdmin || isApprover)) {
           return fail('not_the_approver', { approverId: request.approverId });

@@ -1,10 +1,18 @@
-import { sql } from 'drizzle-orm';
-import { queryRows } from '../db/client';
 import { getBalances } from '../ledger/ledger.usecases';
 import type { Actor, Ctx } from '../lib/context';
 import type { Member } from '../members/members.repository';
 import { type Block, type ChatMessage, context } from '../notify/message.models';
-import { formatMoney } from '../usage/usage.models';
+import { createApiKey, listApiKeys, revokeApiKey } from '../usage/api-keys.usecases';
+import { findLeaderboardSettings, organisationPeriodTotals } from '../usage/leaderboard.repository';
+import {
+  getLeaderboard,
+  getUsageByModel,
+  type LeaderboardOption,
+  setLeaderboardOption,
+  setLeaderboardOptOut,
+} from '../usage/leaderboard.usecases';
+import { listPrices, setPrice, setWeight } from '../usage/prices.usecases';
+import { formatMoney, moneyWorthMicros } from '../usage/pricing.models';
 import {
   apiKeyCreatedReply,
   apiKeyRevokedReply,
@@ -19,20 +27,6 @@ import {
   usageFailureReplies,
   weightSetReply,
 } from '../usage/usage.replies';
-import { findLeaderboardSettings } from '../usage/usage.repository';
-import {
-  createApiKey,
-  getLeaderboard,
-  getUsageByModel,
-  type LeaderboardOption,
-  listApiKeys,
-  listPrices,
-  revokeApiKey,
-  setLeaderboardOption,
-  setLeaderboardOptOut,
-  setPrice,
-  setWeight,
-} from '../usage/usage.usecases';
 import { type LeaderboardWindow, leaderboardWindows, type UsageSubcommand } from './grammar.models';
 import { grammarReply, leaderboardComingSoon } from './replies.models';
 
@@ -76,16 +70,15 @@ async function moneyEquivalentBlocks(
   let rate = input.usage;
   let basis = 'your models this month';
   if (rate.tokens === 0n || rate.costMicros === 0n) {
-    const [row] = await queryRows<{ tokens: string | null; cost: string | null }>(
-      ctx.db.orm,
-      sql`select sum(tokens)::text as tokens, sum(cost_micros)::text as cost from usage_period_totals
-           where org_id = ${input.orgId} and period = 'month' and period_start = ${input.period.start}::date`,
-    );
-    rate = { tokens: BigInt(row?.tokens ?? 0), costMicros: BigInt(row?.cost ?? 0) };
+    rate = await organisationPeriodTotals(ctx.db.orm, {
+      orgId: input.orgId,
+      period: 'month',
+      start: input.period.start,
+    });
     basis = "your organisation's models this month";
   }
-  if (rate.tokens === 0n || rate.costMicros === 0n) return [];
-  const worth = (balances.wallet * rate.costMicros) / rate.tokens;
+  const worth = moneyWorthMicros(balances.wallet, rate);
+  if (worth === null) return [];
   const line =
     balances.wallet < 0n
       ? `Overage worth about ${formatMoney(-worth)} at ${basis}.`

@@ -1,7 +1,7 @@
 import { formatTokens } from '../ledger/amount.models';
 import { type Block, type ChatMessage, context, type Line, message, text } from '../notify/message.models';
-import { formatMoney, valuePerMoney } from '../usage/usage.models';
-import type { GrantStats, LimitWatch, Mover, WeekTotals } from './digest.repository';
+import { formatMoney, valuePerMoney } from '../usage/pricing.models';
+import type { DigestSchedule, GrantStats, LimitWatch, Mover, WeekTotals } from './digest.repository';
 
 export interface DigestLeaderRow {
   rank: number;
@@ -47,7 +47,17 @@ function change(current: bigint, previous: bigint): string {
 export function digestMessage(data: DigestData): ChatMessage {
   const end = new Date(data.to.getTime() - 1);
   const title = `Allot weekly digest · ${dayLabel(data.from, data.timeZone)} – ${dayLabel(end, data.timeZone)}`;
-  const blocks: Block[] = [{ type: 'header', text: title }];
+  return message(
+    title,
+    { type: 'header', text: title },
+    ...totalsBlocks(data),
+    ...leaderboardBlocks(data),
+    ...moversBlocks(data),
+    ...grantsBlocks(data),
+  );
+}
+
+function totalsBlocks(data: DigestData): Block[] {
   const totalsFields: { label: string; value: Line }[] = [
     { label: 'Tokens used', value: [formatTokens(data.totals.tokens)] },
     { label: 'Value-weighted', value: [formatTokens(data.totals.value)] },
@@ -58,44 +68,58 @@ export function digestMessage(data: DigestData): ChatMessage {
       { label: 'Value per money', value: [formatValuePerMoney(data.totals.value, data.totals.costMicros)] },
     );
   }
-  blocks.push({ type: 'fields', fields: totalsFields });
-  blocks.push(
+  return [
+    { type: 'fields', fields: totalsFields },
     context(`Value ${change(data.totals.value, data.previousTotals.value)} · ${data.totals.members} people used AI`),
-  );
+  ];
+}
 
-  if (data.leaderboard !== 'disabled') {
-    const lines: Line[] =
-      data.leaderboard.length === 0
-        ? [['No usage this week.']]
-        : data.leaderboard.map((row) => {
-            const line: Line = [
-              `${row.rank}. `,
-              { bold: row.name },
-              ` — ${formatTokens(row.value)} value · ${formatTokens(row.tokens)} tokens`,
-            ];
-            if (!data.hideMoney)
-              line.push(` · ${formatMoney(row.costMicros)} · ${formatValuePerMoney(row.value, row.costMicros)}`);
-            return line;
-          });
-    blocks.push({ type: 'divider' }, text([{ bold: 'Leaderboard (value-weighted tokens)' }]), text(...lines));
-  }
+function leaderboardBlocks(data: DigestData): Block[] {
+  if (data.leaderboard === 'disabled') return [];
+  const lines: Line[] =
+    data.leaderboard.length === 0
+      ? [['No usage this week.']]
+      : data.leaderboard.map((row) => {
+          const line: Line = [
+            `${row.rank}. `,
+            { bold: row.name },
+            ` — ${formatTokens(row.value)} value · ${formatTokens(row.tokens)} tokens`,
+          ];
+          if (!data.hideMoney)
+            line.push(` · ${formatMoney(row.costMicros)} · ${formatValuePerMoney(row.value, row.costMicros)}`);
+          return line;
+        });
+  return [{ type: 'divider' }, text([{ bold: 'Leaderboard (value-weighted tokens)' }]), text(...lines)];
+}
 
-  if (data.movers.length > 0) {
-    blocks.push(
-      text([{ bold: 'Biggest movers' }]),
-      text(
-        ...data.movers
-          .slice(0, 3)
-          .map(
-            (mover): Line => [
-              { bold: mover.name },
-              ` +${formatTokens(mover.value - mover.previousValue)} value (${formatTokens(mover.previousValue)} → ${formatTokens(mover.value)})`,
-            ],
-          ),
-      ),
-    );
-  }
+function moversBlocks(data: DigestData): Block[] {
+  if (data.movers.length === 0) return [];
+  return [
+    text([{ bold: 'Biggest movers' }]),
+    text(
+      ...data.movers
+        .slice(0, 3)
+        .map(
+          (mover): Line => [
+            { bold: mover.name },
+            ` +${formatTokens(mover.value - mover.previousValue)} value (${formatTokens(mover.previousValue)} → ${formatTokens(mover.value)})`,
+          ],
+        ),
+    ),
+  ];
+}
 
+/** "Most received: Ana 50,000, Ben 20,000" (at most three names). */
+function topLine(label: string, entries: { name: string; amount: bigint }[]): Line {
+  return [
+    label,
+    ...entries
+      .slice(0, 3)
+      .flatMap((entry, index): Line => [index > 0 ? ', ' : '', { bold: entry.name }, ` ${formatTokens(entry.amount)}`]),
+  ];
+}
+
+function grantsBlocks(data: DigestData): Block[] {
   const grantLine: Line =
     data.grants.grants === 0
       ? ['No bonus grants this week.']
@@ -104,32 +128,15 @@ export function digestMessage(data: DigestData): ChatMessage {
           { bold: `${formatTokens(data.grants.total)} tokens` },
           ' given.',
         ];
-  const received = data.grants.topRecipients.slice(0, 3);
   const lines: Line[] = [grantLine];
-  if (received.length > 0) {
-    lines.push([
-      'Most received: ',
-      ...received.flatMap(
-        (entry, index): Line => [index > 0 ? ', ' : '', { bold: entry.name }, ` ${formatTokens(entry.amount)}`],
-      ),
-    ]);
-  }
-  const givers = data.grants.topGranters.slice(0, 3);
-  if (givers.length > 0) {
-    lines.push([
-      'Most given: ',
-      ...givers.flatMap(
-        (entry, index): Line => [index > 0 ? ', ' : '', { bold: entry.name }, ` ${formatTokens(entry.amount)}`],
-      ),
-    ]);
-  }
+  if (data.grants.topRecipients.length > 0) lines.push(topLine('Most received: ', data.grants.topRecipients));
+  if (data.grants.topGranters.length > 0) lines.push(topLine('Most given: ', data.grants.topGranters));
   lines.push([
     `Top-up requests: ${data.requests.approved} approved (${formatTokens(data.requests.approvedTokens)} tokens), ${data.requests.denied} denied`,
     data.requests.expired > 0 ? `, ${data.requests.expired} expired` : '',
     '.',
   ]);
-  blocks.push({ type: 'divider' }, text([{ bold: 'Grants and top-ups' }]), text(...lines));
-  return message(title, ...blocks);
+  return [{ type: 'divider' }, text([{ bold: 'Grants and top-ups' }]), text(...lines)];
 }
 
 /** A manager's private note: their reports near or over their limit. */
@@ -149,5 +156,28 @@ export function limitWatchMessage(reports: LimitWatch[]): ChatMessage {
     text([{ bold: 'Your team’s token limits' }]),
     text(...lines),
     context('Top them up with /grant-tokens, or approve their /request-tokens.'),
+  );
+}
+
+/** A digest that could not be posted after `attempts` tries; `detail` is the platform's last answer. */
+export interface DigestPostFailure {
+  schedule: DigestSchedule;
+  attempts: number;
+  detail: string;
+}
+
+/**
+ * The admins' note about a digest that could not be posted, in words that name no platform: used
+ * where no chat adapter gives its own (`DigestDeps.failureNotice`, which names the channel).
+ */
+export function digestFailureNoticePlain(failure: DigestPostFailure): ChatMessage {
+  return message(
+    'The weekly digest could not be posted',
+    { type: 'header', text: 'The weekly digest was not posted' },
+    text([
+      `Allot tried ${failure.attempts} times to post the digest and failed (`,
+      { code: failure.detail.slice(0, 200) },
+      ').',
+    ]),
   );
 }

@@ -1,7 +1,6 @@
-import { sql } from 'drizzle-orm';
+import { listOrganisationsWithLiveRules } from '../allowances/allowances.repository';
 import { issueDueAllowances } from '../allowances/allowances.usecases';
 import type { Config } from '../config/config';
-import { queryRows } from '../db/client';
 import type { AppDeps, AppModule } from '../lib/module';
 import * as repo from './digest.repository';
 import { type DigestDeps, deliverDigest, digestJobName } from './digest.usecases';
@@ -22,15 +21,12 @@ export function allowanceSweepJob(deps: Pick<AppDeps, 'ctx' | 'logger'>): Job {
     timeZone: 'UTC',
     catchUpGraceMs: 15 * 60_000,
     run: async () => {
-      const orgs = await queryRows<{ org_id: string }>(
-        deps.ctx.db.orm,
-        sql`select distinct org_id::text from allowance_rules where removed_at is null order by 1 limit ${sweepOrganisationsMax}`,
-      );
-      for (const { org_id } of orgs) {
-        const report = await issueDueAllowances(deps.ctx, { orgId: BigInt(org_id) });
+      const orgIds = await listOrganisationsWithLiveRules(deps.ctx.db.orm, sweepOrganisationsMax);
+      for (const orgId of orgIds) {
+        const report = await issueDueAllowances(deps.ctx, { orgId });
         if (report.issued > 0)
           deps.logger.info(
-            { orgId: org_id, ...report, expiredTokens: String(report.expiredTokens) },
+            { orgId: orgId.toString(), ...report, expiredTokens: String(report.expiredTokens) },
             'allowances issued',
           );
       }
@@ -59,7 +55,7 @@ export function digestJob(
  * Schedules: weekly digests and recurring allowances. Every replica keeps the timers; the database
  * decides which replica runs each slot, so a slot runs once however many replicas fire.
  */
-export function createDigestModule(deps: AppDeps): AppModule | null {
+export function createDigestModule(deps: AppDeps & Pick<DigestDeps, 'failureNotice'>): AppModule | null {
   if (!deps.config.SCHEDULER_ENABLED) return null;
   const scheduler = new Scheduler(deps.ctx, deps.logger);
   const known = new Map<string, string>();

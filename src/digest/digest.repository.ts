@@ -1,5 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { type Orm, queryRows } from '../db/client';
+import { receivedCodesSql } from '../usage/usage.repository';
 import { digestDeliveries, digestSchedules } from './digest.tables';
 
 export type DigestSchedule = typeof digestSchedules.$inferSelect;
@@ -254,8 +255,9 @@ export interface LimitWatch {
 }
 
 /**
- * Members near or over their limit: wallets below zero (overage) or with at most `percentLeft` of what
- * they received since `since` left. Bounded; managers receive only their own reports.
+ * Members near or over their limit: wallets below zero (overage) or near it by `isNearLimit` of
+ * usage/limits.models (at most `percentLeft` % left of what they received since `since`), stated here
+ * in SQL with the same integers so the scan stays bounded. Managers receive only their own reports.
  */
 export async function membersNearLimit(
   orm: Orm,
@@ -273,7 +275,7 @@ export async function membersNearLimit(
     orm,
     sql`with received as (
           select t.credit_account_id as account_id, sum(t.amount) as amount from transfers t
-           where t.org_id = ${orgId} and t.code in ('grant', 'topup', 'allocate')
+           where t.org_id = ${orgId} and t.code in (${receivedCodesSql()})
              and t.created_at >= ${since.toISOString()}::timestamptz
            group by t.credit_account_id
         )
@@ -283,7 +285,8 @@ export async function membersNearLimit(
           join members m on m.org_id = a.org_id and m.id = a.member_id
           left join received r on r.account_id = a.id
          where a.org_id = ${orgId} and a.kind = 'wallet' and m.is_active
-           and (a.balance < 0 or (coalesce(r.amount, 0) > 0 and a.balance * 100 <= coalesce(r.amount, 0) * ${percentLeft}))
+           and (a.balance < 0 or (coalesce(r.amount, 0) > 0
+                and a.balance * 10000 <= coalesce(r.amount, 0) * ${Math.round(percentLeft * 100)}))
          order by a.balance, m.id
          limit 500`,
   );

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { Database } from '../db/client';
 import type { Logger } from '../lib/logger';
-import type { Metrics } from './metrics';
+import type { Metrics } from '../lib/metrics';
 
 /** The one HTTP app: chat adapters and the usage API mount their routes on it. */
 export function createHttpApp(deps: { db: Database; metrics: Metrics; logger: Logger }): Express {

@@ -5,6 +5,7 @@ import { withRetries } from '../lib/db-errors';
 import { fail, ok, type Result } from '../lib/result';
 import type { Member } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
+import { grantSource, isActiveAdmin, mayHoldBudget } from '../members/roles.models';
 import { cleanMemo, grantRecipientsMax, hashOperation, isValidAmount, operationKeyLengthMax } from './ledger.models';
 import type { Account, PostInput, PostOutcome, Transfer } from './ledger.repository';
 import * as ledgerRepo from './ledger.repository';
@@ -66,11 +67,10 @@ export async function issueBudget(
 ): Promise<Result<Posted & { budgetBalance: bigint }, IssueFailure>> {
   if (!isValidAmount(input.amount)) return fail('amount_invalid');
   const actorMember = await loadActorMember(ctx, input.orgId, input.actor);
-  if (input.actor.kind !== 'operator' && !(actorMember?.role === 'admin' && actorMember.isActive))
-    return fail('not_an_admin');
+  if (input.actor.kind !== 'operator' && !isActiveAdmin(actorMember)) return fail('not_an_admin');
   const manager = await membersRepo.findMember(ctx.db.orm, input.orgId, input.managerId);
   if (!manager) return fail('member_not_found');
-  if (manager.role === 'member' || manager.isBot || !manager.isActive) return fail('not_a_manager');
+  if (!mayHoldBudget(manager)) return fail('not_a_manager');
   const treasury = await requireAccount(ctx.db.orm, input.orgId, 'treasury', null);
   const budget = await requireAccount(ctx.db.orm, input.orgId, 'budget', manager.id);
   const memo = cleanMemo(input.memo);
@@ -126,9 +126,11 @@ export async function grantTokens(
   if (recipientIds.length > grantRecipientsMax) return fail('too_many_recipients', { max: grantRecipientsMax });
   if (input.actor.kind === 'member' && recipientIds.includes(input.actor.memberId)) return fail('self_grant');
   const actorMember = await loadActorMember(ctx, input.orgId, input.actor);
-  const fromTreasury = input.actor.kind === 'operator' || actorMember?.role === 'admin';
-  if (!fromTreasury && !(actorMember?.role === 'manager')) return fail('not_a_manager');
-  if (actorMember && !actorMember.isActive) return fail('not_a_manager');
+  const fundedFrom = grantSource(
+    input.actor.kind === 'operator' ? { kind: 'operator' } : { kind: 'member', member: actorMember },
+  );
+  if (fundedFrom === null) return fail('not_a_manager');
+  const fromTreasury = fundedFrom === 'treasury';
   const recipients = await membersRepo.findMembers(ctx.db.orm, input.orgId, recipientIds);
   const byId = new Map(recipients.map((member) => [member.id, member]));
   for (const id of recipientIds) {
@@ -179,7 +181,7 @@ export async function grantTokens(
     recipients: recipientIds.map((memberId, index) => ({ memberId, transferId: outcome.transferIds[index]! })),
     amountEach: input.amount,
     total,
-    fundedFrom: fromTreasury ? 'treasury' : 'budget',
+    fundedFrom,
     budgetLeft,
   });
 }
@@ -327,7 +329,7 @@ export async function reverseTransfer(
   input: { orgId: bigint; actor: Actor; transferId: bigint; memo?: string; key: string },
 ): Promise<Result<Posted & { reversed: Transfer }, ReverseFailure>> {
   const actorMember = await loadActorMember(ctx, input.orgId, input.actor);
-  const allowed = input.actor.kind !== 'member' || (actorMember?.role === 'admin' && actorMember.isActive);
+  const allowed = input.actor.kind !== 'member' || isActiveAdmin(actorMember);
   if (!allowed) return fail('not_an_admin');
   const original = await ledgerRepo.findTransfer(ctx.db.orm, input.orgId, input.transferId);
   if (!original) return fail('transfer_not_found');

@@ -1,5 +1,5 @@
-// Wall-clock arithmetic in IANA time zones with Intl only: periods (weeks, months, quarters) start at
-// local midnight in a member's or organisation's own zone, across daylight-saving changes.
+// Wall-clock arithmetic in IANA time zones with Intl only: offsets, wall times and the instants they
+// name, across daylight-saving changes. Periods built on them live in periods.models.ts.
 
 export interface WallTime {
   year: number;
@@ -147,52 +147,6 @@ export function instantOfWallTime(
   local: { year: number; month: number; day: number; hour?: number; minute?: number },
 ): Date {
   return resolveWallTime(timeZone, local).at;
-}
-
-export type PeriodKind = 'day' | 'week' | 'month' | 'quarter';
-
-/** Start of the period containing `at`, in `timeZone` (weeks start on Monday). */
-export function periodStart(kind: PeriodKind, timeZone: string, at: Date): Date {
-  const wall = wallTimeAt(at, timeZone);
-  const date = new Date(Date.UTC(wall.year, wall.month - 1, wall.day));
-  if (kind === 'week') date.setUTCDate(date.getUTCDate() - (wall.weekday - 1));
-  if (kind === 'month') date.setUTCDate(1);
-  if (kind === 'quarter') {
-    date.setUTCDate(1);
-    date.setUTCMonth(Math.floor(date.getUTCMonth() / 3) * 3);
-  }
-  return instantOfWallTime(timeZone, {
-    year: date.getUTCFullYear(),
-    month: date.getUTCMonth() + 1,
-    day: date.getUTCDate(),
-  });
-}
-
-/** Start of the period after the one containing `at`. */
-export function nextPeriodStart(kind: PeriodKind, timeZone: string, at: Date): Date {
-  const start = wallTimeAt(periodStart(kind, timeZone, at), timeZone);
-  const date = new Date(Date.UTC(start.year, start.month - 1, start.day));
-  if (kind === 'day') date.setUTCDate(date.getUTCDate() + 1);
-  if (kind === 'week') date.setUTCDate(date.getUTCDate() + 7);
-  if (kind === 'month') date.setUTCMonth(date.getUTCMonth() + 1);
-  if (kind === 'quarter') date.setUTCMonth(date.getUTCMonth() + 3);
-  return instantOfWallTime(timeZone, {
-    year: date.getUTCFullYear(),
-    month: date.getUTCMonth() + 1,
-    day: date.getUTCDate(),
-  });
-}
-
-/** Start of the period before the one containing `at`. */
-export function previousPeriodStart(kind: PeriodKind, timeZone: string, at: Date): Date {
-  const start = periodStart(kind, timeZone, at);
-  return periodStart(kind, timeZone, new Date(start.getTime() - 60_000));
-}
-
-/** The local calendar date (YYYY-MM-DD) of an instant in a zone; used in idempotency keys. */
-export function localDate(at: Date, timeZone: string): string {
-  const wall = wallTimeAt(at, timeZone);
-  return `${wall.year}-${String(wall.month).padStart(2, '0')}-${String(wall.day).padStart(2, '0')}`;
 }
 
 const knownZones = new Set<string>([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC']);

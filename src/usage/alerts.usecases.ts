@@ -1,8 +1,9 @@
 import type { Ctx } from '../lib/context';
 import type { Logger } from '../lib/logger';
+import { periodStart } from '../lib/periods.models';
 import * as membersRepo from '../members/members.repository';
 import type { Notifier } from '../notify/notifier';
-import { type AlertThreshold, alertPeriod, currentPeriod, thresholdsReached, zonedDayStart } from './usage.models';
+import { type AlertThreshold, alertPeriod, thresholdsReached } from './limits.models';
 import { lowBalanceReply, overageManagerReply } from './usage.replies';
 import * as usageRepo from './usage.repository';
 import type { WalletDebit } from './usage.usecases';
@@ -36,7 +37,7 @@ export async function sendLowBalanceAlerts(
     if (!organisation) return sent;
     const now = ctx.clock.now();
     const period = alertPeriod(now, organisation.timeZone);
-    const since = zonedDayStart(currentPeriod('month', now, organisation.timeZone).start, organisation.timeZone);
+    const since = periodStart('month', organisation.timeZone, now);
     const received = await usageRepo.receivedSince(
       ctx.db.orm,
       input.orgId,

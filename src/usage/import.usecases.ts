@@ -53,6 +53,95 @@ interface RecordInfo {
 
 const lineBreak = /\r\n|\r|\n/g;
 
+/** What an import has counted so far, and the batch of events being filled. */
+class ImportTally {
+  readonly summary: ImportSummary = {
+    rows: 0,
+    accepted: 0,
+    duplicate: 0,
+    rejected: 0,
+    rejections: [],
+    unpricedModels: [],
+    debits: [],
+  };
+  private readonly unpriced = new Set<string>();
+  private readonly debits = new Map<bigint, WalletDebit>();
+  private batch: Record<string, string>[] = [];
+  private batchLines: { line: number; lastLine: number }[] = [];
+
+  reject(rejection: ImportRejection): void {
+    this.summary.rejected += 1;
+    // Kept sorted by line and bounded: rows rejected by cell count are known before their batch's events.
+    const list = this.summary.rejections;
+    if (list.length >= importRejectionsListedMax && rejection.line > list[list.length - 1]!.line) return;
+    list.push(rejection);
+    list.sort((a, b) => a.line - b.line);
+    if (list.length > importRejectionsListedMax) list.pop();
+  }
+
+  /** Adds an event to the batch; true when the batch is full and should be flushed. */
+  add(event: Record<string, string>, lines: { line: number; lastLine: number }): boolean {
+    this.batch.push(event);
+    this.batchLines.push(lines);
+    return this.batch.length >= eventsPerRequestMax;
+  }
+
+  /** Ingests the batch through the same verb as POST /v1/usage; a failure of the whole batch is returned. */
+  async flush(ctx: Ctx, orgId: bigint, onProgress?: (progress: ImportProgress) => void) {
+    if (this.batch.length === 0) return undefined;
+    const result = await ingestUsage(ctx, { orgId, events: this.batch, platform: 'cli' });
+    if (!result.ok) return result.failure === 'organisation_not_found' ? 'organisation_not_found' : 'csv_invalid';
+    const report = result.value;
+    this.summary.accepted += report.accepted;
+    this.summary.duplicate += report.duplicate;
+    for (const item of report.results) {
+      if (item.status === 'rejected') {
+        this.reject({ ...this.batchLines[item.index]!, id: item.id, reason: item.reason, message: item.message });
+      }
+    }
+    for (const model of report.unpricedModels) this.unpriced.add(model);
+    for (const debit of report.debits) {
+      const earlier = this.debits.get(debit.walletId);
+      this.debits.set(
+        debit.walletId,
+        earlier ? { ...debit, before: earlier.before, debited: earlier.debited + debit.debited } : debit,
+      );
+    }
+    this.batch = [];
+    this.batchLines = [];
+    const { rows, accepted, duplicate, rejected } = this.summary;
+    onProgress?.({ rows, accepted, duplicate, rejected });
+    return undefined;
+  }
+
+  finish(): ImportSummary {
+    this.summary.unpricedModels = [...this.unpriced].sort();
+    this.summary.debits = [...this.debits.values()];
+    return this.summary;
+  }
+}
+
+/** The rejection of a row whose cell count is not the header's, naming its id when it has one. */
+function cellCountRejection(header: string[], record: string[], lines: { line: number; lastLine: number }) {
+  const idAt = header.findIndex((name) => name === 'id' || name === 'event_id' || name === 'gen_ai.response.id');
+  return {
+    ...lines,
+    id: (idAt >= 0 ? record[idAt] : undefined) || null,
+    reason: 'wrong_cell_count' as const,
+    message: `The row has ${record.length} cell${record.length === 1 ? '' : 's'} but the header names ${header.length} columns.`,
+  };
+}
+
+/** A row as an event: the header's names for its cells, empty cells left out (absent). */
+function eventOfRow(header: string[], record: string[]): Record<string, string> {
+  const event: Record<string, string> = {};
+  header.forEach((name, index) => {
+    const value = record[index];
+    if (value !== undefined && value !== '') event[name] = value;
+  });
+  return event;
+}
+
 /**
  * Imports a CSV export of usage through the same verb as POST /v1/usage, in batches of 1000 with
  * the same rules. The first line names the columns (`id,time,user,model,input_tokens,output_tokens,
@@ -67,61 +156,7 @@ export async function importUsageCsv(
   ctx: Ctx,
   input: { orgId: bigint; csv: Readable; onProgress?: (progress: ImportProgress) => void },
 ): Promise<Result<ImportSummary, ImportFailure>> {
-  const summary: ImportSummary = {
-    rows: 0,
-    accepted: 0,
-    duplicate: 0,
-    rejected: 0,
-    rejections: [],
-    unpricedModels: [],
-    debits: [],
-  };
-  const unpriced = new Set<string>();
-  const debits = new Map<bigint, WalletDebit>();
-  let batch: Record<string, string>[] = [];
-  let batchLines: { line: number; lastLine: number }[] = [];
-
-  const reject = (rejection: ImportRejection) => {
-    summary.rejected += 1;
-    // Kept sorted by line and bounded: rows rejected by cell count are known before their batch's events.
-    const list = summary.rejections;
-    if (list.length >= importRejectionsListedMax && rejection.line > list[list.length - 1]!.line) return;
-    list.push(rejection);
-    list.sort((a, b) => a.line - b.line);
-    if (list.length > importRejectionsListedMax) list.pop();
-  };
-
-  const flush = async (): Promise<ImportFailure | undefined> => {
-    if (batch.length === 0) return undefined;
-    const result = await ingestUsage(ctx, { orgId: input.orgId, events: batch, platform: 'cli' });
-    if (!result.ok) return result.failure === 'organisation_not_found' ? 'organisation_not_found' : 'csv_invalid';
-    const report = result.value;
-    summary.accepted += report.accepted;
-    summary.duplicate += report.duplicate;
-    for (const item of report.results) {
-      if (item.status === 'rejected') {
-        reject({ ...batchLines[item.index]!, id: item.id, reason: item.reason, message: item.message });
-      }
-    }
-    for (const model of report.unpricedModels) unpriced.add(model);
-    for (const debit of report.debits) {
-      const earlier = debits.get(debit.walletId);
-      debits.set(
-        debit.walletId,
-        earlier ? { ...debit, before: earlier.before, debited: earlier.debited + debit.debited } : debit,
-      );
-    }
-    batch = [];
-    batchLines = [];
-    input.onProgress?.({
-      rows: summary.rows,
-      accepted: summary.accepted,
-      duplicate: summary.duplicate,
-      rejected: summary.rejected,
-    });
-    return undefined;
-  };
-
+  const tally = new ImportTally();
   const parser = input.csv.pipe(
     parse({
       skip_empty_lines: true,
@@ -150,27 +185,14 @@ export async function importUsageCsv(
         if (problem) return fail('csv_header_invalid', { ...problem });
         continue;
       }
-      summary.rows += 1;
-      if (summary.rows > importRowsMax) return fail('too_many_rows', { max: importRowsMax });
+      tally.summary.rows += 1;
+      if (tally.summary.rows > importRowsMax) return fail('too_many_rows', { max: importRowsMax });
       if (record.length !== header.length) {
-        const idAt = header.findIndex((name) => name === 'id' || name === 'event_id' || name === 'gen_ai.response.id');
-        reject({
-          ...lines,
-          id: (idAt >= 0 ? record[idAt] : undefined) || null,
-          reason: 'wrong_cell_count',
-          message: `The row has ${record.length} cell${record.length === 1 ? '' : 's'} but the header names ${header.length} columns.`,
-        });
+        tally.reject(cellCountRejection(header, record, lines));
         continue;
       }
-      const event: Record<string, string> = {};
-      header.forEach((name, index) => {
-        const value = record[index];
-        if (value !== undefined && value !== '') event[name] = value;
-      });
-      batch.push(event);
-      batchLines.push(lines);
-      if (batch.length >= eventsPerRequestMax) {
-        const failure = await flush();
+      if (tally.add(eventOfRow(header, record), lines)) {
+        const failure = await tally.flush(ctx, input.orgId, input.onProgress);
         if (failure) return fail(failure);
       }
     }
@@ -183,9 +205,7 @@ export async function importUsageCsv(
     });
   }
   if (!header) return fail('csv_empty');
-  const failure = await flush();
+  const failure = await tally.flush(ctx, input.orgId, input.onProgress);
   if (failure) return fail(failure);
-  summary.unpricedModels = [...unpriced].sort();
-  summary.debits = [...debits.values()];
-  return ok(summary);
+  return ok(tally.finish());
 }

@@ -1,11 +1,11 @@
-import { createHash, hash, randomBytes } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { z } from 'zod';
-import { operationKeyLengthMax } from '../ledger/ledger.models';
-import { instantOfWallTime, type WallTime, wallTimeAt } from '../lib/zoned-time.models';
-import type { LeaderboardWindow } from './usage.tables';
 
 // Pure rules of usage metering: the event envelope, its validation and normalisation (including
-// OpenTelemetry GenAI attribute names), hashes and keys, prices, weights, periods and money.
+// OpenTelemetry GenAI attribute names) and the content hash that says two events are the same.
+// Elsewhere: replay hashes and the usage transfer's key in replay.models.ts, API keys in
+// api-keys.models.ts, prices, weights and money in pricing.models.ts, "near the limit" in
+// limits.models.ts, periods in src/lib/periods.models.ts.
 
 /** Most events one request or one batch may carry (the pinned interface says 1000). */
 export const eventsPerRequestMax = 1_000;
@@ -27,13 +27,6 @@ export const eventFutureSkewMs = 5 * 60 * 1000;
 export const eventTimeMin = new Date('2000-01-01T00:00:00Z');
 /** Category of an event that names none. */
 export const defaultCategory = 'other';
-/** Weights are stored in thousandths: 1 = 1000. */
-export const weightScale = 1000;
-export const weightMax = 1000;
-/** Most money one price may say per million tokens (1,000,000 units of the currency). */
-export const priceMicrosPerMillionMax = 1_000_000_000_000n;
-/** Currency of prices and costs; costs are integers in micro-units (1e-6) of it. */
-export const moneyCurrency = 'USD';
 /** Bound on price rows listed at once. */
 export const pricesListMax = 500;
 /** Bound on models listed in a usage-by-model section. */
@@ -347,117 +340,8 @@ export function rawEventId(raw: unknown): string | undefined {
   return typeof id === 'string' && id.length > 0 && id.length <= eventIdLengthMax ? id : undefined;
 }
 
-/**
- * The hash of an event exactly as it was sent (its JSON text): an event whose id is stored with the
- * same raw hash is byte for byte the event that was accepted, so a replay is answered without
- * validating it again. Any other spelling of the same content (keys reordered, another time format)
- * misses this and takes the full path, where the content hash decides. Undefined when the event
- * cannot be written as JSON.
- */
-export function hashRawEvent(raw: unknown): string | undefined {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(raw);
-  } catch {
-    return undefined;
-  }
-  return text === undefined ? undefined : hash('sha256', text, 'base64url');
-}
-
-/**
- * The smallest batch worth a digest: a digest saves a resent batch one index probe per event but
- * costs a row for every batch accepted, so a small batch (a script reporting each call) is cheaper
- * to judge event by event.
- */
-export const batchDigestEventsMin = 10;
-
-/**
- * The digest of a batch as sent: the hash of its events' raw hashes in order; undefined for a batch
- * below batchDigestEventsMin, or when an event has no usable id or cannot be written as JSON (such
- * batches always take the per-event path).
- */
-export function batchDigest(rawIds: readonly (string | undefined)[], rawHashes: readonly (string | undefined)[]) {
-  if (
-    rawIds.length < batchDigestEventsMin ||
-    rawIds.some((id) => id === undefined) ||
-    rawHashes.some((h) => h === undefined)
-  ) {
-    return undefined;
-  }
-  return hash('sha256', rawHashes.join('\n'), 'base64url');
-}
-
-const usageKeyPrefix = 'usage:';
-
-/**
- * The idempotency key of the `usage` transfer of an event: `usage:<event id>`, or, for ids too long
- * to carry the prefix, `usage#<sha-256 of the id>`. Derived from the event id alone, so a replay
- * never debits twice, and prefixed so it cannot collide with a chat trigger or activity id.
- */
-export function usageOperationKey(eventId: string): string {
-  const key = `${usageKeyPrefix}${eventId}`;
-  return key.length <= operationKeyLengthMax
-    ? key
-    : `usage#${createHash('sha256').update(eventId).digest('base64url')}`;
-}
-
 // ---------------------------------------------------------------------------------------------
-// API keys
-
-export const apiKeyPrefix = 'allot_';
-const apiKeyVisibleLength = apiKeyPrefix.length + 6;
-const apiKeyNamePattern = /^[a-z0-9][a-z0-9_.-]{0,62}$/i;
-const apiKeyPattern = /^allot_[A-Za-z0-9_-]{43}$/;
-
-export function generateApiKey(): { key: string; hash: string; prefix: string } {
-  const key = `${apiKeyPrefix}${randomBytes(32).toString('base64url')}`;
-  return { key, hash: hashApiKey(key), prefix: key.slice(0, apiKeyVisibleLength) };
-}
-
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
-
-export function looksLikeApiKey(text: string): boolean {
-  return apiKeyPattern.test(text);
-}
-
-export function isValidApiKeyName(name: string): boolean {
-  return apiKeyNamePattern.test(name);
-}
-
-// ---------------------------------------------------------------------------------------------
-// prices, weights and money
-
-const decimalPattern = /^\$?(?<int>[0-9]{1,7})(?:\.(?<frac>[0-9]{1,6}))?$/;
-
-/** "2.50" (money per million tokens) → 2_500_000 micro-units; undefined if not a plain amount. */
-export function parsePricePerMillion(text: string): bigint | undefined {
-  const match = decimalPattern.exec(text.trim());
-  if (!match?.groups) return undefined;
-  const micros = BigInt(match.groups.int!) * 1_000_000n + BigInt((match.groups.frac ?? '').padEnd(6, '0'));
-  return micros <= priceMicrosPerMillionMax ? micros : undefined;
-}
-
-export const priceHelp =
-  'Type the price in dollars per million tokens, input then output, like: price gpt-4o 2.50 10 (at most 6 decimals).';
-
-/** "1.5" → 1500 thousandths; undefined unless 0 ≤ weight ≤ weightMax with at most 3 decimals. */
-export function parseWeight(text: string): number | undefined {
-  const match = /^(?<int>[0-9]{1,4})(?:\.(?<frac>[0-9]{1,3}))?$/.exec(text.trim());
-  if (!match?.groups) return undefined;
-  const thousandths = Number(match.groups.int) * weightScale + Number((match.groups.frac ?? '').padEnd(3, '0'));
-  return thousandths <= weightMax * weightScale ? thousandths : undefined;
-}
-
-export const weightHelp = `Type a weight from 0 to ${weightMax} with at most 3 decimals, like: weight code 1.5 (default 1).`;
-
-export function formatWeight(thousandths: number): string {
-  const whole = Math.floor(thousandths / weightScale);
-  const frac = (thousandths % weightScale).toString().padStart(3, '0').replace(/0+$/, '');
-  return frac ? `${whole}.${frac}` : `${whole}`;
-}
+// categories and models
 
 export function isValidCategory(category: string): boolean {
   return categoryPattern.test(category);
@@ -466,108 +350,4 @@ export function isValidCategory(category: string): boolean {
 export function normaliseModel(model: string): string | undefined {
   const text = model.trim().toLowerCase();
   return text.length > 0 && text.length <= modelLengthMax && modelPattern.test(text) ? text : undefined;
-}
-
-/**
- * Money for display, from integer micro-units: "$1,234.57", "$0.0042" below a cent, "$0" for none.
- * Rounded half up at the shown precision; computed on bigints, never floats.
- */
-export function formatMoney(micros: bigint, currency = moneyCurrency): string {
-  const symbol = currency === 'USD' ? '$' : `${currency} `;
-  const negative = micros < 0n;
-  const abs = negative ? -micros : micros;
-  const sign = negative ? '-' : '';
-  if (abs === 0n) return `${symbol}0`;
-  if (abs < 10_000n) {
-    const tenThousandths = (abs + 50n) / 100n;
-    return tenThousandths === 0n
-      ? `<${symbol}0.0001`
-      : `${sign}${symbol}0.${tenThousandths.toString().padStart(4, '0')}`;
-  }
-  const cents = (abs + 5_000n) / 10_000n;
-  const whole = (cents / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${sign}${symbol}${whole}.${(cents % 100n).toString().padStart(2, '0')}`;
-}
-
-/** Price per million tokens as typed: 2500000 → "2.5". */
-export function formatPricePerMillion(micros: bigint): string {
-  const whole = micros / 1_000_000n;
-  const frac = (micros % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
-  return frac ? `${whole}.${frac}` : whole.toString();
-}
-
-/** Value-weighted tokens per unit of money (per dollar); null when nothing was spent. */
-export function valuePerMoney(value: bigint, costMicros: bigint): bigint | null {
-  return costMicros > 0n ? (value * 1_000_000n) / costMicros : null;
-}
-
-// ---------------------------------------------------------------------------------------------
-// periods, in the organisation's time zone
-
-/** A local calendar date in a zone (from src/lib/zoned-time.models.ts, the one place for zone arithmetic). */
-export type LocalDate = Pick<WallTime, 'year' | 'month' | 'day' | 'weekday'>;
-
-export function localDate(at: Date, timeZone: string): LocalDate {
-  return wallTimeAt(at, timeZone);
-}
-
-function isoDay(year: number, month: number, day: number): string {
-  return new Date(Date.UTC(year, month - 1, day)).toISOString().slice(0, 10);
-}
-
-/** The current week (from Monday), month or quarter at `at`, as local dates [start, end). */
-export function currentPeriod(window: LeaderboardWindow, at: Date, timeZone: string): { start: string; end: string } {
-  const local = localDate(at, timeZone);
-  switch (window) {
-    case 'week': {
-      const start = local.day - (local.weekday - 1);
-      return { start: isoDay(local.year, local.month, start), end: isoDay(local.year, local.month, start + 7) };
-    }
-    case 'month':
-      return { start: isoDay(local.year, local.month, 1), end: isoDay(local.year, local.month + 1, 1) };
-    case 'quarter': {
-      const first = Math.floor((local.month - 1) / 3) * 3 + 1;
-      return { start: isoDay(local.year, first, 1), end: isoDay(local.year, first + 3, 1) };
-    }
-  }
-}
-
-/** The alert period: the organisation-local month, e.g. "2026-11". */
-export function alertPeriod(at: Date, timeZone: string): string {
-  return currentPeriod('month', at, timeZone).start.slice(0, 7);
-}
-
-/** Start of a local date ("2026-11-01") in the zone, as an instant (for comparing with transfer times). */
-export function zonedDayStart(day: string, timeZone: string): Date {
-  const [year, month, date] = day.split('-').map(Number);
-  return instantOfWallTime(timeZone, { year: year!, month: month!, day: date! });
-}
-
-// ---------------------------------------------------------------------------------------------
-// low-balance thresholds
-
-export const defaultAlertPercents = [20, 5] as const;
-
-export type AlertThreshold = `left_${number}` | 'overage';
-
-/**
- * The thresholds a wallet is at or past after a debit, most severe first: `overage` below zero;
- * `left_P` at P % or less of what it received this period (nothing percent-based when it received
- * nothing). The alert log then lets each fire once per period, so a threshold crossed while no DM
- * could be sent (a CSV import at the CLI) is still announced by the next debit.
- */
-export function thresholdsReached(input: {
-  after: bigint;
-  receivedThisPeriod: bigint;
-  percents: readonly number[];
-}): AlertThreshold[] {
-  const reached: AlertThreshold[] = [];
-  if (input.after < 0n) reached.push('overage');
-  if (input.receivedThisPeriod > 0n) {
-    for (const percent of [...input.percents].sort((a, b) => a - b)) {
-      const limit = (input.receivedThisPeriod * BigInt(Math.round(percent * 100))) / 10_000n;
-      if (input.after <= limit) reached.push(`left_${percent}`);
-    }
-  }
-  return reached;
 }

@@ -2,8 +2,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import client from 'prom-client';
 import type { AppDeps, AppModule } from '../lib/module';
 import { sendLowBalanceAlerts } from './alerts.usecases';
+import { authenticateApiKey } from './api-keys.usecases';
 import { envelopeHelp, eventsPerRequestMax, requestBytesMax, requestsInFlightPerKeyMax } from './usage.models';
-import { authenticateApiKey, ingestUsage } from './usage.usecases';
+import { ingestUsage } from './usage.usecases';
 
 /** Bound on alert runs waiting in the background; beyond it new ones are skipped (and logged). */
 const pendingAlertRunsMax = 100;
@@ -26,8 +27,30 @@ export function createUsageModule(deps: AppDeps): AppModule {
     labelNames: ['outcome'] as const,
     registers: [deps.metrics.registry],
   });
+  return {
+    name: 'usage',
+    mount(app) {
+      app.post(
+        '/v1/usage',
+        wrap(authenticate(deps)),
+        limitInFlight(inFlight),
+        requireJson,
+        express.json({ limit: requestBytesMax, type: jsonTypes }),
+        wrap(handleUsage(deps, events, pendingAlerts)),
+        bodyErrors,
+      );
+      app.all('/v1/usage', onlyPost);
+    },
+    async stop() {
+      // Let alerts already under way finish before the database closes.
+      await Promise.allSettled([...pendingAlerts]);
+    },
+  };
+}
 
-  const authenticate = async (req: Request, res: Response, next: NextFunction) => {
+/** `Authorization: Bearer <key>` → the key's organisation in `res.locals`; 401 without a live key. */
+function authenticate(deps: Pick<AppDeps, 'ctx'>) {
+  return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) {
@@ -49,8 +72,11 @@ export function createUsageModule(deps: AppDeps): AppModule {
     res.locals.keyId = key.keyId;
     next();
   };
+}
 
-  const limitInFlight = (_req: Request, res: Response, next: NextFunction) => {
+/** At most `requestsInFlightPerKeyMax` requests per key at once (429 with Retry-After beyond), counted in `inFlight`. */
+function limitInFlight(inFlight: Map<bigint, number>) {
+  return (_req: Request, res: Response, next: NextFunction) => {
     const keyId = res.locals.keyId as bigint;
     const current = inFlight.get(keyId) ?? 0;
     if (current >= requestsInFlightPerKeyMax) {
@@ -74,8 +100,18 @@ export function createUsageModule(deps: AppDeps): AppModule {
     res.on('close', release);
     next();
   };
+}
 
-  const handle = async (req: Request, res: Response) => {
+/**
+ * Ingests the envelope's events and answers each; counts outcomes in `events`; starts the
+ * low-balance alerts after the answer, at most `pendingAlertRunsMax` runs at once.
+ */
+function handleUsage(
+  deps: Pick<AppDeps, 'ctx' | 'logger' | 'notifier' | 'config'>,
+  events: client.Counter<'outcome'>,
+  pendingAlerts: Set<Promise<unknown>>,
+) {
+  return async (req: Request, res: Response) => {
     const body = req.body as unknown;
     const list =
       body && typeof body === 'object' && !Array.isArray(body) ? (body as { events?: unknown }).events : undefined;
@@ -121,65 +157,45 @@ export function createUsageModule(deps: AppDeps): AppModule {
       pendingAlerts.add(run);
     }
   };
+}
 
-  /** JSON only: a body sent as anything else is answered 415, naming the header to send (before it is read). */
-  const requireJson = (req: Request, res: Response, next: NextFunction) => {
-    // type-is answers null for a request without a body; that one is answered 400 as not the envelope.
-    if (req.is(jsonTypes) === false) {
-      res.status(415).json({
-        error: 'unsupported_media_type',
-        message: `Send the body as JSON with the header "Content-Type: application/json" (got "${String(req.get('content-type') ?? 'none').slice(0, 100)}").`,
-      });
-      return;
-    }
-    next();
-  };
-
-  /** Any other method on the route: 405 with the one method it takes. */
-  const onlyPost = (req: Request, res: Response) => {
-    res.set('Allow', 'POST');
-    res.status(405).json({
-      error: 'method_not_allowed',
-      message: `${req.method} is not supported here; POST {"events":[…]} with "Authorization: Bearer <key>".`,
+/** JSON only: a body sent as anything else is answered 415, naming the header to send (before it is read). */
+function requireJson(req: Request, res: Response, next: NextFunction): void {
+  // type-is answers null for a request without a body; that one is answered 400 as not the envelope.
+  if (req.is(jsonTypes) === false) {
+    res.status(415).json({
+      error: 'unsupported_media_type',
+      message: `Send the body as JSON with the header "Content-Type: application/json" (got "${String(req.get('content-type') ?? 'none').slice(0, 100)}").`,
     });
-  };
+    return;
+  }
+  next();
+}
 
-  // Body errors of this route get friendly JSON here rather than the app-wide handler's bare code.
-  const bodyErrors = (error: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const type = (error as { type?: string }).type;
-    if (type === 'entity.too.large') {
-      res.status(413).json({
-        error: 'payload_too_large',
-        message: `At most ${requestBytesMax} bytes (1 MiB) per request; send fewer events per request.`,
-      });
-      return;
-    }
-    if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
-      res.status(400).json({ error: 'bad_request', message: `The body is not valid JSON. ${envelopeHelp}` });
-      return;
-    }
-    next(error);
-  };
+/** Any other method on the route: 405 with the one method it takes. */
+function onlyPost(req: Request, res: Response): void {
+  res.set('Allow', 'POST');
+  res.status(405).json({
+    error: 'method_not_allowed',
+    message: `${req.method} is not supported here; POST {"events":[…]} with "Authorization: Bearer <key>".`,
+  });
+}
 
-  return {
-    name: 'usage',
-    mount(app) {
-      app.post(
-        '/v1/usage',
-        wrap(authenticate),
-        limitInFlight,
-        requireJson,
-        express.json({ limit: requestBytesMax, type: jsonTypes }),
-        wrap(handle),
-        bodyErrors,
-      );
-      app.all('/v1/usage', onlyPost);
-    },
-    async stop() {
-      // Let alerts already under way finish before the database closes.
-      await Promise.allSettled([...pendingAlerts]);
-    },
-  };
+// Body errors of this route get friendly JSON here rather than the app-wide handler's bare code.
+function bodyErrors(error: unknown, _req: Request, res: Response, next: NextFunction): void {
+  const type = (error as { type?: string }).type;
+  if (type === 'entity.too.large') {
+    res.status(413).json({
+      error: 'payload_too_large',
+      message: `At most ${requestBytesMax} bytes (1 MiB) per request; send fewer events per request.`,
+    });
+    return;
+  }
+  if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    res.status(400).json({ error: 'bad_request', message: `The body is not valid JSON. ${envelopeHelp}` });
+    return;
+  }
+  next(error);
 }
 
 /** Express 5 forwards a rejected promise to the error handlers; this keeps the types plain. */

@@ -1,15 +1,10 @@
 import { formatTokens } from '../ledger/amount.models';
 import { type Block, type ChatMessage, context, type Line, message, text } from '../notify/message.models';
-import {
-  type AlertThreshold,
-  formatMoney,
-  formatPricePerMillion,
-  formatWeight,
-  priceHelp,
-  weightHelp,
-} from './usage.models';
-import type { ApiKey, PriceRow } from './usage.repository';
-import type { Leaderboard, LeaderboardEntry, LeaderboardSettingsView, UsageByModel } from './usage.usecases';
+import type { ApiKey } from './api-keys.repository';
+import type { Leaderboard, LeaderboardEntry, LeaderboardSettingsView, UsageByModel } from './leaderboard.usecases';
+import type { AlertThreshold } from './limits.models';
+import type { PriceRow } from './prices.repository';
+import { formatMoney, formatPricePerMillion, formatWeight, priceHelp, weightHelp } from './pricing.models';
 
 // Platform-neutral replies for the usage commands. The chat core calls a verb and hands its result
 // to one of these; the Slack and Teams presenters render the ChatMessage. Names typed by people are

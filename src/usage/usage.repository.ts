@@ -1,18 +1,7 @@
-import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { type Orm, queryRows } from '../db/client';
-import { apiKeysListMax, leaderboardTopNMax, pricesListMax, usageModelsListMax } from './usage.models';
-import {
-  apiKeys,
-  categoryWeights,
-  type LeaderboardWindow,
-  leaderboardSettings,
-  lowBalanceAlerts,
-  modelPrices,
-  usageBatches,
-} from './usage.tables';
-
-export type ApiKey = typeof apiKeys.$inferSelect;
-export type LeaderboardSettings = typeof leaderboardSettings.$inferSelect;
+import { receivedCodes } from './limits.models';
+import { lowBalanceAlerts, usageBatches } from './usage.tables';
 
 // ---------------------------------------------------------------------------------------------
 // ingestion
@@ -198,288 +187,20 @@ export async function ingestBatch(
 }
 
 // ---------------------------------------------------------------------------------------------
-// API keys
+// low-balance alerts
 
-export async function insertApiKey(
-  orm: Orm,
-  input: {
-    orgId: bigint;
-    name: string;
-    keyHash: string;
-    keyPrefix: string;
-    createdByMemberId: bigint | null;
-    createdAt: Date;
-  },
-): Promise<ApiKey> {
-  const [row] = await orm.insert(apiKeys).values(input).returning();
-  return row!;
-}
-
-export async function findLiveApiKeyByName(orm: Orm, orgId: bigint, name: string): Promise<ApiKey | undefined> {
-  const [row] = await orm
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.name, name), isNull(apiKeys.revokedAt)))
-    .limit(1);
-  return row;
-}
-
-export async function findLiveApiKeyByHash(orm: Orm, keyHash: string): Promise<ApiKey | undefined> {
-  const [row] = await orm
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)))
-    .limit(1);
-  return row;
-}
-
-export async function listApiKeys(orm: Orm, orgId: bigint): Promise<ApiKey[]> {
-  return orm
-    .select()
-    .from(apiKeys)
-    .where(eq(apiKeys.orgId, orgId))
-    .orderBy(sql`${apiKeys.revokedAt} is not null`, asc(apiKeys.name), desc(apiKeys.createdAt))
-    .limit(apiKeysListMax);
-}
-
-export async function revokeApiKey(orm: Orm, orgId: bigint, name: string, at: Date): Promise<ApiKey | undefined> {
-  const [row] = await orm
-    .update(apiKeys)
-    .set({ revokedAt: at })
-    .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.name, name), isNull(apiKeys.revokedAt)))
-    .returning();
-  return row;
-}
-
-// ---------------------------------------------------------------------------------------------
-// prices and weights
-
-export async function upsertPrice(
-  orm: Orm,
-  input: {
-    orgId: bigint;
-    model: string;
-    effectiveFrom: Date;
-    inputMicrosPerMillion: bigint;
-    outputMicrosPerMillion: bigint;
-    createdByMemberId: bigint | null;
-  },
-): Promise<void> {
-  await orm
-    .insert(modelPrices)
-    .values(input)
-    .onConflictDoUpdate({
-      target: [modelPrices.orgId, modelPrices.model, modelPrices.effectiveFrom],
-      set: {
-        inputMicrosPerMillion: input.inputMicrosPerMillion,
-        outputMicrosPerMillion: input.outputMicrosPerMillion,
-        createdByMemberId: input.createdByMemberId,
-      },
-    });
-}
-
-export interface PriceRow {
-  model: string;
-  effectiveFrom: Date;
-  inputMicrosPerMillion: bigint;
-  outputMicrosPerMillion: bigint;
-  source: 'organisation' | 'seed';
-}
-
-/** The organisation's own dated prices, then the seed prices of models it has not priced itself. */
-export async function listPrices(orm: Orm, orgId: bigint): Promise<PriceRow[]> {
-  const rows = await queryRows<{
-    model: string;
-    effective_from: string | Date;
-    input_micros: string;
-    output_micros: string;
-    source: 'organisation' | 'seed';
-  }>(
-    orm,
-    sql`select model, effective_from, input_micros_per_million::text as input_micros,
-               output_micros_per_million::text as output_micros, 'organisation' as source
-          from model_prices where org_id = ${orgId.toString()}::bigint
-        union all
-        select s.model, s.effective_from, s.input_micros_per_million::text, s.output_micros_per_million::text, 'seed'
-          from model_price_seeds s
-         where not exists (select 1 from model_prices p where p.org_id = ${orgId.toString()}::bigint and p.model = s.model)
-        order by model, effective_from
-        limit ${pricesListMax}`,
+/** `receivedCodes` as a SQL list, for `t.code in (…)`: the one place the rule meets SQL. */
+export function receivedCodesSql() {
+  return sql.join(
+    receivedCodes.map((code) => sql`${code}`),
+    sql`, `,
   );
-  return rows.map((row) => ({
-    model: row.model,
-    effectiveFrom: new Date(row.effective_from),
-    inputMicrosPerMillion: BigInt(row.input_micros),
-    outputMicrosPerMillion: BigInt(row.output_micros),
-    source: row.source,
-  }));
-}
-
-export async function upsertWeight(
-  orm: Orm,
-  input: { orgId: bigint; category: string; weightThousandths: number; at: Date },
-) {
-  await orm
-    .insert(categoryWeights)
-    .values({
-      orgId: input.orgId,
-      category: input.category,
-      weightThousandths: input.weightThousandths,
-      updatedAt: input.at,
-    })
-    .onConflictDoUpdate({
-      target: [categoryWeights.orgId, categoryWeights.category],
-      set: { weightThousandths: input.weightThousandths, updatedAt: input.at },
-    });
-}
-
-export async function listWeights(orm: Orm, orgId: bigint) {
-  return orm
-    .select()
-    .from(categoryWeights)
-    .where(eq(categoryWeights.orgId, orgId))
-    .orderBy(asc(categoryWeights.category))
-    .limit(pricesListMax);
-}
-
-// ---------------------------------------------------------------------------------------------
-// leaderboard
-
-export async function findLeaderboardSettings(orm: Orm, orgId: bigint): Promise<LeaderboardSettings | undefined> {
-  const [row] = await orm.select().from(leaderboardSettings).where(eq(leaderboardSettings.orgId, orgId)).limit(1);
-  return row;
-}
-
-export async function upsertLeaderboardSettings(
-  orm: Orm,
-  input: { orgId: bigint; at: Date } & Partial<
-    Pick<LeaderboardSettings, 'enabled' | 'hideMoney' | 'topN' | 'defaultWindow'>
-  >,
-): Promise<LeaderboardSettings> {
-  const { orgId, at, ...changes } = input;
-  const [row] = await orm
-    .insert(leaderboardSettings)
-    .values({ orgId, updatedAt: at, ...changes })
-    .onConflictDoUpdate({ target: leaderboardSettings.orgId, set: { ...changes, updatedAt: at } })
-    .returning();
-  return row!;
-}
-
-export interface LeaderboardRow {
-  memberId: bigint;
-  displayName: string;
-  rank: number;
-  position: number;
-  events: bigint;
-  tokens: bigint;
-  value: bigint;
-  costMicros: bigint;
 }
 
 /**
- * The ranked members of one period: equal value shares a rank (1, 1, 3); within a rank the order
- * is by member id (who joined first), so it never changes between reads. Opted-out, deactivated and bot
- * members are left out before ranking. Returns the first `topN` and, if further down, the asker's own row.
+ * What each wallet received since `since`: its credits by the `receivedCodes` of limits.models (grants,
+ * top-ups, allowances; not reversals), the base of "near the limit".
  */
-export async function rankPeriod(
-  orm: Orm,
-  input: { orgId: bigint; period: LeaderboardWindow; periodStart: string; topN: number; askerId: bigint | null },
-): Promise<{ rows: LeaderboardRow[]; ranked: number }> {
-  const topN = Math.max(1, Math.min(input.topN, leaderboardTopNMax));
-  const rows = await queryRows<{
-    member_id: string;
-    display_name: string;
-    rnk: string;
-    pos: string;
-    events: string;
-    tokens: string;
-    value: string;
-    cost_micros: string;
-    ranked: string;
-  }>(
-    orm,
-    // Ranks on (value, member id) alone, reading names only for the rows shown: text comparisons
-    // under a locale collation cost more than everything else here put together.
-    sql`with totals as (
-          select t.member_id, t.value
-            from usage_period_totals t
-           where t.org_id = ${input.orgId.toString()}::bigint and t.period = ${input.period}
-             and t.period_start = ${input.periodStart}::date
-             and not exists (select 1 from members x
-                              where x.org_id = t.org_id and x.id = t.member_id
-                                and (x.leaderboard_opt_out or x.is_bot or not x.is_active))
-        ), ranked as (
-          select member_id, rank() over (order by value desc) as rnk,
-                 row_number() over (order by value desc, member_id) as pos,
-                 count(*) over () as ranked
-            from totals
-        )
-        select r.member_id::text, m.display_name, r.rnk::text, r.pos::text, t.events::text, t.tokens::text,
-               t.value::text, t.cost_micros::text, r.ranked::text
-          from ranked r
-          join usage_period_totals t on t.org_id = ${input.orgId.toString()}::bigint and t.period = ${input.period}
-                                    and t.period_start = ${input.periodStart}::date and t.member_id = r.member_id
-          join members m on m.org_id = t.org_id and m.id = r.member_id
-         where r.pos <= ${topN} or r.member_id = ${input.askerId?.toString() ?? null}::bigint
-         order by r.pos`,
-  );
-  return {
-    ranked: rows.length > 0 ? Number(rows[0]!.ranked) : 0,
-    rows: rows.map((row) => ({
-      memberId: BigInt(row.member_id),
-      displayName: row.display_name,
-      rank: Number(row.rnk),
-      position: Number(row.pos),
-      events: BigInt(row.events),
-      tokens: BigInt(row.tokens),
-      value: BigInt(row.value),
-      costMicros: BigInt(row.cost_micros),
-    })),
-  };
-}
-
-export interface ModelUsageRow {
-  model: string;
-  events: bigint;
-  inputTokens: bigint;
-  outputTokens: bigint;
-  tokens: bigint;
-  value: bigint;
-  costMicros: bigint;
-}
-
-/** One member's usage per model over local days [start, end), largest cost first. */
-export async function usageByModel(
-  orm: Orm,
-  input: { orgId: bigint; memberId: bigint; start: string; end: string },
-): Promise<ModelUsageRow[]> {
-  const rows = await queryRows<Record<string, string>>(
-    orm,
-    sql`select model, sum(events)::text as events, sum(input_tokens)::text as input_tokens,
-               sum(output_tokens)::text as output_tokens, sum(tokens)::text as tokens, sum(value)::text as value,
-               sum(cost_micros)::text as cost_micros
-          from usage_daily_rollups
-         where org_id = ${input.orgId.toString()}::bigint and member_id = ${input.memberId.toString()}::bigint
-           and day >= ${input.start}::date and day < ${input.end}::date
-         group by model
-         order by sum(cost_micros) desc, sum(tokens) desc, model
-         limit ${usageModelsListMax}`,
-  );
-  return rows.map((row) => ({
-    model: row.model!,
-    events: BigInt(row.events!),
-    inputTokens: BigInt(row.input_tokens!),
-    outputTokens: BigInt(row.output_tokens!),
-    tokens: BigInt(row.tokens!),
-    value: BigInt(row.value!),
-    costMicros: BigInt(row.cost_micros!),
-  }));
-}
-
-// ---------------------------------------------------------------------------------------------
-// low-balance alerts
-
-/** Tokens credited to each wallet since `since` (grants, top-ups, allowances, reversals in its favour). */
 export async function receivedSince(
   orm: Orm,
   orgId: bigint,
@@ -495,6 +216,7 @@ export async function receivedSince(
           cross join lateral (
             select sum(t.amount) as total from transfers t
              where t.org_id = ${orgId.toString()}::bigint and t.credit_account_id = w.id
+               and t.code in (${receivedCodesSql()})
                and t.created_at >= ${since.toISOString()}::timestamptz
           ) s`,
   );

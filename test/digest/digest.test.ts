@@ -7,7 +7,7 @@ import { Scheduler } from '../../src/digest/scheduler';
 import { createTestClock } from '../../src/lib/clock';
 import { type Ctx, operatorActor } from '../../src/lib/context';
 import { createLogger } from '../../src/lib/logger';
-import { periodStart } from '../../src/lib/zoned-time.models';
+import { periodStart } from '../../src/lib/periods.models';
 import { addMember } from '../../src/members/members.usecases';
 import { type ChatMessage, plainText } from '../../src/notify/message.models';
 import { type MessageLocation, Notifier, type PlatformSender, type SendOutcome } from '../../src/notify/notifier';

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  instantOfWallTime,
-  nextPeriodStart,
-  offsetChangeBetween,
-  periodStart,
-  previousPeriodStart,
-  resolveWallTime,
-} from '../../src/lib/zoned-time.models';
+import { nextPeriodStart, periodStart, previousPeriodStart } from '../../src/lib/periods.models';
+import { instantOfWallTime, offsetChangeBetween, resolveWallTime } from '../../src/lib/zoned-time.models';
 
 describe('periods in a time zone', () => {
   it('a week starts on Monday at local midnight', () => {

@@ -10,8 +10,6 @@ import { type Actor, operatorActor } from '../../src/lib/context';
 import { findMember, findOrganisationByWorkspace } from '../../src/members/members.repository';
 import {
   addMember,
-  createOrganisation,
-  linkWorkspace,
   refreshMemberFromPlatform,
   renameMember,
   setManager,
@@ -19,7 +17,9 @@ import {
   setMemberEmail,
   setRole,
 } from '../../src/members/members.usecases';
-import { getLeaderboard, ingestUsage } from '../../src/usage/usage.usecases';
+import { createOrganisation, linkWorkspace } from '../../src/members/organisations.usecases';
+import { getLeaderboard } from '../../src/usage/leaderboard.usecases';
+import { ingestUsage } from '../../src/usage/usage.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
 import { makeMember, makeOrganisation, makeTeam, uniqueKey } from '../support/fixtures';
 import { event } from '../usage/support';

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { usageBlocks } from '../../src/chat/usage.bridge';
 import { operatorActor } from '../../src/lib/context';
-import { createOrganisation } from '../../src/members/members.usecases';
-import { leaderboardReply, usageByModelSection } from '../../src/usage/usage.replies';
+import { createOrganisation } from '../../src/members/organisations.usecases';
 import {
   getLeaderboard,
   getUsageByModel,
-  ingestUsage,
   setLeaderboardOption,
   setLeaderboardOptOut,
-} from '../../src/usage/usage.usecases';
+} from '../../src/usage/leaderboard.usecases';
+import { leaderboardReply, usageByModelSection } from '../../src/usage/usage.replies';
+import { ingestUsage } from '../../src/usage/usage.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
 import { makeMember, makeOrganisation, uniqueKey } from '../support/fixtures';
 import { event, fund, messageText } from './support';

@@ -1,17 +1,9 @@
 import { expect, it } from 'vitest';
-import {
-  checkUsageColumns,
-  currentPeriod,
-  formatMoney,
-  hashRawEvent,
-  parsePricePerMillion,
-  parseUsageEvent,
-  parseWeight,
-  rawEventId,
-  thresholdsReached,
-  usageOperationKey,
-  zonedDayStart,
-} from '../../src/usage/usage.models';
+import { currentPeriod, zonedDayStart } from '../../src/lib/periods.models';
+import { thresholdsReached } from '../../src/usage/limits.models';
+import { formatMoney, parsePricePerMillion, parseWeight } from '../../src/usage/pricing.models';
+import { hashRawEvent, usageOperationKey } from '../../src/usage/replay.models';
+import { checkUsageColumns, parseUsageEvent, rawEventId } from '../../src/usage/usage.models';
 
 const now = new Date('2026-01-05T09:00:00Z');
 

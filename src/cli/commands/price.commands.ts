@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { operatorActor } from '../../lib/context';
-import { formatPricePerMillion, priceHelp } from '../../usage/usage.models';
+import { formatPricePerMillion, priceHelp } from '../../usage/pricing.models';
 import { listPrices, setPrice } from '../../usage/usage.usecases';
 import { requireDate, requireOrganisation, withCliContext } from '../cli-context';
 import { formatTable } from '../cli-format';

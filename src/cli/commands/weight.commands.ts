@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { operatorActor } from '../../lib/context';
-import { formatWeight, weightHelp } from '../../usage/usage.models';
+import { formatWeight, weightHelp } from '../../usage/pricing.models';
 import { listWeights, setWeight } from '../../usage/usage.usecases';
 import { requireOrganisation, withCliContext } from '../cli-context';
 import { formatTable } from '../cli-format';

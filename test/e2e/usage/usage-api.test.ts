@@ -9,7 +9,7 @@ import { type RunningAllot, startAllot } from '../../../src/main';
 import type { Member, Organisation } from '../../../src/members/members.repository';
 import { addMember } from '../../../src/members/members.usecases';
 import type { PlatformSender } from '../../../src/notify/notifier';
-import { createApiKey, revokeApiKey } from '../../../src/usage/usage.usecases';
+import { createApiKey, revokeApiKey } from '../../../src/usage/api-keys.usecases';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { makeOrganisation, uniqueKey } from '../../support/fixtures';
 import { event, fund, wallet } from '../../usage/support';

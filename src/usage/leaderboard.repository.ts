@@ -1,0 +1,152 @@
+import { eq, sql } from 'drizzle-orm';
+import { type Orm, queryRows } from '../db/client';
+import { leaderboardTopNMax, usageModelsListMax } from './usage.models';
+import { type LeaderboardWindow, leaderboardSettings } from './usage.tables';
+
+// The leaderboard's settings and ranking, and usage per model and per period, read from the rollups.
+
+export type LeaderboardSettings = typeof leaderboardSettings.$inferSelect;
+
+export async function findLeaderboardSettings(orm: Orm, orgId: bigint): Promise<LeaderboardSettings | undefined> {
+  const [row] = await orm.select().from(leaderboardSettings).where(eq(leaderboardSettings.orgId, orgId)).limit(1);
+  return row;
+}
+
+export async function upsertLeaderboardSettings(
+  orm: Orm,
+  input: { orgId: bigint; at: Date } & Partial<
+    Pick<LeaderboardSettings, 'enabled' | 'hideMoney' | 'topN' | 'defaultWindow'>
+  >,
+): Promise<LeaderboardSettings> {
+  const { orgId, at, ...changes } = input;
+  const [row] = await orm
+    .insert(leaderboardSettings)
+    .values({ orgId, updatedAt: at, ...changes })
+    .onConflictDoUpdate({ target: leaderboardSettings.orgId, set: { ...changes, updatedAt: at } })
+    .returning();
+  return row!;
+}
+
+export interface LeaderboardRow {
+  memberId: bigint;
+  displayName: string;
+  rank: number;
+  position: number;
+  events: bigint;
+  tokens: bigint;
+  value: bigint;
+  costMicros: bigint;
+}
+
+/**
+ * The ranked members of one period: equal value shares a rank (1, 1, 3); within a rank the order
+ * is by member id (who joined first), so it never changes between reads. Opted-out, deactivated and bot
+ * members are left out before ranking. Returns the first `topN` and, if further down, the asker's own row.
+ */
+export async function rankPeriod(
+  orm: Orm,
+  input: { orgId: bigint; period: LeaderboardWindow; periodStart: string; topN: number; askerId: bigint | null },
+): Promise<{ rows: LeaderboardRow[]; ranked: number }> {
+  const topN = Math.max(1, Math.min(input.topN, leaderboardTopNMax));
+  const rows = await queryRows<{
+    member_id: string;
+    display_name: string;
+    rnk: string;
+    pos: string;
+    events: string;
+    tokens: string;
+    value: string;
+    cost_micros: string;
+    ranked: string;
+  }>(
+    orm,
+    // Ranks on (value, member id) alone, reading names only for the rows shown: text comparisons
+    // under a locale collation cost more than everything else here put together.
+    sql`with totals as (
+          select t.member_id, t.value
+            from usage_period_totals t
+           where t.org_id = ${input.orgId.toString()}::bigint and t.period = ${input.period}
+             and t.period_start = ${input.periodStart}::date
+             and not exists (select 1 from members x
+                              where x.org_id = t.org_id and x.id = t.member_id
+                                and (x.leaderboard_opt_out or x.is_bot or not x.is_active))
+        ), ranked as (
+          select member_id, rank() over (order by value desc) as rnk,
+                 row_number() over (order by value desc, member_id) as pos,
+                 count(*) over () as ranked
+            from totals
+        )
+        select r.member_id::text, m.display_name, r.rnk::text, r.pos::text, t.events::text, t.tokens::text,
+               t.value::text, t.cost_micros::text, r.ranked::text
+          from ranked r
+          join usage_period_totals t on t.org_id = ${input.orgId.toString()}::bigint and t.period = ${input.period}
+                                    and t.period_start = ${input.periodStart}::date and t.member_id = r.member_id
+          join members m on m.org_id = t.org_id and m.id = r.member_id
+         where r.pos <= ${topN} or r.member_id = ${input.askerId?.toString() ?? null}::bigint
+         order by r.pos`,
+  );
+  return {
+    ranked: rows.length > 0 ? Number(rows[0]!.ranked) : 0,
+    rows: rows.map((row) => ({
+      memberId: BigInt(row.member_id),
+      displayName: row.display_name,
+      rank: Number(row.rnk),
+      position: Number(row.pos),
+      events: BigInt(row.events),
+      tokens: BigInt(row.tokens),
+      value: BigInt(row.value),
+      costMicros: BigInt(row.cost_micros),
+    })),
+  };
+}
+
+export interface ModelUsageRow {
+  model: string;
+  events: bigint;
+  inputTokens: bigint;
+  outputTokens: bigint;
+  tokens: bigint;
+  value: bigint;
+  costMicros: bigint;
+}
+
+/** One member's usage per model over local days [start, end), largest cost first. */
+export async function usageByModel(
+  orm: Orm,
+  input: { orgId: bigint; memberId: bigint; start: string; end: string },
+): Promise<ModelUsageRow[]> {
+  const rows = await queryRows<Record<string, string>>(
+    orm,
+    sql`select model, sum(events)::text as events, sum(input_tokens)::text as input_tokens,
+               sum(output_tokens)::text as output_tokens, sum(tokens)::text as tokens, sum(value)::text as value,
+               sum(cost_micros)::text as cost_micros
+          from usage_daily_rollups
+         where org_id = ${input.orgId.toString()}::bigint and member_id = ${input.memberId.toString()}::bigint
+           and day >= ${input.start}::date and day < ${input.end}::date
+         group by model
+         order by sum(cost_micros) desc, sum(tokens) desc, model
+         limit ${usageModelsListMax}`,
+  );
+  return rows.map((row) => ({
+    model: row.model!,
+    events: BigInt(row.events!),
+    inputTokens: BigInt(row.input_tokens!),
+    outputTokens: BigInt(row.output_tokens!),
+    tokens: BigInt(row.tokens!),
+    value: BigInt(row.value!),
+    costMicros: BigInt(row.cost_micros!),
+  }));
+}
+
+/** The whole organisation's tokens and cost over one period of `usage_period_totals` (starting on local day `start`). */
+export async function organisationPeriodTotals(
+  orm: Orm,
+  input: { orgId: bigint; period: 'week' | 'month' | 'quarter'; start: string },
+): Promise<{ tokens: bigint; costMicros: bigint }> {
+  const [row] = await queryRows<{ tokens: string | null; cost: string | null }>(
+    orm,
+    sql`select sum(tokens)::text as tokens, sum(cost_micros)::text as cost from usage_period_totals
+         where org_id = ${input.orgId} and period = ${input.period} and period_start = ${input.start}::date`,
+  );
+  return { tokens: BigInt(row?.tokens ?? 0), costMicros: BigInt(row?.cost ?? 0) };
+}
