@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+import { reservationTimeoutSecondsDefault, reservationTimeoutSecondsMax } from './reservations.tables';
+
+/** Longest id a gateway may give a reservation (the column's CHECK agrees). */
+export const reservationKeyLengthMax = 255;
+
+/**
+ * The deadline of a reservation made at `now`: `timeoutSeconds` later (default 300 s, at most 1 hour).
+ * Returns undefined for a timeout that is not a whole number of seconds from 1 to 3,600.
+ */
+export function reservationDeadline(now: Date, timeoutSeconds: number | undefined): Date | undefined {
+  const seconds = timeoutSeconds ?? reservationTimeoutSecondsDefault;
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > reservationTimeoutSecondsMax) return undefined;
+  return new Date(now.getTime() + seconds * 1_000);
+}
+
+const settlePrefix = 'reservation:';
+
+/**
+ * The id of the usage event that settles a reservation: `reservation:<its id>`, or, for ids too long
+ * to carry the prefix, `reservation#<sha-256 of the id>`. Derived from the reservation alone, so a
+ * retried settle is a duplicate event and never a second debit.
+ */
+export function settleEventId(reservationKey: string): string {
+  const id = `${settlePrefix}${reservationKey}`;
+  return id.length <= reservationKeyLengthMax
+    ? id
+    : `reservation#${createHash('sha256').update(reservationKey).digest('base64url')}`;
+}
