@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './lib/logger';
 import type { AppDeps, AppModule } from './lib/module';
 import { describeStartupFailure, startupExitCodes } from './lib/startup-failures';
 import { Notifier } from './notify/notifier';
+import { createReservationsModule } from './reservations/reservations.module';
 import { createTeamsRefusalModule, describeTeamsAccess, teamsAccess } from './teams/teams.access';
 import { createUsageModule } from './usage/usage.module';
 
@@ -62,6 +63,7 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
       ? createTeamsRefusalModule()
       : (await import('./teams/teams.module')).createTeamsModule(deps),
     createUsageModule(deps),
+    createReservationsModule(deps),
     createApprovalsModule(deps),
     createDigestModule(deps),
   ].filter((module): module is AppModule => module !== null);

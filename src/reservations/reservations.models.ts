@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { formatTokens } from '../ledger/amount.models';
 import { reservationTimeoutSecondsDefault, reservationTimeoutSecondsMax } from './reservations.tables';
 
 /** Longest id a gateway may give a reservation (the column's CHECK agrees). */
@@ -26,4 +27,26 @@ export function settleEventId(reservationKey: string): string {
   return id.length <= reservationKeyLengthMax
     ? id
     : `reservation#${createHash('sha256').update(reservationKey).digest('base64url')}`;
+}
+
+/**
+ * What a gateway can show the person when a call is refused for want of tokens: how much is left, when
+ * the next allowance comes (a date in their time zone), and how to ask for more. Plain text, one line.
+ */
+export function insufficientTokensMessage(input: {
+  available: bigint;
+  requested: bigint;
+  nextAllowance: { amount: bigint; at: Date; timeZone: string } | null;
+}): string {
+  const left =
+    input.available > 0n
+      ? `You have ${formatTokens(input.available)} tokens available; this call needs ${formatTokens(input.requested)}.`
+      : `You have no tokens available; this call needs ${formatTokens(input.requested)}.`;
+  const next = input.nextAllowance
+    ? ` Your next allowance of ${formatTokens(input.nextAllowance.amount)} tokens arrives on ${new Intl.DateTimeFormat(
+        'en-GB',
+        { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: input.nextAllowance.timeZone },
+      ).format(input.nextAllowance.at)}.`
+    : '';
+  return `${left}${next} Ask for more in Slack or Teams with /request-tokens.`;
 }

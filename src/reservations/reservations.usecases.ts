@@ -1,9 +1,10 @@
+import { nextAllowance } from '../allowances/allowances.usecases';
 import { hashOperation, isValidAmount } from '../ledger/ledger.models';
 import type { Ctx, Platform } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
 import { fail, ok, type Result } from '../lib/result';
 import * as membersRepo from '../members/members.repository';
-import { parseUser, userRefText } from '../usage/usage.models';
+import { currentPeriod, parseUser, thresholdsReached, userRefText, zonedDayStart } from '../usage/usage.models';
 import * as usageRepo from '../usage/usage.repository';
 import { ingestUsage } from '../usage/usage.usecases';
 import { reservationDeadline, reservationKeyLengthMax, settleEventId } from './reservations.models';
@@ -126,7 +127,10 @@ export interface SettleUsage {
   input_tokens: unknown;
   output_tokens: unknown;
   category?: unknown;
-  /** When the call ended (ISO 8601); default now. */
+  /**
+   * When the usage happened (ISO 8601); default the reservation's own time, so that a retried settle
+   * is the same event and not a conflict.
+   */
   time?: unknown;
 }
 
@@ -146,6 +150,7 @@ export type SettleFailure =
   | 'reservation_not_found'
   | 'reservation_released'
   | 'usage_rejected'
+  | 'idempotency_conflict'
   | 'organisation_not_found';
 
 /**
@@ -153,7 +158,8 @@ export type SettleFailure =
  * one /v1/usage event with id `reservation:<id>` (so a retried settle is a duplicate, not a second
  * debit), and the hold is freed. Less than held frees the rest; more debits the extra (usage that
  * already happened may take a wallet below zero). A settle after the deadline still debits the usage
- * and says so (`afterExpiry`). A released reservation cannot be settled. `usage_rejected` carries the
+ * and says so (`afterExpiry`). A released reservation cannot be settled; a second settle with other
+ * figures is `idempotency_conflict`. `usage_rejected` carries the
  * usage event's rejection (`reason`, `message`).
  */
 export async function settleReservation(
@@ -167,7 +173,7 @@ export async function settleReservation(
   const eventId = settleEventId(input.idempotencyKey);
   const event: Record<string, unknown> = {
     id: eventId,
-    time: input.usage.time ?? now.toISOString(),
+    time: input.usage.time ?? found.createdAt.toISOString(),
     user: found.userRef,
     model: input.usage.model ?? found.model,
     input_tokens: input.usage.input_tokens,
@@ -181,6 +187,8 @@ export async function settleReservation(
   }
   const result = ingested.value.results[0]!;
   if (result.status === 'rejected') {
+    // The settle's event exists with other figures: an earlier settle of this reservation said otherwise.
+    if (result.reason === 'id_conflict') return fail('idempotency_conflict');
     return fail('usage_rejected', { reason: result.reason, message: result.message });
   }
   const resolved = await withRetries(() =>
@@ -265,4 +273,62 @@ export async function expireReservations(ctx: Ctx): Promise<number> {
 /** A member's tokens as a gateway sees them: balance, held by calls in flight, and available. */
 export async function getHolding(ctx: Ctx, input: { orgId: bigint; memberId: bigint }) {
   return reservationsRepo.findWalletHolding(ctx.db.orm, input.orgId, input.memberId);
+}
+
+export interface Entitlement {
+  /** The user as normalised (`ana@acme.com`, `slack:U…`, `teams:<id>`). */
+  user: string;
+  memberId: bigint;
+  balance: bigint;
+  held: bigint;
+  available: bigint;
+  /** An active member with tokens available: what a gateway's pre-check asks. */
+  hasAccess: boolean;
+  nextAllowance: { amount: bigint; at: Date; timeZone: string } | null;
+  /** At or past a low-balance alert threshold (the same rule as the alerts), counting what is available. */
+  lowBalance: boolean;
+}
+
+export type EntitlementFailure = 'invalid_user' | 'unknown_user';
+
+/**
+ * What `user` may spend now, for a gateway's pre-check or a status page: balance, held by calls in
+ * flight, available, whether they have access, their next allowance, and whether they are low (the
+ * low-balance alerts' thresholds, `percents` of what they received this month, applied to available).
+ */
+export async function getEntitlement(
+  ctx: Ctx,
+  input: { orgId: bigint; user: string; percents: readonly number[] },
+): Promise<Result<Entitlement, EntitlementFailure>> {
+  const userRef = parseUser(input.user);
+  if (!userRef) return fail('invalid_user');
+  const [resolved] = await usageRepo.resolveUsers(ctx.db.orm, input.orgId, {
+    emails: userRef.kind === 'email' ? [userRef.email] : [],
+    slackIds: userRef.kind === 'slack' ? [userRef.userId] : [],
+    teamsIds: userRef.kind === 'teams' ? [userRef.objectId] : [],
+  });
+  if (!resolved) return fail('unknown_user');
+  const [member, organisation, holding, next] = await Promise.all([
+    membersRepo.findMember(ctx.db.orm, input.orgId, resolved.memberId),
+    membersRepo.findOrganisationById(ctx.db.orm, input.orgId),
+    reservationsRepo.findWalletHolding(ctx.db.orm, input.orgId, resolved.memberId),
+    nextAllowance(ctx, { orgId: input.orgId, memberId: resolved.memberId }),
+  ]);
+  if (!member || !organisation || !holding) return fail('unknown_user');
+  const now = ctx.clock.now();
+  const since = zonedDayStart(currentPeriod('month', now, organisation.timeZone).start, organisation.timeZone);
+  const received = await usageRepo.receivedSince(ctx.db.orm, input.orgId, [resolved.walletId], since);
+  const low = thresholdsReached({
+    after: holding.available,
+    receivedThisPeriod: received.get(resolved.walletId) ?? 0n,
+    percents: input.percents,
+  });
+  return ok({
+    user: userRefText(userRef),
+    memberId: member.id,
+    ...holding,
+    hasAccess: member.isActive && holding.available > 0n,
+    nextAllowance: next ? { amount: next.amount, at: next.at, timeZone: next.timeZone } : null,
+    lowBalance: low.length > 0,
+  });
 }
