@@ -45,18 +45,19 @@ export function authenticate(ctx: Ctx): RequestHandler {
 }
 
 /**
- * At most `requestsInFlightPerKeyMax` requests per API key at once (after `authenticate`): beyond it,
- * 429 with `Retry-After: 1`. `inFlight` is shared by every route that should share the bound.
+ * At most `max` requests per API key at once (after `authenticate`; default `requestsInFlightPerKeyMax`,
+ * the bound of /v1/usage's batches): beyond it, 429 with `Retry-After: 1`. `inFlight` is shared by
+ * every route that should share the bound.
  */
-export function limitInFlight(inFlight: Map<bigint, number>): RequestHandler {
+export function limitInFlight(inFlight: Map<bigint, number>, max = requestsInFlightPerKeyMax): RequestHandler {
   return (_req, res, next) => {
     const keyId = res.locals.keyId as bigint;
     const current = inFlight.get(keyId) ?? 0;
-    if (current >= requestsInFlightPerKeyMax) {
+    if (current >= max) {
       res.set('Retry-After', '1');
       res.status(429).json({
         error: 'too_many_requests',
-        message: `At most ${requestsInFlightPerKeyMax} requests per key at once; wait for an answer before sending more.`,
+        message: `At most ${max} requests per key at once; wait for an answer before sending more.`,
       });
       return;
     }

@@ -2,6 +2,13 @@ import { createHash } from 'node:crypto';
 import { formatTokens } from '../ledger/amount.models';
 import { reservationTimeoutSecondsDefault, reservationTimeoutSecondsMax } from './reservations.tables';
 
+/**
+ * Gateway requests (reserve, settle, release, entitlement) one API key may have in flight at once: a
+ * gateway makes one per model call of every person it serves, each a single-row operation, so the
+ * bound is well above /v1/usage's (whose requests are batches of up to 1000 events).
+ */
+export const gatewayRequestsInFlightPerKeyMax = 256;
+
 /** Longest id a gateway may give a reservation (the column's CHECK agrees). */
 export const reservationKeyLengthMax = 255;
 

@@ -11,7 +11,11 @@ import {
   wrap,
 } from '../http/api.middleware';
 import type { AppDeps, AppModule } from '../lib/module';
-import { insufficientTokensMessage, reservationKeyLengthMax } from './reservations.models';
+import {
+  gatewayRequestsInFlightPerKeyMax,
+  insufficientTokensMessage,
+  reservationKeyLengthMax,
+} from './reservations.models';
 import { reservationTimeoutSecondsMax } from './reservations.tables';
 import {
   expireReservations,
@@ -269,7 +273,7 @@ export function createReservationsModule(deps: AppDeps): AppModule {
   return {
     name: 'reservations',
     mount(app) {
-      const guard = [authenticate(deps.ctx), limitInFlight(inFlight)];
+      const guard = [authenticate(deps.ctx), limitInFlight(inFlight, gatewayRequestsInFlightPerKeyMax)];
       app.post('/v1/reservations', ...guard, requireJson, jsonBody, wrap(reserve), bodyErrors(reserveHelp));
       app.post('/v1/reservations/:id/settle', ...guard, requireJson, jsonBody, wrap(settle), bodyErrors(settleHelp));
       app.post('/v1/reservations/:id/release', ...guard, wrap(release));
