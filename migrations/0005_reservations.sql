@@ -194,9 +194,11 @@ CREATE TRIGGER reservations_resolve_once
   BEFORE UPDATE OR DELETE ON reservations
   FOR EACH ROW EXECUTE FUNCTION allot_guard_reservation();
 --> statement-breakpoint
--- Holds `p_amount` on a member's wallet in one round trip, when its available covers it. Statuses:
+-- Holds `p_amount` on a member's wallet in one round trip, when its available covers it. The member is
+-- named as the gateway named them: p_user_kind 'email' (lower-cased), 'slack' (user id) or 'teams'
+-- (Entra object id), each one probe of a unique index. Statuses:
 --   ok | exists (same key, same body: the first reservation) | conflict (same key, other body)
---   | insufficient (o_available says how much is free) | account_not_found.
+--   | insufficient (o_available says how much is free) | unknown_user | member_inactive.
 -- The hold is a conditional update of the wallet row, so concurrent reservations on one wallet queue
 -- on its row lock and each re-reads the row it waited for: together they never hold more than the
 -- available (READ COMMITTED re-checks the WHERE clause on the newest row version). A concurrent twin
@@ -205,7 +207,8 @@ CREATE OR REPLACE FUNCTION allot_reserve(
   p_org bigint,
   p_key text,
   p_hash text,
-  p_member bigint,
+  p_user_kind text,
+  p_user_value text,
   p_user_ref text,
   p_amount bigint,
   p_model text,
@@ -217,12 +220,28 @@ CREATE OR REPLACE FUNCTION allot_reserve(
   OUT o_amount bigint,
   OUT o_expires_at timestamptz,
   OUT o_created_at timestamptz,
-  OUT o_available bigint
-) LANGUAGE plpgsql AS $$
+  OUT o_available bigint,
+  OUT o_member bigint
+) LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
   v_hash text;
   v_account bigint;
+  v_active boolean;
 BEGIN
+  IF p_user_kind = 'email' THEN
+    SELECT m.id, m.is_active INTO o_member, v_active FROM members m WHERE m.org_id = p_org AND m.email = p_user_value;
+  ELSE
+    SELECT m.id, m.is_active INTO o_member, v_active
+      FROM member_identities i JOIN members m ON m.org_id = i.org_id AND m.id = i.member_id
+     WHERE i.org_id = p_org AND i.platform = p_user_kind AND i.external_id = p_user_value;
+  END IF;
+  IF o_member IS NULL THEN
+    o_status := 'unknown_user';
+    RETURN;
+  END IF;
+
   SELECT r.request_hash, r.id, r.state, r.amount, r.expires_at, r.created_at
     INTO v_hash, o_id, o_state, o_amount, o_expires_at, o_created_at
     FROM reservations r
@@ -230,25 +249,29 @@ BEGIN
   IF FOUND THEN
     o_status := CASE WHEN v_hash = p_hash THEN 'exists' ELSE 'conflict' END;
     SELECT a.balance - a.held INTO o_available
-      FROM accounts a WHERE a.org_id = p_org AND a.kind = 'wallet' AND a.member_id = p_member;
+      FROM accounts a WHERE a.org_id = p_org AND a.kind = 'wallet' AND a.member_id = o_member;
+    RETURN;
+  END IF;
+  IF NOT v_active THEN
+    o_status := 'member_inactive';
     RETURN;
   END IF;
 
   UPDATE accounts a
      SET held = a.held + p_amount
-   WHERE a.org_id = p_org AND a.kind = 'wallet' AND a.member_id = p_member
+   WHERE a.org_id = p_org AND a.kind = 'wallet' AND a.member_id = o_member
      AND a.balance - a.held >= p_amount
   RETURNING a.id, a.balance - a.held INTO v_account, o_available;
   IF NOT FOUND THEN
     SELECT a.id, a.balance - a.held INTO v_account, o_available
-      FROM accounts a WHERE a.org_id = p_org AND a.kind = 'wallet' AND a.member_id = p_member;
-    o_status := CASE WHEN v_account IS NULL THEN 'account_not_found' ELSE 'insufficient' END;
+      FROM accounts a WHERE a.org_id = p_org AND a.kind = 'wallet' AND a.member_id = o_member;
+    o_status := CASE WHEN v_account IS NULL THEN 'unknown_user' ELSE 'insufficient' END;
     RETURN;
   END IF;
 
   INSERT INTO reservations (org_id, idempotency_key, request_hash, member_id, user_ref, account_id, amount,
                             model, expires_at, created_at)
-  VALUES (p_org, p_key, p_hash, p_member, p_user_ref, v_account, p_amount, p_model, p_expires_at, p_now)
+  VALUES (p_org, p_key, p_hash, o_member, p_user_ref, v_account, p_amount, p_model, p_expires_at, p_now)
   RETURNING id, state, amount, expires_at, created_at INTO o_id, o_state, o_amount, o_expires_at, o_created_at;
   o_status := 'ok';
 END;
@@ -310,4 +333,75 @@ RETURNS TABLE (org_id bigint, id bigint, member_id bigint, amount bigint) LANGUA
     RETURNING a.id
   )
   SELECT e.org_id, e.id, e.member_id, e.amount FROM expired e;
+$$;
+--> statement-breakpoint
+-- Settles a reservation in one round trip: its usage event (validated and hashed by the caller, who
+-- read the reservation) is stored, priced, debited and rolled up by allot_ingest_usage for the
+-- reservation's member and wallet, and the reservation, if still held, becomes settled and frees its
+-- hold. The reservation row is locked first (as allot_resolve_reservation and the sweeper do), then
+-- the accounts, in id order, by allot_ingest_usage. Statuses:
+--   ok (o_event: accepted | duplicate; o_state: settled, or expired when the deadline came first)
+--   | conflict (the settle's event exists with other content) | released | not_found.
+CREATE OR REPLACE FUNCTION allot_settle_reservation(
+  p_org bigint,
+  p_key text,
+  p_platform text,
+  p_now timestamptz,
+  p_event jsonb,
+  OUT o_status text,
+  OUT o_state text,
+  OUT o_event text,
+  OUT o_amount bigint,
+  OUT o_debited bigint,
+  OUT o_balance bigint,
+  OUT o_member bigint,
+  OUT o_account bigint
+) LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+  v_id bigint;
+  v_zone text;
+  v_usage bigint;
+  v_row record;
+BEGIN
+  SELECT r.id, r.state, r.amount, r.member_id, r.account_id INTO v_id, o_state, o_amount, o_member, o_account
+    FROM reservations r WHERE r.org_id = p_org AND r.idempotency_key = p_key
+     FOR UPDATE;
+  IF NOT FOUND THEN
+    o_status := 'not_found';
+    RETURN;
+  END IF;
+  IF o_state = 'released' THEN
+    o_status := 'released';
+    RETURN;
+  END IF;
+  SELECT o.time_zone INTO v_zone FROM organisations o WHERE o.id = p_org;
+  SELECT a.id INTO v_usage FROM accounts a WHERE a.org_id = p_org AND a.kind = 'usage' AND a.member_id IS NULL;
+
+  o_debited := 0;
+  FOR v_row IN
+    SELECT * FROM allot_ingest_usage(p_org, v_zone, v_usage, p_platform, p_now,
+      jsonb_build_array(p_event || jsonb_build_object('idx', 0, 'member_id', o_member::text, 'wallet_id', o_account::text)))
+  LOOP
+    IF v_row.o_kind = 'event' THEN
+      o_event := v_row.o_status;
+    ELSIF v_row.o_kind = 'wallet' THEN
+      o_debited := v_row.o_amount;
+      o_balance := v_row.o_balance;
+    END IF;
+  END LOOP;
+  IF o_event = 'conflict' THEN
+    o_status := 'conflict';
+    RETURN;
+  END IF;
+
+  IF o_state = 'held' THEN
+    UPDATE reservations r SET state = 'settled', resolved_at = p_now, usage_event_id = p_event ->> 'event_id'
+     WHERE r.org_id = p_org AND r.id = v_id;
+    UPDATE accounts a SET held = a.held - o_amount WHERE a.org_id = p_org AND a.id = o_account;
+    o_state := 'settled';
+  END IF;
+  o_status := 'ok';
+END;
 $$;

@@ -11,6 +11,8 @@ import {
   wrap,
 } from '../http/api.middleware';
 import type { AppDeps, AppModule } from '../lib/module';
+import { sendLowBalanceAlerts } from '../usage/alerts.usecases';
+import type { WalletDebit } from '../usage/usage.usecases';
 import {
   gatewayRequestsInFlightPerKeyMax,
   insufficientTokensMessage,
@@ -24,6 +26,9 @@ import {
   reserveTokens,
   settleReservation,
 } from './reservations.usecases';
+
+/** Bound on alert runs waiting in the background; beyond it new ones are skipped (and logged). */
+const pendingAlertRunsMax = 100;
 
 /** How often each replica sweeps expired reservations (each reservation expires once, whoever sweeps). */
 export const sweepIntervalMs = 5_000;
@@ -73,6 +78,22 @@ export function createReservationsModule(deps: AppDeps): AppModule {
       deps.logger.error({ err: error }, 'reservation sweep failed; the next one retries'),
     );
     return sweeping;
+  };
+
+  // Low-balance alerts after a settle's debit, as after /v1/usage: in the background, bounded, never
+  // slowing or failing the answer.
+  const pendingAlerts = new Set<Promise<unknown>>();
+  const alertAfter = (orgId: bigint, debit: WalletDebit) => {
+    if (pendingAlerts.size >= pendingAlertRunsMax) {
+      deps.logger.warn({ orgId }, 'low-balance alerts skipped: too many runs pending');
+      return;
+    }
+    const run = sendLowBalanceAlerts(
+      deps.ctx,
+      { notifier: deps.notifier, logger: deps.logger },
+      { orgId, debits: [debit], percents: deps.config.LOW_BALANCE_ALERT_PERCENTS },
+    ).finally(() => pendingAlerts.delete(run));
+    pendingAlerts.add(run);
   };
 
   const reserve = async (req: Request, res: Response) => {
@@ -186,11 +207,11 @@ export function createReservationsModule(deps: AppDeps): AppModule {
           ? { message: 'The reservation had expired and its hold was released; the usage was debited all the same.' }
           : {}),
       });
+      if (result.value.debit) alertAfter(orgId, result.value.debit);
       return;
     }
     switch (result.failure) {
       case 'reservation_not_found':
-      case 'organisation_not_found':
         res.status(404).json({ error: 'reservation_not_found', message: `No reservation has id "${id}".` });
         return;
       case 'reservation_released':
@@ -290,7 +311,7 @@ export function createReservationsModule(deps: AppDeps): AppModule {
     },
     async stop() {
       if (timer) clearInterval(timer);
-      await sweeping;
+      await Promise.allSettled([sweeping, ...pendingAlerts]);
     },
   };
 }

@@ -13,25 +13,28 @@ export interface ReservationRow {
   createdAt: Date;
 }
 
-export type ReserveStatus = 'ok' | 'exists' | 'conflict' | 'insufficient' | 'account_not_found';
+export type ReserveStatus = 'ok' | 'exists' | 'conflict' | 'insufficient' | 'unknown_user' | 'member_inactive';
 
 export interface ReserveOutcome {
   status: ReserveStatus;
-  /** Present unless the status is `insufficient` or `account_not_found`. */
+  /** Present for `ok`, `exists` and `conflict`. */
   reservation: ReservationRow | null;
-  /** The wallet's available (balance − held) after the call; null when it has no wallet. */
+  /** The wallet's available (balance − held) after the call; null when the member is unknown. */
   available: bigint | null;
+  memberId: bigint | null;
 }
 
-/** Holds `amount` tokens on the member's wallet when its available covers it (allot_reserve). */
+/**
+ * Holds `amount` tokens on the wallet of the member named by `user` (an email, a Slack user id or a
+ * Teams object id) when its available covers it: one round trip to allot_reserve.
+ */
 export async function reserve(
   orm: Orm,
   input: {
     orgId: bigint;
     idempotencyKey: string;
     requestHash: string;
-    memberId: bigint;
-    userRef: string;
+    user: { kind: 'email' | 'slack' | 'teams'; value: string; text: string };
     amount: bigint;
     model: string | null;
     now: Date;
@@ -46,11 +49,12 @@ export async function reserve(
     o_expires_at: string | Date | null;
     o_created_at: string | Date | null;
     o_available: string | null;
+    o_member: string | null;
   }>(
     orm,
     sql`select * from allot_reserve(
       ${input.orgId.toString()}::bigint, ${input.idempotencyKey}, ${input.requestHash},
-      ${input.memberId.toString()}::bigint, ${input.userRef}, ${input.amount.toString()}::bigint, ${input.model},
+      ${input.user.kind}, ${input.user.value}, ${input.user.text}, ${input.amount.toString()}::bigint, ${input.model},
       ${input.now.toISOString()}::timestamptz, ${input.expiresAt.toISOString()}::timestamptz)`,
   );
   if (!row) throw new Error('allot_reserve returned no row');
@@ -67,6 +71,80 @@ export async function reserve(
             createdAt: new Date(row.o_created_at!),
           },
     available: row.o_available === null ? null : BigInt(row.o_available),
+    memberId: row.o_member === null ? null : BigInt(row.o_member),
+  };
+}
+
+export type SettleStatus = 'ok' | 'conflict' | 'released' | 'not_found';
+
+export interface SettleOutcome {
+  status: SettleStatus;
+  /** After the call: settled, or expired when the deadline came first. */
+  state: ReservationState | null;
+  /** Whether the usage event was new (`accepted`) or already stored (`duplicate`). */
+  event: 'accepted' | 'duplicate' | null;
+  /** What the reservation held. */
+  amount: bigint | null;
+  /** What this call debited (0 for a duplicate), and the wallet's balance after it. */
+  debited: bigint;
+  balanceAfter: bigint | null;
+  memberId: bigint | null;
+  walletId: bigint | null;
+}
+
+/** The settle's usage event, validated and hashed, in allot_ingest_usage's field names. */
+export interface SettleEvent {
+  eventId: string;
+  opKey: string;
+  contentHash: string;
+  model: string;
+  category: string;
+  inputTokens: bigint;
+  outputTokens: bigint;
+  eventAt: Date;
+}
+
+/** Ingests the settle's usage event and resolves the reservation: one round trip to allot_settle_reservation. */
+export async function settle(
+  orm: Orm,
+  input: { orgId: bigint; idempotencyKey: string; platform: string; now: Date; event: SettleEvent },
+): Promise<SettleOutcome> {
+  const event = JSON.stringify({
+    event_id: input.event.eventId,
+    op_key: input.event.opKey,
+    content_hash: input.event.contentHash,
+    raw_hash: null,
+    model: input.event.model,
+    category: input.event.category,
+    input_tokens: input.event.inputTokens.toString(),
+    output_tokens: input.event.outputTokens.toString(),
+    event_at: input.event.eventAt.toISOString(),
+  });
+  const [row] = await queryRows<{
+    o_status: SettleStatus;
+    o_state: ReservationState | null;
+    o_event: 'accepted' | 'duplicate' | 'conflict' | null;
+    o_amount: string | null;
+    o_debited: string | null;
+    o_balance: string | null;
+    o_member: string | null;
+    o_account: string | null;
+  }>(
+    orm,
+    sql`select * from allot_settle_reservation(${input.orgId.toString()}::bigint, ${input.idempotencyKey},
+      ${input.platform}, ${input.now.toISOString()}::timestamptz, ${event}::jsonb)`,
+  );
+  if (!row) throw new Error('allot_settle_reservation returned no row');
+  const big = (value: string | null) => (value === null ? null : BigInt(value));
+  return {
+    status: row.o_status,
+    state: row.o_state,
+    event: row.o_event === 'accepted' || row.o_event === 'duplicate' ? row.o_event : null,
+    amount: big(row.o_amount),
+    debited: big(row.o_debited) ?? 0n,
+    balanceAfter: big(row.o_balance),
+    memberId: big(row.o_member),
+    walletId: big(row.o_account),
   };
 }
 

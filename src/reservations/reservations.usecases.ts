@@ -4,9 +4,18 @@ import type { Ctx, Platform } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
 import { fail, ok, type Result } from '../lib/result';
 import * as membersRepo from '../members/members.repository';
-import { currentPeriod, parseUser, thresholdsReached, userRefText, zonedDayStart } from '../usage/usage.models';
+import {
+  currentPeriod,
+  hashEventContent,
+  parseUsageEvent,
+  parseUser,
+  thresholdsReached,
+  usageOperationKey,
+  userRefText,
+  zonedDayStart,
+} from '../usage/usage.models';
 import * as usageRepo from '../usage/usage.repository';
-import { ingestUsage } from '../usage/usage.usecases';
+import type { WalletDebit } from '../usage/usage.usecases';
 import { reservationDeadline, reservationKeyLengthMax, settleEventId } from './reservations.models';
 import * as reservationsRepo from './reservations.repository';
 import type { ReservationState } from './reservations.tables';
@@ -68,18 +77,14 @@ export async function reserveTokens(
   const now = ctx.clock.now();
   const expiresAt = reservationDeadline(now, input.timeoutSeconds);
   if (!expiresAt) return fail('invalid_timeout');
-  const userText = userRefText(userRef);
-  const [resolved] = await usageRepo.resolveUsers(ctx.db.orm, input.orgId, {
-    emails: userRef.kind === 'email' ? [userRef.email] : [],
-    slackIds: userRef.kind === 'slack' ? [userRef.userId] : [],
-    teamsIds: userRef.kind === 'teams' ? [userRef.objectId] : [],
-  });
-  if (!resolved) return fail('unknown_user');
-  const member = await membersRepo.findMember(ctx.db.orm, input.orgId, resolved.memberId);
-  if (!member?.isActive) return fail('member_inactive');
   const model = input.model ?? null;
+  const user = {
+    kind: userRef.kind,
+    value: userRef.kind === 'email' ? userRef.email : userRef.kind === 'slack' ? userRef.userId : userRef.objectId,
+    text: userRefText(userRef),
+  };
   const requestHash = hashOperation({
-    user: userText,
+    user: user.text,
     tokens: input.tokens,
     model,
     timeoutSeconds: input.timeoutSeconds ?? null,
@@ -89,8 +94,7 @@ export async function reserveTokens(
       orgId: input.orgId,
       idempotencyKey: input.idempotencyKey,
       requestHash,
-      memberId: member.id,
-      userRef: userText,
+      user,
       amount: input.tokens,
       model,
       now,
@@ -115,9 +119,11 @@ export async function reserveTokens(
     case 'conflict':
       return fail('idempotency_conflict');
     case 'insufficient':
-      return fail('insufficient_tokens', { available: outcome.available ?? 0n, memberId: member.id });
-    case 'account_not_found':
+      return fail('insufficient_tokens', { available: outcome.available ?? 0n, memberId: outcome.memberId });
+    case 'unknown_user':
       return fail('unknown_user');
+    case 'member_inactive':
+      return fail('member_inactive');
   }
 }
 
@@ -144,14 +150,15 @@ export interface Settled {
   replayed: boolean;
   /** True when the reservation had expired first: the usage is debited all the same (the call happened). */
   afterExpiry: boolean;
+  /** The wallet debit this call made (none for a replay), for the low-balance alerts. */
+  debit: WalletDebit | null;
 }
 
 export type SettleFailure =
   | 'reservation_not_found'
   | 'reservation_released'
   | 'usage_rejected'
-  | 'idempotency_conflict'
-  | 'organisation_not_found';
+  | 'idempotency_conflict';
 
 /**
  * Settles a reservation with the call's actual usage, once: the usage is stored, priced and debited as
@@ -171,7 +178,7 @@ export async function settleReservation(
   if (found.state === 'released') return fail('reservation_released');
   const now = ctx.clock.now();
   const eventId = settleEventId(input.idempotencyKey);
-  const event: Record<string, unknown> = {
+  const raw: Record<string, unknown> = {
     id: eventId,
     time: input.usage.time ?? found.createdAt.toISOString(),
     user: found.userRef,
@@ -179,41 +186,60 @@ export async function settleReservation(
     input_tokens: input.usage.input_tokens,
     output_tokens: input.usage.output_tokens,
   };
-  if (input.usage.category !== undefined) event.category = input.usage.category;
-  const ingested = await ingestUsage(ctx, { orgId: input.orgId, events: [event], platform: input.platform ?? 'api' });
-  if (!ingested.ok) {
-    if (ingested.failure === 'organisation_not_found') return fail('organisation_not_found');
-    throw new Error(`settling one usage event failed: ${ingested.failure}`);
-  }
-  const result = ingested.value.results[0]!;
-  if (result.status === 'rejected') {
-    // The settle's event exists with other figures: an earlier settle of this reservation said otherwise.
-    if (result.reason === 'id_conflict') return fail('idempotency_conflict');
-    return fail('usage_rejected', { reason: result.reason, message: result.message });
-  }
-  const resolved = await withRetries(() =>
-    reservationsRepo.resolve(ctx.db.orm, {
+  if (input.usage.category !== undefined) raw.category = input.usage.category;
+  const parsed = parseUsageEvent(raw, now);
+  if (!parsed.ok) return fail('usage_rejected', { reason: parsed.reason, message: parsed.message });
+  const event = parsed.event;
+  const outcome = await withRetries(() =>
+    reservationsRepo.settle(ctx.db.orm, {
       orgId: input.orgId,
-      id: found.id,
-      state: 'settled',
+      idempotencyKey: input.idempotencyKey,
+      platform: input.platform ?? 'api',
       now,
-      usageEventId: eventId,
+      event: {
+        eventId,
+        opKey: usageOperationKey(eventId),
+        contentHash: hashEventContent(event),
+        model: event.model,
+        category: event.category,
+        inputTokens: event.inputTokens,
+        outputTokens: event.outputTokens,
+        eventAt: event.time,
+      },
     }),
   );
-  if (resolved.status === 'not_found') return fail('reservation_not_found');
-  const usedTokens = BigInt(String(input.usage.input_tokens)) + BigInt(String(input.usage.output_tokens));
-  return ok({
-    reservation: {
-      idempotencyKey: input.idempotencyKey,
-      state: resolved.state!,
-      tokens: found.amount,
-      expiresAt: found.expiresAt,
-    },
-    usedTokens,
-    heldTokens: found.amount,
-    replayed: result.status === 'duplicate',
-    afterExpiry: resolved.state === 'expired',
-  });
+  switch (outcome.status) {
+    case 'not_found':
+      return fail('reservation_not_found');
+    case 'released':
+      return fail('reservation_released');
+    case 'conflict':
+      // The settle's event exists with other figures: an earlier settle of this reservation said otherwise.
+      return fail('idempotency_conflict');
+    case 'ok':
+      return ok({
+        reservation: {
+          idempotencyKey: input.idempotencyKey,
+          state: outcome.state!,
+          tokens: found.amount,
+          expiresAt: found.expiresAt,
+        },
+        usedTokens: event.inputTokens + event.outputTokens,
+        heldTokens: found.amount,
+        replayed: outcome.event === 'duplicate',
+        afterExpiry: outcome.state === 'expired',
+        debit:
+          outcome.debited > 0n && outcome.balanceAfter !== null
+            ? {
+                memberId: outcome.memberId!,
+                walletId: outcome.walletId!,
+                before: outcome.balanceAfter + outcome.debited,
+                after: outcome.balanceAfter,
+                debited: outcome.debited,
+              }
+            : null,
+      });
+  }
 }
 
 export type ReleaseFailure = 'reservation_not_found' | 'reservation_already_resolved';
