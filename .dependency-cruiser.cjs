@@ -12,7 +12,7 @@
 // 17.x, the newest line that runs on Node 20 (18 needs Node 22).
 
 /** The domain: verbs, models, repositories and the ports below them. Knows nothing of any adapter. */
-const domain = '^src/(members|ledger|approvals|usage|digest|allowances|lib|notify|db|config)/';
+const domain = '^src/(members|ledger|approvals|usage|reservations|digest|allowances|lib|notify|db|config)/';
 /** The adapters: chat's grammar and replies, the two platforms, the operator CLI, the HTTP server. */
 const adapters = '^src/(chat|slack|teams|cli|http)/';
 
@@ -55,6 +55,15 @@ module.exports = {
       comment: 'The Teams adapter does not import the Slack adapter; what they share lives in src/chat.',
       from: { path: '^src/teams/' },
       to: { path: '^src/slack/' },
+    },
+    {
+      name: 'gateway-client-stands-alone',
+      severity: 'error',
+      comment:
+        'src/gateway is the client a gateway copies (README, "Reservations"): it imports nothing else of src/, ' +
+        'only Node built-ins and the openai package.',
+      from: { path: '^src/gateway/' },
+      to: { path: '^src/', pathNot: '^src/gateway/' },
     },
     {
       name: 'lib-is-a-leaf',

@@ -14,6 +14,7 @@ import { createMetrics } from './lib/metrics';
 import type { AppDeps, AppModule } from './lib/module';
 import { describeStartupFailure, startupExitCodes } from './lib/startup-failures';
 import { Notifier } from './notify/notifier';
+import { createReservationsModule } from './reservations/reservations.module';
 import { createTeamsRefusalModule, describeTeamsAccess, teamsAccess } from './teams/teams.access';
 import { createUsageModule } from './usage/usage.module';
 
@@ -64,6 +65,7 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
       ? createTeamsRefusalModule()
       : (await import('./teams/teams.module')).createTeamsModule(deps),
     createUsageModule(deps),
+    createReservationsModule(deps),
     createApprovalsModule(deps, () => sweepExpiredRequests(deps)),
     createDigestModule({ ...deps, failureNotice: digestFailureNotice }),
   ].filter((module): module is AppModule => module !== null);

@@ -7,5 +7,6 @@ export * from '../digest/digest.tables';
 export * from '../digest/scheduler.tables';
 export * from '../ledger/ledger.tables';
 export * from '../members/members.tables';
+export * from '../reservations/reservations.tables';
 export * from '../teams/teams.tables';
 export * from '../usage/usage.tables';

@@ -190,7 +190,12 @@ export async function listTransfersForExport(
 
 export interface InvariantViolation {
   orgId: bigint;
-  invariant: 'balances_sum_to_zero' | 'balance_equals_transfers' | 'no_overdraft' | 'transfer_accounts_exist';
+  invariant:
+    | 'balances_sum_to_zero'
+    | 'balance_equals_transfers'
+    | 'no_overdraft'
+    | 'transfer_accounts_exist'
+    | ReservationInvariant;
   accountId: bigint | null;
   detail: string;
 }
@@ -259,6 +264,69 @@ export async function findInvariantViolations(orm: Orm, orgId?: bigint): Promise
       invariant: 'no_overdraft' as const,
       accountId: BigInt(row.id),
       detail: `${row.kind} account at ${row.balance}`,
+    })),
+    ...(await findReservationViolations(orm, orgId)),
+  ];
+}
+
+/** The invariants of reservations (pending transfers; migrations/0005_reservations.sql). */
+export type ReservationInvariant =
+  | 'held_equals_open_reservations'
+  | 'available_below_zero_only_by_usage'
+  | 'settled_has_usage_event';
+
+/**
+ * The reservation invariants, recomputed: each account's `held` is the sum of its open reservations; a
+ * wallet whose available is below zero got there by usage (its last debit is a `usage` transfer: every
+ * other debit and every reservation is refused when it would take the available below zero); each
+ * settled reservation names a stored usage event. That a reservation resolves at most once is held by
+ * the trigger of migration 0005 (no resolved row can change again).
+ */
+async function findReservationViolations(orm: Orm, orgId?: bigint): Promise<InvariantViolation[]> {
+  const orgFilter = orgId === undefined ? sql`true` : sql`a.org_id = ${orgId.toString()}::bigint`;
+  const heldRows = await queryRows<{ org_id: string; id: string; held: string; open: string }>(
+    orm,
+    sql`select a.org_id, a.id, a.held::text, coalesce(r.total, 0)::text as open
+          from accounts a
+          left join (select org_id, account_id, sum(amount) as total from reservations where state = 'held'
+                      group by org_id, account_id) r on r.org_id = a.org_id and r.account_id = a.id
+         where ${orgFilter} and a.held <> coalesce(r.total, 0)`,
+  );
+  const availableRows = await queryRows<{ org_id: string; id: string; available: string; code: string | null }>(
+    orm,
+    sql`select a.org_id, a.id, (a.balance - a.held)::text as available, last.code
+          from accounts a
+          left join lateral (select t.code from transfers t
+                              where t.org_id = a.org_id and t.debit_account_id = a.id
+                              order by t.id desc limit 1) last on true
+         where ${orgFilter} and a.kind = 'wallet' and a.balance - a.held < 0
+           and last.code is distinct from 'usage'`,
+  );
+  const settledRows = await queryRows<{ org_id: string; id: string; event: string | null }>(
+    orm,
+    sql`select r.org_id, r.id, r.usage_event_id as event from reservations r
+         where ${orgId === undefined ? sql`true` : sql`r.org_id = ${orgId.toString()}::bigint`}
+           and r.state = 'settled'
+           and not exists (select 1 from usage_events e where e.org_id = r.org_id and e.event_id = r.usage_event_id)`,
+  );
+  return [
+    ...heldRows.map((row) => ({
+      orgId: BigInt(row.org_id),
+      invariant: 'held_equals_open_reservations' as const,
+      accountId: BigInt(row.id),
+      detail: `held ${row.held}, open reservations say ${row.open}`,
+    })),
+    ...availableRows.map((row) => ({
+      orgId: BigInt(row.org_id),
+      invariant: 'available_below_zero_only_by_usage' as const,
+      accountId: BigInt(row.id),
+      detail: `available ${row.available}, last debit ${row.code ?? 'none'}`,
+    })),
+    ...settledRows.map((row) => ({
+      orgId: BigInt(row.org_id),
+      invariant: 'settled_has_usage_event' as const,
+      accountId: null,
+      detail: `reservation ${row.id} is settled by usage event ${row.event ?? '(none)'}, which is not stored`,
     })),
   ];
 }

@@ -35,6 +35,11 @@ export const accounts = pgTable(
     memberId: bigint({ mode: 'bigint' }),
     /** Credits minus debits, changed in the same transaction as each transfer. */
     balance: bigint({ mode: 'bigint' }).notNull().default(sql`0`),
+    /**
+     * Tokens held by open reservations (pending transfers, TigerBeetle's `debits_pending`): wallets only.
+     * What the member may still reserve or move is `balance - held` (their *available*).
+     */
+    held: bigint({ mode: 'bigint' }).notNull().default(sql`0`),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
@@ -46,6 +51,7 @@ export const accounts = pgTable(
     // Only the treasury issues tokens, and only a wallet may be overdrawn (by metered usage, checked
     // in allot_post); every other account can never be below zero.
     check('accounts_no_overdraft', sql`${t.kind} IN ('treasury', 'wallet') OR ${t.balance} >= 0`),
+    check('accounts_held', sql`${t.held} >= 0 AND (${t.kind} = 'wallet' OR ${t.held} = 0)`),
   ],
 );
 

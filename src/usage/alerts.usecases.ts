@@ -38,16 +38,17 @@ export async function sendLowBalanceAlerts(
     const now = ctx.clock.now();
     const period = alertPeriod(now, organisation.timeZone);
     const since = periodStart('month', organisation.timeZone, now);
-    const received = await usageRepo.receivedSince(
-      ctx.db.orm,
-      input.orgId,
-      debits.map((debit) => debit.walletId),
-      since,
-    );
+    const walletIds = debits.map((debit) => debit.walletId);
+    const [received, held] = await Promise.all([
+      usageRepo.receivedSince(ctx.db.orm, input.orgId, walletIds, since),
+      usageRepo.heldOn(ctx.db.orm, input.orgId, walletIds),
+    ]);
     for (const debit of debits) {
       try {
         const receivedThisPeriod = received.get(debit.walletId) ?? 0n;
-        const reached = thresholdsReached({ after: debit.after, receivedThisPeriod, percents: input.percents });
+        // What the member can still spend: tokens held by calls in flight are as good as spent.
+        const available = debit.after - (held.get(debit.walletId) ?? 0n);
+        const reached = thresholdsReached({ after: available, receivedThisPeriod, percents: input.percents });
         const fresh: AlertThreshold[] = [];
         for (const threshold of reached) {
           const recorded = await usageRepo.recordAlert(ctx.db.orm, {
@@ -65,7 +66,7 @@ export async function sendLowBalanceAlerts(
         const outcome = await deps.notifier.notifyMember({
           orgId: input.orgId,
           memberId: debit.memberId,
-          message: lowBalanceReply({ threshold: worst, balance: debit.after, received: receivedThisPeriod }),
+          message: lowBalanceReply({ threshold: worst, balance: available, received: receivedThisPeriod }),
         });
         if (!outcome.ok) deps.logger?.warn({ memberId: debit.memberId, outcome }, 'low-balance alert not delivered');
         let toManagerId: bigint | null = null;

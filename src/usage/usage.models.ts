@@ -199,7 +199,7 @@ const reasonByField: Record<string, { reason: RejectionReason; message: string }
   },
 };
 
-function parseUser(text: string): UserRef | undefined {
+export function parseUser(text: string): UserRef | undefined {
   const trimmed = text.trim();
   const slack = slackUserPattern.exec(trimmed);
   if (slack) return { kind: 'slack', userId: slack[1]! };

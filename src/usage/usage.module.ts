@@ -1,15 +1,13 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Request, Response } from 'express';
 import client from 'prom-client';
 import type { AppDeps, AppModule } from '../lib/module';
 import { sendLowBalanceAlerts } from './alerts.usecases';
-import { authenticateApiKey } from './api-keys.usecases';
+import { authenticate, bodyErrors, jsonBody, limitInFlight, onlyMethods, requireJson, wrap } from './api.middleware';
 import { envelopeHelp, eventsPerRequestMax, requestBytesMax, requestsInFlightPerKeyMax } from './usage.models';
 import { ingestUsage } from './usage.usecases';
 
 /** Bound on alert runs waiting in the background; beyond it new ones are skipped (and logged). */
 const pendingAlertRunsMax = 100;
-/** Media types of a JSON body (RFC 6839 `+json` suffixes included). */
-const jsonTypes = ['application/json', 'application/*+json'];
 
 /**
  * The usage API: `POST /v1/usage` with `Authorization: Bearer <key>` and `{"events":[…]}`. Answers
@@ -32,73 +30,19 @@ export function createUsageModule(deps: AppDeps): AppModule {
     mount(app) {
       app.post(
         '/v1/usage',
-        wrap(authenticate(deps)),
+        authenticate(deps.ctx),
         limitInFlight(inFlight),
         requireJson,
-        express.json({ limit: requestBytesMax, type: jsonTypes }),
+        jsonBody,
         wrap(handleUsage(deps, events, pendingAlerts)),
-        bodyErrors,
+        bodyErrors(envelopeHelp),
       );
-      app.all('/v1/usage', onlyPost);
+      app.all('/v1/usage', onlyMethods('POST', 'POST {"events":[…]}'));
     },
     async stop() {
       // Let alerts already under way finish before the database closes.
       await Promise.allSettled([...pendingAlerts]);
     },
-  };
-}
-
-/** `Authorization: Bearer <key>` → the key's organisation in `res.locals`; 401 without a live key. */
-function authenticate(deps: Pick<AppDeps, 'ctx'>) {
-  return async (req: Request, res: Response, next: NextFunction) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) {
-      res.status(401).json({
-        error: 'unauthorized',
-        message: 'Send your API key as "Authorization: Bearer allot_…"; an admin creates one with allot apikey create.',
-      });
-      return;
-    }
-    const key = await authenticateApiKey(deps.ctx, match[1]!);
-    if (!key) {
-      res.status(401).json({
-        error: 'unauthorized',
-        message: 'This API key is unknown or revoked; ask an admin for a new one (allot apikey create).',
-      });
-      return;
-    }
-    res.locals.orgId = key.orgId;
-    res.locals.keyId = key.keyId;
-    next();
-  };
-}
-
-/** At most `requestsInFlightPerKeyMax` requests per key at once (429 with Retry-After beyond), counted in `inFlight`. */
-function limitInFlight(inFlight: Map<bigint, number>) {
-  return (_req: Request, res: Response, next: NextFunction) => {
-    const keyId = res.locals.keyId as bigint;
-    const current = inFlight.get(keyId) ?? 0;
-    if (current >= requestsInFlightPerKeyMax) {
-      res.set('Retry-After', '1');
-      res.status(429).json({
-        error: 'too_many_requests',
-        message: `At most ${requestsInFlightPerKeyMax} requests per key at once; wait for an answer before sending more.`,
-      });
-      return;
-    }
-    inFlight.set(keyId, current + 1);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      const left = (inFlight.get(keyId) ?? 1) - 1;
-      if (left <= 0) inFlight.delete(keyId);
-      else inFlight.set(keyId, left);
-    };
-    res.on('finish', release);
-    res.on('close', release);
-    next();
   };
 }
 
@@ -157,48 +101,4 @@ function handleUsage(
       pendingAlerts.add(run);
     }
   };
-}
-
-/** JSON only: a body sent as anything else is answered 415, naming the header to send (before it is read). */
-function requireJson(req: Request, res: Response, next: NextFunction): void {
-  // type-is answers null for a request without a body; that one is answered 400 as not the envelope.
-  if (req.is(jsonTypes) === false) {
-    res.status(415).json({
-      error: 'unsupported_media_type',
-      message: `Send the body as JSON with the header "Content-Type: application/json" (got "${String(req.get('content-type') ?? 'none').slice(0, 100)}").`,
-    });
-    return;
-  }
-  next();
-}
-
-/** Any other method on the route: 405 with the one method it takes. */
-function onlyPost(req: Request, res: Response): void {
-  res.set('Allow', 'POST');
-  res.status(405).json({
-    error: 'method_not_allowed',
-    message: `${req.method} is not supported here; POST {"events":[…]} with "Authorization: Bearer <key>".`,
-  });
-}
-
-// Body errors of this route get friendly JSON here rather than the app-wide handler's bare code.
-function bodyErrors(error: unknown, _req: Request, res: Response, next: NextFunction): void {
-  const type = (error as { type?: string }).type;
-  if (type === 'entity.too.large') {
-    res.status(413).json({
-      error: 'payload_too_large',
-      message: `At most ${requestBytesMax} bytes (1 MiB) per request; send fewer events per request.`,
-    });
-    return;
-  }
-  if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
-    res.status(400).json({ error: 'bad_request', message: `The body is not valid JSON. ${envelopeHelp}` });
-    return;
-  }
-  next(error);
-}
-
-/** Express 5 forwards a rejected promise to the error handlers; this keeps the types plain. */
-function wrap(handler: (req: Request, res: Response, next: NextFunction) => Promise<void> | void) {
-  return (req: Request, res: Response, next: NextFunction) => Promise.resolve(handler(req, res, next)).catch(next);
 }

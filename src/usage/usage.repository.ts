@@ -223,6 +223,17 @@ export async function receivedSince(
   return new Map(rows.map((row) => [BigInt(row.account_id), BigInt(row.total)]));
 }
 
+/** Tokens held by open reservations on each of these wallets (accounts.held; migrations/0005). */
+export async function heldOn(orm: Orm, orgId: bigint, walletIds: bigint[]): Promise<Map<bigint, bigint>> {
+  if (walletIds.length === 0) return new Map();
+  const rows = await queryRows<{ id: string; held: string }>(
+    orm,
+    sql`select a.id::text, a.held::text from accounts a
+         where a.org_id = ${orgId.toString()}::bigint and a.id = any(${`{${walletIds.join(',')}}`}::bigint[])`,
+  );
+  return new Map(rows.map((row) => [BigInt(row.id), BigInt(row.held)]));
+}
+
 /** Records an alert; false when that member already had it this period. */
 export async function recordAlert(
   orm: Orm,

@@ -3,6 +3,7 @@ import { createTestClock } from '../../src/lib/clock';
 import { operatorActor } from '../../src/lib/context';
 import { addMember } from '../../src/members/members.usecases';
 import { Notifier, type PlatformSender } from '../../src/notify/notifier';
+import { reserveTokens } from '../../src/reservations/reservations.usecases';
 import { sendLowBalanceAlerts } from '../../src/usage/alerts.usecases';
 import { ingestUsage } from '../../src/usage/usage.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
@@ -127,4 +128,20 @@ it('an alert that cannot be delivered never fails ingestion', async () => {
   const again = await ingestUsage(ctx, { orgId: org.id, events: result.events });
   expect(again.ok && again.value.duplicate).toBe(1);
   expect(ana.id).toBeTypeOf('bigint');
+});
+
+it('counts what is available: tokens held by a call in flight bring the warning forward', async () => {
+  const { ctx, org, ana, sent, use } = await setup();
+  // 1,000 received; a gateway holds 700 for a call in flight; 150 used leaves 850, of which 150 available.
+  const held = await reserveTokens(ctx, {
+    orgId: org.id,
+    idempotencyKey: uniqueKey('hold'),
+    user: ana.email!,
+    tokens: 700n,
+  });
+  expect(held.ok).toBe(true);
+  await use(150);
+  expect(sent.map((dm) => dm.summary)).toEqual(['Your AI token balance is running low']);
+  expect(sent[0]!.text).toContain('20% or less left');
+  expect(sent[0]!.text).toContain('150 tokens');
 });

@@ -1,0 +1,248 @@
+// Reservations: reserve + settle pairs per second through the verbs on the Postgres server at 1 and 8
+// connections, beside pgbench's TPC-B run by this script on the same server in the same run; then the
+// HTTP API of a running Allot (`node dist/main.js`) driven open loop with the app's own gateway client,
+// reporting reserve latency, overshoot (wallets below zero; every call settles exactly what it held, so
+// any is overshoot) and the audit.
+//
+//   npm run bench:reservations            # DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test
+//   BENCH_SECONDS=10 BENCH_RATE=500 npm run bench:reservations
+//
+// It creates (and drops first) the databases allot_bench_resv and allot_bench_resv_pgbench.
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { createDatabase } from '../../src/db/client';
+import { applyMigrations } from '../../src/db/migrate';
+import { AllotClient, InsufficientTokensError } from '../../src/gateway/allot-client';
+import { auditLedger, grantTokens } from '../../src/ledger/ledger.usecases';
+import { systemClock } from '../../src/lib/clock';
+import { type Ctx, operatorActor } from '../../src/lib/context';
+import { addMember, createOrganisation } from '../../src/members/members.usecases';
+import { reserveTokens, settleReservation } from '../../src/reservations/reservations.usecases';
+import { createApiKey } from '../../src/usage/usage.usecases';
+
+const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 5);
+const openLoopRate = Number(process.env.BENCH_RATE ?? 500);
+const membersCount = 1_000;
+const benchDatabase = 'allot_bench_resv';
+const pgbenchDatabase = 'allot_bench_resv_pgbench';
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function withDatabase(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+}
+
+function percentile(values: number[], fraction: number): number {
+  const sorted = Float64Array.from(values).sort();
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
+}
+
+async function recreate(admin: postgres.Sql, name: string) {
+  await admin.unsafe(`drop database if exists "${name}" with (force)`);
+  await admin.unsafe(`create database "${name}"`);
+}
+
+/** An organisation of `membersCount` people with emails, each granted `tokens`. */
+async function seed(ctx: Ctx, tokens: bigint) {
+  const org = await createOrganisation(ctx, { slug: `bench-${Date.now()}`, name: 'Bench', actor: operatorActor });
+  if (!org.ok) throw new Error(org.failure);
+  const emails: string[] = [];
+  const ids: bigint[] = [];
+  for (let index = 0; index < membersCount; index++) {
+    const email = `p${index}@bench.test`;
+    const member = await addMember(ctx, { orgId: org.value.id, displayName: `P${index}`, email, actor: operatorActor });
+    if (!member.ok) throw new Error(member.failure);
+    emails.push(email);
+    ids.push(member.value.id);
+  }
+  for (let start = 0; start < ids.length; start += 50) {
+    const granted = await grantTokens(ctx, {
+      orgId: org.value.id,
+      actor: operatorActor,
+      recipientIds: ids.slice(start, start + 50),
+      amount: tokens,
+      key: `seed-${start}`,
+    });
+    if (!granted.ok) throw new Error(granted.failure);
+  }
+  return { orgId: org.value.id, emails };
+}
+
+/** Reserve + settle pairs through the verbs on `connections` connections for phaseSeconds. */
+async function pairsPerSecond(connections: number, orgId: bigint, emails: string[], tag: string) {
+  const db = await createDatabase({ databaseUrl: withDatabase(serverUrl, benchDatabase), poolMax: connections });
+  const ctx: Ctx = { db, clock: systemClock };
+  let pairs = 0;
+  const deadline = performance.now() + phaseSeconds * 1_000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: connections }, async (_, worker) => {
+      for (let n = 0; performance.now() < deadline; n++) {
+        const id = `${tag}-${worker}-${n}`;
+        const user = emails[(worker * 7919 + n) % emails.length]!;
+        const reserved = await reserveTokens(ctx, { orgId, idempotencyKey: id, user, tokens: 100n, model: 'gpt-4o' });
+        if (!reserved.ok) throw new Error(`reserve: ${reserved.failure}`);
+        const settled = await settleReservation(ctx, {
+          orgId,
+          idempotencyKey: id,
+          usage: { model: 'gpt-4o', input_tokens: 60, output_tokens: 40 },
+        });
+        if (!settled.ok) throw new Error(`settle: ${settled.failure}`);
+        pairs++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1_000;
+  await db.close();
+  return pairs / seconds;
+}
+
+function pgbenchTps(connections: number): number {
+  const args = connections === 1 ? ['-c', '1'] : ['-c', String(connections), '-j', '2'];
+  const output = execFileSync(
+    'pgbench',
+    [...args, '-T', String(phaseSeconds), '-n', withDatabase(serverUrl, pgbenchDatabase)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return Number(/tps = ([0-9.]+) \(without initial connection time\)/.exec(output)?.[1]);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The HTTP API open loop: `openLoopRate` pairs per second started on schedule whatever the answers
+ * (so a slow server shows as latency, not as a lower rate), each reserving 100 tokens for a member
+ * who holds 1,000, and settling exactly 100. Wallets run dry on purpose: the 402s are the check
+ * that nothing overshoots.
+ */
+async function openLoop(emails: string[], apiKey: string) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(root, 'dist/main.js')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: withDatabase(serverUrl, benchDatabase),
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break;
+      } catch {
+        if (attempt > 300) throw new Error('the server did not start');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const allot = new AllotClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey });
+    const reserveMs: number[] = [];
+    let held = 0;
+    let refused = 0;
+    let failed = 0;
+    const total = openLoopRate * phaseSeconds;
+    const started = performance.now();
+    const calls: Promise<void>[] = [];
+    for (let n = 0; n < total; n++) {
+      const due = started + (n * 1_000) / openLoopRate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      calls.push(
+        (async () => {
+          const id = `http-${n}`;
+          const t0 = performance.now();
+          try {
+            await allot.reserve({ id, user: emails[n % emails.length]!, tokens: 100, model: 'gpt-4o' });
+            reserveMs.push(performance.now() - due);
+            held++;
+            await allot.settle(id, { model: 'gpt-4o', input_tokens: 60, output_tokens: 40 });
+          } catch (error) {
+            if (error instanceof InsufficientTokensError) {
+              reserveMs.push(performance.now() - t0);
+              refused++;
+            } else failed++;
+          }
+        })(),
+      );
+    }
+    await Promise.all(calls);
+    const seconds = (performance.now() - started) / 1_000;
+    return {
+      offered: total,
+      seconds,
+      held,
+      refused,
+      failed,
+      p50: percentile(reserveMs, 0.5),
+      p99: percentile(reserveMs, 0.99),
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
+
+async function main() {
+  execFileSync(process.execPath, [path.join(root, 'scripts/build.js'), '--if-stale'], { cwd: root, stdio: 'inherit' });
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await recreate(admin, benchDatabase);
+  await recreate(admin, pgbenchDatabase);
+  execFileSync('pgbench', ['-i', '-s', '10', '-q', withDatabase(serverUrl, pgbenchDatabase)], { stdio: 'ignore' });
+
+  const db = await createDatabase({ databaseUrl: withDatabase(serverUrl, benchDatabase), poolMax: 2 });
+  await applyMigrations(db, withDatabase(serverUrl, benchDatabase));
+  const ctx: Ctx = { db, clock: systemClock };
+  const verbs = await seed(ctx, 1_000_000_000n);
+
+  const rows: string[] = [];
+  for (const connections of [1, 8]) {
+    const tps = pgbenchTps(connections);
+    const pairs = await pairsPerSecond(connections, verbs.orgId, verbs.emails, `c${connections}`);
+    rows.push(
+      `| ${connections} | ${pairs.toFixed(0)} pairs/s | ${tps.toFixed(0)} tps | ${(pairs / tps).toFixed(2)}× |`,
+    );
+  }
+
+  const http = await seed(ctx, 1_000n);
+  const key = await createApiKey(ctx, { orgId: http.orgId, actor: operatorActor, name: 'bench' });
+  if (!key.ok) throw new Error(key.failure);
+  const loop = await openLoop(http.emails, key.value.key);
+  const checker = postgres(withDatabase(serverUrl, benchDatabase), { max: 1, onnotice: () => {} });
+  const [overshoot] = await checker<{ wallets: string; tokens: string }[]>`
+    select count(*)::text as wallets, coalesce(sum(-balance), 0)::text as tokens
+      from accounts where kind = 'wallet' and org_id = ${http.orgId.toString()}::bigint and balance < 0`;
+  await checker.end();
+  const audit = await auditLedger(ctx, {});
+  await db.close();
+  await admin.unsafe(`drop database if exists "${benchDatabase}" with (force)`);
+  await admin.unsafe(`drop database if exists "${pgbenchDatabase}" with (force)`);
+  await admin.end();
+
+  console.log(`Reservations on ${new URL(serverUrl).host}, ${phaseSeconds} s per phase, ${membersCount} members\n`);
+  console.log('| connections | reserve + settle (verbs) | pgbench TPC-B | ratio |');
+  console.log('| ---: | ---: | ---: | ---: |');
+  for (const row of rows) console.log(row);
+  console.log(
+    `\nHTTP open loop at ${openLoopRate} pairs/s for ${phaseSeconds} s (${loop.offered} offered, ${(loop.offered / loop.seconds).toFixed(0)}/s achieved):` +
+      ` ${loop.held} held and settled, ${loop.refused} refused (402), ${loop.failed} failed;` +
+      ` reserve latency p50 ${loop.p50.toFixed(1)} ms, p99 ${loop.p99.toFixed(1)} ms;` +
+      ` overshoot: ${overshoot?.wallets} wallets below zero (${overshoot?.tokens} tokens); audit: ${audit.length === 0 ? 'clean' : `${audit.length} violations`}`,
+  );
+}
+
+await main();

@@ -1,0 +1,317 @@
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { nextAllowance } from '../allowances/allowances.usecases';
+import type { AppDeps, AppModule } from '../lib/module';
+import { sendLowBalanceAlerts } from '../usage/alerts.usecases';
+import {
+  authenticate,
+  bodyErrors,
+  jsonBody,
+  limitInFlight,
+  onlyMethods,
+  requireJson,
+  wrap,
+} from '../usage/api.middleware';
+import type { WalletDebit } from '../usage/usage.usecases';
+import {
+  gatewayRequestsInFlightPerKeyMax,
+  insufficientTokensMessage,
+  reservationKeyLengthMax,
+} from './reservations.models';
+import { reservationTimeoutSecondsMax } from './reservations.tables';
+import {
+  expireReservations,
+  getEntitlement,
+  releaseReservation,
+  reserveTokens,
+  settleReservation,
+} from './reservations.usecases';
+
+/** Bound on alert runs waiting in the background; beyond it new ones are skipped (and logged). */
+const pendingAlertRunsMax = 100;
+
+/** How often each replica sweeps expired reservations (each reservation expires once, whoever sweeps). */
+export const sweepIntervalMs = 5_000;
+
+const reserveHelp =
+  'Send JSON like {"id":"call-123","user":"ana@example.com","tokens":4000,"model":"gpt-4o","timeout_seconds":300}.';
+const settleHelp =
+  'Send JSON like {"model":"gpt-4o","input_tokens":1200,"output_tokens":350} (optional "category" and "time").';
+
+const reserveBody = z.object({
+  id: z.string().min(1).max(reservationKeyLengthMax),
+  user: z.string().min(3).max(254),
+  tokens: z.number().int().min(1).max(1_000_000_000_000),
+  model: z.string().min(1).max(200).optional(),
+  timeout_seconds: z.number().int().min(1).max(reservationTimeoutSecondsMax).optional(),
+});
+
+const fieldMessages: Record<string, string> = {
+  id: `"id" must be your id for this reservation: text of 1 to ${reservationKeyLengthMax} characters, unique per call.`,
+  user: '"user" must be an email, "slack:U…" (a Slack user id) or "teams:<Entra object id>".',
+  tokens: '"tokens" must be a whole number from 1 to 1,000,000,000,000.',
+  model: '"model" must be a model name of at most 200 characters.',
+  timeout_seconds: `"timeout_seconds" must be a whole number of seconds from 1 to ${reservationTimeoutSecondsMax} (default 300).`,
+};
+
+function badField(res: Response, field: string, missing: boolean) {
+  res.status(400).json({
+    error: missing ? 'missing_field' : 'invalid_field',
+    field,
+    message: missing ? `"${field}" is missing. ${fieldMessages[field] ?? ''}`.trim() : fieldMessages[field],
+  });
+}
+
+const tokensJson = (value: bigint) => Number(value);
+
+/**
+ * The gateway API (README, "Reservations"): `POST /v1/reservations`, `POST /v1/reservations/{id}/settle`,
+ * `POST /v1/reservations/{id}/release` and `GET /v1/entitlements?user=…`, with the API keys and limits of
+ * /v1/usage; and the sweeper that expires reservations past their deadline.
+ */
+export function createReservationsModule(deps: AppDeps): AppModule {
+  const inFlight = new Map<bigint, number>();
+  let timer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const sweep = () => {
+    sweeping = expireReservations(deps.ctx).catch((error: unknown) =>
+      deps.logger.error({ err: error }, 'reservation sweep failed; the next one retries'),
+    );
+    return sweeping;
+  };
+
+  // Low-balance alerts after a settle's debit, as after /v1/usage: in the background, bounded, never
+  // slowing or failing the answer.
+  const pendingAlerts = new Set<Promise<unknown>>();
+  const alertAfter = (orgId: bigint, debit: WalletDebit) => {
+    if (pendingAlerts.size >= pendingAlertRunsMax) {
+      deps.logger.warn({ orgId }, 'low-balance alerts skipped: too many runs pending');
+      return;
+    }
+    const run = sendLowBalanceAlerts(
+      deps.ctx,
+      { notifier: deps.notifier, logger: deps.logger },
+      { orgId, debits: [debit], percents: deps.config.LOW_BALANCE_ALERT_PERCENTS },
+    ).finally(() => pendingAlerts.delete(run));
+    pendingAlerts.add(run);
+  };
+
+  const reserve = async (req: Request, res: Response) => {
+    const body = req.body as Record<string, unknown> | undefined;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      res.status(400).json({ error: 'bad_request', message: reserveHelp });
+      return;
+    }
+    const parsed = reserveBody.safeParse(body);
+    if (!parsed.success) {
+      const field = String(parsed.error.issues[0]?.path[0] ?? 'id');
+      badField(res, field, body[field] === undefined);
+      return;
+    }
+    const orgId = res.locals.orgId as bigint;
+    const tokens = BigInt(parsed.data.tokens);
+    const result = await reserveTokens(deps.ctx, {
+      orgId,
+      idempotencyKey: parsed.data.id,
+      user: parsed.data.user,
+      tokens,
+      model: parsed.data.model ?? null,
+      timeoutSeconds: parsed.data.timeout_seconds,
+    });
+    if (result.ok) {
+      const { reservation, available } = result.value;
+      res.status(201).json({
+        reservation_id: reservation.idempotencyKey,
+        status: reservation.state,
+        tokens: tokensJson(reservation.tokens),
+        available: tokensJson(available),
+        expires_at: reservation.expiresAt.toISOString(),
+      });
+      return;
+    }
+    switch (result.failure) {
+      case 'insufficient_tokens': {
+        const detail = result.detail as { available: bigint; memberId: bigint };
+        const next = (await nextAllowance(deps.ctx, { orgId, memberId: detail.memberId })) ?? null;
+        res.status(402).json({
+          error: 'insufficient_tokens',
+          available: tokensJson(detail.available),
+          message: insufficientTokensMessage({ available: detail.available, requested: tokens, nextAllowance: next }),
+        });
+        return;
+      }
+      case 'idempotency_conflict':
+        res.status(409).json({
+          error: 'idempotency_conflict',
+          message: `A reservation with id "${parsed.data.id}" was made with another body; use a new id for each call.`,
+        });
+        return;
+      case 'unknown_user':
+        res.status(404).json({
+          error: 'unknown_user',
+          message: `No member of this organisation is "${parsed.data.user}"; add them with allot member add, or send their Slack or Teams id.`,
+        });
+        return;
+      case 'member_inactive':
+        res.status(403).json({
+          error: 'member_inactive',
+          message: 'This member is deactivated in Allot and cannot spend tokens; an admin can reactivate them.',
+        });
+        return;
+      case 'invalid_user':
+        badField(res, 'user', false);
+        return;
+      case 'invalid_timeout':
+        badField(res, 'timeout_seconds', false);
+        return;
+      case 'amount_invalid':
+        badField(res, 'tokens', false);
+        return;
+      case 'invalid_id':
+        badField(res, 'id', false);
+        return;
+    }
+  };
+
+  const settle = async (req: Request, res: Response) => {
+    const body = req.body as Record<string, unknown> | undefined;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      res.status(400).json({ error: 'bad_request', message: settleHelp });
+      return;
+    }
+    const orgId = res.locals.orgId as bigint;
+    const id = String(req.params.id);
+    const result = await settleReservation(deps.ctx, {
+      orgId,
+      idempotencyKey: id,
+      usage: {
+        model: typeof body.model === 'string' ? body.model : undefined,
+        input_tokens: body.input_tokens,
+        output_tokens: body.output_tokens,
+        category: body.category,
+        time: body.time,
+      },
+    });
+    if (result.ok) {
+      const { usedTokens, heldTokens, replayed, afterExpiry, reservation } = result.value;
+      res.status(200).json({
+        reservation_id: id,
+        status: reservation.state,
+        used_tokens: tokensJson(usedTokens),
+        held_tokens: tokensJson(heldTokens),
+        released_tokens: tokensJson(heldTokens > usedTokens ? heldTokens - usedTokens : 0n),
+        extra_tokens: tokensJson(usedTokens > heldTokens ? usedTokens - heldTokens : 0n),
+        replayed,
+        settled_after_expiry: afterExpiry,
+        ...(afterExpiry
+          ? { message: 'The reservation had expired and its hold was released; the usage was debited all the same.' }
+          : {}),
+      });
+      if (result.value.debit) alertAfter(orgId, result.value.debit);
+      return;
+    }
+    switch (result.failure) {
+      case 'reservation_not_found':
+        res.status(404).json({ error: 'reservation_not_found', message: `No reservation has id "${id}".` });
+        return;
+      case 'reservation_released':
+        res.status(409).json({
+          error: 'reservation_released',
+          message: 'This reservation was released (nothing spent); send the usage to /v1/usage if the call did happen.',
+        });
+        return;
+      case 'idempotency_conflict':
+        res.status(409).json({
+          error: 'idempotency_conflict',
+          message: 'This reservation was already settled with other figures; nothing more was debited.',
+        });
+        return;
+      case 'usage_rejected': {
+        const detail = result.detail as { reason: string; message: string };
+        res.status(400).json({ error: detail.reason, message: detail.message });
+        return;
+      }
+    }
+  };
+
+  const release = async (_req: Request, res: Response) => {
+    const orgId = res.locals.orgId as bigint;
+    const id = String(_req.params.id);
+    const result = await releaseReservation(deps.ctx, { orgId, idempotencyKey: id });
+    if (result.ok) {
+      res.status(200).json({
+        reservation_id: id,
+        status: 'released',
+        tokens: tokensJson(result.value.reservation.tokens),
+        replayed: result.value.replayed,
+      });
+      return;
+    }
+    if (result.failure === 'reservation_not_found') {
+      res.status(404).json({ error: 'reservation_not_found', message: `No reservation has id "${id}".` });
+      return;
+    }
+    const state = (result.detail as { state: string }).state;
+    res.status(409).json({
+      error: 'reservation_already_resolved',
+      status: state,
+      message: `This reservation is already ${state}; nothing was changed.`,
+    });
+  };
+
+  const entitlement = async (req: Request, res: Response) => {
+    const user = typeof req.query.user === 'string' ? req.query.user : '';
+    if (!user) {
+      res.status(400).json({
+        error: 'missing_field',
+        field: 'user',
+        message: `Name the person: GET /v1/entitlements?user=ana@example.com. ${fieldMessages.user}`,
+      });
+      return;
+    }
+    const result = await getEntitlement(deps.ctx, {
+      orgId: res.locals.orgId as bigint,
+      user,
+      percents: deps.config.LOW_BALANCE_ALERT_PERCENTS,
+    });
+    if (!result.ok) {
+      if (result.failure === 'invalid_user') badField(res, 'user', false);
+      else res.status(404).json({ error: 'unknown_user', message: `No member of this organisation is "${user}".` });
+      return;
+    }
+    const value = result.value;
+    res.status(200).json({
+      user: value.user,
+      balance: tokensJson(value.balance),
+      held: tokensJson(value.held),
+      available: tokensJson(value.available),
+      has_access: value.hasAccess,
+      next_allowance_at: value.nextAllowance?.at.toISOString() ?? null,
+      low_balance: value.lowBalance,
+    });
+  };
+
+  return {
+    name: 'reservations',
+    mount(app) {
+      const guard = [authenticate(deps.ctx), limitInFlight(inFlight, gatewayRequestsInFlightPerKeyMax)];
+      app.post('/v1/reservations', ...guard, requireJson, jsonBody, wrap(reserve), bodyErrors(reserveHelp));
+      app.post('/v1/reservations/:id/settle', ...guard, requireJson, jsonBody, wrap(settle), bodyErrors(settleHelp));
+      app.post('/v1/reservations/:id/release', ...guard, wrap(release));
+      app.get('/v1/entitlements', ...guard, wrap(entitlement));
+      app.all('/v1/reservations', onlyMethods('POST', 'POST {"id","user","tokens"}'));
+      app.all('/v1/reservations/:id/settle', onlyMethods('POST', 'POST the usage'));
+      app.all('/v1/reservations/:id/release', onlyMethods('POST', 'POST'));
+      app.all('/v1/entitlements', onlyMethods('GET', 'GET ?user=<email>'));
+    },
+    async start() {
+      await sweep();
+      timer = setInterval(() => void sweep(), sweepIntervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await Promise.allSettled([sweeping, ...pendingAlerts]);
+    },
+  };
+}

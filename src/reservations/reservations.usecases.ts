@@ -1,0 +1,354 @@
+import { nextAllowance } from '../allowances/allowances.usecases';
+import { hashOperation, isValidAmount } from '../ledger/ledger.models';
+import type { Ctx, Platform } from '../lib/context';
+import { withRetries } from '../lib/db-errors';
+import { periodStart } from '../lib/periods.models';
+import { fail, ok, type Result } from '../lib/result';
+import * as membersRepo from '../members/members.repository';
+import { thresholdsReached } from '../usage/limits.models';
+import { usageOperationKey } from '../usage/replay.models';
+import { hashEventContent, parseUsageEvent, parseUser, userRefText } from '../usage/usage.models';
+import * as usageRepo from '../usage/usage.repository';
+import type { WalletDebit } from '../usage/usage.usecases';
+import { reservationDeadline, reservationKeyLengthMax, settleEventId } from './reservations.models';
+import * as reservationsRepo from './reservations.repository';
+import type { ReservationState } from './reservations.tables';
+
+// Check, reserve, settle: a gateway holds tokens before an AI call and settles them with the call's
+// actual usage after it (TigerBeetle's two-phase transfers: pending, then post or void). A hold is
+// never a transfer; the settle is an ordinary usage event, stored, priced and debited as /v1/usage does.
+
+export interface Reservation {
+  /** The gateway's id for it. */
+  idempotencyKey: string;
+  state: ReservationState;
+  tokens: bigint;
+  expiresAt: Date;
+}
+
+export interface Reserved {
+  reservation: Reservation;
+  /** The wallet's available (balance − held) after this hold. */
+  available: bigint;
+  /** True when this call only repeated an earlier identical one (nothing more was held). */
+  replayed: boolean;
+}
+
+export type ReserveFailure =
+  | 'invalid_id'
+  | 'invalid_user'
+  | 'amount_invalid'
+  | 'invalid_timeout'
+  | 'unknown_user'
+  | 'member_inactive'
+  | 'insufficient_tokens'
+  | 'idempotency_conflict';
+
+/**
+ * Holds `tokens` on the wallet of `user` (an email, `slack:U…` or `teams:<object id>`) until
+ * `timeoutSeconds` (default 300, at most 3,600) have passed, when the wallet's available covers it.
+ * Idempotent by `idempotencyKey`: the same key with the same body answers as the first call did (the
+ * available is today's); with another body, `idempotency_conflict`. `insufficient_tokens` carries the
+ * available in its detail. Nothing changes on a failure.
+ */
+export async function reserveTokens(
+  ctx: Ctx,
+  input: {
+    orgId: bigint;
+    idempotencyKey: string;
+    user: string;
+    tokens: bigint;
+    model?: string | null;
+    timeoutSeconds?: number;
+  },
+): Promise<Result<Reserved, ReserveFailure>> {
+  if (input.idempotencyKey.length === 0 || input.idempotencyKey.length > reservationKeyLengthMax) {
+    return fail('invalid_id');
+  }
+  const userRef = parseUser(input.user);
+  if (!userRef) return fail('invalid_user');
+  if (!isValidAmount(input.tokens)) return fail('amount_invalid');
+  const now = ctx.clock.now();
+  const expiresAt = reservationDeadline(now, input.timeoutSeconds);
+  if (!expiresAt) return fail('invalid_timeout');
+  const model = input.model ?? null;
+  const user = {
+    kind: userRef.kind,
+    value: userRef.kind === 'email' ? userRef.email : userRef.kind === 'slack' ? userRef.userId : userRef.objectId,
+    text: userRefText(userRef),
+  };
+  const requestHash = hashOperation({
+    user: user.text,
+    tokens: input.tokens,
+    model,
+    timeoutSeconds: input.timeoutSeconds ?? null,
+  });
+  const outcome = await withRetries(() =>
+    reservationsRepo.reserve(ctx.db.orm, {
+      orgId: input.orgId,
+      idempotencyKey: input.idempotencyKey,
+      requestHash,
+      user,
+      amount: input.tokens,
+      model,
+      now,
+      expiresAt,
+    }),
+  );
+  switch (outcome.status) {
+    case 'ok':
+    case 'exists': {
+      const row = outcome.reservation!;
+      return ok({
+        reservation: {
+          idempotencyKey: input.idempotencyKey,
+          state: row.state,
+          tokens: row.amount,
+          expiresAt: row.expiresAt,
+        },
+        available: outcome.available ?? 0n,
+        replayed: outcome.status === 'exists',
+      });
+    }
+    case 'conflict':
+      return fail('idempotency_conflict');
+    case 'insufficient':
+      return fail('insufficient_tokens', { available: outcome.available ?? 0n, memberId: outcome.memberId });
+    case 'unknown_user':
+      return fail('unknown_user');
+    case 'member_inactive':
+      return fail('member_inactive');
+  }
+}
+
+/** The actual usage of the call a reservation was made for, in /v1/usage's field names. */
+export interface SettleUsage {
+  model?: string;
+  input_tokens: unknown;
+  output_tokens: unknown;
+  category?: unknown;
+  /**
+   * When the usage happened (ISO 8601); default the reservation's own time, so that a retried settle
+   * is the same event and not a conflict.
+   */
+  time?: unknown;
+}
+
+export interface Settled {
+  reservation: Reservation;
+  /** Tokens debited from the wallet by the settle's usage event (input + output). */
+  usedTokens: bigint;
+  /** Tokens the reservation held, now freed. */
+  heldTokens: bigint;
+  /** True when this call only repeated an earlier settle: nothing more was debited. */
+  replayed: boolean;
+  /** True when the reservation had expired first: the usage is debited all the same (the call happened). */
+  afterExpiry: boolean;
+  /** The wallet debit this call made (none for a replay), for the low-balance alerts. */
+  debit: WalletDebit | null;
+}
+
+export type SettleFailure =
+  | 'reservation_not_found'
+  | 'reservation_released'
+  | 'usage_rejected'
+  | 'idempotency_conflict';
+
+/**
+ * Settles a reservation with the call's actual usage, once: the usage is stored, priced and debited as
+ * one /v1/usage event with id `reservation:<id>` (so a retried settle is a duplicate, not a second
+ * debit), and the hold is freed. Less than held frees the rest; more debits the extra (usage that
+ * already happened may take a wallet below zero). A settle after the deadline still debits the usage
+ * and says so (`afterExpiry`). A released reservation cannot be settled; a second settle with other
+ * figures is `idempotency_conflict`. `usage_rejected` carries the
+ * usage event's rejection (`reason`, `message`).
+ */
+export async function settleReservation(
+  ctx: Ctx,
+  input: { orgId: bigint; idempotencyKey: string; usage: SettleUsage; platform?: Platform },
+): Promise<Result<Settled, SettleFailure>> {
+  const found = await reservationsRepo.findByKey(ctx.db.orm, input.orgId, input.idempotencyKey);
+  if (!found) return fail('reservation_not_found');
+  if (found.state === 'released') return fail('reservation_released');
+  const now = ctx.clock.now();
+  const eventId = settleEventId(input.idempotencyKey);
+  const raw: Record<string, unknown> = {
+    id: eventId,
+    time: input.usage.time ?? found.createdAt.toISOString(),
+    user: found.userRef,
+    model: input.usage.model ?? found.model,
+    input_tokens: input.usage.input_tokens,
+    output_tokens: input.usage.output_tokens,
+  };
+  if (input.usage.category !== undefined) raw.category = input.usage.category;
+  const parsed = parseUsageEvent(raw, now);
+  if (!parsed.ok) return fail('usage_rejected', { reason: parsed.reason, message: parsed.message });
+  const event = parsed.event;
+  const outcome = await withRetries(() =>
+    reservationsRepo.settle(ctx.db.orm, {
+      orgId: input.orgId,
+      idempotencyKey: input.idempotencyKey,
+      platform: input.platform ?? 'api',
+      now,
+      event: {
+        eventId,
+        opKey: usageOperationKey(eventId),
+        contentHash: hashEventContent(event),
+        model: event.model,
+        category: event.category,
+        inputTokens: event.inputTokens,
+        outputTokens: event.outputTokens,
+        eventAt: event.time,
+      },
+    }),
+  );
+  switch (outcome.status) {
+    case 'not_found':
+      return fail('reservation_not_found');
+    case 'released':
+      return fail('reservation_released');
+    case 'conflict':
+      // The settle's event exists with other figures: an earlier settle of this reservation said otherwise.
+      return fail('idempotency_conflict');
+    case 'ok':
+      return ok({
+        reservation: {
+          idempotencyKey: input.idempotencyKey,
+          state: outcome.state!,
+          tokens: found.amount,
+          expiresAt: found.expiresAt,
+        },
+        usedTokens: event.inputTokens + event.outputTokens,
+        heldTokens: found.amount,
+        replayed: outcome.event === 'duplicate',
+        afterExpiry: outcome.state === 'expired',
+        debit:
+          outcome.debited > 0n && outcome.balanceAfter !== null
+            ? {
+                memberId: outcome.memberId!,
+                walletId: outcome.walletId!,
+                before: outcome.balanceAfter + outcome.debited,
+                after: outcome.balanceAfter,
+                debited: outcome.debited,
+              }
+            : null,
+      });
+  }
+}
+
+export type ReleaseFailure = 'reservation_not_found' | 'reservation_already_resolved';
+
+/**
+ * Releases a reservation whose call spent nothing, once: the hold is freed and nothing is debited. A
+ * repeated release answers as the first did; releasing a settled or expired reservation is
+ * `reservation_already_resolved` (detail: its `state`).
+ */
+export async function releaseReservation(
+  ctx: Ctx,
+  input: { orgId: bigint; idempotencyKey: string },
+): Promise<Result<{ reservation: Reservation; replayed: boolean }, ReleaseFailure>> {
+  const found = await reservationsRepo.findByKey(ctx.db.orm, input.orgId, input.idempotencyKey);
+  if (!found) return fail('reservation_not_found');
+  const resolved = await withRetries(() =>
+    reservationsRepo.resolve(ctx.db.orm, {
+      orgId: input.orgId,
+      id: found.id,
+      state: 'released',
+      now: ctx.clock.now(),
+      usageEventId: null,
+    }),
+  );
+  if (resolved.status === 'not_found') return fail('reservation_not_found');
+  if (resolved.status === 'already_resolved' && resolved.state !== 'released') {
+    return fail('reservation_already_resolved', { state: resolved.state });
+  }
+  return ok({
+    reservation: {
+      idempotencyKey: input.idempotencyKey,
+      state: 'released',
+      tokens: found.amount,
+      expiresAt: found.expiresAt,
+    },
+    replayed: resolved.status === 'already_resolved',
+  });
+}
+
+/** Most reservations one sweep expires; the sweeper runs again at once while a sweep comes back full. */
+export const expireBatchMax = 500;
+
+/**
+ * The sweeper: expires every reservation whose deadline has passed, freeing its hold, in batches of
+ * `expireBatchMax`. Safe on any number of replicas at once (each reservation expires once); returns
+ * how many this call expired.
+ */
+export async function expireReservations(ctx: Ctx): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const expired = await withRetries(() => reservationsRepo.expireDue(ctx.db.orm, ctx.clock.now(), expireBatchMax));
+    total += expired.length;
+    if (expired.length < expireBatchMax) return total;
+  }
+}
+
+/** A member's tokens as a gateway sees them: balance, held by calls in flight, and available. */
+export async function getHolding(ctx: Ctx, input: { orgId: bigint; memberId: bigint }) {
+  return reservationsRepo.findWalletHolding(ctx.db.orm, input.orgId, input.memberId);
+}
+
+export interface Entitlement {
+  /** The user as normalised (`ana@acme.com`, `slack:U…`, `teams:<id>`). */
+  user: string;
+  memberId: bigint;
+  balance: bigint;
+  held: bigint;
+  available: bigint;
+  /** An active member with tokens available: what a gateway's pre-check asks. */
+  hasAccess: boolean;
+  nextAllowance: { amount: bigint; at: Date; timeZone: string } | null;
+  /** At or past a low-balance alert threshold (the same rule as the alerts), counting what is available. */
+  lowBalance: boolean;
+}
+
+export type EntitlementFailure = 'invalid_user' | 'unknown_user';
+
+/**
+ * What `user` may spend now, for a gateway's pre-check or a status page: balance, held by calls in
+ * flight, available, whether they have access, their next allowance, and whether they are low (the
+ * low-balance alerts' thresholds, `percents` of what they received this month, applied to available).
+ */
+export async function getEntitlement(
+  ctx: Ctx,
+  input: { orgId: bigint; user: string; percents: readonly number[] },
+): Promise<Result<Entitlement, EntitlementFailure>> {
+  const userRef = parseUser(input.user);
+  if (!userRef) return fail('invalid_user');
+  const [resolved] = await usageRepo.resolveUsers(ctx.db.orm, input.orgId, {
+    emails: userRef.kind === 'email' ? [userRef.email] : [],
+    slackIds: userRef.kind === 'slack' ? [userRef.userId] : [],
+    teamsIds: userRef.kind === 'teams' ? [userRef.objectId] : [],
+  });
+  if (!resolved) return fail('unknown_user');
+  const [member, organisation, holding, next] = await Promise.all([
+    membersRepo.findMember(ctx.db.orm, input.orgId, resolved.memberId),
+    membersRepo.findOrganisationById(ctx.db.orm, input.orgId),
+    reservationsRepo.findWalletHolding(ctx.db.orm, input.orgId, resolved.memberId),
+    nextAllowance(ctx, { orgId: input.orgId, memberId: resolved.memberId }),
+  ]);
+  if (!member || !organisation || !holding) return fail('unknown_user');
+  const now = ctx.clock.now();
+  const since = periodStart('month', organisation.timeZone, now);
+  const received = await usageRepo.receivedSince(ctx.db.orm, input.orgId, [resolved.walletId], since);
+  const low = thresholdsReached({
+    after: holding.available,
+    receivedThisPeriod: received.get(resolved.walletId) ?? 0n,
+    percents: input.percents,
+  });
+  return ok({
+    user: userRefText(userRef),
+    memberId: member.id,
+    ...holding,
+    hasAccess: member.isActive && holding.available > 0n,
+    nextAllowance: next ? { amount: next.amount, at: next.at, timeZone: next.timeZone } : null,
+    lowBalance: low.length > 0,
+  });
+}

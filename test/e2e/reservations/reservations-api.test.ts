@@ -1,0 +1,252 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/config';
+import { AllotApiError, AllotClient, InsufficientTokensError } from '../../../src/gateway/allot-client';
+import { meteredChatCompletion, meteredChatCompletionStream, tokensToReserve } from '../../../src/gateway/openai';
+import { auditLedger } from '../../../src/ledger/ledger.usecases';
+import { createTestClock } from '../../../src/lib/clock';
+import { operatorActor } from '../../../src/lib/context';
+import { type RunningAllot, startAllot } from '../../../src/main';
+import type { Organisation } from '../../../src/members/members.repository';
+import { addMember } from '../../../src/members/members.usecases';
+import { createApiKey } from '../../../src/usage/usage.usecases';
+import { createTestDatabase, type TestDatabase } from '../../support/db';
+import { makeOrganisation, uniqueKey } from '../../support/fixtures';
+import { fund } from '../../usage/support';
+import { type FakeOpenAi, fakeModel, startFakeOpenAi } from './fake-openai';
+
+// The gateway API end to end: a running Allot, its HTTP routes, the typed client, and the official
+// `openai` client pointed at a local fake model server through the metering wrapper.
+
+let tdb: TestDatabase | undefined;
+let dataDir: string | undefined;
+let running: RunningAllot;
+let baseUrl: string;
+let org: Organisation;
+let apiKey: string;
+let allot: AllotClient;
+let openaiServer: FakeOpenAi;
+let openai: OpenAI;
+
+/** A member with an email and `tokens` in their wallet; returns their email. */
+async function person(tokens: bigint): Promise<string> {
+  const email = `${uniqueKey('p')}@example.com`;
+  const created = await addMember(running.deps.ctx, { orgId: org.id, displayName: 'Ana', email, actor: operatorActor });
+  if (!created.ok) throw new Error(created.failure);
+  if (tokens > 0n) await fund(running.deps.ctx, org.id, [created.value.id], tokens);
+  return email;
+}
+
+beforeAll(async () => {
+  const env: Record<string, string> = { PORT: '0', LOG_LEVEL: 'silent' };
+  if (process.env.DATABASE_URL) {
+    tdb = await createTestDatabase();
+    env.DATABASE_URL = tdb.url!;
+  } else {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'allot-resv-'));
+    env.DATA_DIR = path.join(dataDir, 'data');
+  }
+  const config = parseConfig(env);
+  if (!config.ok) throw new Error(config.problems.join('; '));
+  running = await startAllot({ config: config.config, clock: createTestClock(new Date()) });
+  baseUrl = `http://127.0.0.1:${running.port}`;
+  org = await makeOrganisation(running.deps.ctx);
+  const key = await createApiKey(running.deps.ctx, { orgId: org.id, actor: operatorActor, name: 'gateway' });
+  if (!key.ok) throw new Error(key.failure);
+  apiKey = key.value.key;
+  allot = new AllotClient({ baseUrl, apiKey });
+  openaiServer = await startFakeOpenAi();
+  openai = new OpenAI({ apiKey: 'sk-test', baseURL: openaiServer.baseURL, maxRetries: 0 });
+});
+
+afterAll(async () => {
+  if (running) expect(await auditLedger(running.deps.ctx, { orgId: org.id })).toEqual([]);
+  await running?.stop();
+  await openaiServer?.close();
+  await tdb?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+async function call(method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${baseUrl}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
+}
+
+describe('the reservations API', () => {
+  it('holds tokens and answers a retry with the same id and body as the first time', async () => {
+    const user = await person(10_000n);
+    const first = await call('POST', '/v1/reservations', { id: 'gw-1', user, tokens: 4_000, model: 'gpt-4o' });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ reservation_id: 'gw-1', status: 'held', tokens: 4_000, available: 6_000 });
+    expect(Date.parse(String(first.body.expires_at)) - running.deps.ctx.clock.now().getTime()).toBe(300_000);
+    const again = await call('POST', '/v1/reservations', { id: 'gw-1', user, tokens: 4_000, model: 'gpt-4o' });
+    expect(again.status).toBe(201);
+    expect(again.body).toMatchObject({ reservation_id: 'gw-1', tokens: 4_000, expires_at: first.body.expires_at });
+    const other = await call('POST', '/v1/reservations', { id: 'gw-1', user, tokens: 4_001 });
+    expect(other.status).toBe(409);
+    expect(other.body.error).toBe('idempotency_conflict');
+    expect(await allot.entitlement(user)).toMatchObject({
+      balance: 10_000,
+      held: 4_000,
+      available: 6_000,
+      has_access: true,
+      next_allowance_at: null,
+    });
+  });
+
+  it('refuses with 402 and a message the person can read when too few tokens are available', async () => {
+    const user = await person(1_000n);
+    const refused = await call('POST', '/v1/reservations', { id: uniqueKey('gw'), user, tokens: 1_500 });
+    expect(refused.status).toBe(402);
+    expect(refused.body).toEqual({
+      error: 'insufficient_tokens',
+      available: 1_000,
+      message:
+        'You have 1,000 tokens available; this call needs 1,500. Ask for more in Slack or Teams with /request-tokens.',
+    });
+    expect((await allot.entitlement(user)).held).toBe(0);
+  });
+
+  it('settles with the usage: less than held frees the rest, and a retried settle debits nothing more', async () => {
+    const user = await person(10_000n);
+    await allot.reserve({ id: 'gw-settle', user, tokens: 2_000, model: 'gpt-4o' });
+    const usage = { model: 'gpt-4o', input_tokens: 500, output_tokens: 250, category: 'code' };
+    const settled = await call('POST', '/v1/reservations/gw-settle/settle', usage);
+    expect(settled.status).toBe(200);
+    expect(settled.body).toMatchObject({
+      reservation_id: 'gw-settle',
+      status: 'settled',
+      used_tokens: 750,
+      held_tokens: 2_000,
+      released_tokens: 1_250,
+      extra_tokens: 0,
+      replayed: false,
+      settled_after_expiry: false,
+    });
+    const again = await allot.settle('gw-settle', usage);
+    expect(again.replayed).toBe(true);
+    expect(await allot.entitlement(user)).toMatchObject({ balance: 9_250, held: 0, available: 9_250 });
+  });
+
+  it('releases once; a release of a settled reservation is a 409 and changes nothing', async () => {
+    const user = await person(3_000n);
+    await allot.reserve({ id: 'gw-release', user, tokens: 3_000 });
+    expect((await allot.entitlement(user)).has_access).toBe(false);
+    expect(await allot.release('gw-release')).toMatchObject({ status: 'released', tokens: 3_000, replayed: false });
+    expect((await allot.release('gw-release')).replayed).toBe(true);
+    await allot.reserve({ id: 'gw-settled', user, tokens: 100 });
+    await allot.settle('gw-settled', { input_tokens: 10, output_tokens: 10, model: 'gpt-4o' });
+    const refused = await call('POST', '/v1/reservations/gw-settled/release');
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ error: 'reservation_already_resolved', status: 'settled' });
+    expect(await allot.entitlement(user)).toMatchObject({ balance: 2_980, held: 0 });
+  });
+
+  it('names the field that is wrong or missing, and changes nothing', async () => {
+    const user = await person(1_000n);
+    const cases: [unknown, number, Record<string, unknown>][] = [
+      [{ id: 'x', user, tokens: -5 }, 400, { error: 'invalid_field', field: 'tokens' }],
+      [{ id: 'x', user, tokens: 1.5 }, 400, { error: 'invalid_field', field: 'tokens' }],
+      [{ id: 'x', tokens: 5 }, 400, { error: 'missing_field', field: 'user' }],
+      [{ user, tokens: 5 }, 400, { error: 'missing_field', field: 'id' }],
+      [{ id: 'x', user: 'nobody', tokens: 5 }, 400, { error: 'invalid_field', field: 'user' }],
+      [{ id: 'x', user, tokens: 5, timeout_seconds: 7_200 }, 400, { error: 'invalid_field', field: 'timeout_seconds' }],
+      [{ id: 'x', user: 'ghost@example.com', tokens: 5 }, 404, { error: 'unknown_user' }],
+      ['[1,2', 400, { error: 'bad_request' }],
+    ];
+    for (const [body, status, expected] of cases) {
+      const answer = await call('POST', '/v1/reservations', body);
+      expect(answer.status, JSON.stringify(body)).toBe(status);
+      expect(answer.body).toMatchObject(expected);
+      expect(String(answer.body.message).length).toBeGreaterThan(10);
+    }
+    expect((await allot.entitlement(user)).held).toBe(0);
+    const settleBad = await call('POST', '/v1/reservations/nope/settle', { input_tokens: 1, output_tokens: 1 });
+    expect(settleBad.status).toBe(404);
+    expect(
+      (await call('POST', '/v1/reservations', { id: 'x', user, tokens: 5 }, { authorization: 'Bearer nope' })).status,
+    ).toBe(401);
+    expect((await call('POST', '/v1/reservations', 'id=x', { 'content-type': 'text/plain' })).status).toBe(415);
+    const get = await call('GET', '/v1/reservations');
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    expect((await call('GET', '/v1/entitlements')).body).toMatchObject({ error: 'missing_field', field: 'user' });
+  });
+});
+
+describe('the official openai client, metered through the wrapper', () => {
+  it('reserves before a chat completion and settles with the usage the API reported', async () => {
+    const user = await person(10_000n);
+    const params = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'Say hello' }], max_tokens: 200 };
+    const response = await meteredChatCompletion(openai, params, { allot, user, id: 'oa-1', category: 'chat' });
+    expect(response.choices[0]?.message.content).toBe('Hello!');
+    expect(tokensToReserve(params)).toBeGreaterThan(200);
+    expect(await allot.entitlement(user)).toMatchObject({ balance: 10_000 - 150, held: 0 });
+    // The settle stored the usage under the model the API answered with.
+    const retry = { input_tokens: 120, output_tokens: 30, model: fakeModel, category: 'chat' };
+    expect((await allot.settle('oa-1', retry)).replayed).toBe(true);
+    await expect(allot.settle('oa-1', { ...retry, output_tokens: 31 })).rejects.toMatchObject({
+      status: 409,
+      code: 'idempotency_conflict',
+    });
+  });
+
+  it('streams, asking for usage in the last chunk, and settles with it when the stream ends', async () => {
+    const user = await person(10_000n);
+    const before = openaiServer.requests.length;
+    const stream = await meteredChatCompletionStream(
+      openai,
+      { model: 'gpt-4o', messages: [{ role: 'user', content: 'Stream hello' }], max_completion_tokens: 100 },
+      { allot, user },
+    );
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('Hello!');
+    expect(openaiServer.requests[before]).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    expect(await allot.entitlement(user)).toMatchObject({ balance: 10_000 - 150, held: 0 });
+  });
+
+  it('releases the hold when the model call fails, and when the caller stops reading a stream early', async () => {
+    const user = await person(10_000n);
+    await expect(
+      meteredChatCompletion(
+        openai,
+        { model: 'gpt-4o', messages: [{ role: 'user', content: 'fail' }] },
+        { allot, user },
+      ),
+    ).rejects.toThrow();
+    expect(await allot.entitlement(user)).toMatchObject({ balance: 10_000, held: 0 });
+    const stream = await meteredChatCompletionStream(
+      openai,
+      { model: 'gpt-4o', messages: [{ role: 'user', content: 'Stream hello' }] },
+      { allot, user },
+    );
+    for await (const _chunk of stream) break;
+    expect(await allot.entitlement(user)).toMatchObject({ balance: 10_000, held: 0 });
+  });
+
+  it('refuses a call the person cannot afford before the model is asked', async () => {
+    const user = await person(100n);
+    const before = openaiServer.requests.length;
+    const call = meteredChatCompletion(
+      openai,
+      { model: 'gpt-4o', messages: [{ role: 'user', content: 'Write a novel' }], max_tokens: 4_000 },
+      { allot, user },
+    );
+    await expect(call).rejects.toBeInstanceOf(InsufficientTokensError);
+    await expect(call).rejects.toMatchObject({ status: 402, available: 100 });
+    await expect(call).rejects.toBeInstanceOf(AllotApiError);
+    expect(openaiServer.requests.length).toBe(before);
+  });
+});
