@@ -21,6 +21,7 @@ const domainFolders = [
   'notify',
   'db',
   'config',
+  'reservations',
 ] as const;
 const adapterFolders = ['chat', 'slack', 'teams', 'cli', 'http'] as const;
 
@@ -94,6 +95,7 @@ function wrongImports(): WrongImport[] {
     simple('src/digest/__scratch-test.ts', 'test/support/helper', 'src-stays-in-src'),
     simple('src/usage/__scratch-bench.ts', 'bench/figures', 'src-stays-in-src'),
     simple('src/http/__scratch-scripts.ts', 'scripts/build', 'src-stays-in-src'),
+    simple('src/gateway/__scratch-ledger.ts', 'src/ledger/ledger.usecases', 'gateway-client-stands-alone'),
     {
       file: 'src/members/__scratch-missing.ts',
       source: "import { gone } from './no-such-file';\nexport const it = gone;\n",
