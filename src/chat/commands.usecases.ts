@@ -22,6 +22,13 @@ import {
   setManager,
   setRole,
 } from '../members/members.usecases';
+import {
+  grantSource,
+  isActiveAdmin,
+  isActiveManager,
+  matchesConfiguredAdmin,
+  maySeeBalance,
+} from '../members/roles.models';
 import type { Block, ChatMessage } from '../notify/message.models';
 import type { Notifier, SendOutcome } from '../notify/notifier';
 import { hasInboundDelivery, recordInboundDelivery } from './chat.repository';
@@ -156,10 +163,11 @@ export async function resolveChatMember(
 }
 
 function isConfiguredAdmin(deps: ChatDeps, user: ChatUserRef, email: string | null | undefined): boolean {
-  const id = `${user.platform}:${user.externalId}`;
-  return deps.config.ALLOT_ADMINS.some(
-    (entry) => entry === id || (email && entry.toLowerCase() === email.toLowerCase()),
-  );
+  return matchesConfiguredAdmin(deps.config.ALLOT_ADMINS, {
+    platform: user.platform,
+    externalId: user.externalId,
+    email,
+  });
 }
 
 async function ensureMember(
@@ -258,7 +266,7 @@ async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCo
   const { ctx } = deps;
   const orgId = input.org.id;
   const actor = { kind: 'member' as const, memberId: input.actor.id, platform: input.platform };
-  const isAdmin = input.actor.role === 'admin' && input.actor.isActive;
+  const isAdmin = isActiveAdmin(input.actor);
   const resolve = (user: ChatUserRef) => ensureMember(deps, orgId, user, input.directory, false);
 
   switch (command.name) {
@@ -301,12 +309,12 @@ async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCo
         target = found;
       }
       const own = target.id === input.actor.id;
-      if (!own && !isAdmin) {
-        const isManagerOf =
-          input.actor.role === 'manager' &&
-          (await membersRepo.isInReportingLine(ctx.db.orm, orgId, target.id, input.actor.id));
-        if (!isManagerOf) return refusal('not_allowed_to_view');
-      }
+      // The reporting line is read only when it can matter: a manager looking at someone else.
+      const viewerManagesTarget =
+        !own &&
+        isActiveManager(input.actor) &&
+        (await membersRepo.isInReportingLine(ctx.db.orm, orgId, target.id, input.actor.id));
+      if (!maySeeBalance({ viewer: input.actor, target, viewerManagesTarget })) return refusal('not_allowed_to_view');
       const summary = await loadMemberSummary(ctx, orgId, target.id);
       if (!summary) return refusal('member_not_found', { person: refOf(target) });
       const usage = await usageBlocks(ctx, { orgId, memberId: target.id });
@@ -385,7 +393,6 @@ async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCo
     }
 
     case 'tokens-role': {
-      if (!isAdmin) return refusal('not_an_admin', { verb: 'change roles' });
       const target = await resolve(command.target);
       if (!target) return refusal('unknown_person');
       const updated = await setRole(ctx, { orgId, actor, memberId: target.id, role: command.role });
@@ -398,7 +405,6 @@ async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCo
     }
 
     case 'tokens-manager': {
-      if (!isAdmin) return refusal('not_an_admin', { verb: 'set managers' });
       const target = await resolve(command.target);
       if (!target) return refusal('unknown_person');
       let manager: Member | undefined;
@@ -416,10 +422,10 @@ async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCo
     }
 
     case 'tokens-budget': {
-      if (!isAdmin) return refusal('not_an_admin', { verb: 'add to budgets' });
       const target = await resolve(command.target);
       if (!target) return refusal('unknown_person');
-      if (needsConfirmation(command.amount) && target.role === 'manager') {
+      // Asked only when the issue would go through: an admin issuing to a manager.
+      if (needsConfirmation(command.amount) && isAdmin && target.role === 'manager') {
         return askToConfirm(
           {
             kind: 'budget',
@@ -548,9 +554,8 @@ async function postBudget(
  * it). Only then is a confirmation worth asking: otherwise the grant is refused as usual, at once.
  */
 async function couldGrant(deps: ChatDeps, orgId: bigint, actor: Member, total: bigint): Promise<boolean> {
-  if (!actor.isActive) return false;
-  if (actor.role === 'admin') return true;
-  if (actor.role !== 'manager') return false;
+  const source = grantSource({ kind: 'member', member: actor });
+  if (source !== 'budget') return source === 'treasury';
   const budget = (await getBalances(deps.ctx.db.orm, orgId, actor.id))?.budget ?? 0n;
   return budget >= total;
 }

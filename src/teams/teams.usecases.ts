@@ -3,6 +3,7 @@ import type { Activity, ConversationReference } from 'botbuilder';
 import type { Ctx } from '../lib/context';
 import type { Member, Organisation } from '../members/members.repository';
 import { ensureMemberForIdentity, ensureOrganisationForWorkspace } from '../members/members.usecases';
+import { matchesConfiguredAdmin } from '../members/roles.models';
 import * as teamsRepo from './teams.repository';
 import type { TeamsConversationType } from './teams.tables';
 
@@ -163,12 +164,15 @@ export async function memberForTeamsUser(
       const isBot = isBotAccountId(input.userId);
       const account = loaded ?? (isBot ? undefined : await input.loadAccount());
       const email = account ? emailOfAccount(account) : null;
-      const adminKeys = new Set(input.admins.map((admin) => admin.toLowerCase()));
       return {
         displayName: account?.name?.trim() || input.name?.trim() || externalId,
         email,
         isBot,
-        isPlatformAdmin: adminKeys.has(`teams:${externalId.toLowerCase()}`) || (email !== null && adminKeys.has(email)),
+        // Entra object ids are GUIDs, which Teams and admins may write in either case.
+        isPlatformAdmin: matchesConfiguredAdmin(
+          input.admins.map((admin) => admin.toLowerCase()),
+          { platform: 'teams', externalId: externalId.toLowerCase(), email },
+        ),
       };
     },
   });
