@@ -71,12 +71,14 @@ async function decide(
     note: input.note,
   });
   if (!decided.ok) {
-    const request = decided.detail?.request as TopupRequest | undefined;
+    // Each code's details are typed (src/lib/failures.ts); `in` picks the codes that carry a field.
+    const { detail } = decided;
+    const request = detail && 'request' in detail ? detail.request : undefined;
     const outcome = refusal(decided.failure, {
       request,
       decidedBy: request ? await nameOf(deps, orgId, request.decidedById) : null,
-      budget: decided.detail?.budget as bigint | undefined,
-      total: decided.detail?.amount as bigint | undefined,
+      budget: detail && 'budget' in detail ? (detail.budget ?? undefined) : undefined,
+      total: detail && 'amount' in detail ? detail.amount : undefined,
     });
     return request ? { ...outcome, card: await cardFor(deps, request) } : outcome;
   }
@@ -113,7 +115,7 @@ async function cancel(deps: ChatDeps, input: RunActionInput, requestId: bigint):
     requestId,
   });
   if (!cancelled.ok) {
-    const request = cancelled.detail?.request as TopupRequest | undefined;
+    const request = cancelled.detail?.request;
     return refusal(cancelled.failure, {
       request,
       decidedBy: request ? await nameOf(deps, orgId, request.decidedById) : null,

@@ -45,13 +45,15 @@ export async function postGrant(
     key: grant.key,
   });
   if (!granted.ok) {
-    const personId = granted.detail?.memberId as bigint | undefined;
+    // Each code's details are typed (src/lib/failures.ts); `in` picks the codes that carry a field.
+    const { detail } = granted;
+    const personId = detail && 'memberId' in detail ? detail.memberId : undefined;
     const person = recipients.find((r) => r.id === personId);
     return refusal(granted.failure, {
       person: person ? refOf(person) : undefined,
-      budget: granted.detail?.budget as bigint | undefined,
-      total: granted.detail?.total as bigint | undefined,
-      max: granted.detail?.max as number | undefined,
+      budget: detail && 'budget' in detail ? (detail.budget ?? undefined) : undefined,
+      total: detail && 'total' in detail ? detail.total : undefined,
+      max: detail && 'max' in detail ? detail.max : undefined,
     });
   }
   const reply = grantConfirmation({

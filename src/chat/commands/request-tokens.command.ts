@@ -24,7 +24,7 @@ export const requestTokensCommand: CommandHandler<'request-tokens'> = async (
     key: input.idempotencyKey,
     expiryMs: deps.config.APPROVAL_EXPIRY_HOURS * 3_600_000,
   });
-  if (!requested.ok) return refusal(requested.failure, { max: requested.detail?.max as number | undefined });
+  if (!requested.ok) return refusal(requested.failure, { max: requested.detail?.max });
   const { request, approvers, created } = requested.value;
   const reply = requestCreated({ request, approvers: approvers.map(refOf), created });
   if (!created) return { ok: true, reply, deliveries: [] };

@@ -13,7 +13,7 @@ export const tokensRoleCommand: CommandHandler<'tokens-role'> = async (
   if (!target) return refusal('unknown_person');
   const updated = await setRole(deps.ctx, { orgId, actor, memberId: target.id, role: command.role });
   if (!updated.ok) {
-    const budget = updated.detail?.budget as bigint | undefined;
+    const budget = updated.detail?.budget;
     const suggestion = `allot role ${input.org.slug} ${target.id} ${command.role} --return-budget`;
     return refusal(updated.failure, { person: refOf(target), verb: 'change roles', budget, suggestion });
   }
