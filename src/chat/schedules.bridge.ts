@@ -1,10 +1,21 @@
 import { listLiveRules } from '../allowances/allowances.repository';
-import { nextAllowance, removeAllowance, setAllowance } from '../allowances/allowances.usecases';
+import {
+  nextAllowance,
+  removeAllowance,
+  type SetAllowanceFailure,
+  setAllowance,
+} from '../allowances/allowances.usecases';
 import { listEnabledSchedules } from '../digest/digest.repository';
 import { buildDigestMessage } from '../digest/digest.usecases';
-import { checkCron, digestCronExample, disableDigest, setDigestSchedule } from '../digest/digest-schedules.usecases';
+import {
+  digestCronExample,
+  disableDigest,
+  type SetDigestFailure,
+  setDigestSchedule,
+} from '../digest/digest-schedules.usecases';
 import { formatTokens } from '../ledger/amount.models';
 import type { Actor, Ctx } from '../lib/context';
+import type { FailureDetails } from '../lib/failures';
 import type { IdentityPlatform, Member } from '../members/members.repository';
 import { findMembers } from '../members/members.repository';
 import { type Block, type ChatMessage, context, type Line, message, text } from '../notify/message.models';
@@ -30,6 +41,49 @@ export type AllowanceCommand = Extract<ParsedCommand, { name: 'tokens-allowance'
 const done = (reply: ChatMessage) => ({ ok: true, reply });
 const refused = (problem: string, usage: string) => ({ ok: false, reply: grammarReply(problem, usage) });
 const notAdmin = (verb: string) => refused(`Only admins can ${verb}.`, '/tokens help');
+
+type Refused = ReturnType<typeof refused>;
+
+// One reply per failure code of each verb, so a new code fails the build until it has words here.
+
+type DigestSetRefusals = {
+  [F in SetDigestFailure]: (
+    command: Extract<DigestCommand, { action: 'set' }>,
+    detail: F extends keyof FailureDetails ? FailureDetails[F] | undefined : undefined,
+  ) => Refused;
+};
+
+const digestSetRefusals: DigestSetRefusals = {
+  not_an_admin: () => notAdmin('schedule the digest'),
+  cron_invalid: (command, detail) =>
+    refused(
+      `“${command.cron.slice(0, 60)}” is not a schedule I can read (${detail?.problems.join('; ') ?? 'unreadable'}).`,
+      usages['tokens-digest'],
+    ),
+  time_zone_invalid: (command) =>
+    refused(`“${command.timeZone.slice(0, 60)}” is not a time zone I know; use an IANA name.`, usages['tokens-digest']),
+  destination_invalid: () =>
+    refused('That schedule could not be saved: that is not a place I can post the digest to.', usages['tokens-digest']),
+};
+
+const digestOffRefusals = {
+  not_an_admin: () => notAdmin('schedule the digest'),
+  digest_not_found: () => refused('No digest is scheduled there.', '/tokens digest'),
+} satisfies Record<'not_an_admin' | 'digest_not_found', () => Refused>;
+
+const allowanceSetRefusals = {
+  not_an_admin: () => notAdmin('set allowances'),
+  amount_invalid: () =>
+    refused('The allowance could not be set: that amount is not one I can use.', usages['tokens-allowance']),
+  member_not_found: () => refused('I could not find that person.', usages['tokens-allowance']),
+  cap_invalid: () =>
+    refused('The allowance could not be set: the carry-over cap is not one I can use.', usages['tokens-allowance']),
+} satisfies Record<SetAllowanceFailure, () => Refused>;
+
+const allowanceOffRefusals = {
+  not_an_admin: () => notAdmin('set allowances'),
+  allowance_not_found: () => refused('There is no allowance for them.', '/tokens allowance'),
+} satisfies Record<'not_an_admin' | 'allowance_not_found', () => Refused>;
 
 function destinationFor(
   platform: IdentityPlatform,
@@ -99,7 +153,7 @@ export async function runDigestCommand(
     const destination = command.channelId ? destinationFor(input.platform, command.channelId, input.place) : null;
     if (typeof destination === 'string') return refused(destination, usage);
     const result = await disableDigest(ctx, { orgId: input.orgId, actor: input.actor, destination });
-    if (!result.ok) return refused('No digest is scheduled there.', '/tokens digest');
+    if (!result.ok) return digestOffRefusals[result.failure]();
     return done(
       message(
         'Digest off',
@@ -109,13 +163,6 @@ export async function runDigestCommand(
   }
   const destination = destinationFor(input.platform, command.channelId, input.place);
   if (typeof destination === 'string') return refused(destination, usage);
-  const cronCheck = checkCron(command.cron);
-  if (!cronCheck.ok) {
-    return refused(
-      `“${command.cron.slice(0, 60)}” is not a schedule I can read (${cronCheck.problems.join('; ')}).`,
-      usage,
-    );
-  }
   const result = await setDigestSchedule(ctx, {
     orgId: input.orgId,
     actor: input.actor,
@@ -124,11 +171,9 @@ export async function runDigestCommand(
     timeZone: command.timeZone,
   });
   if (!result.ok) {
-    if (result.failure === 'time_zone_invalid') {
-      return refused(`“${command.timeZone.slice(0, 60)}” is not a time zone I know; use an IANA name.`, usage);
-    }
-    if (result.failure === 'not_an_admin') return notAdmin('schedule the digest');
-    return refused(`That schedule could not be saved (${result.failure}).`, usage);
+    // The verb checks the schedule (cron_invalid carries the parser's problems) and the time zone.
+    if (result.failure === 'cron_invalid') return digestSetRefusals.cron_invalid(command, result.detail);
+    return digestSetRefusals[result.failure](command, undefined);
   }
   return done(
     message(
@@ -207,7 +252,7 @@ export async function runAllowanceCommand(
   }
   if (command.action === 'off') {
     const removed = await removeAllowance(ctx, { orgId: input.orgId, actor: input.actor, target });
-    if (!removed.ok) return refused('There is no allowance for them.', '/tokens allowance');
+    if (!removed.ok) return allowanceOffRefusals[removed.failure]();
     return done(message('Allowance removed', text(['No more allowance for ', ...targetName, '.'])));
   }
   const set = await setAllowance(ctx, {
@@ -218,7 +263,7 @@ export async function runAllowanceCommand(
     period: command.period,
     rolloverCapTokens: command.rolloverCap,
   });
-  if (!set.ok) return refused(`The allowance could not be set (${set.failure}).`, usage);
+  if (!set.ok) return allowanceSetRefusals[set.failure]();
   return done(
     message(
       'Allowance set',
