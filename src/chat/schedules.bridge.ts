@@ -128,26 +128,7 @@ export async function runDigestCommand(
     const digest = await buildDigestMessage(ctx, { orgId: input.orgId, at: ctx.clock.now() });
     return done({ summary: digest.summary, blocks: [context('Preview: only you see this.'), ...digest.blocks] });
   }
-  if (command.action === 'show') {
-    const schedules = await listEnabledSchedules(ctx.db.orm, input.orgId);
-    const lines: Line[] =
-      schedules.length === 0
-        ? [['No digest is scheduled. ', { code: usage }]]
-        : schedules
-            .slice(0, 20)
-            .map(
-              (schedule): Line => [
-                schedule.platform === 'slack'
-                  ? { channel: { id: schedule.destination.channelId ?? '', name: 'channel' } }
-                  : 'a Teams conversation',
-                ': ',
-                { code: schedule.cron },
-                ` in ${schedule.timeZone}`,
-                schedule.failuresInRow > 0 ? ` (last post failed: ${schedule.lastFailure ?? 'unknown'})` : '',
-              ],
-            );
-    return done(message('Weekly digest schedules', text([{ bold: 'Weekly digest' }]), text(...lines)));
-  }
+  if (command.action === 'show') return done(await digestSchedulesMessage(ctx, input.orgId));
   if (!input.isAdmin) return notAdmin('schedule the digest');
   if (command.action === 'off') {
     const destination = command.channelId ? destinationFor(input.platform, command.channelId, input.place) : null;
@@ -206,38 +187,7 @@ export async function runAllowanceCommand(
 ): Promise<{ ok: boolean; reply: ChatMessage }> {
   const { command } = input;
   const usage = usages['tokens-allowance'];
-  if (command.action === 'list') {
-    const rules = await listLiveRules(ctx.db.orm, input.orgId);
-    const people = new Map(
-      (
-        await findMembers(
-          ctx.db.orm,
-          input.orgId,
-          rules.flatMap((rule) => (rule.memberId === null ? [] : [rule.memberId])),
-        )
-      ).map((member) => [member.id, member]),
-    );
-    const lines: Line[] =
-      rules.length === 0
-        ? [['No allowances. ', { code: usage }]]
-        : rules.slice(0, 40).map(
-            (rule): Line => [
-              rule.role
-                ? `Every ${rule.role}`
-                : {
-                    member: {
-                      id: rule.memberId!,
-                      name: people.get(rule.memberId!)?.displayName ?? `#${rule.memberId}`,
-                    },
-                  },
-              `: ${formatTokens(rule.amount)} ${rule.period}`,
-              rule.rolloverCapTokens === null
-                ? ', unused carries over'
-                : `, at most ${formatTokens(rule.rolloverCapTokens)} carries over`,
-            ],
-          );
-    return done(message('Allowances', text([{ bold: 'Allowances' }]), text(...lines)));
-  }
+  if (command.action === 'list') return done(await allowancesMessage(ctx, input.orgId));
   if (!input.isAdmin) return notAdmin('set allowances');
   let target: { role: 'admin' | 'manager' | 'member' } | { memberId: bigint };
   let targetName: Line;
@@ -292,4 +242,62 @@ export async function nextAllowanceBlocks(ctx: Ctx, input: { orgId: bigint; memb
     minute: '2-digit',
   }).format(next.at);
   return [context(`Next allowance: ${formatTokens(next.amount)} tokens on ${when} (${next.timeZone}).`)];
+}
+
+/** The digest schedules of an organisation (at most 20), with the last failure of each. */
+async function digestSchedulesMessage(ctx: Ctx, orgId: bigint): Promise<ChatMessage> {
+  const usage = usages['tokens-digest'];
+  const schedules = await listEnabledSchedules(ctx.db.orm, orgId);
+  const lines: Line[] =
+    schedules.length === 0
+      ? [['No digest is scheduled. ', { code: usage }]]
+      : schedules
+          .slice(0, 20)
+          .map(
+            (schedule): Line => [
+              schedule.platform === 'slack'
+                ? { channel: { id: schedule.destination.channelId ?? '', name: 'channel' } }
+                : 'a Teams conversation',
+              ': ',
+              { code: schedule.cron },
+              ` in ${schedule.timeZone}`,
+              schedule.failuresInRow > 0 ? ` (last post failed: ${schedule.lastFailure ?? 'unknown'})` : '',
+            ],
+          );
+  return message('Weekly digest schedules', text([{ bold: 'Weekly digest' }]), text(...lines));
+}
+
+/** The live allowance rules of an organisation (at most 40), each person named. */
+async function allowancesMessage(ctx: Ctx, orgId: bigint): Promise<ChatMessage> {
+  const usage = usages['tokens-allowance'];
+  const rules = await listLiveRules(ctx.db.orm, orgId);
+  const people = new Map(
+    (
+      await findMembers(
+        ctx.db.orm,
+        orgId,
+        rules.flatMap((rule) => (rule.memberId === null ? [] : [rule.memberId])),
+      )
+    ).map((member) => [member.id, member]),
+  );
+  const lines: Line[] =
+    rules.length === 0
+      ? [['No allowances. ', { code: usage }]]
+      : rules.slice(0, 40).map(
+          (rule): Line => [
+            rule.role
+              ? `Every ${rule.role}`
+              : {
+                  member: {
+                    id: rule.memberId!,
+                    name: people.get(rule.memberId!)?.displayName ?? `#${rule.memberId}`,
+                  },
+                },
+            `: ${formatTokens(rule.amount)} ${rule.period}`,
+            rule.rolloverCapTokens === null
+              ? ', unused carries over'
+              : `, at most ${formatTokens(rule.rolloverCapTokens)} carries over`,
+          ],
+        );
+  return message('Allowances', text([{ bold: 'Allowances' }]), text(...lines));
 }
