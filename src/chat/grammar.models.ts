@@ -1,9 +1,4 @@
-import {
-  type AfterAmount,
-  amountHelp,
-  type LeadingAmount,
-  readLeadingAmount,
-} from '../ledger/amount.models';
+import { type AfterAmount, amountHelp, type LeadingAmount, readLeadingAmount } from '../ledger/amount.models';
 import { type LeaderboardWindow, leaderboardWindows } from '../usage/usage.tables';
 import { type ChatUserRef, type CommandToken, splitCommandWords, tokensToText } from './words.models';
 

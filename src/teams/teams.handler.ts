@@ -1,4 +1,5 @@
 import { ActivityTypes, type TeamsChannelAccount, TeamsInfo, TurnContext } from 'botbuilder';
+import { recordInboundDelivery, releaseInboundDelivery } from '../chat/chat.repository';
 import type { AppDeps } from '../lib/module';
 import type { Member, Organisation } from '../members/members.repository';
 import { listIdentities } from '../members/members.repository';
@@ -15,7 +16,6 @@ import {
 import type { CommandToken, TeamsChatCore } from './teams.core';
 import { withConnectorRetries } from './teams.delivery';
 import type { TeamsOutbound } from './teams.outbound';
-import * as teamsRepo from './teams.repository';
 import { mentionEntities, type RawToken, tokenizeCommandText } from './teams.text.models';
 import {
   activityKeyOf,
@@ -235,11 +235,13 @@ export class TeamsTurnHandler {
     const organisation = await this.remember(context);
     const key = activityKeyOf(activity);
     if (key) {
-      const claimed = await teamsRepo.claimActivity(this.deps.ctx.db.orm, {
-        orgId: organisation.id,
-        activityKey: key,
-        at: this.deps.ctx.clock.now(),
-      });
+      // One dedupe store for every platform (inbound_deliveries); the key is `teams:<digest>`.
+      const claimed = await recordInboundDelivery(
+        this.deps.ctx.db.orm,
+        organisation.id,
+        key,
+        this.deps.ctx.clock.now(),
+      );
       if (!claimed) {
         this.deps.logger.info({ activityId: activity.id }, 'Teams activity delivered again; already handled');
         return;
@@ -292,7 +294,7 @@ export class TeamsTurnHandler {
     } catch (error) {
       // Nothing happened yet: let Teams' redelivery (or the person retrying) run it again.
       if (key && !coreDone) {
-        await teamsRepo.releaseActivity(this.deps.ctx.db.orm, { orgId: organisation.id, activityKey: key });
+        await releaseInboundDelivery(this.deps.ctx.db.orm, organisation.id, key);
       }
       throw error;
     }
