@@ -28,9 +28,14 @@ export interface ChatDeps {
   metrics?: Pick<Metrics, 'chatCommands'>;
 }
 
+/** A platform's profile of a person, with what the platform keeps on their identity (e.g. Teams' 29: id). */
+export interface ChatProfile extends PlatformProfile {
+  identityDetails?: Record<string, unknown>;
+}
+
 /** How an adapter looks up a person the core has not met: the platform's profile, or null if unknown there. */
 export interface ChatDirectory {
-  loadProfile(user: ChatUserRef): Promise<PlatformProfile | null>;
+  loadProfile(user: ChatUserRef): Promise<ChatProfile | null>;
 }
 
 export interface DeliveryReport {

@@ -1,14 +1,10 @@
 import { approversOf } from '../approvals/approvals.usecases';
 import type { IdentityPlatform, Member, Organisation } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
-import {
-  ensureMemberForIdentity,
-  ensureOrganisationForWorkspace,
-  type PlatformProfile,
-} from '../members/members.usecases';
+import { ensureMemberForIdentity, ensureOrganisationForWorkspace } from '../members/members.usecases';
 import { isActiveAdmin, matchesConfiguredAdmin } from '../members/roles.models';
 import type { ChatMessage } from '../notify/message.models';
-import type { ChatDeps, ChatDirectory, ChatOutcome, RunCommandInput } from './chat.models';
+import type { ChatDeps, ChatDirectory, ChatOutcome, ChatProfile, RunCommandInput } from './chat.models';
 import { recordInboundDelivery } from './chat.repository';
 import type { CommandRun } from './commands/command.models';
 import { dispatchCommand } from './commands/commands.table';
@@ -31,6 +27,7 @@ export type {
   ChatDirectory,
   ChatExtensions,
   ChatOutcome,
+  ChatProfile,
   DeliveryReport,
   RunActionInput,
   RunCommandInput,
@@ -98,7 +95,7 @@ async function ensureMember(
   const known = await membersRepo.findMemberByIdentity(deps.ctx.db.orm, orgId, user.platform, user.externalId);
   let member = known;
   if (!member) {
-    let profile: PlatformProfile | null;
+    let profile: ChatProfile | null;
     try {
       profile = await directory.loadProfile(user);
     } catch (error) {
@@ -107,12 +104,13 @@ async function ensureMember(
     }
     // The person acting is real (the platform sent their request); a mention we cannot look up is not.
     if (!profile && !isActor) return undefined;
-    const loaded = profile ?? { displayName: user.displayName ?? user.externalId };
+    const loaded: ChatProfile = profile ?? { displayName: user.displayName ?? user.externalId };
     member = await ensureMemberForIdentity(deps.ctx, {
       orgId,
       platform: user.platform,
       externalId: user.externalId,
       workspaceId: user.workspaceId,
+      details: loaded.identityDetails,
       loadProfile: async () => ({
         ...loaded,
         isPlatformAdmin: Boolean(loaded.isPlatformAdmin) || isConfiguredAdmin(deps, user, loaded.email),

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Orm } from '../db/client';
 import { memberIdentities } from '../members/members.tables';
 import { type TeamsConversationType, teamsConversations } from './teams.tables';

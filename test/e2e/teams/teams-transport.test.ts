@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { organisations } from '../../../src/members/members.tables';
 import { inboundDeliveries } from '../../../src/chat/chat.tables';
+import { organisations } from '../../../src/members/members.tables';
 import { teamsConversations } from '../../../src/teams/teams.tables';
 import {
   cardActionInvoke,
