@@ -27,13 +27,28 @@ import { grammarReply } from './replies.models';
 // The chat core's window on schedules: weekly digests and recurring allowances (/tokens digest …,
 // /tokens allowance …) and the next reset shown by /balance. Kept in one file, like usage.bridge.ts.
 
-/** Where a command was typed, as the adapter saw it: the digest goes there unless a channel is named. */
-export interface CommandPlace {
-  platform: IdentityPlatform;
-  /** Slack channel id (C…, G…, D…) or Teams conversation id. */
-  id: string;
-  kind: 'channel' | 'group' | 'direct';
+/** A place a digest can go, with the words that name it in a reply. */
+export interface DigestDestination {
+  location: MessageLocation;
+  words: Line;
 }
+
+/**
+ * Where a command was typed, as its adapter reads the platform (src/slack/listeners/commands.listeners.ts,
+ * src/teams/teams.core.ts): the digest goes there unless a channel is named. The platform's fields
+ * (channel ids, conversation ids) and its words stay in the adapter.
+ */
+export interface CommandPlace {
+  /** This conversation as the digest's destination, or the words saying why it cannot be (a direct chat). */
+  here: DigestDestination | string;
+  /** A channel the command names (`#name`) as the destination, or the words saying why not. */
+  named(channelId: string): DigestDestination | string;
+  /** How a schedule stored for this platform reads in a reply; undefined for another platform's. */
+  describe(location: MessageLocation): Line | undefined;
+}
+
+/** How another platform's schedule reads (its adapter is not the one asking). */
+const platformNames: Record<IdentityPlatform, string> = { slack: 'Slack', teams: 'Teams' };
 
 export type DigestCommand = Extract<ParsedCommand, { name: 'tokens-digest' }>;
 export type AllowanceCommand = Extract<ParsedCommand, { name: 'tokens-allowance' }>;
@@ -85,30 +100,10 @@ const allowanceOffRefusals = {
   allowance_not_found: () => refused('There is no allowance for them.', '/tokens allowance'),
 } satisfies Record<'not_an_admin' | 'allowance_not_found', () => Refused>;
 
-function destinationFor(
-  platform: IdentityPlatform,
-  channelId: string | null,
-  place: CommandPlace | undefined,
-): MessageLocation | string {
-  if (channelId) {
-    return platform === 'slack'
-      ? { platform, ref: { channelId } }
-      : 'In Teams, type the command in the channel that should receive the digest.';
-  }
-  if (!place || place.kind === 'direct') {
-    return platform === 'slack'
-      ? 'Name the channel that should receive the digest, picked with #.'
-      : 'Type the command in the channel (or group chat) that should receive the digest, mentioning the bot.';
-  }
-  return place.platform === 'slack'
-    ? { platform, ref: { channelId: place.id } }
-    : { platform, ref: { conversationId: place.id } };
-}
-
-function whereText(location: MessageLocation): Line {
-  return location.platform === 'slack'
-    ? [{ channel: { id: location.ref.channelId ?? '', name: 'channel' } }]
-    : ['this conversation'];
+/** The destination of a digest command: the channel it names, else where it was typed. */
+function destinationFor(channelId: string | null, place: CommandPlace | undefined): DigestDestination | string {
+  if (!place) return 'Type the command in the channel that should receive the digest.';
+  return channelId ? place.named(channelId) : place.here;
 }
 
 export async function runDigestCommand(
@@ -117,7 +112,6 @@ export async function runDigestCommand(
     orgId: bigint;
     actor: Actor;
     isAdmin: boolean;
-    platform: IdentityPlatform;
     place?: CommandPlace;
     command: DigestCommand;
   },
@@ -128,12 +122,16 @@ export async function runDigestCommand(
     const digest = await buildDigestMessage(ctx, { orgId: input.orgId, at: ctx.clock.now() });
     return done({ summary: digest.summary, blocks: [context('Preview: only you see this.'), ...digest.blocks] });
   }
-  if (command.action === 'show') return done(await digestSchedulesMessage(ctx, input.orgId));
+  if (command.action === 'show') return done(await digestSchedulesMessage(ctx, input.orgId, input.place));
   if (!input.isAdmin) return notAdmin('schedule the digest');
   if (command.action === 'off') {
-    const destination = command.channelId ? destinationFor(input.platform, command.channelId, input.place) : null;
+    const destination = command.channelId ? destinationFor(command.channelId, input.place) : null;
     if (typeof destination === 'string') return refused(destination, usage);
-    const result = await disableDigest(ctx, { orgId: input.orgId, actor: input.actor, destination });
+    const result = await disableDigest(ctx, {
+      orgId: input.orgId,
+      actor: input.actor,
+      destination: destination?.location ?? null,
+    });
     if (!result.ok) return digestOffRefusals[result.failure]();
     return done(
       message(
@@ -142,12 +140,12 @@ export async function runDigestCommand(
       ),
     );
   }
-  const destination = destinationFor(input.platform, command.channelId, input.place);
+  const destination = destinationFor(command.channelId, input.place);
   if (typeof destination === 'string') return refused(destination, usage);
   const result = await setDigestSchedule(ctx, {
     orgId: input.orgId,
     actor: input.actor,
-    destination,
+    destination: destination.location,
     cron: command.cron,
     timeZone: command.timeZone,
   });
@@ -161,7 +159,7 @@ export async function runDigestCommand(
       'Digest scheduled',
       text([
         'The weekly digest will be posted to ',
-        ...whereText(destination),
+        ...destination.words,
         ' on ',
         { code: result.value.cron },
         ` (${result.value.timeZone}).`,
@@ -245,7 +243,7 @@ export async function nextAllowanceBlocks(ctx: Ctx, input: { orgId: bigint; memb
 }
 
 /** The digest schedules of an organisation (at most 20), with the last failure of each. */
-async function digestSchedulesMessage(ctx: Ctx, orgId: bigint): Promise<ChatMessage> {
+async function digestSchedulesMessage(ctx: Ctx, orgId: bigint, place?: CommandPlace): Promise<ChatMessage> {
   const usage = usages['tokens-digest'];
   const schedules = await listEnabledSchedules(ctx.db.orm, orgId);
   const lines: Line[] =
@@ -255,9 +253,9 @@ async function digestSchedulesMessage(ctx: Ctx, orgId: bigint): Promise<ChatMess
           .slice(0, 20)
           .map(
             (schedule): Line => [
-              schedule.platform === 'slack'
-                ? { channel: { id: schedule.destination.channelId ?? '', name: 'channel' } }
-                : 'a Teams conversation',
+              ...(place?.describe({ platform: schedule.platform, ref: schedule.destination }) ?? [
+                `a ${platformNames[schedule.platform]} conversation`,
+              ]),
               ': ',
               { code: schedule.cron },
               ` in ${schedule.timeZone}`,

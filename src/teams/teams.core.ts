@@ -5,6 +5,7 @@ import { isOperationActionId } from '../chat/replies.models';
 import type { AppDeps } from '../lib/module';
 import type { Member, Organisation } from '../members/members.repository';
 import type { ChatMessage } from '../notify/message.models';
+import { teamsCommandPlace } from './teams-places.models';
 
 // The seam between Teams and the platform-neutral chat core (src/chat: grammar, command runner,
 // failure → reply table; src/approvals: top-up requests and decisions). Teams hands the core one
@@ -86,16 +87,7 @@ export function createTeamsChatCore(deps: AppDeps): TeamsChatCore {
         tokens,
         idempotencyKey: input.sourceKey,
         directory: input.directory,
-        place: input.conversation && {
-          platform: 'teams',
-          id: input.conversation.id,
-          kind:
-            input.conversation.type === 'channel'
-              ? 'channel'
-              : input.conversation.type === 'groupChat'
-                ? 'group'
-                : 'direct',
-        },
+        place: teamsCommandPlace(input.conversation),
       });
       return fromOutcome(outcome, false);
     },

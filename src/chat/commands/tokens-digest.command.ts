@@ -10,7 +10,6 @@ export const tokensDigestCommand: CommandHandler<'tokens-digest'> = async (
     orgId,
     actor,
     isAdmin,
-    platform: input.platform,
     place: input.place,
     command,
   });

@@ -1,6 +1,7 @@
 import { runCommand } from '../../chat/commands.usecases';
 import { failureReply } from '../../chat/replies.models';
 import { toSlackMessage } from '../blockkit.presenter';
+import { slackCommandPlace } from '../slack-places.models';
 import { tokenizeSlackText } from '../slack-text.models';
 import { commandActor, type RegisterListeners } from './slack-listener.kit';
 
@@ -24,11 +25,7 @@ export const registerCommandListeners: RegisterListeners = (app, kit) => {
           tokens: tokenizeSlackText(command.text ?? '', who.teamId),
           idempotencyKey: `slack:${who.teamId}:${command.trigger_id}`,
           directory: kit.directory,
-          place: {
-            platform: 'slack',
-            id: command.channel_id,
-            kind: command.channel_id.startsWith('D') ? 'direct' : 'channel',
-          },
+          place: slackCommandPlace(command.channel_id),
         });
         await kit.respondSafely(respond, { response_type: 'ephemeral', ...(await kit.present(org.id, outcome.reply)) });
       } catch (error) {
