@@ -1,7 +1,7 @@
 import { ActivityTypes, type TeamsChannelAccount, TeamsInfo, TurnContext } from 'botbuilder';
 import { recordInboundDelivery, releaseInboundDelivery } from '../chat/chat.repository';
 import type { AppDeps } from '../lib/module';
-import type { Organisation } from '../members/members.repository';
+import type { Member, Organisation } from '../members/members.repository';
 import { listIdentities } from '../members/members.repository';
 import type { ChatMessage } from '../notify/message.models';
 import {
@@ -242,13 +242,7 @@ export class TeamsTurnHandler {
         // An Action.Submit click (clients without universal actions) arrives as a message with `value`.
         const clicked = parseCardActionData(activity.value);
         if (!clicked) return;
-        const outcome = await this.core.runAction({
-          org: organisation,
-          actor,
-          actionId: clicked.action,
-          value: clicked.value,
-          note: clicked.note,
-        });
+        const outcome = await this.click(organisation, actor, clicked);
         coreDone = true;
         if (outcome.card && !outcome.cardEditedEverywhere && activity.replyToId) {
           await this.editCard(context, organisation.id, activity.replyToId, outcome.card);
@@ -288,6 +282,11 @@ export class TeamsTurnHandler {
     }
   }
 
+  /** A click on one of Allot's card buttons (Action.Execute or Action.Submit), run by the core. */
+  private click(org: Organisation, actor: Member, clicked: { action: string; value: string; note?: string }) {
+    return this.core.runAction({ org, actor, actionId: clicked.action, value: clicked.value, note: clicked.note });
+  }
+
   /** Edits a sent card for everyone in the conversation (PUT …/activities/{id}). */
   private async editCard(context: TurnContext, orgId: bigint, activityId: string, card: ChatMessage): Promise<void> {
     const updated = await this.outbound.update(context, {
@@ -320,13 +319,7 @@ export class TeamsTurnHandler {
       const actor = await this.actorOf(context, organisation, createTeamsTurnDirectory());
       // Invokes are not claimed like messages: a repeated click must get the card's current state back,
       // and the core decides a request at most once whatever the number of clicks.
-      const outcome = await this.core.runAction({
-        org: organisation,
-        actor,
-        actionId: clicked.action,
-        value: clicked.value,
-        note: clicked.note,
-      });
+      const outcome = await this.click(organisation, actor, clicked);
       if (outcome.card) {
         await this.answerInvoke(
           context,

@@ -1,5 +1,4 @@
 import type { BlockAction, ButtonAction } from '@slack/bolt';
-import { runAction } from '../../chat/commands.usecases';
 import { actionIds } from '../../chat/replies.models';
 import { denyModal } from '../blockkit.presenter';
 import { actionActor, type DenyOrigin, type RegisterListeners } from './slack-listener.kit';
@@ -36,14 +35,8 @@ export const registerActionListeners: RegisterListeners = (app, kit) => {
       }
     }
     await track(async () => {
-      const { org, member } = await kit.actorOf(who);
-      const outcome = await runAction(deps, {
-        platform: 'slack',
-        org,
-        actor: member,
-        actionId: action.action_id,
-        value: action.value ?? '',
-      });
+      const clicked = { actionId: action.action_id, value: action.value ?? '' };
+      const { org, member, outcome } = await kit.click(who, clicked);
       const isCancel = action.action_id === actionIds.cancel;
       await kit.answerClick({ org, member, who, outcome, fromHome, channel, respond, isCancel });
     });
@@ -54,14 +47,8 @@ export const registerActionListeners: RegisterListeners = (app, kit) => {
   app.action<BlockAction<ButtonAction>>(/^operation\.(confirm|cancel)$/, async ({ ack, body, action, respond }) => {
     await ack();
     await track(async () => {
-      const { org, member } = await kit.actorOf(actionActor(body));
-      const outcome = await runAction(deps, {
-        platform: 'slack',
-        org,
-        actor: member,
-        actionId: action.action_id,
-        value: action.value ?? '',
-      });
+      const clicked = { actionId: action.action_id, value: action.value ?? '' };
+      const { org, outcome } = await kit.click(actionActor(body), clicked);
       await kit.respondSafely(respond, {
         response_type: 'ephemeral',
         replace_original: outcome.card !== undefined,

@@ -1,6 +1,12 @@
 import type { App, BlockAction, RespondFn, SlashCommand } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { type ChatDirectory, type ChatOutcome, homeFor, resolveChatMember } from '../../chat/commands.usecases';
+import {
+  type ChatDirectory,
+  type ChatOutcome,
+  homeFor,
+  resolveChatMember,
+  runAction,
+} from '../../chat/commands.usecases';
 import type { AppDeps } from '../../lib/module';
 import type { Member, Organisation } from '../../members/members.repository';
 import type { ChatMessage } from '../../notify/message.models';
@@ -58,6 +64,11 @@ export interface SlackListenerKit extends SlackListenerDeps {
   respondSafely(respond: RespondFn, body: Record<string, unknown>): Promise<void>;
   publishHome(orgId: bigint, memberId: bigint, userId: string): Promise<void>;
   answerClick(input: ClickAnswer): Promise<void>;
+  /** Runs a click (a button, or the deny form) as the person acting; returns who they are and the outcome. */
+  click(
+    who: SlackActor,
+    clicked: { actionId: string; value: string; note?: string },
+  ): Promise<{ org: Organisation; member: Member; outcome: ChatOutcome }>;
 }
 
 /** A kind of listener: registers its handlers on the app. */
@@ -122,19 +133,26 @@ export function createListenerKit(listener: SlackListenerDeps): SlackListenerKit
     await tellPrivately(org.id, who.userId, input.channel, outcome.reply);
   }
 
+  const actorOf = (who: SlackActor) =>
+    resolveChatMember(deps, {
+      workspace: {
+        platform: 'slack',
+        externalId: who.orgInstall && who.enterpriseId ? who.enterpriseId : who.teamId,
+        name: who.teamName,
+      },
+      user: { platform: 'slack', externalId: who.userId, workspaceId: who.teamId },
+      directory,
+    });
+
   return {
     ...listener,
     directory,
-    actorOf: (who) =>
-      resolveChatMember(deps, {
-        workspace: {
-          platform: 'slack',
-          externalId: who.orgInstall && who.enterpriseId ? who.enterpriseId : who.teamId,
-          name: who.teamName,
-        },
-        user: { platform: 'slack', externalId: who.userId, workspaceId: who.teamId },
-        directory,
-      }),
+    actorOf,
+    async click(who, clicked) {
+      const { org, member } = await actorOf(who);
+      const outcome = await runAction(deps, { platform: 'slack', org, actor: member, ...clicked });
+      return { org, member, outcome };
+    },
     present,
     respondSafely,
     publishHome,

@@ -1,12 +1,11 @@
 import type { ViewSubmitAction } from '@slack/bolt';
-import { runAction } from '../../chat/commands.usecases';
 import { actionIds } from '../../chat/replies.models';
 import { denyModalCallbackId, denyReasonActionId, denyReasonBlockId } from '../blockkit.presenter';
 import type { DenyOrigin, RegisterListeners, SlackActor } from './slack-listener.kit';
 
 /** Modal submissions: the deny form, which carries where it was opened from in its private_metadata. */
 export const registerViewListeners: RegisterListeners = (app, kit) => {
-  const { deps, track } = kit;
+  const { track } = kit;
   app.view<ViewSubmitAction>(denyModalCallbackId, async ({ ack, body, view }) => {
     await ack();
     await track(async () => {
@@ -23,15 +22,8 @@ export const registerViewListeners: RegisterListeners = (app, kit) => {
         userId: body.user.id,
       };
       const note = view.state.values[denyReasonBlockId]?.[denyReasonActionId]?.value ?? undefined;
-      const { org, member } = await kit.actorOf(who);
-      const outcome = await runAction(deps, {
-        platform: 'slack',
-        org,
-        actor: member,
-        actionId: actionIds.deny,
-        value: origin.requestId,
-        note: note ?? undefined,
-      });
+      const clicked = { actionId: actionIds.deny, value: origin.requestId, note: note ?? undefined };
+      const { org, member, outcome } = await kit.click(who, clicked);
       const fromHome = Boolean(origin.fromHome);
       await kit.answerClick({ org, member, who, outcome, fromHome, channel: origin.channel });
     });
