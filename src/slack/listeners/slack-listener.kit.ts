@@ -133,16 +133,7 @@ export function createListenerKit(listener: SlackListenerDeps): SlackListenerKit
     await tellPrivately(org.id, who.userId, input.channel, outcome.reply);
   }
 
-  const actorOf = (who: SlackActor) =>
-    resolveChatMember(deps, {
-      workspace: {
-        platform: 'slack',
-        externalId: who.orgInstall && who.enterpriseId ? who.enterpriseId : who.teamId,
-        name: who.teamName,
-      },
-      user: { platform: 'slack', externalId: who.userId, workspaceId: who.teamId },
-      directory,
-    });
+  const actorOf = (who: SlackActor) => resolveSlackActor(deps, directory, who);
 
   return {
     ...listener,
@@ -158,6 +149,22 @@ export function createListenerKit(listener: SlackListenerDeps): SlackListenerKit
     publishHome,
     answerClick,
   };
+}
+
+/**
+ * The organisation and member behind a Slack actor: an org-wide (Enterprise Grid) install is one
+ * organisation keyed by the enterprise id, otherwise the workspace (team) id is the key.
+ */
+function resolveSlackActor(deps: AppDeps, directory: ChatDirectory, who: SlackActor) {
+  return resolveChatMember(deps, {
+    workspace: {
+      platform: 'slack',
+      externalId: who.orgInstall && who.enterpriseId ? who.enterpriseId : who.teamId,
+      name: who.teamName,
+    },
+    user: { platform: 'slack', externalId: who.userId, workspaceId: who.teamId },
+    directory,
+  });
 }
 
 /** The person acting on a slash command. */
