@@ -3,6 +3,14 @@ import type { Orm } from '../db/client';
 import { approvalMessages, type TopupRequestState, topupRequests } from './approvals.tables';
 
 export type TopupRequest = typeof topupRequests.$inferSelect;
+
+declare module '../lib/failures' {
+  interface FailureDetails {
+    request_expired: { request: TopupRequest };
+    requester_inactive: { request: TopupRequest };
+    request_already_decided: { request: TopupRequest; state?: TopupRequest['state']; decidedById?: bigint | null };
+  }
+}
 export type ApprovalMessage = typeof approvalMessages.$inferSelect;
 
 /** Bound on requests listed in one read (a member's own, a manager's queue, one expiry sweep). */

@@ -1,12 +1,20 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, like, lt } from 'drizzle-orm';
 import type { Orm } from '../db/client';
 import { inboundDeliveries } from './chat.tables';
 
-/** Records a delivery by its source key; false when it was recorded before (a redelivery). */
-export async function recordInboundDelivery(orm: Orm, orgId: bigint, sourceKey: string): Promise<boolean> {
+// The one store of redelivered platform requests (Slack event ids, Teams activity keys, the answers to
+// large operations' questions): inbound_deliveries. Source keys are at most 255 characters.
+
+const sourceKeyLengthMax = 255;
+
+/**
+ * Records a delivery by its source key; false when it was recorded before (a redelivery). `at` is
+ * when it arrived (the clock's time; the database's own time when absent).
+ */
+export async function recordInboundDelivery(orm: Orm, orgId: bigint, sourceKey: string, at?: Date): Promise<boolean> {
   const rows = await orm
     .insert(inboundDeliveries)
-    .values({ orgId, sourceKey: sourceKey.slice(0, 255) })
+    .values({ orgId, sourceKey: sourceKey.slice(0, sourceKeyLengthMax), ...(at ? { receivedAt: at } : {}) })
     .onConflictDoNothing()
     .returning({ sourceKey: inboundDeliveries.sourceKey });
   return rows.length > 0;
@@ -17,7 +25,31 @@ export async function hasInboundDelivery(orm: Orm, orgId: bigint, sourceKey: str
   const rows = await orm
     .select({ sourceKey: inboundDeliveries.sourceKey })
     .from(inboundDeliveries)
-    .where(and(eq(inboundDeliveries.orgId, orgId), eq(inboundDeliveries.sourceKey, sourceKey.slice(0, 255))))
+    .where(
+      and(eq(inboundDeliveries.orgId, orgId), eq(inboundDeliveries.sourceKey, sourceKey.slice(0, sourceKeyLengthMax))),
+    )
     .limit(1);
   return rows.length > 0;
+}
+
+/** Forgets a delivery whose handling failed before any effect, so the platform's redelivery can try again. */
+export async function releaseInboundDelivery(orm: Orm, orgId: bigint, sourceKey: string): Promise<void> {
+  await orm
+    .delete(inboundDeliveries)
+    .where(
+      and(eq(inboundDeliveries.orgId, orgId), eq(inboundDeliveries.sourceKey, sourceKey.slice(0, sourceKeyLengthMax))),
+    );
+}
+
+/**
+ * Forgets deliveries whose source key starts with `prefix` (e.g. `teams:`) received before `before`;
+ * returns how many. Only a platform whose redeliveries stop after minutes should be pruned this way.
+ */
+export async function pruneInboundDeliveries(orm: Orm, input: { prefix: string; before: Date }): Promise<number> {
+  const pattern = `${input.prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const rows = await orm
+    .delete(inboundDeliveries)
+    .where(and(like(inboundDeliveries.sourceKey, pattern), lt(inboundDeliveries.receivedAt, input.before)))
+    .returning({ sourceKey: inboundDeliveries.sourceKey });
+  return rows.length;
 }

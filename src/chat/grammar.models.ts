@@ -1,32 +1,10 @@
-import {
-  type AfterAmount,
-  amountHelp,
-  groupingSpaces,
-  type LeadingAmount,
-  readLeadingAmount,
-} from '../ledger/amount.models';
-import type { IdentityPlatform } from '../members/members.repository';
+import { type AfterAmount, amountHelp, type LeadingAmount, readLeadingAmount } from '../ledger/amount.models';
 import { type LeaderboardWindow, leaderboardWindows } from '../usage/usage.tables';
+import { type ChatUserRef, type CommandToken, splitCommandWords, tokensToText } from './words.models';
 
 // The platform-neutral command grammar. An adapter turns what the person typed into tokens (words and
 // mentions, the mentions read from the platform's own markup or entities, never guessed from names);
 // this file turns tokens into a command or a friendly refusal saying what to type.
-
-/** A person named in a command, as the platform identifies them. */
-export interface ChatUserRef {
-  platform: IdentityPlatform;
-  /** Slack user id (U…/W…) or Teams Entra object id. */
-  externalId: string;
-  /** Slack team id or Teams tenant id. */
-  workspaceId: string;
-  displayName?: string;
-}
-
-/**
- * A word, or a person. A word that is a channel reference carries the platform's channel id
- * (Slack `<#C123|general>` becomes the word "#general" with channelId "C123").
- */
-export type CommandToken = { kind: 'word'; text: string; channelId?: string } | { kind: 'mention'; user: ChatUserRef };
 
 export const commandNames = ['grant-tokens', 'balance', 'request-tokens', 'leaderboard', 'tokens'] as const;
 export type CommandName = (typeof commandNames)[number];
@@ -36,8 +14,8 @@ export const memberRoleWords = ['admin', 'manager', 'member'] as const;
 export const usageSubcommands = ['price', 'weight', 'leaderboard', 'apikey'] as const;
 export type UsageSubcommand = (typeof usageSubcommands)[number];
 
-export type { LeaderboardWindow };
-export { leaderboardWindows };
+export type { ChatUserRef, CommandToken, LeaderboardWindow };
+export { leaderboardWindows, splitCommandWords, tokensToText };
 
 export type ParsedCommand =
   | { name: 'grant-tokens'; recipients: ChatUserRef[]; amount: bigint; reason: string }
@@ -101,30 +79,6 @@ const refuse = (problem: string, usage: string): GrammarResult => ({ ok: false, 
 export function normaliseCommandName(raw: string): CommandName | undefined {
   const name = raw.trim().replace(/^\//, '').toLowerCase();
   return commandNames.find((known) => known === name);
-}
-
-/** Renders tokens back to text for a reason or memo; mentions become "@name" (never markup). */
-export function tokensToText(tokens: CommandToken[]): string {
-  return tokens
-    .map((token) => (token.kind === 'word' ? token.text : `@${token.user.displayName ?? token.user.externalId}`))
-    .join(' ')
-    .trim();
-}
-
-/** Whitespace, but not a single grouping space between two digits. */
-const wordBreak = new RegExp(
-  `(?:(?![${groupingSpaces}])\\s|(?<![0-9])[${groupingSpaces}]|[${groupingSpaces}](?![0-9]))+`,
-  'u',
-);
-
-/**
- * Splits typed text into words. Any whitespace separates words, except a grouping space (no-break,
- * narrow no-break or thin, see `groupingSpaces` in src/ledger/amount.models.ts) between two digits,
- * which stays inside its word: "1\u00a0000" pasted from a formatted number is one word, one amount,
- * while "1 000" typed with an ordinary space is two. Both platforms' tokenisers split with this.
- */
-export function splitCommandWords(text: string): string[] {
-  return text.split(wordBreak).filter((word) => word.length > 0);
 }
 
 /**

@@ -1,6 +1,21 @@
 import { createHash } from 'node:crypto';
 import { formatTokens } from '../ledger/amount.models';
-import { reservationTimeoutSecondsDefault, reservationTimeoutSecondsMax } from './reservations.tables';
+import type { RejectionReason } from '../usage/usage.models';
+import {
+  type ReservationState,
+  reservationTimeoutSecondsDefault,
+  reservationTimeoutSecondsMax,
+} from './reservations.tables';
+
+declare module '../lib/failures' {
+  interface FailureDetails {
+    /** What the wallet has available, and whose it is. */
+    insufficient_tokens: { available: bigint; memberId: bigint | null };
+    /** The settle's usage event was refused as /v1/usage would refuse it. */
+    usage_rejected: { reason: RejectionReason; message: string };
+    reservation_already_resolved: { state: ReservationState | null };
+  }
+}
 
 /**
  * Gateway requests (reserve, settle, release, entitlement) one API key may have in flight at once: a

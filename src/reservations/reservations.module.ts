@@ -131,12 +131,13 @@ export function createReservationsModule(deps: AppDeps): AppModule {
     }
     switch (result.failure) {
       case 'insufficient_tokens': {
-        const detail = result.detail as { available: bigint; memberId: bigint };
-        const next = (await nextAllowance(deps.ctx, { orgId, memberId: detail.memberId })) ?? null;
+        const available = result.detail?.available ?? 0n;
+        const memberId = result.detail?.memberId ?? null;
+        const next = memberId === null ? undefined : await nextAllowance(deps.ctx, { orgId, memberId });
         res.status(402).json({
           error: 'insufficient_tokens',
-          available: tokensJson(detail.available),
-          message: insufficientTokensMessage({ available: detail.available, requested: tokens, nextAllowance: next }),
+          available: tokensJson(available),
+          message: insufficientTokensMessage({ available, requested: tokens, nextAllowance: next ?? null }),
         });
         return;
       }
@@ -227,8 +228,9 @@ export function createReservationsModule(deps: AppDeps): AppModule {
         });
         return;
       case 'usage_rejected': {
-        const detail = result.detail as { reason: string; message: string };
-        res.status(400).json({ error: detail.reason, message: detail.message });
+        res
+          .status(400)
+          .json({ error: result.detail?.reason ?? 'bad_request', message: result.detail?.message ?? settleHelp });
         return;
       }
     }
@@ -251,7 +253,7 @@ export function createReservationsModule(deps: AppDeps): AppModule {
       res.status(404).json({ error: 'reservation_not_found', message: `No reservation has id "${id}".` });
       return;
     }
-    const state = (result.detail as { state: string }).state;
+    const state = result.detail?.state ?? 'resolved';
     res.status(409).json({
       error: 'reservation_already_resolved',
       status: state,

@@ -70,15 +70,10 @@ export function createSlackSender(deps: { client: WebClient; orm: () => Orm; log
         const cached = attempt === 0 ? dmChannels.get(identity.externalId) : undefined;
         let channel = cached;
         if (!channel) {
-          try {
-            const opened = await deps.client.conversations.open({ users: identity.externalId });
-            channel = opened.channel?.id;
-          } catch (error) {
-            return fail(error, 'conversations.open');
-          }
-          if (!channel) return { ok: false, reason: 'failed', detail: 'no_channel' };
-          if (dmChannels.size >= dmChannelsCachedMax) dmChannels.clear();
-          dmChannels.set(identity.externalId, channel);
+          const opened = await openDirectChannel(deps.client, dmChannels, identity.externalId);
+          if ('error' in opened) return fail(opened.error, 'conversations.open');
+          if (!opened.channel) return { ok: false, reason: 'failed', detail: 'no_channel' };
+          channel = opened.channel;
         }
         try {
           const posted = await deps.client.chat.postMessage({ channel, ...body });
@@ -128,4 +123,23 @@ export function createSlackSender(deps: { client: WebClient; orm: () => Orm; log
       }
     },
   };
+}
+
+/** Opens the DM channel with a Slack user (conversations.open) and caches it, bounded by dmChannelsCachedMax. */
+async function openDirectChannel(
+  client: WebClient,
+  dmChannels: Map<string, string>,
+  userId: string,
+): Promise<{ channel: string | undefined } | { error: unknown }> {
+  let channel: string | undefined;
+  try {
+    channel = (await client.conversations.open({ users: userId })).channel?.id;
+  } catch (error) {
+    return { error };
+  }
+  if (channel) {
+    if (dmChannels.size >= dmChannelsCachedMax) dmChannels.clear();
+    dmChannels.set(userId, channel);
+  }
+  return { channel };
 }

@@ -1,10 +1,11 @@
 import type { ChatDirectory, ChatOutcome } from '../chat/commands.usecases';
 import { resolveChatMember, runAction, runCommand } from '../chat/commands.usecases';
-import type { CommandToken } from '../chat/grammar.models';
+import type { ChatUserRef, CommandToken } from '../chat/grammar.models';
 import { isOperationActionId } from '../chat/replies.models';
 import type { AppDeps } from '../lib/module';
 import type { Member, Organisation } from '../members/members.repository';
 import type { ChatMessage } from '../notify/message.models';
+import { teamsCommandPlace } from './teams-places.models';
 
 // The seam between Teams and the platform-neutral chat core (src/chat: grammar, command runner,
 // failure → reply table; src/approvals: top-up requests and decisions). Teams hands the core one
@@ -16,6 +17,8 @@ export type { CommandToken };
 export interface TeamsCommandInput {
   org: Organisation;
   actor: Member;
+  /** The people this turn has seen (teams.directory.ts): the core creates the ones it has not met. */
+  directory: ChatDirectory;
   /** The words and mentions after the bot's own mention was removed; the first word names the command. */
   tokens: CommandToken[];
   /** Idempotency key from the source: derived from the Teams conversation id and activity id. */
@@ -47,15 +50,14 @@ export interface TeamsCoreOutcome {
 
 /** What Teams needs from the chat core. Notifications to other people go through deps.notifier. */
 export interface TeamsChatCore {
-  /** The member acting, after the core's own checks (ALLOT_ADMINS promotion). */
-  confirmActor(input: { org: Organisation; actor: Member; tenantId: string; aadObjectId: string }): Promise<Member>;
+  /**
+   * The member acting: found by tenant and Entra object id, or created from `directory` on first
+   * sight, with the core's own checks (ALLOT_ADMINS). The one path by which a Teams user becomes a member.
+   */
+  resolveActor(input: { tenantId: string; user: ChatUserRef; directory: ChatDirectory }): Promise<Member>;
   runCommand(input: TeamsCommandInput): Promise<TeamsCoreOutcome>;
   runAction(input: TeamsActionInput): Promise<TeamsCoreOutcome>;
 }
-
-// Teams people are resolved (TeamsInfo.getMember) before the core sees them, so a mention the core
-// does not know could not be looked up at Teams either: it is an unknown person.
-const teamsDirectory: ChatDirectory = { loadProfile: async () => null };
 
 function fromOutcome(outcome: ChatOutcome, cardEditedEverywhere: boolean): TeamsCoreOutcome {
   return { ok: outcome.ok, reply: outcome.reply, card: outcome.card, cardEditedEverywhere };
@@ -64,16 +66,11 @@ function fromOutcome(outcome: ChatOutcome, cardEditedEverywhere: boolean): Teams
 /** The chat core of src/chat, called the way its README describes. */
 export function createTeamsChatCore(deps: AppDeps): TeamsChatCore {
   return {
-    async confirmActor(input) {
+    async resolveActor(input) {
       const resolved = await resolveChatMember(deps, {
-        workspace: { platform: 'teams', externalId: input.tenantId },
-        user: {
-          platform: 'teams',
-          externalId: input.aadObjectId,
-          workspaceId: input.tenantId,
-          displayName: input.actor.displayName,
-        },
-        directory: teamsDirectory,
+        workspace: { platform: 'teams', externalId: input.tenantId, name: `Teams ${input.tenantId}` },
+        user: input.user,
+        directory: input.directory,
       });
       return resolved.member;
     },
@@ -89,17 +86,8 @@ export function createTeamsChatCore(deps: AppDeps): TeamsChatCore {
         command,
         tokens,
         idempotencyKey: input.sourceKey,
-        directory: teamsDirectory,
-        place: input.conversation && {
-          platform: 'teams',
-          id: input.conversation.id,
-          kind:
-            input.conversation.type === 'channel'
-              ? 'channel'
-              : input.conversation.type === 'groupChat'
-                ? 'group'
-                : 'direct',
-        },
+        directory: input.directory,
+        place: teamsCommandPlace(input.conversation),
       });
       return fromOutcome(outcome, false);
     },

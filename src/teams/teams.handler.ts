@@ -1,4 +1,5 @@
 import { ActivityTypes, type TeamsChannelAccount, TeamsInfo, TurnContext } from 'botbuilder';
+import { recordInboundDelivery, releaseInboundDelivery } from '../chat/chat.repository';
 import type { AppDeps } from '../lib/module';
 import type { Member, Organisation } from '../members/members.repository';
 import { listIdentities } from '../members/members.repository';
@@ -14,17 +15,17 @@ import {
 } from './teams.cards.models';
 import type { CommandToken, TeamsChatCore } from './teams.core';
 import { withConnectorRetries } from './teams.delivery';
+import { createTeamsTurnDirectory, type TeamsTurnDirectory } from './teams.directory';
 import type { TeamsOutbound } from './teams.outbound';
-import * as teamsRepo from './teams.repository';
 import { mentionEntities, type RawToken, tokenizeCommandText } from './teams.text.models';
 import {
   activityKeyOf,
   forgetConversation,
-  memberForTeamsUser,
   organisationForActivity,
   rememberConversation,
   rootConversationId,
   type TeamsAccount,
+  teamsUserOf,
   tenantOfActivity,
 } from './teams.usecases';
 
@@ -114,31 +115,32 @@ export class TeamsTurnHandler {
     return undefined;
   }
 
-  private async actorOf(context: TurnContext, organisation: Organisation): Promise<Member> {
+  /** The member acting, through the chat core's one path (TeamsChatCore.resolveActor). */
+  private async actorOf(context: TurnContext, organisation: Organisation, directory: TeamsTurnDirectory) {
     const from = context.activity.from;
     const tenantId = tenantOfActivity(context.activity);
-    const member = await memberForTeamsUser(this.deps.ctx, {
+    const seen = await teamsUserOf(this.deps.ctx, {
       orgId: organisation.id,
       tenantId,
       userId: from.id,
       aadObjectId: from.aadObjectId,
       name: from.name,
-      admins: this.deps.config.ALLOT_ADMINS,
       loadAccount: () => this.loadAccount(context, from.id),
     });
-    const identity = (await listIdentities(this.deps.ctx.db.orm, organisation.id, member.id)).find(
-      (candidate) => candidate.platform === 'teams' && candidate.details.userId === from.id,
-    );
-    return this.core.confirmActor({
-      org: organisation,
-      actor: member,
-      tenantId,
-      aadObjectId: identity?.externalId ?? from.aadObjectId ?? from.id,
-    });
+    directory.remember(seen);
+    return this.core.resolveActor({ tenantId, user: seen.ref, directory });
   }
 
-  /** Mentions become people: their Entra object id comes from TeamsInfo.getMember, never from the text. */
-  private async resolveTokens(context: TurnContext, organisation: Organisation, raw: RawToken[]) {
+  /**
+   * Mentions become people: their Entra object id comes from the entity, a known identity or
+   * TeamsInfo.getMember, never from the text. The core creates the members it has not met, from `directory`.
+   */
+  private async resolveTokens(
+    context: TurnContext,
+    organisation: Organisation,
+    raw: RawToken[],
+    directory: TeamsTurnDirectory,
+  ): Promise<CommandToken[]> {
     const tenantId = tenantOfActivity(context.activity);
     const resolved = new Map<string, CommandToken>();
     const tokens: CommandToken[] = [];
@@ -153,32 +155,16 @@ export class TeamsTurnHandler {
           tokens.push({ kind: 'word', text: `@${token.name}` });
           continue;
         }
-        let account: TeamsAccount | undefined;
-        const member = await memberForTeamsUser(this.deps.ctx, {
+        const seen = await teamsUserOf(this.deps.ctx, {
           orgId: organisation.id,
           tenantId,
           userId: token.mentionedId,
           aadObjectId: token.aadObjectId,
           name: token.name,
-          admins: this.deps.config.ALLOT_ADMINS,
-          loadAccount: async () => {
-            account ??= await this.loadAccount(context, token.mentionedId);
-            return account;
-          },
+          loadAccount: () => this.loadAccount(context, token.mentionedId),
         });
-        const identities = await listIdentities(this.deps.ctx.db.orm, organisation.id, member.id);
-        const identity = identities.find(
-          (candidate) => candidate.platform === 'teams' && candidate.details.userId === token.mentionedId,
-        );
-        mention = {
-          kind: 'mention',
-          user: {
-            platform: 'teams',
-            externalId: identity?.externalId ?? token.aadObjectId ?? account?.aadObjectId ?? token.mentionedId,
-            workspaceId: tenantId,
-            displayName: token.name,
-          },
-        };
+        directory.remember(seen);
+        mention = { kind: 'mention', user: seen.ref };
         resolved.set(token.mentionedId, mention);
       }
       tokens.push(mention);
@@ -235,11 +221,13 @@ export class TeamsTurnHandler {
     const organisation = await this.remember(context);
     const key = activityKeyOf(activity);
     if (key) {
-      const claimed = await teamsRepo.claimActivity(this.deps.ctx.db.orm, {
-        orgId: organisation.id,
-        activityKey: key,
-        at: this.deps.ctx.clock.now(),
-      });
+      // One dedupe store for every platform (inbound_deliveries); the key is `teams:<digest>`.
+      const claimed = await recordInboundDelivery(
+        this.deps.ctx.db.orm,
+        organisation.id,
+        key,
+        this.deps.ctx.clock.now(),
+      );
       if (!claimed) {
         this.deps.logger.info({ activityId: activity.id }, 'Teams activity delivered again; already handled');
         return;
@@ -247,19 +235,14 @@ export class TeamsTurnHandler {
     }
     let coreDone = false;
     try {
-      const actor = await this.actorOf(context, organisation);
+      const directory = createTeamsTurnDirectory();
+      const actor = await this.actorOf(context, organisation, directory);
       const sourceKey = key ?? `teams:unkeyed:${activity.id ?? 'none'}`;
       if (activity.value !== undefined && activity.value !== null) {
         // An Action.Submit click (clients without universal actions) arrives as a message with `value`.
         const clicked = parseCardActionData(activity.value);
         if (!clicked) return;
-        const outcome = await this.core.runAction({
-          org: organisation,
-          actor,
-          actionId: clicked.action,
-          value: clicked.value,
-          note: clicked.note,
-        });
+        const outcome = await this.click(organisation, actor, clicked);
         coreDone = true;
         if (outcome.card && !outcome.cardEditedEverywhere && activity.replyToId) {
           await this.editCard(context, organisation.id, activity.replyToId, outcome.card);
@@ -273,11 +256,12 @@ export class TeamsTurnHandler {
         mentionEntities(activity.entities),
         activity.recipient ?? {},
       );
-      const tokens = await this.resolveTokens(context, organisation, raw);
+      const tokens = await this.resolveTokens(context, organisation, raw, directory);
       const conversationType = activity.conversation?.conversationType;
       const outcome = await this.core.runCommand({
         org: organisation,
         actor,
+        directory,
         tokens,
         sourceKey,
         conversation: activity.conversation?.id
@@ -292,10 +276,15 @@ export class TeamsTurnHandler {
     } catch (error) {
       // Nothing happened yet: let Teams' redelivery (or the person retrying) run it again.
       if (key && !coreDone) {
-        await teamsRepo.releaseActivity(this.deps.ctx.db.orm, { orgId: organisation.id, activityKey: key });
+        await releaseInboundDelivery(this.deps.ctx.db.orm, organisation.id, key);
       }
       throw error;
     }
+  }
+
+  /** A click on one of Allot's card buttons (Action.Execute or Action.Submit), run by the core. */
+  private click(org: Organisation, actor: Member, clicked: { action: string; value: string; note?: string }) {
+    return this.core.runAction({ org, actor, actionId: clicked.action, value: clicked.value, note: clicked.note });
   }
 
   /** Edits a sent card for everyone in the conversation (PUT …/activities/{id}). */
@@ -327,16 +316,10 @@ export class TeamsTurnHandler {
         await this.answerInvoke(context, errorInvokeResponse(400, 'This button is not one of Allot\u2019s.'));
         return;
       }
-      const actor = await this.actorOf(context, organisation);
+      const actor = await this.actorOf(context, organisation, createTeamsTurnDirectory());
       // Invokes are not claimed like messages: a repeated click must get the card's current state back,
       // and the core decides a request at most once whatever the number of clicks.
-      const outcome = await this.core.runAction({
-        org: organisation,
-        actor,
-        actionId: clicked.action,
-        value: clicked.value,
-        note: clicked.note,
-      });
+      const outcome = await this.click(organisation, actor, clicked);
       if (outcome.card) {
         await this.answerInvoke(
           context,

@@ -5,6 +5,7 @@ import {
   type TurnContext,
 } from 'botbuilder';
 import express from 'express';
+import { pruneInboundDeliveries } from '../chat/chat.repository';
 import type { Config } from '../config/config';
 import type { AppDeps, AppModule } from '../lib/module';
 import { teamsAccess, teamsAccessGuard, teamsMessagesPath } from './teams.access';
@@ -12,7 +13,6 @@ import { createTeamsChatCore, type TeamsChatCore } from './teams.core';
 import type { RetryPolicy } from './teams.delivery';
 import { TeamsTurnHandler } from './teams.handler';
 import { TeamsOutbound } from './teams.outbound';
-import { pruneProcessedActivities } from './teams.repository';
 import { TeamsSender } from './teams.sender';
 
 /** Largest activity accepted on /api/messages; Teams activities are a few kilobytes. */
@@ -87,7 +87,7 @@ export function createTeamsModule(deps: AppDeps, options: TeamsModuleOptions = {
   let pruning: Promise<unknown> = Promise.resolve();
   const prune = () => {
     const before = new Date(deps.ctx.clock.now().getTime() - processedActivityRetentionMs);
-    pruning = pruneProcessedActivities(deps.ctx.db.orm, before).catch((error) =>
+    pruning = pruneInboundDeliveries(deps.ctx.db.orm, { prefix: 'teams:', before }).catch((error) =>
       logger.warn({ err: error }, 'could not prune handled Teams activities'),
     );
   };

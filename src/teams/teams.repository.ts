@@ -1,7 +1,7 @@
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Orm } from '../db/client';
 import { memberIdentities } from '../members/members.tables';
-import { type TeamsConversationType, teamsConversations, teamsProcessedActivities } from './teams.tables';
+import { type TeamsConversationType, teamsConversations } from './teams.tables';
 
 export type TeamsConversation = typeof teamsConversations.$inferSelect;
 
@@ -92,37 +92,6 @@ export async function markUnreachable(
     .update(teamsConversations)
     .set({ reachable: false, unreachableReason: input.reason.slice(0, 500), updatedAt: input.at })
     .where(and(eq(teamsConversations.orgId, input.orgId), eq(teamsConversations.conversationId, input.conversationId)));
-}
-
-/** Records an activity as handled; false when it was already recorded (a redelivery). */
-export async function claimActivity(
-  orm: Orm,
-  input: { orgId: bigint; activityKey: string; at: Date },
-): Promise<boolean> {
-  const rows = await orm
-    .insert(teamsProcessedActivities)
-    .values({ orgId: input.orgId, activityKey: input.activityKey, processedAt: input.at })
-    .onConflictDoNothing()
-    .returning({ activityKey: teamsProcessedActivities.activityKey });
-  return rows.length === 1;
-}
-
-/** Forgets an activity whose handling failed before any effect, so Teams' redelivery can try again. */
-export async function releaseActivity(orm: Orm, input: { orgId: bigint; activityKey: string }): Promise<void> {
-  await orm
-    .delete(teamsProcessedActivities)
-    .where(
-      and(eq(teamsProcessedActivities.orgId, input.orgId), eq(teamsProcessedActivities.activityKey, input.activityKey)),
-    );
-}
-
-/** Forgets handled activities older than `before`; Teams redelivers within minutes, so days are plenty. */
-export async function pruneProcessedActivities(orm: Orm, before: Date): Promise<number> {
-  const rows = await orm
-    .delete(teamsProcessedActivities)
-    .where(lt(teamsProcessedActivities.processedAt, before))
-    .returning({ activityKey: teamsProcessedActivities.activityKey });
-  return rows.length;
 }
 
 /**

@@ -38,20 +38,3 @@ export const teamsConversations = pgTable(
     check('teams_conversations_type', sql`${t.conversationType} IN ('personal', 'groupChat', 'channel')`),
   ],
 );
-
-/**
- * Teams activities already handled (conversation id + activity id). Teams redelivers an activity the
- * bot did not answer in time; the second delivery finds its row here and has no effect.
- */
-export const teamsProcessedActivities = pgTable(
-  'teams_processed_activities',
-  {
-    orgId: bigint({ mode: 'bigint' })
-      .notNull()
-      .references(() => organisations.id),
-    /** sha256 of conversation id and activity id (activity ids are unique only within a conversation). */
-    activityKey: text().notNull(),
-    processedAt: timestamp({ withTimezone: true }).notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.orgId, t.activityKey] }), index().on(t.processedAt)],
-);

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Activity, ConversationReference } from 'botbuilder';
+import type { ChatUserRef } from '../chat/grammar.models';
 import type { Ctx } from '../lib/context';
-import type { Member, Organisation } from '../members/members.repository';
-import { ensureMemberForIdentity, ensureOrganisationForWorkspace } from '../members/members.usecases';
+import type { Organisation } from '../members/members.repository';
+import { ensureOrganisationForWorkspace } from '../members/members.usecases';
 import * as teamsRepo from './teams.repository';
 import type { TeamsConversationType } from './teams.tables';
 
@@ -124,12 +125,27 @@ export function isBotAccountId(id: string): boolean {
   return id.startsWith('28:');
 }
 
+/** A Teams user seen in this turn, under the reference the adapter handed the core. */
+export interface SeenTeamsUser {
+  ref: ChatUserRef;
+  /** 29: id (28: for bots), unique per bot app; kept in the identity's details for proactive sends. */
+  userId: string;
+  /** The name the activity or mention gave. */
+  name?: string;
+  /** TeamsInfo.getMember's answer when it was already asked for this person. */
+  account?: TeamsAccount;
+  /** Asks TeamsInfo.getMember; undefined when Teams does not know the person here. */
+  loadAccount(): Promise<TeamsAccount | undefined>;
+}
+
 /**
- * The member behind a Teams user. Tenant + Entra object id is the key; the first time a person is
- * seen, `loadAccount` (TeamsInfo.getMember) supplies their email and name, so a person already known
- * from Slack with the same email keeps one member and one wallet.
+ * Who a Teams user is for Allot: tenant + Entra object id (the stable key; PLATFORMS.md §27). The
+ * activity or mention may carry the Entra id; else a known identity's details map the 29: id to it;
+ * else TeamsInfo.getMember (`loadAccount`) is asked, and its answer is returned for the profile. Bots
+ * (28:) and local tools without an Entra id keep their 29:/28: id. Creates nothing: the chat core
+ * resolves the member from this reference (src/chat/commands.usecases.ts, ensureMember).
  */
-export async function memberForTeamsUser(
+export async function teamsUserOf(
   ctx: Ctx,
   input: {
     orgId: bigint;
@@ -138,38 +154,28 @@ export async function memberForTeamsUser(
     userId: string;
     aadObjectId: string | undefined;
     name: string | undefined;
-    admins: readonly string[];
     loadAccount: () => Promise<TeamsAccount | undefined>;
   },
-): Promise<Member> {
-  let loaded: TeamsAccount | undefined;
+): Promise<SeenTeamsUser> {
+  let account: TeamsAccount | undefined;
   let aadObjectId = input.aadObjectId;
-  if (!aadObjectId && !isBotAccountId(input.userId)) {
+  const isBot = isBotAccountId(input.userId);
+  if (!aadObjectId && !isBot)
     aadObjectId = await teamsRepo.findAadObjectIdByUserId(ctx.db.orm, input.orgId, input.userId);
+  if (!aadObjectId && !isBot) {
+    account = await input.loadAccount();
+    aadObjectId = account?.aadObjectId;
   }
-  if (!aadObjectId && !isBotAccountId(input.userId)) {
-    loaded = await input.loadAccount();
-    aadObjectId = loaded?.aadObjectId;
-  }
-  // Without an Entra object id (a local tool, or a bot) the 29:/28: id is the best key there is.
-  const externalId = aadObjectId ?? input.userId;
-  return ensureMemberForIdentity(ctx, {
-    orgId: input.orgId,
-    platform: 'teams',
-    externalId,
-    workspaceId: input.tenantId,
-    details: { userId: input.userId },
-    loadProfile: async () => {
-      const isBot = isBotAccountId(input.userId);
-      const account = loaded ?? (isBot ? undefined : await input.loadAccount());
-      const email = account ? emailOfAccount(account) : null;
-      const adminKeys = new Set(input.admins.map((admin) => admin.toLowerCase()));
-      return {
-        displayName: account?.name?.trim() || input.name?.trim() || externalId,
-        email,
-        isBot,
-        isPlatformAdmin: adminKeys.has(`teams:${externalId.toLowerCase()}`) || (email !== null && adminKeys.has(email)),
-      };
+  return {
+    ref: {
+      platform: 'teams',
+      externalId: aadObjectId ?? input.userId,
+      workspaceId: input.tenantId,
+      displayName: input.name,
     },
-  });
+    userId: input.userId,
+    name: input.name,
+    account,
+    loadAccount: input.loadAccount,
+  };
 }

@@ -30,7 +30,6 @@ const touchedTables = [
   'accounts',
   'transfers',
   'teams_conversations',
-  'teams_processed_activities',
   'topup_requests',
   'approval_messages',
   'inbound_deliveries',

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { inboundDeliveries } from '../../../src/chat/chat.tables';
 import { organisations } from '../../../src/members/members.tables';
-import { teamsConversations, teamsProcessedActivities } from '../../../src/teams/teams.tables';
+import { teamsConversations } from '../../../src/teams/teams.tables';
 import {
   cardActionInvoke,
   makePerson,
@@ -85,7 +86,7 @@ it('with an app id set, a request without a token gets 401 and nothing is writte
   const orm = harness.allot.deps.ctx.db.orm;
   expect(await orm.select().from(organisations)).toEqual([]);
   expect(await orm.select().from(teamsConversations)).toEqual([]);
-  expect(await orm.select().from(teamsProcessedActivities)).toEqual([]);
+  expect(await orm.select().from(inboundDeliveries)).toEqual([]);
   expect(harness.connector.requests).toEqual([]);
 });
 

@@ -25,8 +25,7 @@ ALTER TABLE "accounts" ADD COLUMN "held" bigint DEFAULT 0 NOT NULL;--> statement
 ALTER TABLE "reservations" ADD CONSTRAINT "reservations_org_id_organisations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organisations"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "reservations_open_expiry_idx" ON "reservations" USING btree ("expires_at") WHERE "reservations"."state" = 'held';--> statement-breakpoint
 CREATE INDEX "reservations_org_account_open_idx" ON "reservations" USING btree ("org_id","account_id") WHERE "reservations"."state" = 'held';--> statement-breakpoint
-ALTER TABLE "accounts" ADD CONSTRAINT "accounts_held" CHECK ("accounts"."held" >= 0 AND ("accounts"."kind" = 'wallet' OR "accounts"."held" = 0));
---> statement-breakpoint
+ALTER TABLE "accounts" ADD CONSTRAINT "accounts_held" CHECK ("accounts"."held" >= 0 AND ("accounts"."kind" = 'wallet' OR "accounts"."held" = 0));--> statement-breakpoint
 -- Reservations (TigerBeetle's two-phase transfers: pending, then post or void). A wallet's `held` is
 -- the sum of its open reservations; what it can still reserve or move is `balance - held`, its
 -- available. allot_post below is 0002's with one change: a debit that is not usage may not take a

@@ -1,0 +1,9 @@
+import { helpMessage } from '../replies.models';
+import type { CommandHandler } from './command.models';
+
+/** `/tokens help`: the commands this person may use (admins see theirs too). */
+export const tokensHelpCommand: CommandHandler<'tokens-help'> = async (run) => ({
+  ok: true,
+  reply: helpMessage(run.isAdmin),
+  deliveries: [],
+});

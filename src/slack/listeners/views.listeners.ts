@@ -1,0 +1,31 @@
+import type { ViewSubmitAction } from '@slack/bolt';
+import { actionIds } from '../../chat/replies.models';
+import { denyModalCallbackId, denyReasonActionId, denyReasonBlockId } from '../blockkit.presenter';
+import type { DenyOrigin, RegisterListeners, SlackActor } from './slack-listener.kit';
+
+/** Modal submissions: the deny form, which carries where it was opened from in its private_metadata. */
+export const registerViewListeners: RegisterListeners = (app, kit) => {
+  const { track } = kit;
+  app.view<ViewSubmitAction>(denyModalCallbackId, async ({ ack, body, view }) => {
+    await ack();
+    await track(async () => {
+      let origin: DenyOrigin;
+      try {
+        origin = JSON.parse(view.private_metadata) as DenyOrigin;
+      } catch {
+        return;
+      }
+      const who: SlackActor = {
+        teamId: origin.teamId || body.team?.id || body.user.team_id || '',
+        enterpriseId: origin.enterpriseId,
+        orgInstall: Boolean(origin.orgInstall),
+        userId: body.user.id,
+      };
+      const note = view.state.values[denyReasonBlockId]?.[denyReasonActionId]?.value ?? undefined;
+      const clicked = { actionId: actionIds.deny, value: origin.requestId, note: note ?? undefined };
+      const { org, member, outcome } = await kit.click(who, clicked);
+      const fromHome = Boolean(origin.fromHome);
+      await kit.answerClick({ org, member, who, outcome, fromHome, channel: origin.channel });
+    });
+  });
+};
