@@ -20,9 +20,10 @@ import { AllotClient, InsufficientTokensError } from '../../src/gateway/allot-cl
 import { auditLedger, grantTokens } from '../../src/ledger/ledger.usecases';
 import { systemClock } from '../../src/lib/clock';
 import { type Ctx, operatorActor } from '../../src/lib/context';
-import { addMember, createOrganisation } from '../../src/members/members.usecases';
+import { addMember } from '../../src/members/members.usecases';
+import { createOrganisation } from '../../src/members/organisations.usecases';
 import { reserveTokens, settleReservation } from '../../src/reservations/reservations.usecases';
-import { createApiKey } from '../../src/usage/usage.usecases';
+import { createApiKey } from '../../src/usage/api-keys.usecases';
 
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 5);

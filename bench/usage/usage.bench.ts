@@ -29,8 +29,10 @@ import { grantTokens } from '../../src/ledger/ledger.usecases';
 import { systemClock } from '../../src/lib/clock';
 import { type Ctx, operatorActor } from '../../src/lib/context';
 import { currentPeriod } from '../../src/lib/periods.models';
-import { addMember, createOrganisation } from '../../src/members/members.usecases';
-import { getLeaderboard, ingestUsage } from '../../src/usage/usage.usecases';
+import { addMember } from '../../src/members/members.usecases';
+import { createOrganisation } from '../../src/members/organisations.usecases';
+import { getLeaderboard } from '../../src/usage/leaderboard.usecases';
+import { ingestUsage } from '../../src/usage/usage.usecases';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {

@@ -1,4 +1,4 @@
-import type { AppDeps, AppModule } from '../lib/module';
+import type { AppDeps, AppModule } from '../app/module';
 
 /** How often pending requests are checked for expiry. */
 export const expirySweepIntervalMs = 60_000;

@@ -1,14 +1,15 @@
 import type { Config } from '../config/config';
-import type { Metrics } from '../http/metrics';
 import type { Ctx } from '../lib/context';
 import type { Logger } from '../lib/logger';
+import type { Metrics } from '../lib/metrics';
 import type { IdentityPlatform, Member, Organisation } from '../members/members.repository';
 import type { PlatformProfile } from '../members/members.usecases';
 import type { ChatMessage } from '../notify/message.models';
 import type { Notifier, SendOutcome } from '../notify/notifier';
-import type { ChatUserRef, CommandToken, LeaderboardWindow } from './grammar.models';
+import type { LeaderboardWindow } from '../usage/usage.tables';
 import type { ChatFailure } from './replies.models';
 import type { CommandPlace } from './schedules.bridge';
+import type { ChatUserRef, CommandToken } from './words.models';
 
 // The shapes the chat core and its adapters share: what the core needs (ChatDeps), what an adapter
 // hands it (RunCommandInput, RunActionInput) and what comes back (ChatOutcome). Types only.

@@ -1,18 +1,19 @@
-import { approversOf } from '../approvals/approvals.usecases';
 import type { IdentityPlatform, Member, Organisation } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
-import { ensureMemberForIdentity, ensureOrganisationForWorkspace } from '../members/members.usecases';
+import { ensureMemberForIdentity } from '../members/members.usecases';
+import { ensureOrganisationForWorkspace } from '../members/organisations.usecases';
 import { isActiveAdmin, matchesConfiguredAdmin } from '../members/roles.models';
 import type { ChatMessage } from '../notify/message.models';
 import type { ChatDeps, ChatDirectory, ChatOutcome, ChatProfile, RunCommandInput } from './chat.models';
 import { recordInboundDelivery } from './chat.repository';
 import type { CommandRun } from './commands/command.models';
 import { dispatchCommand } from './commands/commands.table';
-import { type ChatUserRef, normaliseCommandName, type ParsedCommand, parseCommand } from './grammar.models';
+import { normaliseCommandName, type ParsedCommand, parseCommand } from './grammar.models';
 import { refusal } from './outcomes.usecases';
-import { grammarReply, isChatFailure } from './replies.models';
+import { grammarReply } from './replies.models';
 import { buildHome } from './summary.usecases';
 import { usageBlocks } from './usage.bridge';
+import type { ChatUserRef } from './words.models';
 
 // The one entry point of the chat core. An adapter (Slack, Teams) resolves the workspace and the
 // person acting, tokenises the command text, and calls runCommand or runAction; it gets back a reply
@@ -20,19 +21,6 @@ import { usageBlocks } from './usage.bridge';
 // (grant notices, approval requests, decisions) are sent through deps.notifier, so every platform
 // behaves alike, and problems delivering them are added to the reply. Each command has its own file
 // under commands/ (the table in commands/commands.table.ts); clicks are in actions.usecases.ts.
-
-export { runAction, sweepExpiredRequests } from './actions.usecases';
-export type {
-  ChatDeps,
-  ChatDirectory,
-  ChatExtensions,
-  ChatOutcome,
-  ChatProfile,
-  DeliveryReport,
-  RunActionInput,
-  RunCommandInput,
-} from './chat.models';
-export { approversOf, isChatFailure };
 
 // ---------------------------------------------------------------------------------------------
 // who is acting

@@ -1,6 +1,6 @@
 import { type AfterAmount, amountHelp, type LeadingAmount, readLeadingAmount } from '../ledger/amount.models';
 import { type LeaderboardWindow, leaderboardWindows } from '../usage/usage.tables';
-import { type ChatUserRef, type CommandToken, splitCommandWords, tokensToText } from './words.models';
+import { type ChatUserRef, type CommandToken, tokensToText } from './words.models';
 
 // The platform-neutral command grammar. An adapter turns what the person typed into tokens (words and
 // mentions, the mentions read from the platform's own markup or entities, never guessed from names);
@@ -13,9 +13,6 @@ export const memberRoleWords = ['admin', 'manager', 'member'] as const;
 
 export const usageSubcommands = ['price', 'weight', 'leaderboard', 'apikey'] as const;
 export type UsageSubcommand = (typeof usageSubcommands)[number];
-
-export type { ChatUserRef, CommandToken, LeaderboardWindow };
-export { leaderboardWindows, splitCommandWords, tokensToText };
 
 export type ParsedCommand =
   | { name: 'grant-tokens'; recipients: ChatUserRef[]; amount: bigint; reason: string }

@@ -20,9 +20,10 @@ import type { IdentityPlatform, Member } from '../members/members.repository';
 import { findMembers } from '../members/members.repository';
 import { type Block, type ChatMessage, context, type Line, message, text } from '../notify/message.models';
 import type { MessageLocation } from '../notify/notifier';
-import type { ChatUserRef, ParsedCommand } from './grammar.models';
+import type { ParsedCommand } from './grammar.models';
 import { usages } from './grammar.models';
 import { grammarReply } from './replies.models';
+import type { ChatUserRef } from './words.models';
 
 // The chat core's window on schedules: weekly digests and recurring allowances (/tokens digest …,
 // /tokens allowance …) and the next reset shown by /balance. Kept in one file, like usage.bridge.ts.

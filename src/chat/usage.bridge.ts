@@ -27,7 +27,8 @@ import {
   usageFailureReplies,
   weightSetReply,
 } from '../usage/usage.replies';
-import { type LeaderboardWindow, leaderboardWindows, type UsageSubcommand } from './grammar.models';
+import { type LeaderboardWindow, leaderboardWindows } from '../usage/usage.tables';
+import type { UsageSubcommand } from './grammar.models';
 import { grammarReply, leaderboardComingSoon } from './replies.models';
 
 // The chat core's window on the usage module: the leaderboard and a member's usage by model (with

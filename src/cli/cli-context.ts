@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { describeStartupFailure, type StartupSettings } from '../app/startup-failures';
 import { type Config, loadConfigFromProcessEnv } from '../config/config';
 import { createDatabase, type Database, describeLocation } from '../db/client';
 import { DataDirLockedError, dataDirOwner } from '../db/data-dir';
@@ -11,7 +12,6 @@ import { operationKeyLengthMax } from '../ledger/ledger.models';
 import { systemClock } from '../lib/clock';
 import type { Ctx } from '../lib/context';
 import { parseInstantInput } from '../lib/date-input.models';
-import { describeStartupFailure, type StartupSettings } from '../lib/startup-failures';
 import type { Member, Organisation } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 

@@ -4,7 +4,6 @@ import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import { fail, ok, type Result } from '../lib/result';
-import type { EmbeddedPglite } from './client';
 import {
   acquireDataDirLock,
   clearLeftovers,
@@ -14,8 +13,9 @@ import {
   pgdataName,
   scratchPath,
 } from './data-dir';
+import type { EmbeddedPglite } from './database';
 import { migrationsFolder } from './migrate';
-import { pgliteOptions } from './pglite';
+import { pgliteOptions } from './pglite-settings';
 import { rollBackSession } from './pglite-socket';
 
 // Backups. On PGlite, a plain-SQL dump made by pg_dump (PostgreSQL's own, compiled to WASM by

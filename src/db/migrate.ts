@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
-import { type Database, queryRows } from './client';
+import { type Database, queryRows } from './database';
 
 /**
  * The committed migrations folder, found by walking up from this module to the first `migrations/` with

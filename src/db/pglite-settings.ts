@@ -16,3 +16,8 @@ export const pgliteMemoryOptions: Pick<PGliteOptions, 'startParams' | 'initDbSta
   startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${pgliteSharedBuffers}`],
   initDbStartParams: ['--set', `shared_buffers=${pgliteSharedBuffers}`],
 };
+
+// PGlite parses int8 into a JS number, which loses precision above 2^53; keep it as text, as
+// postgres.js does, and let the repositories turn it into bigint.
+const int8Oid = 20;
+export const pgliteOptions = { ...pgliteMemoryOptions, parsers: { [int8Oid]: (value: string) => value } };

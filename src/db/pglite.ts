@@ -1,17 +1,11 @@
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
-import { type Database, type DatabaseLocation, type EmbeddedPglite, type Orm, pingOrm } from './client';
 import { openDataDir } from './data-dir';
-import { pgliteMemoryOptions } from './pglite-settings';
+import { type Database, type DatabaseLocation, type EmbeddedPglite, type Orm, pingOrm } from './database';
+import { pgliteOptions } from './pglite-settings';
 import { type PgliteSocketServer, pgliteSocketPath, servePgliteSocket } from './pglite-socket';
 import { readPgliteTemplate } from './pglite-template';
-import * as schema from './schema';
 import { SessionGate } from './session-gate';
-
-// PGlite parses int8 into a JS number, which loses precision above 2^53; keep it as text, as
-// postgres.js does, and let the repositories turn it into bigint.
-const int8Oid = 20;
-export const pgliteOptions = { ...pgliteMemoryOptions, parsers: { [int8Oid]: (value: string) => value } };
 
 /**
  * The PGlite client drizzle sees: each query and each transaction first takes the session gate, so
@@ -57,7 +51,7 @@ export async function createPgliteDatabase(dataDir?: string): Promise<Database> 
     const template = await readPgliteTemplate();
     client = await PGlite.create(template ? { ...pgliteOptions, loadDataDir: template } : pgliteOptions);
   }
-  const orm = drizzle({ client: gatedClient(client, gate), schema, casing: 'snake_case' }) as unknown as Orm;
+  const orm = drizzle({ client: gatedClient(client, gate), casing: 'snake_case' }) as unknown as Orm;
   const embedded: EmbeddedPglite = {
     client,
     gate,

@@ -1,7 +1,6 @@
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { type Database, type DatabaseLocation, type Orm, pingOrm } from './client';
-import * as schema from './schema';
+import { type Database, type DatabaseLocation, type Orm, pingOrm } from './database';
 
 /** Host, port, database and user of a postgres:// URL, for people to read (the password is left out). */
 export function locationOfUrl(url: string): Extract<DatabaseLocation, { kind: 'postgres' }> {
@@ -29,7 +28,7 @@ export function createPostgresDatabase(url: string, poolMax: number): Database {
     onnotice: () => {},
     connection: { application_name: 'allot' },
   });
-  const orm = drizzle({ client, schema, casing: 'snake_case' }) as unknown as Orm;
+  const orm = drizzle({ client, casing: 'snake_case' }) as unknown as Orm;
   return {
     kind: 'postgres',
     orm,
@@ -60,7 +59,7 @@ export function createPgliteSocketDatabase(input: {
     onnotice: () => {},
     connect_timeout: 10,
   });
-  const orm = drizzle({ client, schema, casing: 'snake_case' }) as unknown as Orm;
+  const orm = drizzle({ client, casing: 'snake_case' }) as unknown as Orm;
   return {
     kind: 'postgres',
     orm,

@@ -1,7 +1,7 @@
 import { listOrganisationsWithLiveRules } from '../allowances/allowances.repository';
 import { issueDueAllowances } from '../allowances/allowances.usecases';
+import type { AppDeps, AppModule } from '../app/module';
 import type { Config } from '../config/config';
-import type { AppDeps, AppModule } from '../lib/module';
 import * as repo from './digest.repository';
 import { type DigestDeps, deliverDigest, digestJobName } from './digest.usecases';
 import { type Job, Scheduler } from './scheduler';

@@ -389,9 +389,3 @@ export async function setManager(
 
 // Organisation verbs moved to organisations.usecases.ts; still exported here for chat, the Teams
 // adapter and the CLI until they import them from there.
-export {
-  type CreateOrganisationFailure,
-  createOrganisation,
-  ensureOrganisationForWorkspace,
-  linkWorkspace,
-} from './organisations.usecases';

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { nextAllowance } from '../allowances/allowances.usecases';
-import type { AppDeps, AppModule } from '../lib/module';
+import type { AppDeps, AppModule } from '../app/module';
 import { sendLowBalanceAlerts } from '../usage/alerts.usecases';
 import {
   authenticate,

@@ -1,5 +1,5 @@
 import { type EmphasisRule, joinRuns, type Run } from '../chat/emphasis.models';
-import { type CommandToken, splitCommandWords } from '../chat/grammar.models';
+import { type CommandToken, splitCommandWords } from '../chat/words.models';
 import { type ChatMessage, type Line, plainText, type Span } from '../notify/message.models';
 
 // Slack's text formats, both ways: command text in (escaped by Slack because the manifest sets

@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import type { ChatDirectory } from '../chat/commands.usecases';
+import type { ChatDirectory } from '../chat/chat.models';
 import type { PlatformProfile } from '../members/members.usecases';
 import { slackErrorOf } from './slack.sender';
 import { profileOfSlackUser } from './slack-user.models';

@@ -2,7 +2,7 @@ import { App, ExpressReceiver } from '@slack/bolt';
 import { LogLevel, type Logger as SlackLogger } from '@slack/logger';
 import { WebClient } from '@slack/web-api';
 import express from 'express';
-import type { AppDeps, AppModule } from '../lib/module';
+import type { AppDeps, AppModule } from '../app/module';
 import { registerSlackListeners } from './slack.listeners';
 import { createSlackSender } from './slack.sender';
 import { createWorkQueue } from './work-queue';

@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
+import type { AppModule } from '../app/module';
 import type { Config } from '../config/config';
 import { isLoopbackAddress } from '../http/loopback.models';
 import type { Logger } from '../lib/logger';
-import type { AppModule } from '../lib/module';
 
 /** The route Bot Framework posts activities to (pinned in DESIGN.md). */
 export const teamsMessagesPath = '/api/messages';

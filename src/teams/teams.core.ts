@@ -1,8 +1,9 @@
-import type { ChatDirectory, ChatOutcome } from '../chat/commands.usecases';
-import { resolveChatMember, runAction, runCommand } from '../chat/commands.usecases';
-import type { ChatUserRef, CommandToken } from '../chat/grammar.models';
+import type { AppDeps } from '../app/module';
+import { runAction } from '../chat/actions.usecases';
+import type { ChatDirectory, ChatOutcome } from '../chat/chat.models';
+import { resolveChatMember, runCommand } from '../chat/commands.usecases';
 import { isOperationActionId } from '../chat/replies.models';
-import type { AppDeps } from '../lib/module';
+import type { ChatUserRef, CommandToken } from '../chat/words.models';
 import type { Member, Organisation } from '../members/members.repository';
 import type { ChatMessage } from '../notify/message.models';
 import { teamsCommandPlace } from './teams-places.models';

@@ -1,6 +1,6 @@
 import { ActivityTypes, type TeamsChannelAccount, TeamsInfo, TurnContext } from 'botbuilder';
+import type { AppDeps } from '../app/module';
 import { recordInboundDelivery, releaseInboundDelivery } from '../chat/chat.repository';
-import type { AppDeps } from '../lib/module';
 import type { Member, Organisation } from '../members/members.repository';
 import { listIdentities } from '../members/members.repository';
 import type { ChatMessage } from '../notify/message.models';

@@ -5,9 +5,9 @@ import {
   type TurnContext,
 } from 'botbuilder';
 import express from 'express';
+import type { AppDeps, AppModule } from '../app/module';
 import { pruneInboundDeliveries } from '../chat/chat.repository';
 import type { Config } from '../config/config';
-import type { AppDeps, AppModule } from '../lib/module';
 import { teamsAccess, teamsAccessGuard, teamsMessagesPath } from './teams.access';
 import { createTeamsChatCore, type TeamsChatCore } from './teams.core';
 import type { RetryPolicy } from './teams.delivery';

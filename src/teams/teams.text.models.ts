@@ -1,4 +1,5 @@
-import { commandTokensMax, splitCommandWords } from '../chat/grammar.models';
+import { commandTokensMax } from '../chat/grammar.models';
+import { splitCommandWords } from '../chat/words.models';
 
 // Pure parsing of what a person typed to the bot in Teams. Teams has no slash commands for bots: the
 // words arrive as message text, with `<at>…</at>` where someone (the bot too, in group chats and

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Activity, ConversationReference } from 'botbuilder';
-import type { ChatUserRef } from '../chat/grammar.models';
+import type { ChatUserRef } from '../chat/words.models';
 import type { Ctx } from '../lib/context';
 import type { Organisation } from '../members/members.repository';
-import { ensureOrganisationForWorkspace } from '../members/members.usecases';
+import { ensureOrganisationForWorkspace } from '../members/organisations.usecases';
 import * as teamsRepo from './teams.repository';
 import type { TeamsConversationType } from './teams.tables';
 

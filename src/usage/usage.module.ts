@@ -1,9 +1,9 @@
 import type { Request, Response } from 'express';
 import client from 'prom-client';
-import type { AppDeps, AppModule } from '../lib/module';
+import type { AppDeps, AppModule } from '../app/module';
 import { sendLowBalanceAlerts } from './alerts.usecases';
 import { authenticate, bodyErrors, jsonBody, limitInFlight, onlyMethods, requireJson, wrap } from './api.middleware';
-import { envelopeHelp, eventsPerRequestMax, requestBytesMax, requestsInFlightPerKeyMax } from './usage.models';
+import { envelopeHelp, eventsPerRequestMax } from './usage.models';
 import { ingestUsage } from './usage.usecases';
 
 /** Bound on alert runs waiting in the background; beyond it new ones are skipped (and logged). */

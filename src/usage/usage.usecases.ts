@@ -335,6 +335,3 @@ function rawId(raw: unknown): string | null {
 
 // Verbs that moved to their own files, still exported here for the CLI and the benchmarks until they
 // import them from api-keys.usecases.ts, prices.usecases.ts and leaderboard.usecases.ts.
-export { createApiKey, listApiKeys, revokeApiKey } from './api-keys.usecases';
-export { getLeaderboard } from './leaderboard.usecases';
-export { listPrices, listWeights, setPrice, setWeight } from './prices.usecases';

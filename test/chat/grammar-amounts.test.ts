@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type CommandToken, parseCommand, splitCommandWords } from '../../src/chat/grammar.models';
+import { parseCommand } from '../../src/chat/grammar.models';
+import { type CommandToken, splitCommandWords } from '../../src/chat/words.models';
 import { tokenizeSlackText } from '../../src/slack/slack-text.models';
 import { mentionEntities, tokenizeCommandText } from '../../src/teams/teams.text.models';
 

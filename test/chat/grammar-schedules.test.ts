@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type CommandToken, parseCommand } from '../../src/chat/grammar.models';
+import { parseCommand } from '../../src/chat/grammar.models';
+import type { CommandToken } from '../../src/chat/words.models';
 
 const words = (text: string): CommandToken[] =>
   text

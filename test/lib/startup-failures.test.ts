@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
+import { describeStartupFailure } from '../../src/app/startup-failures';
 import { DataDirLockedError } from '../../src/db/data-dir';
 import {
   MigrationFailedError,
@@ -8,7 +9,6 @@ import {
   migrationsFolder,
   PostgresTooOldError,
 } from '../../src/db/migrate';
-import { describeStartupFailure } from '../../src/lib/startup-failures';
 
 const onPostgres = {
   DATABASE_URL: 'postgres://allot@db.internal:6543/allot',

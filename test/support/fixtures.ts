@@ -3,7 +3,8 @@ import { issueBudget } from '../../src/ledger/ledger.usecases';
 import { type Ctx, operatorActor } from '../../src/lib/context';
 import type { Member, Organisation } from '../../src/members/members.repository';
 import type { MemberRole } from '../../src/members/members.tables';
-import { addMember, createOrganisation } from '../../src/members/members.usecases';
+import { addMember } from '../../src/members/members.usecases';
+import { createOrganisation } from '../../src/members/organisations.usecases';
 
 export function uniqueKey(prefix = 'k'): string {
   return `${prefix}-${randomBytes(8).toString('hex')}`;

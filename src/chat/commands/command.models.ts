@@ -1,7 +1,8 @@
 import type { Actor } from '../../lib/context';
 import type { Member } from '../../members/members.repository';
 import type { ChatDeps, ChatOutcome, RunCommandInput } from '../chat.models';
-import type { ChatUserRef, ParsedCommand } from '../grammar.models';
+import type { ParsedCommand } from '../grammar.models';
+import type { ChatUserRef } from '../words.models';
 
 // The shape of one command's handler. The table in commands.table.ts holds one handler per command
 // name, typed by that command's ParsedCommand variant, so a new command fails the build until handled.

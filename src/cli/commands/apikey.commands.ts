@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { operatorActor } from '../../lib/context';
-import { createApiKey, listApiKeys, revokeApiKey } from '../../usage/usage.usecases';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../usage/api-keys.usecases';
 import { requireOrganisation, withCliContext } from '../cli-context';
 import { formatTable } from '../cli-format';
 import { failed } from './usage-failures';

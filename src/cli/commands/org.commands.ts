@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { operatorActor } from '../../lib/context';
 import * as membersRepo from '../../members/members.repository';
-import { createOrganisation, linkWorkspace } from '../../members/members.usecases';
+import { createOrganisation, linkWorkspace } from '../../members/organisations.usecases';
 import { CliError, requireOrganisation, withCliContext } from '../cli-context';
 import { failureLine, formatTable } from '../cli-format';
 

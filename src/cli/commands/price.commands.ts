@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { operatorActor } from '../../lib/context';
+import { listPrices, setPrice } from '../../usage/prices.usecases';
 import { formatPricePerMillion, priceHelp } from '../../usage/pricing.models';
-import { listPrices, setPrice } from '../../usage/usage.usecases';
 import { requireDate, requireOrganisation, withCliContext } from '../cli-context';
 import { formatTable } from '../cli-format';
 import { failed } from './usage-failures';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { operatorActor } from '../../lib/context';
+import { listWeights, setWeight } from '../../usage/prices.usecases';
 import { formatWeight, weightHelp } from '../../usage/pricing.models';
-import { listWeights, setWeight } from '../../usage/usage.usecases';
 import { requireOrganisation, withCliContext } from '../cli-context';
 import { formatTable } from '../cli-format';
 import { failed } from './usage-failures';

@@ -1,13 +1,9 @@
 import type { App, BlockAction, RespondFn, SlashCommand } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import {
-  type ChatDirectory,
-  type ChatOutcome,
-  homeFor,
-  resolveChatMember,
-  runAction,
-} from '../../chat/commands.usecases';
-import type { AppDeps } from '../../lib/module';
+import type { AppDeps } from '../../app/module';
+import { runAction } from '../../chat/actions.usecases';
+import type { ChatDirectory, ChatOutcome } from '../../chat/chat.models';
+import { homeFor, resolveChatMember } from '../../chat/commands.usecases';
 import type { Member, Organisation } from '../../members/members.repository';
 import type { ChatMessage } from '../../notify/message.models';
 import { toHomeView, toSlackMessage } from '../blockkit.presenter';

@@ -12,7 +12,7 @@ import { operatorActor } from '../../../src/lib/context';
 import { type RunningAllot, startAllot } from '../../../src/main';
 import type { Organisation } from '../../../src/members/members.repository';
 import { addMember } from '../../../src/members/members.usecases';
-import { createApiKey } from '../../../src/usage/usage.usecases';
+import { createApiKey } from '../../../src/usage/api-keys.usecases';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { makeOrganisation, uniqueKey } from '../../support/fixtures';
 import { fund } from '../../usage/support';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sweepExpiredRequests } from '../../../src/chat/commands.usecases';
+import { sweepExpiredRequests } from '../../../src/chat/actions.usecases';
 import { type SlackHarness, SlackWorkspace, startSlackHarness } from '../../support/app';
 import { textOf, type WebApiCall } from '../../support/fake-slack';
 import { ledgerOf, settle, setUpTeam } from './team';

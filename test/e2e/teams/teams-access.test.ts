@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { queryRows } from '../../../src/db/client';
 import { systemClock } from '../../../src/lib/clock';
 import { operatorActor } from '../../../src/lib/context';
-import { createOrganisation, linkWorkspace } from '../../../src/members/members.usecases';
+import { createOrganisation, linkWorkspace } from '../../../src/members/organisations.usecases';
 import {
   cardActionInvoke,
   installationUpdateActivity,

@@ -9,12 +9,8 @@ import {
   listIdentities,
 } from '../../../src/members/members.repository';
 import { memberIdentities } from '../../../src/members/members.tables';
-import {
-  addMember,
-  ensureOrganisationForWorkspace,
-  linkWorkspace,
-  setRole,
-} from '../../../src/members/members.usecases';
+import { addMember, setRole } from '../../../src/members/members.usecases';
+import { ensureOrganisationForWorkspace, linkWorkspace } from '../../../src/members/organisations.usecases';
 import { teamsConversations } from '../../../src/teams/teams.tables';
 import {
   cardText,

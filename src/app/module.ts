@@ -1,9 +1,9 @@
 import type { Express } from 'express';
 import type { Config } from '../config/config';
+import type { Ctx } from '../lib/context';
+import type { Logger } from '../lib/logger';
+import type { Metrics } from '../lib/metrics';
 import type { Notifier } from '../notify/notifier';
-import type { Ctx } from './context';
-import type { Logger } from './logger';
-import type { Metrics } from './metrics';
 
 /** What main.ts hands every module. */
 export interface AppDeps {
