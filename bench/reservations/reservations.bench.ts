@@ -68,7 +68,7 @@ async function seed(ctx: Ctx, tokens: bigint) {
       actor: operatorActor,
       recipientIds: ids.slice(start, start + 50),
       amount: tokens,
-      key: `seed-${start}`,
+      idempotencyKey: `seed-${start}`,
     });
     if (!granted.ok) throw new Error(granted.failure);
   }

@@ -120,7 +120,7 @@ async function benchIngest(ctx: Ctx, raw: postgres.Sql) {
       actor: operatorActor,
       recipientIds: memberIds.slice(i, i + 50),
       amount: 1_000_000_000n,
-      key: `bench-fund-${i}`,
+      idempotencyKey: `bench-fund-${i}`,
     });
     if (!granted.ok) throw new Error(granted.failure);
   }

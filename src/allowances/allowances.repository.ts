@@ -73,9 +73,9 @@ export async function insertRule(
 export async function existingOperationKeys(orm: Orm, orgId: bigint, keys: string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
   const rows = await orm
-    .selectDistinct({ key: transfers.operationKey })
+    .selectDistinct({ key: transfers.idempotencyKey })
     .from(transfers)
-    .where(and(eq(transfers.orgId, orgId), inArray(transfers.operationKey, keys)));
+    .where(and(eq(transfers.orgId, orgId), inArray(transfers.idempotencyKey, keys)));
   return new Set(rows.map((row) => row.key));
 }
 

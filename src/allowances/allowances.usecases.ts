@@ -125,15 +125,15 @@ export async function issueDueAllowances(ctx: Ctx, input: { orgId: bigint }): Pr
     if (!rule) continue;
     const zone = memberZone(member, organisation);
     const start = periodStart(periodKind[rule.period], zone, now);
-    due.push({ member, rule, start, zone, key: allowanceKey(rule, member, start, zone) });
+    due.push({ member, rule, start, zone, idempotencyKey: allowanceKey(rule, member, start, zone) });
   }
   const done = await repo.existingOperationKeys(
     ctx.db.orm,
     input.orgId,
-    due.map((item) => item.key),
+    due.map((item) => item.idempotencyKey),
   );
   for (const item of due) {
-    if (done.has(item.key)) {
+    if (done.has(item.idempotencyKey)) {
       report.alreadyIssued++;
       continue;
     }
@@ -149,7 +149,7 @@ export async function issueDueAllowances(ctx: Ctx, input: { orgId: bigint }): Pr
 interface DueAllowance {
   member: Member;
   rule: AllowanceRule;
-  key: string;
+  idempotencyKey: string;
   start: Date;
   zone: string;
 }
@@ -163,7 +163,8 @@ async function issueAllowance(
   orgId: bigint,
   item: DueAllowance,
 ): Promise<{ issued: boolean; expired: bigint }> {
-  if ((await repo.existingOperationKeys(tx, orgId, [item.key])).size > 0) return { issued: false, expired: 0n };
+  if ((await repo.existingOperationKeys(tx, orgId, [item.idempotencyKey])).size > 0)
+    return { issued: false, expired: 0n };
   const balances = await getBalances(tx, orgId, item.member.id);
   const treasury = await findAccount(tx, orgId, 'treasury');
   const expiredAccount = await findAccount(tx, orgId, 'expired');
@@ -175,12 +176,12 @@ async function issueAllowance(
     const unused = balances.wallet < left ? (balances.wallet > 0n ? balances.wallet : 0n) : left;
     expired = unused > item.rule.rolloverCapTokens ? unused - item.rule.rolloverCapTokens : 0n;
     if (expired > 0n) {
-      const expireKey = item.key.replace(/^allowance:/, 'expire:');
+      const expireKey = item.idempotencyKey.replace(/^allowance:/, 'expire:');
       const result = await post(
         tx,
         {
           orgId,
-          operationKey: expireKey,
+          idempotencyKey: expireKey,
           requestHash: hashOperation({ code: 'expire', key: expireKey, amount: expired }),
           code: 'expire',
           legs: [{ debitAccountId: balances.walletAccountId, creditAccountId: expiredAccount.id, amount: expired }],
@@ -198,8 +199,8 @@ async function issueAllowance(
     tx,
     {
       orgId,
-      operationKey: item.key,
-      requestHash: hashOperation({ code: 'allocate', key: item.key, amount: item.rule.amount }),
+      idempotencyKey: item.idempotencyKey,
+      requestHash: hashOperation({ code: 'allocate', key: item.idempotencyKey, amount: item.rule.amount }),
       code: 'allocate',
       legs: [{ debitAccountId: treasury.id, creditAccountId: balances.walletAccountId, amount: item.rule.amount }],
       actorMemberId: null,

@@ -1,4 +1,4 @@
-import type { TopupRequestState } from './approvals.tables';
+import type { TopUpRequestState } from './approvals.tables';
 
 /** Default time a request waits for a decision (72 hours). */
 export const requestExpiryMsDefault = 72 * 60 * 60 * 1000;
@@ -12,6 +12,6 @@ export function topUpKeyForRequest(requestId: bigint): string {
   return `topup-request:${requestId}`;
 }
 
-export function isFinalState(state: TopupRequestState): boolean {
+export function isFinalState(state: TopUpRequestState): boolean {
   return state !== 'pending';
 }

@@ -1,14 +1,14 @@
 import { and, asc, desc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Orm } from '../db/client';
-import { approvalMessages, type TopupRequestState, topupRequests } from './approvals.tables';
+import { approvalMessages, type TopUpRequestState, topUpRequests } from './approvals.tables';
 
-export type TopupRequest = typeof topupRequests.$inferSelect;
+export type TopUpRequest = typeof topUpRequests.$inferSelect;
 
 declare module '../lib/failures' {
   interface FailureDetails {
-    request_expired: { request: TopupRequest };
-    requester_inactive: { request: TopupRequest };
-    request_already_decided: { request: TopupRequest; state?: TopupRequest['state']; decidedById?: bigint | null };
+    request_expired: { request: TopUpRequest };
+    requester_inactive: { request: TopUpRequest };
+    request_already_decided: { request: TopUpRequest; state?: TopUpRequest['state']; decidedById?: bigint | null };
   }
 }
 export type ApprovalMessage = typeof approvalMessages.$inferSelect;
@@ -24,29 +24,33 @@ export async function insertRequest(
     amount: bigint;
     reason: string;
     approverId: bigint | null;
-    requestKey: string;
+    idempotencyKey: string;
     createdAt: Date;
     expiresAt: Date;
   },
-): Promise<TopupRequest | undefined> {
-  const [row] = await orm.insert(topupRequests).values(input).onConflictDoNothing().returning();
+): Promise<TopUpRequest | undefined> {
+  const [row] = await orm.insert(topUpRequests).values(input).onConflictDoNothing().returning();
   return row;
 }
 
-export async function findRequest(orm: Orm, orgId: bigint, requestId: bigint): Promise<TopupRequest | undefined> {
+export async function findRequest(orm: Orm, orgId: bigint, requestId: bigint): Promise<TopUpRequest | undefined> {
   const [row] = await orm
     .select()
-    .from(topupRequests)
-    .where(and(eq(topupRequests.orgId, orgId), eq(topupRequests.id, requestId)))
+    .from(topUpRequests)
+    .where(and(eq(topUpRequests.orgId, orgId), eq(topUpRequests.id, requestId)))
     .limit(1);
   return row;
 }
 
-export async function findRequestByKey(orm: Orm, orgId: bigint, requestKey: string): Promise<TopupRequest | undefined> {
+export async function findRequestByKey(
+  orm: Orm,
+  orgId: bigint,
+  idempotencyKey: string,
+): Promise<TopUpRequest | undefined> {
   const [row] = await orm
     .select()
-    .from(topupRequests)
-    .where(and(eq(topupRequests.orgId, orgId), eq(topupRequests.requestKey, requestKey)))
+    .from(topUpRequests)
+    .where(and(eq(topUpRequests.orgId, orgId), eq(topUpRequests.idempotencyKey, idempotencyKey)))
     .limit(1);
   return row;
 }
@@ -57,14 +61,14 @@ export async function closePendingRequest(
   input: {
     orgId: bigint;
     requestId: bigint;
-    state: Exclude<TopupRequestState, 'pending'>;
+    state: Exclude<TopUpRequestState, 'pending'>;
     decidedAt: Date;
     decidedById: bigint | null;
     decisionNote?: string | null;
   },
-): Promise<TopupRequest | undefined> {
+): Promise<TopUpRequest | undefined> {
   const [row] = await orm
-    .update(topupRequests)
+    .update(topUpRequests)
     .set({
       state: input.state,
       decidedAt: input.decidedAt,
@@ -73,9 +77,9 @@ export async function closePendingRequest(
     })
     .where(
       and(
-        eq(topupRequests.orgId, input.orgId),
-        eq(topupRequests.id, input.requestId),
-        eq(topupRequests.state, 'pending'),
+        eq(topUpRequests.orgId, input.orgId),
+        eq(topUpRequests.id, input.requestId),
+        eq(topUpRequests.state, 'pending'),
       ),
     )
     .returning();
@@ -84,9 +88,9 @@ export async function closePendingRequest(
 
 export async function setRequestTransfer(orm: Orm, orgId: bigint, requestId: bigint, transferId: bigint) {
   const [row] = await orm
-    .update(topupRequests)
+    .update(topUpRequests)
     .set({ transferId })
-    .where(and(eq(topupRequests.orgId, orgId), eq(topupRequests.id, requestId)))
+    .where(and(eq(topUpRequests.orgId, orgId), eq(topUpRequests.id, requestId)))
     .returning();
   return row!;
 }
@@ -94,12 +98,12 @@ export async function setRequestTransfer(orm: Orm, orgId: bigint, requestId: big
 export async function countPendingByRequester(orm: Orm, orgId: bigint, requesterId: bigint): Promise<number> {
   const [row] = await orm
     .select({ count: sql<number>`count(*)::int` })
-    .from(topupRequests)
+    .from(topUpRequests)
     .where(
       and(
-        eq(topupRequests.orgId, orgId),
-        eq(topupRequests.requesterId, requesterId),
-        eq(topupRequests.state, 'pending'),
+        eq(topUpRequests.orgId, orgId),
+        eq(topUpRequests.requesterId, requesterId),
+        eq(topUpRequests.state, 'pending'),
       ),
     );
   return Number(row?.count ?? 0);
@@ -108,15 +112,15 @@ export async function countPendingByRequester(orm: Orm, orgId: bigint, requester
 /** A member's own requests, newest first. */
 export async function listRequestsByRequester(
   orm: Orm,
-  input: { orgId: bigint; requesterId: bigint; states?: TopupRequestState[]; limit: number },
-): Promise<TopupRequest[]> {
-  const conditions = [eq(topupRequests.orgId, input.orgId), eq(topupRequests.requesterId, input.requesterId)];
-  if (input.states) conditions.push(inArray(topupRequests.state, input.states));
+  input: { orgId: bigint; requesterId: bigint; states?: TopUpRequestState[]; limit: number },
+): Promise<TopUpRequest[]> {
+  const conditions = [eq(topUpRequests.orgId, input.orgId), eq(topUpRequests.requesterId, input.requesterId)];
+  if (input.states) conditions.push(inArray(topUpRequests.state, input.states));
   return orm
     .select()
-    .from(topupRequests)
+    .from(topUpRequests)
     .where(and(...conditions))
-    .orderBy(desc(topupRequests.id))
+    .orderBy(desc(topUpRequests.id))
     .limit(Math.min(input.limit, requestsListMax));
 }
 
@@ -124,15 +128,15 @@ export async function listRequestsByRequester(
 export async function listPendingForApprover(
   orm: Orm,
   input: { orgId: bigint; approverId: bigint; includeAdminQueue: boolean; limit: number },
-): Promise<TopupRequest[]> {
+): Promise<TopUpRequest[]> {
   const who = input.includeAdminQueue
-    ? or(eq(topupRequests.approverId, input.approverId), isNull(topupRequests.approverId))!
-    : eq(topupRequests.approverId, input.approverId);
+    ? or(eq(topUpRequests.approverId, input.approverId), isNull(topUpRequests.approverId))!
+    : eq(topUpRequests.approverId, input.approverId);
   return orm
     .select()
-    .from(topupRequests)
-    .where(and(eq(topupRequests.orgId, input.orgId), eq(topupRequests.state, 'pending'), who))
-    .orderBy(asc(topupRequests.id))
+    .from(topUpRequests)
+    .where(and(eq(topUpRequests.orgId, input.orgId), eq(topUpRequests.state, 'pending'), who))
+    .orderBy(asc(topUpRequests.id))
     .limit(Math.min(input.limit, requestsListMax));
 }
 
@@ -140,23 +144,23 @@ export async function listPendingForApprover(
 export async function expireDueRequests(
   orm: Orm,
   input: { now: Date; limit: number; orgId?: bigint },
-): Promise<TopupRequest[]> {
+): Promise<TopUpRequest[]> {
   const due = orm
-    .select({ orgId: topupRequests.orgId, id: topupRequests.id })
-    .from(topupRequests)
+    .select({ orgId: topUpRequests.orgId, id: topUpRequests.id })
+    .from(topUpRequests)
     .where(
       and(
-        eq(topupRequests.state, 'pending'),
-        lte(topupRequests.expiresAt, input.now),
-        input.orgId === undefined ? sql`true` : eq(topupRequests.orgId, input.orgId),
+        eq(topUpRequests.state, 'pending'),
+        lte(topUpRequests.expiresAt, input.now),
+        input.orgId === undefined ? sql`true` : eq(topUpRequests.orgId, input.orgId),
       ),
     )
-    .orderBy(asc(topupRequests.expiresAt))
+    .orderBy(asc(topUpRequests.expiresAt))
     .limit(Math.min(input.limit, requestsListMax));
   return orm
-    .update(topupRequests)
+    .update(topUpRequests)
     .set({ state: 'expired', decidedAt: input.now, decidedById: null })
-    .where(and(sql`(${topupRequests.orgId}, ${topupRequests.id}) in ${due}`, eq(topupRequests.state, 'pending')))
+    .where(and(sql`(${topUpRequests.orgId}, ${topUpRequests.id}) in ${due}`, eq(topUpRequests.state, 'pending')))
     .returning();
 }
 

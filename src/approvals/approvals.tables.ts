@@ -13,14 +13,14 @@ import {
 } from 'drizzle-orm/pg-core';
 import { members, organisations } from '../members/members.tables';
 
-export const topupRequestStates = ['pending', 'approved', 'denied', 'cancelled', 'expired'] as const;
-export type TopupRequestState = (typeof topupRequestStates)[number];
+export const topUpRequestStates = ['pending', 'approved', 'denied', 'cancelled', 'expired'] as const;
+export type TopUpRequestState = (typeof topUpRequestStates)[number];
 
 /**
  * A member's request for more tokens. It is decided at most once: every change of state is a
  * conditional update `WHERE state = 'pending'`, and an approval posts its top-up in the same transaction.
  */
-export const topupRequests = pgTable(
+export const topUpRequests = pgTable(
   'topup_requests',
   {
     orgId: bigint({ mode: 'bigint' })
@@ -30,11 +30,11 @@ export const topupRequests = pgTable(
     requesterId: bigint({ mode: 'bigint' }).notNull(),
     amount: bigint({ mode: 'bigint' }).notNull(),
     reason: text().notNull().default(''),
-    state: text({ enum: topupRequestStates }).notNull().default('pending'),
+    state: text({ enum: topUpRequestStates }).notNull().default('pending'),
     /** The requester's manager when the request was made; NULL means the admins decide. */
     approverId: bigint({ mode: 'bigint' }),
     /** Idempotency key from the source (Slack trigger id, Teams activity id): one request per key. */
-    requestKey: text().notNull(),
+    idempotencyKey: text('request_key').notNull(),
     createdAt: timestamp({ withTimezone: true }).notNull(),
     expiresAt: timestamp({ withTimezone: true }).notNull(),
     decidedAt: timestamp({ withTimezone: true }),
@@ -46,7 +46,7 @@ export const topupRequests = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),
-    unique('topup_requests_org_key').on(t.orgId, t.requestKey),
+    unique('topup_requests_org_key').on(t.orgId, t.idempotencyKey),
     index('topup_requests_org_state_expires_idx').on(t.orgId, t.state, t.expiresAt),
     index('topup_requests_org_requester_idx').on(t.orgId, t.requesterId, t.id),
     index('topup_requests_org_approver_idx').on(t.orgId, t.approverId, t.state),
@@ -72,6 +72,6 @@ export const approvalMessages = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.requestId, t.memberId, t.platform] }),
-    foreignKey({ columns: [t.orgId, t.requestId], foreignColumns: [topupRequests.orgId, topupRequests.id] }),
+    foreignKey({ columns: [t.orgId, t.requestId], foreignColumns: [topUpRequests.orgId, topUpRequests.id] }),
   ],
 );

@@ -13,7 +13,7 @@ import {
   requestExpiryMsDefault,
   topUpKeyForRequest,
 } from './approvals.models';
-import type { TopupRequest } from './approvals.repository';
+import type { TopUpRequest } from './approvals.repository';
 import * as approvalsRepo from './approvals.repository';
 
 /** The member acting on a request (approvals are made by people, on a chat platform or the CLI as a member). */
@@ -33,7 +33,7 @@ export type RequestTopUpFailure =
   | 'too_many_pending';
 
 export interface RequestedTopUp {
-  request: TopupRequest;
+  request: TopUpRequest;
   /** Who is asked to decide: the requester's manager, else the admins. */
   approvers: Member[];
   /** False when this key had already created the request (a redelivery): nobody should be asked twice. */
@@ -42,14 +42,21 @@ export interface RequestedTopUp {
 
 export async function requestTopUp(
   ctx: Ctx,
-  input: { orgId: bigint; actor: RequestActor; amount: bigint; reason?: string; key: string; expiryMs?: number },
+  input: {
+    orgId: bigint;
+    actor: RequestActor;
+    amount: bigint;
+    reason?: string;
+    idempotencyKey: string;
+    expiryMs?: number;
+  },
 ): Promise<Result<RequestedTopUp, RequestTopUpFailure>> {
   if (!isValidAmount(input.amount)) return fail('amount_invalid');
   const requester = await membersRepo.findMember(ctx.db.orm, input.orgId, input.actor.memberId);
   if (!requester) return fail('member_not_found');
   // A deactivated member receives nothing, so asking is refused by name rather than queued for nobody.
   if (!requester.isActive) return fail('member_inactive');
-  const existing = await approvalsRepo.findRequestByKey(ctx.db.orm, input.orgId, input.key);
+  const existing = await approvalsRepo.findRequestByKey(ctx.db.orm, input.orgId, input.idempotencyKey);
   if (existing) return ok({ request: existing, approvers: await approversOf(ctx, existing), created: false });
 
   const manager = requester.managerId
@@ -75,7 +82,7 @@ export async function requestTopUp(
         amount: input.amount,
         reason,
         approverId,
-        requestKey: input.key,
+        idempotencyKey: input.idempotencyKey,
         createdAt: now,
         expiresAt: new Date(now.getTime() + (input.expiryMs ?? requestExpiryMsDefault)),
       });
@@ -92,7 +99,7 @@ export async function requestTopUp(
     }),
   );
   // A concurrent twin with the same key won the insert: answer with its request, created once.
-  const request = created ?? (await approvalsRepo.findRequestByKey(ctx.db.orm, input.orgId, input.key))!;
+  const request = created ?? (await approvalsRepo.findRequestByKey(ctx.db.orm, input.orgId, input.idempotencyKey))!;
   return ok({ request, approvers: await approversOf(ctx, request), created: created !== undefined });
 }
 
@@ -102,7 +109,7 @@ async function adminApprovers(ctx: Ctx, orgId: bigint, requesterId: bigint): Pro
 }
 
 /** The people asked to decide a request. */
-export async function approversOf(ctx: Ctx, request: TopupRequest): Promise<Member[]> {
+export async function approversOf(ctx: Ctx, request: TopUpRequest): Promise<Member[]> {
   if (request.approverId !== null) {
     const manager = await membersRepo.findMember(ctx.db.orm, request.orgId, request.approverId);
     return manager ? [manager] : [];
@@ -122,7 +129,7 @@ export type DecideFailure =
   | 'exceeds_budget';
 
 export interface Decided {
-  request: TopupRequest;
+  request: TopUpRequest;
   /** The top-up transfer of an approval. */
   transferId: bigint | null;
   fundedFrom: 'budget' | 'treasury' | null;
@@ -190,7 +197,7 @@ export async function decideRequest(
             toMemberId: request.requesterId,
             amount: request.amount,
             memo: request.reason ? `top-up request ${request.id}: ${request.reason}` : `top-up request ${request.id}`,
-            key: topUpKeyForRequest(request.id),
+            idempotencyKey: topUpKeyForRequest(request.id),
           });
           if (!topped.ok) {
             const budget = isAdmin ? null : await ledgerRepo.findAccount(tx, input.orgId, 'budget', actor.id);
@@ -217,7 +224,7 @@ export async function decideRequest(
   });
 }
 
-function alreadyClosed(request: TopupRequest): Failure<DecideFailure> {
+function alreadyClosed(request: TopUpRequest): Failure<DecideFailure> {
   if (request.state === 'expired') return fail('request_expired', { request });
   return fail('request_already_decided', { request, state: request.state, decidedById: request.decidedById });
 }
@@ -235,7 +242,7 @@ export type CancelFailure = 'request_not_found' | 'not_the_requester' | 'request
 export async function cancelRequest(
   ctx: Ctx,
   input: { orgId: bigint; actor: RequestActor; requestId: bigint },
-): Promise<Result<TopupRequest, CancelFailure>> {
+): Promise<Result<TopUpRequest, CancelFailure>> {
   const request = await approvalsRepo.findRequest(ctx.db.orm, input.orgId, input.requestId);
   if (!request) return fail('request_not_found');
   if (request.requesterId !== input.actor.memberId) return fail('not_the_requester');
@@ -244,7 +251,7 @@ export async function cancelRequest(
     return fail('request_expired', { request });
   }
   return withRetries(() =>
-    ctx.db.orm.transaction(async (tx): Promise<Result<TopupRequest, CancelFailure>> => {
+    ctx.db.orm.transaction(async (tx): Promise<Result<TopUpRequest, CancelFailure>> => {
       const cancelled = await approvalsRepo.closePendingRequest(tx, {
         orgId: input.orgId,
         requestId: request.id,
@@ -279,7 +286,7 @@ export async function cancelRequest(
 export async function expireRequests(
   ctx: Ctx,
   input: { limit?: number; orgId?: bigint } = {},
-): Promise<TopupRequest[]> {
+): Promise<TopUpRequest[]> {
   return withRetries(() =>
     approvalsRepo.expireDueRequests(ctx.db.orm, {
       now: ctx.clock.now(),

@@ -1,4 +1,4 @@
-import type { TopupRequest } from '../approvals/approvals.repository';
+import type { TopUpRequest } from '../approvals/approvals.repository';
 import * as approvalsRepo from '../approvals/approvals.repository';
 import { cancelRequest, decideRequest, expireRequests } from '../approvals/approvals.usecases';
 import { getBalances } from '../ledger/ledger.usecases';
@@ -51,7 +51,7 @@ async function nameOf(deps: ChatDeps, orgId: bigint, memberId: bigint | null): P
   return found ? refOf(found) : { id: memberId, name: 'someone' };
 }
 
-async function cardFor(deps: ChatDeps, request: TopupRequest): Promise<ChatMessage> {
+async function cardFor(deps: ChatDeps, request: TopUpRequest): Promise<ChatMessage> {
   const requester = (await nameOf(deps, request.orgId, request.requesterId))!;
   return approvalCard({ request, requester, decidedBy: await nameOf(deps, request.orgId, request.decidedById) });
 }
@@ -90,11 +90,11 @@ async function decide(
     decision === 'approve' ? (await getBalances(deps.ctx.db.orm, orgId, request.requesterId))?.wallet : undefined;
   const notice = decisionNotice({ request, decidedBy: refOf(input.actor), balance });
   deliveries.push(await deliver(deps, input.platform, orgId, request.requesterId, 'decision_notice', notice));
-  const budgetLeft =
+  const budgetBalance =
     decision === 'approve' && decided.value.fundedFrom === 'budget'
       ? ((await getBalances(deps.ctx.db.orm, orgId, input.actor.id))?.budget ?? null)
       : null;
-  const reply = decisionConfirmation({ request, requester, budgetLeft });
+  const reply = decisionConfirmation({ request, requester, budgetBalance });
   return {
     ok: true,
     reply: withDeliveryProblems(
@@ -129,7 +129,7 @@ async function cancel(deps: ChatDeps, input: RunActionInput, requestId: bigint):
 /** Edits every approval message of a request to show its outcome. */
 async function updateApprovalMessages(
   deps: ChatDeps,
-  request: TopupRequest,
+  request: TopUpRequest,
   card: ChatMessage,
 ): Promise<DeliveryReport[]> {
   const locations = await approvalsRepo.listApprovalMessages(deps.ctx.db.orm, request.orgId, request.id);
@@ -155,7 +155,7 @@ async function updateApprovalMessages(
 // expiry
 
 /** Expires requests whose time is up, edits their approval messages and tells the requesters. */
-export async function sweepExpiredRequests(deps: ChatDeps, input: { limit?: number } = {}): Promise<TopupRequest[]> {
+export async function sweepExpiredRequests(deps: ChatDeps, input: { limit?: number } = {}): Promise<TopUpRequest[]> {
   const expired = await expireRequests(deps.ctx, { limit: input.limit });
   for (const request of expired) {
     try {

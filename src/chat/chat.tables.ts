@@ -12,8 +12,8 @@ export const inboundDeliveries = pgTable(
     orgId: bigint({ mode: 'bigint' })
       .notNull()
       .references(() => organisations.id),
-    sourceKey: text().notNull(),
+    idempotencyKey: text('source_key').notNull(),
     receivedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.orgId, t.sourceKey] })],
+  (t) => [primaryKey({ columns: [t.orgId, t.idempotencyKey] })],
 );

@@ -180,6 +180,6 @@ export async function homeFor(deps: ChatDeps, input: { orgId: bigint; memberId: 
  * True the first time a delivery with this source key (a Slack event id, a Teams activity id) is seen
  * for the organisation; false for a redelivery, which must then have no effect.
  */
-export async function firstDelivery(deps: ChatDeps, orgId: bigint, sourceKey: string): Promise<boolean> {
-  return recordInboundDelivery(deps.ctx.db.orm, orgId, sourceKey);
+export async function firstDelivery(deps: ChatDeps, orgId: bigint, idempotencyKey: string): Promise<boolean> {
+  return recordInboundDelivery(deps.ctx.db.orm, orgId, idempotencyKey);
 }

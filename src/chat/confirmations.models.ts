@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { grantRecipientsMax, memoLengthMax, operationKeyLengthMax } from '../ledger/ledger.models';
+import { grantRecipientsMax, idempotencyKeyLengthMax, memoLengthMax } from '../ledger/ledger.models';
 
 // A large grant or budget issue waits for its issuer's Confirm click (src/ledger/ledger.models.ts says
 // how large). The operation travels in the buttons' value, so nothing is stored until it is confirmed:
@@ -18,9 +18,9 @@ export type PendingOperation =
       amount: bigint;
       reason: string;
       /** The idempotency key of the command that asked (its Slack trigger id, its Teams activity id). */
-      key: string;
+      idempotencyKey: string;
     }
-  | { kind: 'budget'; issuerId: bigint; managerId: bigint; amount: bigint; memo: string; key: string };
+  | { kind: 'budget'; issuerId: bigint; managerId: bigint; amount: bigint; memo: string; idempotencyKey: string };
 
 /** Longest button value both platforms carry back (Slack: 2000 characters; Teams cards hold more). */
 export const pendingOperationValueLengthMax = 2_000;
@@ -33,7 +33,7 @@ const wire = z.discriminatedUnion('kind', [
     to: z.array(id).min(1).max(grantRecipientsMax),
     amount: id,
     reason: z.string().max(memoLengthMax),
-    key: z.string().min(1).max(operationKeyLengthMax),
+    key: z.string().min(1).max(idempotencyKeyLengthMax),
   }),
   z.object({
     kind: z.literal('budget'),
@@ -41,7 +41,7 @@ const wire = z.discriminatedUnion('kind', [
     manager: id,
     amount: id,
     memo: z.string().max(memoLengthMax),
-    key: z.string().min(1).max(operationKeyLengthMax),
+    key: z.string().min(1).max(idempotencyKeyLengthMax),
   }),
 ]);
 
@@ -55,7 +55,7 @@ export function encodePendingOperation(operation: PendingOperation): string | un
           to: operation.recipientIds.map(String),
           amount: operation.amount.toString(),
           reason: operation.reason,
-          key: operation.key,
+          key: operation.idempotencyKey,
         }
       : {
           kind: 'budget',
@@ -63,7 +63,7 @@ export function encodePendingOperation(operation: PendingOperation): string | un
           manager: operation.managerId.toString(),
           amount: operation.amount.toString(),
           memo: operation.memo,
-          key: operation.key,
+          key: operation.idempotencyKey,
         },
   );
   return value.length > pendingOperationValueLengthMax ? undefined : value;
@@ -88,7 +88,7 @@ export function decodePendingOperation(value: string): PendingOperation | undefi
         recipientIds: data.to.map(BigInt),
         amount: BigInt(data.amount),
         reason: data.reason,
-        key: data.key,
+        idempotencyKey: data.key,
       }
     : {
         kind: 'budget',
@@ -96,7 +96,7 @@ export function decodePendingOperation(value: string): PendingOperation | undefi
         managerId: BigInt(data.manager),
         amount: BigInt(data.amount),
         memo: data.memo,
-        key: data.key,
+        idempotencyKey: data.key,
       };
 }
 

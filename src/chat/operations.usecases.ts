@@ -31,7 +31,7 @@ import { refOf } from './summary.usecases';
 export async function postGrant(
   deps: ChatDeps,
   by: OperationActor,
-  grant: { recipients: Member[]; amount: bigint; reason: string; key: string },
+  grant: { recipients: Member[]; amount: bigint; reason: string; idempotencyKey: string },
 ): Promise<ChatOutcome> {
   const { ctx } = deps;
   const { orgId, platform } = by;
@@ -42,7 +42,7 @@ export async function postGrant(
     recipientIds: recipients.map((r) => r.id),
     amount: grant.amount,
     memo: grant.reason,
-    key: grant.key,
+    idempotencyKey: grant.idempotencyKey,
   });
   if (!granted.ok) {
     // Each code's details are typed (src/lib/failures.ts); `in` picks the codes that carry a field.
@@ -60,7 +60,7 @@ export async function postGrant(
     recipients: recipients.map(refOf),
     amountEach: granted.value.amountEach,
     reason: grant.reason,
-    budgetLeft: granted.value.budgetLeft,
+    budgetBalance: granted.value.budgetBalance,
   });
   // A redelivered command replays the grant: the recipients were told the first time.
   if (granted.value.replayed) return { ok: true, reply, deliveries: [] };
@@ -77,7 +77,7 @@ export async function postGrant(
 export async function postBudget(
   deps: ChatDeps,
   by: OperationActor,
-  budget: { manager: Member; amount: bigint; memo: string; key: string },
+  budget: { manager: Member; amount: bigint; memo: string; idempotencyKey: string },
 ): Promise<ChatOutcome> {
   const { orgId, platform } = by;
   const target = budget.manager;
@@ -87,7 +87,7 @@ export async function postBudget(
     managerId: target.id,
     amount: budget.amount,
     memo: budget.memo,
-    key: budget.key,
+    idempotencyKey: budget.idempotencyKey,
   });
   if (!issued.ok) {
     // not_a_manager from issueBudget means the target has no manager role.
@@ -159,7 +159,11 @@ export async function decideOperation(deps: ChatDeps, input: RunActionInput, con
   if (operation.issuerId !== input.actor.id) return refusal('operation_not_yours');
   const orgId = input.org.id;
   const orm = deps.ctx.db.orm;
-  const { decided, cancelled: cancelledMark, confirmed: confirmedMark } = operationDecisionKeys(operation.key);
+  const {
+    decided,
+    cancelled: cancelledMark,
+    confirmed: confirmedMark,
+  } = operationDecisionKeys(operation.idempotencyKey);
   const first = await recordInboundDelivery(orm, orgId, decided);
   if (!confirm) {
     if (first || (await hasInboundDelivery(orm, orgId, cancelledMark))) {
@@ -190,11 +194,21 @@ async function postOperation(deps: ChatDeps, input: RunActionInput, operation: P
   if (operation.kind === 'budget') {
     const manager = await membersRepo.findMember(deps.ctx.db.orm, orgId, operation.managerId);
     if (!manager) return refusal('member_not_found');
-    return postBudget(deps, by, { manager, amount: operation.amount, memo: operation.memo, key: operation.key });
+    return postBudget(deps, by, {
+      manager,
+      amount: operation.amount,
+      memo: operation.memo,
+      idempotencyKey: operation.idempotencyKey,
+    });
   }
   const found = await membersRepo.findMembers(deps.ctx.db.orm, orgId, operation.recipientIds);
   const byId = new Map(found.map((member) => [member.id, member]));
   const recipients = operation.recipientIds.map((id) => byId.get(id)).filter((m): m is Member => m !== undefined);
   if (recipients.length !== operation.recipientIds.length) return refusal('recipient_not_found');
-  return postGrant(deps, by, { recipients, amount: operation.amount, reason: operation.reason, key: operation.key });
+  return postGrant(deps, by, {
+    recipients,
+    amount: operation.amount,
+    reason: operation.reason,
+    idempotencyKey: operation.idempotencyKey,
+  });
 }

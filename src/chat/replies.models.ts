@@ -1,4 +1,4 @@
-import type { TopupRequest } from '../approvals/approvals.repository';
+import type { TopUpRequest } from '../approvals/approvals.repository';
 import { formatTokens } from '../ledger/amount.models';
 import {
   type Block,
@@ -96,7 +96,7 @@ export function isChatFailure(value: string): value is ChatFailure {
 export interface FailureContext {
   person?: MemberRef;
   decidedBy?: MemberRef | null;
-  request?: TopupRequest;
+  request?: TopUpRequest;
   budget?: bigint | null;
   total?: bigint;
   max?: number;
@@ -265,7 +265,7 @@ export function grantConfirmation(input: {
   recipients: MemberRef[];
   amountEach: bigint;
   reason: string;
-  budgetLeft: bigint | null;
+  budgetBalance: bigint | null;
 }): ChatMessage {
   const names: Span[] = [];
   input.recipients.forEach((recipient, index) => {
@@ -274,9 +274,9 @@ export function grantConfirmation(input: {
   });
   const each = input.recipients.length > 1 ? ' each' : '';
   const left: Block =
-    input.budgetLeft === null
+    input.budgetBalance === null
       ? context('Granted from the treasury.')
-      : context('Left in your budget: ', tokens(input.budgetLeft));
+      : context('Left in your budget: ', tokens(input.budgetBalance));
   return message(
     `You granted ${formatTokens(input.amountEach)} tokens${each} to ${plainText(names)}`,
     text(['You granted ', tokens(input.amountEach), each, ' to ', ...names, ...reasonSpans(input.reason)]),
@@ -454,7 +454,7 @@ export function leaderboardComingSoon(window: string): ChatMessage {
 // requests and approvals
 
 export function requestCreated(input: {
-  request: TopupRequest;
+  request: TopUpRequest;
   approvers: MemberRef[];
   created: boolean;
 }): ChatMessage {
@@ -476,7 +476,7 @@ export function requestCreated(input: {
 
 /** The approval message: with buttons while pending, with the outcome and who decided afterwards. */
 export function approvalCard(input: {
-  request: TopupRequest;
+  request: TopUpRequest;
   requester: MemberRef;
   decidedBy?: MemberRef | null;
 }): ChatMessage {
@@ -520,9 +520,9 @@ export function approvalCard(input: {
 }
 
 export function decisionConfirmation(input: {
-  request: TopupRequest;
+  request: TopUpRequest;
   requester: MemberRef;
-  budgetLeft: bigint | null;
+  budgetBalance: bigint | null;
 }): ChatMessage {
   const approved = input.request.state === 'approved';
   return message(
@@ -534,12 +534,14 @@ export function decisionConfirmation(input: {
       tokens(input.request.amount),
       '.',
     ]),
-    ...(approved && input.budgetLeft !== null ? [context('Left in your budget: ', tokens(input.budgetLeft))] : []),
+    ...(approved && input.budgetBalance !== null
+      ? [context('Left in your budget: ', tokens(input.budgetBalance))]
+      : []),
   );
 }
 
 export function decisionNotice(input: {
-  request: TopupRequest;
+  request: TopUpRequest;
   decidedBy: MemberRef | null;
   balance?: bigint;
 }): ChatMessage {
@@ -580,7 +582,7 @@ export function decisionNotice(input: {
   }
 }
 
-export function cancelConfirmation(request: TopupRequest): ChatMessage {
+export function cancelConfirmation(request: TopUpRequest): ChatMessage {
   return message(
     `Cancelled your request for ${formatTokens(request.amount)} tokens`,
     text(['Cancelled your request for ', tokens(request.amount), '.']),

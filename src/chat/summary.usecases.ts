@@ -1,4 +1,4 @@
-import type { TopupRequest } from '../approvals/approvals.repository';
+import type { TopUpRequest } from '../approvals/approvals.repository';
 import * as approvalsRepo from '../approvals/approvals.repository';
 import { formatTokens } from '../ledger/amount.models';
 import type { Transfer } from '../ledger/ledger.repository';
@@ -21,7 +21,7 @@ export interface MemberSummary {
   wallet: bigint;
   budget: bigint;
   recent: { transfer: Transfer; direction: 1 | -1; counterpart: MemberRef | null }[];
-  ownRequests: TopupRequest[];
+  ownRequests: TopUpRequest[];
 }
 
 export const refOf = (m: Pick<Member, 'id' | 'displayName'>): MemberRef => ({ id: m.id, name: m.displayName });
@@ -79,7 +79,7 @@ function transferLine(entry: MemberSummary['recent'][number]): Line {
   ];
 }
 
-function requestLine(request: TopupRequest): Line {
+function requestLine(request: TopUpRequest): Line {
   return [
     `#${request.id} `,
     { bold: `${formatTokens(request.amount)} tokens` },

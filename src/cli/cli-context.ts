@@ -8,7 +8,7 @@ import { applyMigrations, migrationStatus } from '../db/migrate';
 import { pgliteSocketPath } from '../db/pglite-socket';
 import { createPgliteSocketDatabase } from '../db/postgres';
 import { type AfterAmount, amountHelp, parseAmount, readLeadingAmount } from '../ledger/amount.models';
-import { operationKeyLengthMax } from '../ledger/ledger.models';
+import { idempotencyKeyLengthMax } from '../ledger/ledger.models';
 import { systemClock } from '../lib/clock';
 import type { Ctx } from '../lib/context';
 import { parseInstantInput } from '../lib/date-input.models';
@@ -230,11 +230,11 @@ export function requireDate(text: string, option: string): Date {
 }
 
 /** An idempotency key: the operator's --key (so a retried command posts once) or a fresh one. */
-export function operationKey(key: string | undefined): string {
+export function idempotencyKey(key: string | undefined): string {
   if (key === undefined) return `cli:${randomUUID()}`;
   const trimmed = key.trim();
-  if (trimmed.length === 0 || trimmed.length > operationKeyLengthMax - 4) {
-    throw new CliError(`--key must be 1 to ${operationKeyLengthMax - 4} characters, e.g. --key payroll-2026-01`);
+  if (trimmed.length === 0 || trimmed.length > idempotencyKeyLengthMax - 4) {
+    throw new CliError(`--key must be 1 to ${idempotencyKeyLengthMax - 4} characters, e.g. --key payroll-2026-01`);
   }
   return `cli:${trimmed}`;
 }

@@ -46,7 +46,12 @@ export function digestJob(
     catchUpGraceMs: deps.config.DIGEST_CATCH_UP_HOURS * 3_600_000,
     notBefore: schedule.updatedAt,
     run: async (slot) => {
-      await deliverDigest(deps, { orgId: schedule.orgId, scheduleId: schedule.id, slot: slot.runAt, runKey: slot.key });
+      await deliverDigest(deps, {
+        orgId: schedule.orgId,
+        scheduleId: schedule.id,
+        slot: slot.runAt,
+        idempotencyKey: slot.idempotencyKey,
+      });
     },
   };
 }

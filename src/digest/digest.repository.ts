@@ -98,15 +98,19 @@ export async function insertDelivery(orm: Orm, input: typeof digestDeliveries.$i
     .insert(digestDeliveries)
     .values(input)
     .onConflictDoNothing()
-    .returning({ runKey: digestDeliveries.runKey });
+    .returning({ idempotencyKey: digestDeliveries.idempotencyKey });
   return rows.length === 1;
 }
 
-export async function findDelivery(orm: Orm, orgId: bigint, runKey: string): Promise<DigestDelivery | undefined> {
+export async function findDelivery(
+  orm: Orm,
+  orgId: bigint,
+  idempotencyKey: string,
+): Promise<DigestDelivery | undefined> {
   const [row] = await orm
     .select()
     .from(digestDeliveries)
-    .where(and(eq(digestDeliveries.orgId, orgId), eq(digestDeliveries.runKey, runKey)))
+    .where(and(eq(digestDeliveries.orgId, orgId), eq(digestDeliveries.idempotencyKey, idempotencyKey)))
     .limit(1);
   return row;
 }

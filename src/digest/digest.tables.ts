@@ -36,7 +36,7 @@ export const digestDeliveries = pgTable(
     orgId: bigint({ mode: 'bigint' })
       .notNull()
       .references(() => organisations.id),
-    runKey: text().notNull(),
+    idempotencyKey: text('run_key').notNull(),
     scheduleId: bigint({ mode: 'bigint' }).notNull(),
     status: text({ enum: ['sent', 'failed'] }).notNull(),
     attempts: integer().notNull(),
@@ -44,5 +44,5 @@ export const digestDeliveries = pgTable(
     detail: text(),
     at: timestamp({ withTimezone: true }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.orgId, t.runKey] })],
+  (t) => [primaryKey({ columns: [t.orgId, t.idempotencyKey] })],
 );

@@ -16,7 +16,7 @@ import {
 } from './digest.models';
 import type { DigestSchedule } from './digest.repository';
 import * as repo from './digest.repository';
-import { occurrenceAt, runKeyOf } from './occurrences.models';
+import { idempotencyKeyOfRun, occurrenceAt } from './occurrences.models';
 
 /** Attempts to post one digest before the destination is reported as failing. */
 export const digestPostAttemptsMax = 3;
@@ -103,18 +103,19 @@ export type DeliveryOutcome = 'sent' | 'failed' | 'already_delivered' | 'schedul
 /**
  * Posts one digest for one schedule and slot, once: retried on failure, then reported to the admins
  * (never silently dropped). Managers also get a private note about their reports near their limit.
- * `runKey` names the scheduled occurrence (the scheduler passes its claim key); without it, the
+ * `idempotencyKey` names the scheduled occurrence (the scheduler passes its claim key); without it, the
  * occurrence is the local time the schedule's zone shows at `slot`.
  */
 export async function deliverDigest(
   deps: DigestDeps,
-  input: { orgId: bigint; scheduleId: bigint; slot: Date; runKey?: string },
+  input: { orgId: bigint; scheduleId: bigint; slot: Date; idempotencyKey?: string },
 ): Promise<DeliveryOutcome> {
   const { ctx } = deps;
   const schedule = await repo.findSchedule(ctx.db.orm, input.orgId, input.scheduleId);
   if (!schedule?.enabled) return 'schedule_off';
-  const runKey = input.runKey ?? runKeyOf(digestJobName(schedule), occurrenceAt(schedule.timeZone, input.slot));
-  if (await repo.findDelivery(ctx.db.orm, input.orgId, runKey)) return 'already_delivered';
+  const idempotencyKey =
+    input.idempotencyKey ?? idempotencyKeyOfRun(digestJobName(schedule), occurrenceAt(schedule.timeZone, input.slot));
+  if (await repo.findDelivery(ctx.db.orm, input.orgId, idempotencyKey)) return 'already_delivered';
   const digest = await buildDigestMessage(ctx, { orgId: input.orgId, at: input.slot });
   const destination: MessageLocation = { platform: schedule.platform, ref: schedule.destination };
   const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -126,7 +127,7 @@ export async function deliverDigest(
     if (sent.ok) {
       await repo.insertDelivery(ctx.db.orm, {
         orgId: input.orgId,
-        runKey,
+        idempotencyKey,
         scheduleId: schedule.id,
         status: 'sent',
         attempts,
@@ -144,7 +145,7 @@ export async function deliverDigest(
   }
   await repo.insertDelivery(ctx.db.orm, {
     orgId: input.orgId,
-    runKey,
+    idempotencyKey,
     scheduleId: schedule.id,
     status: 'failed',
     attempts,

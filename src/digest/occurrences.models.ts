@@ -173,7 +173,7 @@ export class OccurrenceFinder {
  * keep their meaning; a skipped or repeated local time, which no single instant names, is written
  * as the local date-time in its zone (RFC 9557 style: `digest:12:3:2026-03-08T02:30[America/New_York]`).
  */
-export function runKeyOf(jobName: string, occurrence: Occurrence): string {
+export function idempotencyKeyOfRun(jobName: string, occurrence: Occurrence): string {
   if (occurrence.kind === 'unique') return `${jobName}:${occurrence.runAt.toISOString()}`;
   return `${jobName}:${occurrence.local}[${occurrence.timeZone}]`;
 }

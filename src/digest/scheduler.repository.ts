@@ -11,7 +11,7 @@ import { scheduledRuns } from './scheduler.tables';
 export async function claimRun(
   orm: Orm,
   input: {
-    runKey: string;
+    idempotencyKey: string;
     earlierRunKeys?: readonly string[];
     orgId: bigint | null;
     claimedBy: string;
@@ -31,7 +31,7 @@ export async function claimRun(
   const rows = await queryRows<{ run_key: string }>(
     orm,
     sql`insert into scheduled_runs (run_key, org_id, claimed_by, claimed_at, lease_until)
-        select ${input.runKey}, ${input.orgId}::bigint, ${input.claimedBy}, ${input.now.toISOString()}::timestamptz,
+        select ${input.idempotencyKey}, ${input.orgId}::bigint, ${input.claimedBy}, ${input.now.toISOString()}::timestamptz,
                ${leaseUntil.toISOString()}::timestamptz
          where ${noEarlierRun}
         on conflict (run_key) do update
@@ -42,14 +42,17 @@ export async function claimRun(
   return rows.length === 1;
 }
 
-export async function finishRun(orm: Orm, input: { runKey: string; now: Date; outcome: string }): Promise<void> {
+export async function finishRun(
+  orm: Orm,
+  input: { idempotencyKey: string; now: Date; outcome: string },
+): Promise<void> {
   await orm
     .update(scheduledRuns)
     .set({ finishedAt: input.now, outcome: input.outcome.slice(0, 500) })
-    .where(eq(scheduledRuns.runKey, input.runKey));
+    .where(eq(scheduledRuns.idempotencyKey, input.idempotencyKey));
 }
 
-export async function findRun(orm: Orm, runKey: string) {
-  const [row] = await orm.select().from(scheduledRuns).where(eq(scheduledRuns.runKey, runKey)).limit(1);
+export async function findRun(orm: Orm, idempotencyKey: string) {
+  const [row] = await orm.select().from(scheduledRuns).where(eq(scheduledRuns.idempotencyKey, idempotencyKey)).limit(1);
   return row;
 }

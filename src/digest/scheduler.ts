@@ -4,10 +4,10 @@ import type { Ctx } from '../lib/context';
 import type { Logger } from '../lib/logger';
 import {
   earlierRunKeysOf,
+  idempotencyKeyOfRun,
   type Occurrence,
   OccurrenceFinder,
   occurrenceSearchMsMax,
-  runKeyOf,
 } from './occurrences.models';
 import { claimRun, finishRun } from './scheduler.repository';
 
@@ -26,7 +26,7 @@ export const tickLeadMs = 1_000;
 export const tickExpression = '* * * * *';
 
 export interface Job {
-  /** Unique and stable: it prefixes every run key (see `runKeyOf`). */
+  /** Unique and stable: it prefixes every run key (see `idempotencyKeyOfRun`). */
   name: string;
   expression: string;
   timeZone: string;
@@ -39,7 +39,7 @@ export interface Job {
 
 /** One occurrence of a job as it is run, with the key under which replicas claim it. */
 export interface ScheduledRun extends Occurrence {
-  key: string;
+  idempotencyKey: string;
 }
 
 interface Entry {
@@ -74,9 +74,9 @@ export class Scheduler {
 
   /** Claims the occurrence and runs the job; returns false when another replica (or an earlier run) had it. */
   async runOccurrence(job: Job, occurrence: Occurrence): Promise<boolean> {
-    const key = runKeyOf(job.name, occurrence);
+    const key = idempotencyKeyOfRun(job.name, occurrence);
     const claimed = await claimRun(this.ctx.db.orm, {
-      runKey: key,
+      idempotencyKey: key,
       earlierRunKeys: earlierRunKeysOf(job.name, occurrence),
       orgId: null,
       claimedBy: this.replicaId,
@@ -86,12 +86,12 @@ export class Scheduler {
     if (!claimed) return false;
     const work = (async () => {
       try {
-        await job.run({ ...occurrence, key });
-        await finishRun(this.ctx.db.orm, { runKey: key, now: this.ctx.clock.now(), outcome: 'done' });
+        await job.run({ ...occurrence, idempotencyKey: key });
+        await finishRun(this.ctx.db.orm, { idempotencyKey: key, now: this.ctx.clock.now(), outcome: 'done' });
       } catch (error) {
         this.logger.error({ err: error, job: job.name, occurrence: key }, 'scheduled job failed');
         await finishRun(this.ctx.db.orm, {
-          runKey: key,
+          idempotencyKey: key,
           now: this.ctx.clock.now(),
           outcome: `failed: ${String(error)}`,
         });

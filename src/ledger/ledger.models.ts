@@ -6,7 +6,7 @@ export const grantRecipientsMax = 50;
 /** Longest memo kept on a transfer; longer reasons are cut (never refused). */
 export const memoLengthMax = 500;
 /** Longest idempotency key (the column's CHECK agrees). */
-export const operationKeyLengthMax = 255;
+export const idempotencyKeyLengthMax = 255;
 
 /**
  * Most tokens one grant or budget issue moves without the person confirming it: above this the CLI asks

@@ -81,7 +81,7 @@ export type PostStatus = 'ok' | 'exists' | 'conflict' | 'account_not_found' | 'a
 
 export interface PostInput {
   orgId: bigint;
-  operationKey: string;
+  idempotencyKey: string;
   requestHash: string;
   code: TransferCode;
   legs: { debitAccountId: bigint; creditAccountId: bigint; amount: bigint }[];
@@ -111,7 +111,7 @@ export async function postOperation(orm: Orm, input: PostInput): Promise<PostOut
   }>(
     orm,
     sql`select * from allot_post(
-      ${input.orgId.toString()}::bigint, ${input.operationKey}, ${input.requestHash}, ${input.code},
+      ${input.orgId.toString()}::bigint, ${input.idempotencyKey}, ${input.requestHash}, ${input.code},
       ${pgArray(input.legs.map((leg) => leg.debitAccountId))}::bigint[],
       ${pgArray(input.legs.map((leg) => leg.creditAccountId))}::bigint[],
       ${pgArray(input.legs.map((leg) => leg.amount))}::bigint[],

@@ -67,7 +67,7 @@ export const transfers = pgTable(
     orgId: bigint({ mode: 'bigint' }).notNull(),
     id: bigint({ mode: 'bigint' }).notNull().generatedAlwaysAsIdentity(),
     /** The idempotency key of the operation (Slack trigger id, Teams activity id, usage event id, …). */
-    operationKey: text().notNull(),
+    idempotencyKey: text('operation_key').notNull(),
     /** Position of this transfer within its operation (a grant to three people has legs 1 to 3). */
     leg: smallint().notNull(),
     /** Hash of the operation's body: the same key with another body is a conflict. */
@@ -86,7 +86,7 @@ export const transfers = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),
-    unique('transfers_org_operation_leg_key').on(t.orgId, t.operationKey, t.leg),
+    unique('transfers_org_operation_leg_key').on(t.orgId, t.idempotencyKey, t.leg),
     // Partial: only reversals are indexed, so ordinary transfers pay nothing for it.
     uniqueIndex('transfers_org_reverses_key')
       .on(t.orgId, t.reversesTransferId)
@@ -101,6 +101,6 @@ export const transfers = pgTable(
     check('transfers_accounts_differ', sql`${t.debitAccountId} <> ${t.creditAccountId}`),
     check('transfers_code', sql`${t.code} IN ('issue', 'allocate', 'grant', 'topup', 'usage', 'expire', 'reversal')`),
     check('transfers_reversal_target', sql`(${t.code} = 'reversal') = (${t.reversesTransferId} IS NOT NULL)`),
-    check('transfers_key_length', sql`length(${t.operationKey}) BETWEEN 1 AND 255`),
+    check('transfers_key_length', sql`length(${t.idempotencyKey}) BETWEEN 1 AND 255`),
   ],
 );

@@ -6,7 +6,7 @@ import { fail, ok, type Result } from '../lib/result';
 import type { Member } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 import { grantSource, isActiveAdmin, mayHoldBudget } from '../members/roles.models';
-import { cleanMemo, grantRecipientsMax, hashOperation, isValidAmount, operationKeyLengthMax } from './ledger.models';
+import { cleanMemo, grantRecipientsMax, hashOperation, idempotencyKeyLengthMax, isValidAmount } from './ledger.models';
 import type { Account, PostInput, PostOutcome, Transfer } from './ledger.repository';
 import * as ledgerRepo from './ledger.repository';
 
@@ -22,8 +22,8 @@ export interface Posted {
  * then reads back as `exists`). Runs on `orm`, which may be an open transaction.
  */
 export async function post(orm: Orm, input: PostInput, inTransaction = false): Promise<PostOutcome> {
-  if (input.operationKey.length === 0 || input.operationKey.length > operationKeyLengthMax) {
-    throw new Error(`operation key must be 1 to ${operationKeyLengthMax} characters`);
+  if (input.idempotencyKey.length === 0 || input.idempotencyKey.length > idempotencyKeyLengthMax) {
+    throw new Error(`operation key must be 1 to ${idempotencyKeyLengthMax} characters`);
   }
   for (const leg of input.legs) {
     if (!isValidAmount(leg.amount)) throw new Error(`amount ${leg.amount} out of range`);
@@ -63,7 +63,7 @@ export type IssueFailure =
 
 export async function issueBudget(
   ctx: Ctx,
-  input: { orgId: bigint; actor: Actor; managerId: bigint; amount: bigint; memo?: string; key: string },
+  input: { orgId: bigint; actor: Actor; managerId: bigint; amount: bigint; memo?: string; idempotencyKey: string },
 ): Promise<Result<Posted & { budgetBalance: bigint }, IssueFailure>> {
   if (!isValidAmount(input.amount)) return fail('amount_invalid');
   const actorMember = await loadActorMember(ctx, input.orgId, input.actor);
@@ -77,7 +77,7 @@ export async function issueBudget(
   const body = { code: 'issue', to: manager.id, amount: input.amount, memo };
   const outcome = await post(ctx.db.orm, {
     orgId: input.orgId,
-    operationKey: input.key,
+    idempotencyKey: input.idempotencyKey,
     requestHash: hashOperation(body),
     code: 'issue',
     legs: [{ debitAccountId: treasury.id, creditAccountId: budget.id, amount: input.amount }],
@@ -113,12 +113,12 @@ export interface Granted extends Posted {
   total: bigint;
   fundedFrom: 'budget' | 'treasury';
   /** What is left in the granter's budget; null when granted from the treasury. */
-  budgetLeft: bigint | null;
+  budgetBalance: bigint | null;
 }
 
 export async function grantTokens(
   ctx: Ctx,
-  input: { orgId: bigint; actor: Actor; recipientIds: bigint[]; amount: bigint; memo?: string; key: string },
+  input: { orgId: bigint; actor: Actor; recipientIds: bigint[]; amount: bigint; memo?: string; idempotencyKey: string },
 ): Promise<Result<Granted, GrantFailure>> {
   if (!isValidAmount(input.amount)) return fail('amount_invalid');
   const recipientIds = [...new Set(input.recipientIds)];
@@ -152,7 +152,7 @@ export async function grantTokens(
   const body = { code: 'grant', from: source.id, to: recipientIds, amount: input.amount, memo };
   const outcome = await post(ctx.db.orm, {
     orgId: input.orgId,
-    operationKey: input.key,
+    idempotencyKey: input.idempotencyKey,
     requestHash: hashOperation(body),
     code: 'grant',
     legs: recipientIds.map((id) => {
@@ -173,7 +173,7 @@ export async function grantTokens(
     });
   }
   if (outcome.status !== 'ok' && outcome.status !== 'exists') throw new Error(`grant: unexpected ${outcome.status}`);
-  const budgetLeft = fromTreasury
+  const budgetBalance = fromTreasury
     ? null
     : (await ledgerRepo.findAccountsByIds(ctx.db.orm, input.orgId, [source.id]))[0]!.balance;
   return ok({
@@ -182,7 +182,7 @@ export async function grantTokens(
     amountEach: input.amount,
     total,
     fundedFrom,
-    budgetLeft,
+    budgetBalance,
   });
 }
 
@@ -201,7 +201,7 @@ export async function topUp(
     toMemberId: bigint;
     amount: bigint;
     memo?: string;
-    key: string;
+    idempotencyKey: string;
   },
   inTransaction = true,
 ): Promise<Result<Posted, TopUpFailure>> {
@@ -216,7 +216,7 @@ export async function topUp(
     orm,
     {
       orgId: input.orgId,
-      operationKey: input.key,
+      idempotencyKey: input.idempotencyKey,
       requestHash: hashOperation(body),
       code: 'topup',
       legs: [{ debitAccountId: source.id, creditAccountId: wallet.id, amount: input.amount }],
@@ -244,7 +244,7 @@ export async function topUp(
  */
 export async function returnBudget(
   orm: Orm,
-  input: { orgId: bigint; actor: Actor; memberId: bigint; memo?: string; key: string },
+  input: { orgId: bigint; actor: Actor; memberId: bigint; memo?: string; idempotencyKey: string },
 ): Promise<Result<{ returned: bigint; transferIds: bigint[] }, 'idempotency_conflict'>> {
   const treasury = await requireAccount(orm, input.orgId, 'treasury', null);
   const budget = await requireAccount(orm, input.orgId, 'budget', input.memberId);
@@ -257,7 +257,7 @@ export async function returnBudget(
     orm,
     {
       orgId: input.orgId,
-      operationKey: input.key,
+      idempotencyKey: input.idempotencyKey,
       requestHash: hashOperation(body),
       code: 'issue',
       legs: [{ debitAccountId: budget.id, creditAccountId: treasury.id, amount: balance }],
@@ -284,7 +284,7 @@ export async function debitUsage(
     orgId: bigint;
     memberId: bigint;
     amount: bigint;
-    key: string;
+    idempotencyKey: string;
     memo?: string;
     body: Record<string, unknown>;
     platform?: string;
@@ -297,7 +297,7 @@ export async function debitUsage(
     orm,
     {
       orgId: input.orgId,
-      operationKey: input.key,
+      idempotencyKey: input.idempotencyKey,
       requestHash: hashOperation({ code: 'usage', ...input.body }),
       code: 'usage',
       legs: [{ debitAccountId: wallet.id, creditAccountId: usage.id, amount: input.amount }],
@@ -326,7 +326,7 @@ export type ReverseFailure =
 
 export async function reverseTransfer(
   ctx: Ctx,
-  input: { orgId: bigint; actor: Actor; transferId: bigint; memo?: string; key: string },
+  input: { orgId: bigint; actor: Actor; transferId: bigint; memo?: string; idempotencyKey: string },
 ): Promise<Result<Posted & { reversed: Transfer }, ReverseFailure>> {
   const actorMember = await loadActorMember(ctx, input.orgId, input.actor);
   const allowed = input.actor.kind !== 'member' || isActiveAdmin(actorMember);
@@ -338,7 +338,7 @@ export async function reverseTransfer(
   const body = { code: 'reversal', reverses: original.id, memo };
   const outcome = await post(ctx.db.orm, {
     orgId: input.orgId,
-    operationKey: input.key,
+    idempotencyKey: input.idempotencyKey,
     requestHash: hashOperation(body),
     code: 'reversal',
     legs: [

@@ -223,7 +223,7 @@ export type RoleChanged = Member & { returnedBudget: bigint };
  */
 export async function setRole(
   ctx: Ctx,
-  input: { orgId: bigint; actor: Actor; memberId: bigint; role: MemberRole; returnBudget?: { key: string } },
+  input: { orgId: bigint; actor: Actor; memberId: bigint; role: MemberRole; returnBudget?: { idempotencyKey: string } },
 ): Promise<Result<RoleChanged, SetRoleFailure>> {
   if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
   return withRetries(() =>
@@ -237,7 +237,7 @@ export async function setRole(
           actor: input.actor,
           memberId: member.id,
           memo: `budget returned to the treasury: ${member.displayName} is now ${input.role}`,
-          key: input.returnBudget.key,
+          idempotencyKey: input.returnBudget.idempotencyKey,
         });
         if (!returned.ok) return returned;
         returnedBudget = returned.value.returned;

@@ -6,7 +6,7 @@ import { periodStart } from '../lib/periods.models';
 import { fail, ok, type Result } from '../lib/result';
 import * as membersRepo from '../members/members.repository';
 import { thresholdsReached } from '../usage/limits.models';
-import { usageOperationKey } from '../usage/replay.models';
+import { usageIdempotencyKey } from '../usage/replay.models';
 import { hashEventContent, parseUsageEvent, parseUser, userRefText } from '../usage/usage.models';
 import * as usageRepo from '../usage/usage.repository';
 import type { WalletDebit } from '../usage/usage.usecases';
@@ -192,7 +192,7 @@ export async function settleReservation(
       now,
       event: {
         eventId,
-        opKey: usageOperationKey(eventId),
+        opKey: usageIdempotencyKey(eventId),
         contentHash: hashEventContent(event),
         model: event.model,
         category: event.category,

@@ -23,7 +23,7 @@ export interface TeamsCommandInput {
   /** The words and mentions after the bot's own mention was removed; the first word names the command. */
   tokens: CommandToken[];
   /** Idempotency key from the source: derived from the Teams conversation id and activity id. */
-  sourceKey: string;
+  idempotencyKey: string;
   /** The conversation the command was typed in. */
   conversation?: { id: string; type: 'personal' | 'groupChat' | 'channel' };
 }
@@ -86,7 +86,7 @@ export function createTeamsChatCore(deps: AppDeps): TeamsChatCore {
         actor: input.actor,
         command,
         tokens,
-        idempotencyKey: input.sourceKey,
+        idempotencyKey: input.idempotencyKey,
         directory: input.directory,
         place: teamsCommandPlace(input.conversation),
       });

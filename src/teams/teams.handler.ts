@@ -19,8 +19,8 @@ import { createTeamsTurnDirectory, type TeamsTurnDirectory } from './teams.direc
 import type { TeamsOutbound } from './teams.outbound';
 import { mentionEntities, type RawToken, tokenizeCommandText } from './teams.text.models';
 import {
-  activityKeyOf,
   forgetConversation,
+  idempotencyKeyOfActivity,
   organisationForActivity,
   rememberConversation,
   rootConversationId,
@@ -219,7 +219,7 @@ export class TeamsTurnHandler {
   private async onMessage(context: TurnContext): Promise<void> {
     const { activity } = context;
     const organisation = await this.remember(context);
-    const key = activityKeyOf(activity);
+    const key = idempotencyKeyOfActivity(activity);
     if (key) {
       // One dedupe store for every platform (inbound_deliveries); the key is `teams:<digest>`.
       const claimed = await recordInboundDelivery(
@@ -237,7 +237,7 @@ export class TeamsTurnHandler {
     try {
       const directory = createTeamsTurnDirectory();
       const actor = await this.actorOf(context, organisation, directory);
-      const sourceKey = key ?? `teams:unkeyed:${activity.id ?? 'none'}`;
+      const idempotencyKey = key ?? `teams:unkeyed:${activity.id ?? 'none'}`;
       if (activity.value !== undefined && activity.value !== null) {
         // An Action.Submit click (clients without universal actions) arrives as a message with `value`.
         const clicked = parseCardActionData(activity.value);
@@ -263,7 +263,7 @@ export class TeamsTurnHandler {
         actor,
         directory,
         tokens,
-        sourceKey,
+        idempotencyKey,
         conversation: activity.conversation?.id
           ? {
               id: rootConversationId(activity.conversation.id),

@@ -106,7 +106,7 @@ export async function forgetConversation(
 }
 
 /** The key of an activity: activity ids are unique within a conversation only. */
-export function activityKeyOf(activity: Partial<Activity>): string | undefined {
+export function idempotencyKeyOfActivity(activity: Partial<Activity>): string | undefined {
   if (!activity.id || !activity.conversation?.id) return undefined;
   const digest = createHash('sha256').update(`${activity.conversation.id}\n${activity.id}`).digest('hex');
   return `teams:${digest.slice(0, 48)}`;

@@ -1,5 +1,5 @@
 import { createHash, hash } from 'node:crypto';
-import { operationKeyLengthMax } from '../ledger/ledger.models';
+import { idempotencyKeyLengthMax } from '../ledger/ledger.models';
 
 // Recognising a replay without work: the raw hash of an event as sent, the digest of a whole batch,
 // and the idempotency key of the usage transfer an event debits (derived from its id alone).
@@ -52,9 +52,9 @@ const usageKeyPrefix = 'usage:';
  * to carry the prefix, `usage#<sha-256 of the id>`. Derived from the event id alone, so a replay
  * never debits twice, and prefixed so it cannot collide with a chat trigger or activity id.
  */
-export function usageOperationKey(eventId: string): string {
+export function usageIdempotencyKey(eventId: string): string {
   const key = `${usageKeyPrefix}${eventId}`;
-  return key.length <= operationKeyLengthMax
+  return key.length <= idempotencyKeyLengthMax
     ? key
     : `usage#${createHash('sha256').update(eventId).digest('base64url')}`;
 }

@@ -3,7 +3,7 @@ import type { Ctx, Platform } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
 import { fail, ok, type Result } from '../lib/result';
 import * as membersRepo from '../members/members.repository';
-import { batchDigest, hashRawEvent, usageOperationKey } from './replay.models';
+import { batchDigest, hashRawEvent, usageIdempotencyKey } from './replay.models';
 import {
   eventsPerRequestMax,
   hashEventContent,
@@ -249,7 +249,7 @@ async function resolveMembers(ctx: Ctx, orgId: bigint, candidates: ValidEvent[],
     batch.push({
       idx: index,
       eventId: event.id,
-      opKey: usageOperationKey(event.id),
+      opKey: usageIdempotencyKey(event.id),
       contentHash: hash,
       rawHash,
       memberId: user.memberId,

@@ -70,7 +70,7 @@ async function sweepThrough(input: { zone: string; period: 'weekly' | 'monthly';
   const transfers = await ledgerRepo.listTransfers(tdb.db.orm, { orgId: org.id, limit: 100 });
   const keys = transfers
     .filter((transfer) => transfer.code === 'allocate')
-    .map((transfer) => transfer.operationKey.replace(/^allowance:\d+:\d+:/, ''))
+    .map((transfer) => transfer.idempotencyKey.replace(/^allowance:\d+:\d+:/, ''))
     .sort();
   expect(await auditLedger(ctx, { orgId: org.id })).toEqual([]);
   return { arrivals, keys, nextAtBefore };

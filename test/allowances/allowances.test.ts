@@ -91,7 +91,7 @@ describe('recurring allowances', () => {
       orgId: org.id,
       memberId: ana.id,
       amount: 30_000n,
-      key: uniqueKey('u'),
+      idempotencyKey: uniqueKey('u'),
       body: { n: 1 },
     });
     const bonus = await grantTokens(ctx, {
@@ -99,7 +99,7 @@ describe('recurring allowances', () => {
       actor: { kind: 'member', memberId: admin.id, platform: 'cli' },
       recipientIds: [ana.id],
       amount: 5_000n,
-      key: uniqueKey('g'),
+      idempotencyKey: uniqueKey('g'),
     });
     expect(bonus.ok).toBe(true);
     // Balance 75,000 of which 70,000 unused allowance: 20,000 carries over, 50,000 expires, the bonus stays.

@@ -28,7 +28,7 @@ describe('requesting and deciding a top-up', () => {
       actor: as(ana.id),
       amount: 30_000n,
       reason: 'evals',
-      key: uniqueKey(),
+      idempotencyKey: uniqueKey(),
     });
     expect(requested.ok && requested.value.approvers.map((a) => a.id)).toEqual([manager.id]);
     const id = requested.ok ? requested.value.request.id : 0n;
@@ -52,7 +52,7 @@ describe('requesting and deciding a top-up', () => {
     });
     const transfers = await topUpTransfers(org.id);
     expect(transfers).toHaveLength(1);
-    expect(transfers[0]!.operationKey).toBe(topUpKeyForRequest(id));
+    expect(transfers[0]!.idempotencyKey).toBe(topUpKeyForRequest(id));
     expect(await auditLedger(ctx)).toEqual([]);
   });
 
@@ -60,8 +60,8 @@ describe('requesting and deciding a top-up', () => {
     const ctx = createTestCtx(tdb.db);
     const { org, ana } = await makeTeam(ctx);
     const key = uniqueKey();
-    const first = await requestTopUp(ctx, { orgId: org.id, actor: as(ana.id), amount: 5n, key });
-    const second = await requestTopUp(ctx, { orgId: org.id, actor: as(ana.id), amount: 5n, key });
+    const first = await requestTopUp(ctx, { orgId: org.id, actor: as(ana.id), amount: 5n, idempotencyKey: key });
+    const second = await requestTopUp(ctx, { orgId: org.id, actor: as(ana.id), amount: 5n, idempotencyKey: key });
     expect(first.ok && first.value.created).toBe(true);
     expect(second.ok && second.value.created).toBe(false);
     expect(second.ok && second.value.request.id).toBe(first.ok && first.value.request.id);
@@ -70,7 +70,12 @@ describe('requesting and deciding a top-up', () => {
   it('a denial keeps its reason and moves nothing', async () => {
     const ctx = createTestCtx(tdb.db);
     const { org, manager, ana } = await makeTeam(ctx);
-    const requested = await requestTopUp(ctx, { orgId: org.id, actor: as(ana.id), amount: 1_000n, key: uniqueKey() });
+    const requested = await requestTopUp(ctx, {
+      orgId: org.id,
+      actor: as(ana.id),
+      amount: 1_000n,
+      idempotencyKey: uniqueKey(),
+    });
     const id = requested.ok ? requested.value.request.id : 0n;
     const denied = await decideRequest(ctx, {
       orgId: org.id,
@@ -89,7 +94,12 @@ describe('requesting and deciding a top-up', () => {
   it('an approval the budget cannot pay is refused and the request stays pending', async () => {
     const ctx = createTestCtx(tdb.db);
     const { org, manager, ana } = await makeTeam(ctx, 1_000n);
-    const requested = await requestTopUp(ctx, { orgId: org.id, actor: as(ana.id), amount: 5_000n, key: uniqueKey() });
+    const requested = await requestTopUp(ctx, {
+      orgId: org.id,
+      actor: as(ana.id),
+      amount: 5_000n,
+      idempotencyKey: uniqueKey(),
+    });
     const id = requested.ok ? requested.value.request.id : 0n;
     const refused = await decideRequest(ctx, {
       orgId: org.id,
@@ -106,7 +116,12 @@ describe('requesting and deciding a top-up', () => {
   it('only the manager or an admin decides, never the requester or a colleague', async () => {
     const ctx = createTestCtx(tdb.db);
     const { org, ana, ben, admin } = await makeTeam(ctx);
-    const requested = await requestTopUp(ctx, { orgId: org.id, actor: as(ana.id), amount: 10n, key: uniqueKey() });
+    const requested = await requestTopUp(ctx, {
+      orgId: org.id,
+      actor: as(ana.id),
+      amount: 10n,
+      idempotencyKey: uniqueKey(),
+    });
     const id = requested.ok ? requested.value.request.id : 0n;
     for (const who of [ana.id, ben.id]) {
       expect(
@@ -129,7 +144,12 @@ describe('requesting and deciding a top-up', () => {
     const ctx = createTestCtx(tdb.db);
     const { org, admin } = await makeTeam(ctx);
     const loner = await makeMember(ctx, org.id, { name: 'Lou' });
-    const requested = await requestTopUp(ctx, { orgId: org.id, actor: as(loner.id), amount: 10n, key: uniqueKey() });
+    const requested = await requestTopUp(ctx, {
+      orgId: org.id,
+      actor: as(loner.id),
+      amount: 10n,
+      idempotencyKey: uniqueKey(),
+    });
     expect(requested).toMatchObject({ ok: true, value: { request: { approverId: null } } });
     expect(requested.ok && requested.value.approvers.map((a) => a.id)).toEqual([admin.id]);
   });
@@ -137,7 +157,12 @@ describe('requesting and deciding a top-up', () => {
   it('the requester cancels while pending; a later click is told it was cancelled', async () => {
     const ctx = createTestCtx(tdb.db);
     const { org, manager, ana, ben } = await makeTeam(ctx);
-    const requested = await requestTopUp(ctx, { orgId: org.id, actor: as(ana.id), amount: 10n, key: uniqueKey() });
+    const requested = await requestTopUp(ctx, {
+      orgId: org.id,
+      actor: as(ana.id),
+      amount: 10n,
+      idempotencyKey: uniqueKey(),
+    });
     const id = requested.ok ? requested.value.request.id : 0n;
     expect(await cancelRequest(ctx, { orgId: org.id, actor: as(ben.id), requestId: id })).toMatchObject({
       failure: 'not_the_requester',
@@ -161,7 +186,12 @@ describe('requesting and deciding a top-up', () => {
   it('a request nobody decides expires after its time, and then cannot be approved', async () => {
     const ctx = createTestCtx(tdb.db);
     const { org, manager, ana } = await makeTeam(ctx);
-    const requested = await requestTopUp(ctx, { orgId: org.id, actor: as(ana.id), amount: 10n, key: uniqueKey() });
+    const requested = await requestTopUp(ctx, {
+      orgId: org.id,
+      actor: as(ana.id),
+      amount: 10n,
+      idempotencyKey: uniqueKey(),
+    });
     const id = requested.ok ? requested.value.request.id : 0n;
     ctx.clock.advanceMs(71 * 3_600_000);
     expect(await expireRequests(ctx, { orgId: org.id })).toEqual([]);
@@ -188,7 +218,12 @@ describe('racing decisions', () => {
     const ctx = createTestCtx(tdb.db);
     const { org, manager, admin, ana } = await makeTeam(ctx, 1_000_000n);
     for (let round = 0; round < 5; round++) {
-      const requested = await requestTopUp(ctx, { orgId: org.id, actor: as(ana.id), amount: 1_000n, key: uniqueKey() });
+      const requested = await requestTopUp(ctx, {
+        orgId: org.id,
+        actor: as(ana.id),
+        amount: 1_000n,
+        idempotencyKey: uniqueKey(),
+      });
       const id = requested.ok ? requested.value.request.id : 0n;
       const results = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
@@ -228,7 +263,7 @@ describe('racing decisions', () => {
         orgId: org.id,
         actor: as(requester),
         amount: BigInt(1 + Math.floor(random() * 9_000)),
-        key: uniqueKey(),
+        idempotencyKey: uniqueKey(),
       });
       if (requested.ok) ids.push({ id: requested.value.request.id, requester });
     }
@@ -246,10 +281,10 @@ describe('racing decisions', () => {
     );
     await Promise.all(attempts);
     const transfers = await topUpTransfers(org.id);
-    const keys = transfers.map((t) => t.operationKey);
+    const keys = transfers.map((t) => t.idempotencyKey);
     expect(new Set(keys).size, `seed ${seed}`).toBe(keys.length);
     for (const { id } of ids) {
-      const related = transfers.filter((t) => t.operationKey === topUpKeyForRequest(id));
+      const related = transfers.filter((t) => t.idempotencyKey === topUpKeyForRequest(id));
       expect(related.length, `seed ${seed}`).toBeLessThanOrEqual(1);
     }
     expect(await auditLedger(ctx), `seed ${seed}`).toEqual([]);

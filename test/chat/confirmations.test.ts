@@ -22,7 +22,7 @@ it('a grant and a budget issue come back from their buttons exactly as they were
     recipientIds: [11n, 12n],
     amount: 6_000_000n,
     reason: 'launch "bonus" <!here> ✨',
-    key: 'slack:T1:1234.5678.abcdef',
+    idempotencyKey: 'slack:T1:1234.5678.abcdef',
   };
   const budget: PendingOperation = {
     kind: 'budget',
@@ -30,7 +30,7 @@ it('a grant and a budget issue come back from their buttons exactly as they were
     managerId: 9n,
     amount: 25_000_000n,
     memo: '',
-    key: 'teams:a:b',
+    idempotencyKey: 'teams:a:b',
   };
   for (const operation of [grant, budget]) {
     const value = encodePendingOperation(operation);
@@ -46,10 +46,10 @@ it('an operation too long for a button is not encoded, and a value that is not o
     recipientIds: Array.from({ length: 50 }, (_, i) => 100_000_000_000_000_000n + BigInt(i)),
     amount: 11_000_000n,
     reason: '"'.repeat(500), // each is escaped in the value
-    key: 'k'.repeat(255),
+    idempotencyKey: 'k'.repeat(255),
   };
   expect(encodePendingOperation(huge)).toBeUndefined();
-  const good = encodePendingOperation({ ...huge, recipientIds: [5n], reason: 'ok', key: 'k' })!;
+  const good = encodePendingOperation({ ...huge, recipientIds: [5n], reason: 'ok', idempotencyKey: 'k' })!;
   expect(good.length).toBeLessThanOrEqual(pendingOperationValueLengthMax);
   for (const bad of [
     '12',

@@ -49,7 +49,7 @@ async function fillLedger(db: Database): Promise<{ slug: string; anaId: bigint }
       actor: { kind: 'member', memberId: manager.id, platform: 'slack' },
       recipientIds: [ana.id, ben.id],
       amount,
-      key: uniqueKey(),
+      idempotencyKey: uniqueKey(),
     });
     if (!granted.ok) throw new Error(granted.failure);
     if (amount === 25_000n) {
@@ -57,7 +57,7 @@ async function fillLedger(db: Database): Promise<{ slug: string; anaId: bigint }
         orgId: org.id,
         actor: operatorActor,
         transferId: granted.value.transferIds[0]!,
-        key: uniqueKey(),
+        idempotencyKey: uniqueKey(),
       });
       if (!reversed.ok) throw new Error(reversed.failure);
     }

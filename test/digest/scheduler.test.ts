@@ -252,8 +252,8 @@ describe('schedules across daylight-saving changes, two replicas ticking every m
     const runs = jobs.flatMap((job) => job.runs).sort((a, b) => a.runAt.getTime() - b.runAt.getTime());
     expect(summary(runs).sort()).toEqual([...expected].sort());
     // Each run was claimed once, under a key naming its local occurrence.
-    for (const run of runs) expect((await findRun(tdb.db.orm, run.key))?.outcome).toBe('done');
-    expect(new Set(runs.map((run) => run.key)).size).toBe(runs.length);
+    for (const run of runs) expect((await findRun(tdb.db.orm, run.idempotencyKey))?.outcome).toBe('done');
+    expect(new Set(runs.map((run) => run.idempotencyKey)).size).toBe(runs.length);
   });
 
   it('a replica whose ticks fall at odd seconds (a real timer) still runs the skipped 02:30 once, at the jump', async () => {
@@ -271,7 +271,7 @@ describe('schedules across daylight-saving changes, two replicas ticking every m
     const clock = createTestClock('2026-03-08T06:00:00Z');
     const { job, runs } = countingJob('30 2 * * *', 'America/New_York');
     await tickThrough(clock, replicasOf(clock, job, 1), '2026-03-08T06:00:00Z', '2026-03-09T07:00:00Z');
-    expect(runs.map((run) => run.key)).toEqual([
+    expect(runs.map((run) => run.idempotencyKey)).toEqual([
       `${job.name}:2026-03-08T02:30[America/New_York]`,
       `${job.name}:2026-03-09T06:30:00.000Z`,
     ]);
@@ -359,7 +359,7 @@ describe('upgrading from run keys named by instants', () => {
     // What the previous version wrote when node-cron fired at the first 01:30.
     expect(
       await claimRun(tdb.db.orm, {
-        runKey: `${job.name}:2026-11-01T05:30:00.000Z`,
+        idempotencyKey: `${job.name}:2026-11-01T05:30:00.000Z`,
         orgId: null,
         claimedBy: 'old-version',
         now: new Date('2026-11-01T05:30:00Z'),

@@ -89,7 +89,7 @@ async function setUp(managersCount: number, peopleCount: number): Promise<Scenar
       actor: operatorActor,
       managerId,
       amount: 2_000_000n,
-      key: `seed-budget-${managerId}`,
+      idempotencyKey: `seed-budget-${managerId}`,
     });
     if (!issued.ok) throw new Error(issued.failure);
     scenario.acknowledged.set(issued.value.transferIds[0]!, {
@@ -118,7 +118,7 @@ const realMix: Operation = async (db, scenario, serial) => {
       actor: { kind: 'member', memberId: managerId, platform: 'slack' } as Actor,
       recipientIds,
       amount,
-      key: `grant-${serial}`,
+      idempotencyKey: `grant-${serial}`,
     };
     // One grant in twenty is delivered twice at once, as Slack does on a slow acknowledgement.
     const deliveries =
@@ -144,7 +144,7 @@ const realMix: Operation = async (db, scenario, serial) => {
     const memberId = pick(scenario.people);
     const amount = BigInt(1 + Math.floor(Math.random() * 1_500));
     const key = `usage-${serial}`;
-    const result = await debitUsage(db.orm, { orgId, memberId, amount, key, body: { key, amount } });
+    const result = await debitUsage(db.orm, { orgId, memberId, amount, idempotencyKey: key, body: { key, amount } });
     if (!result.ok) throw new Error(`usage refused: ${result.failure}`);
     scenario.acknowledged.set(result.value.transferIds[0]!, {
       debit: scenario.walletOf.get(memberId)!,
@@ -154,7 +154,12 @@ const realMix: Operation = async (db, scenario, serial) => {
   } else {
     const candidates = [...scenario.acknowledged.entries()].slice(-200);
     const [transferId] = pick(candidates);
-    const result = await reverseTransfer(ctx, { orgId, actor: operatorActor, transferId, key: `reverse-${serial}` });
+    const result = await reverseTransfer(ctx, {
+      orgId,
+      actor: operatorActor,
+      transferId,
+      idempotencyKey: `reverse-${serial}`,
+    });
     if (!result.ok) {
       expect(['already_reversed', 'exceeds_balance', 'cannot_reverse_reversal']).toContain(result.failure);
       return;

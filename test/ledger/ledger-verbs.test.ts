@@ -38,7 +38,7 @@ describe('issuing budget from the treasury', () => {
       managerId: manager.id,
       amount: 250_000n,
       memo: 'Q1',
-      key: uniqueKey(),
+      idempotencyKey: uniqueKey(),
     });
     expect(issued).toMatchObject({ ok: true, value: { budgetBalance: 250_000n, replayed: false } });
     expect((await getBalances(tdb.db.orm, org.id, manager.id))?.budget).toBe(250_000n);
@@ -57,14 +57,20 @@ describe('issuing budget from the treasury', () => {
     const managerId = 'managerId' in change ? (change.managerId === 'ana' ? ana.id : change.managerId) : manager.id;
     const amount = 'amount' in change ? change.amount : 1_000n;
     const result = await expectNothingChanged(tdb.db.orm, org.id, () =>
-      issueBudget(ctx, { orgId: org.id, actor, managerId, amount, key: uniqueKey() }),
+      issueBudget(ctx, { orgId: org.id, actor, managerId, amount, idempotencyKey: uniqueKey() }),
     );
     expect(result).toMatchObject({ ok: false, failure });
   });
 
   it('issuing budget again with the same key and body returns the first result and posts once', async () => {
     const { ctx, org, manager } = await team(0n);
-    const input = { orgId: org.id, actor: operatorActor, managerId: manager.id, amount: 5_000n, key: uniqueKey() };
+    const input = {
+      orgId: org.id,
+      actor: operatorActor,
+      managerId: manager.id,
+      amount: 5_000n,
+      idempotencyKey: uniqueKey(),
+    };
     const first = await issueBudget(ctx, input);
     const again = await issueBudget(ctx, input);
     expect(first.ok && again.ok).toBe(true);
@@ -79,9 +85,21 @@ describe('issuing budget from the treasury', () => {
   it('issuing budget with a used key but another amount is a conflict and moves nothing', async () => {
     const { ctx, org, manager } = await team(0n);
     const key = uniqueKey();
-    await issueBudget(ctx, { orgId: org.id, actor: operatorActor, managerId: manager.id, amount: 5_000n, key });
+    await issueBudget(ctx, {
+      orgId: org.id,
+      actor: operatorActor,
+      managerId: manager.id,
+      amount: 5_000n,
+      idempotencyKey: key,
+    });
     const result = await expectNothingChanged(tdb.db.orm, org.id, () =>
-      issueBudget(ctx, { orgId: org.id, actor: operatorActor, managerId: manager.id, amount: 6_000n, key }),
+      issueBudget(ctx, {
+        orgId: org.id,
+        actor: operatorActor,
+        managerId: manager.id,
+        amount: 6_000n,
+        idempotencyKey: key,
+      }),
     );
     expect(result).toMatchObject({ ok: false, failure: 'idempotency_conflict' });
   });
@@ -95,9 +113,9 @@ describe('granting tokens', () => {
       actor: as(admin.id),
       recipientIds: [ana.id],
       amount: 7_000n,
-      key: uniqueKey(),
+      idempotencyKey: uniqueKey(),
     });
-    expect(granted).toMatchObject({ ok: true, value: { fundedFrom: 'treasury', budgetLeft: null, total: 7_000n } });
+    expect(granted).toMatchObject({ ok: true, value: { fundedFrom: 'treasury', budgetBalance: null, total: 7_000n } });
     expect((await getBalances(tdb.db.orm, org.id, manager.id))?.budget).toBe(100_000n);
     expect((await getBalances(tdb.db.orm, org.id, ana.id))?.wallet).toBe(7_000n);
   });
@@ -134,7 +152,7 @@ describe('granting tokens', () => {
     if (name === 'a deactivated recipient') await updateMember(tdb.db.orm, org.id, ben.id, { isActive: false });
     if (name === 'more than the budget holds') amount = 50_001n;
     const result = await expectNothingChanged(tdb.db.orm, org.id, () =>
-      grantTokens(ctx, { orgId: org.id, actor, recipientIds, amount, key: uniqueKey() }),
+      grantTokens(ctx, { orgId: org.id, actor, recipientIds, amount, idempotencyKey: uniqueKey() }),
     );
     expect(result).toMatchObject({ ok: false, failure });
   });
@@ -146,7 +164,7 @@ describe('granting tokens', () => {
       actor: as(manager.id),
       recipientIds: [ana.id, manager.id],
       amount: 1_000n,
-      key: uniqueKey(),
+      idempotencyKey: uniqueKey(),
     });
     expect(result).toMatchObject({ ok: false, failure: 'self_grant' });
     const plain = await grantTokens(ctx, {
@@ -154,7 +172,7 @@ describe('granting tokens', () => {
       actor: as(ana.id),
       recipientIds: [ana.id],
       amount: 0n,
-      key: uniqueKey(),
+      idempotencyKey: uniqueKey(),
     });
     expect(plain).toMatchObject({ ok: false, failure: 'amount_invalid' });
   });
@@ -168,7 +186,7 @@ describe('granting tokens', () => {
         actor: as(manager.id),
         recipientIds: [ana.id, ben.id, cat.id],
         amount: 10_000n,
-        key: uniqueKey(),
+        idempotencyKey: uniqueKey(),
       }),
     );
     expect(result).toMatchObject({ ok: false, failure: 'exceeds_budget', detail: { budget: 25_000n, total: 30_000n } });
@@ -182,9 +200,9 @@ describe('granting tokens', () => {
       actor: as(manager.id),
       recipientIds: [ana.id, ben.id],
       amount: 10_000n,
-      key: uniqueKey(),
+      idempotencyKey: uniqueKey(),
     });
-    expect(result).toMatchObject({ ok: true, value: { budgetLeft: 0n } });
+    expect(result).toMatchObject({ ok: true, value: { budgetBalance: 0n } });
   });
 
   it('a retried grant with the same key returns the first answer and pays each person once', async () => {
@@ -195,7 +213,7 @@ describe('granting tokens', () => {
       recipientIds: [ana.id, ben.id],
       amount: 4_000n,
       memo: 'shipped',
-      key: uniqueKey(),
+      idempotencyKey: uniqueKey(),
     };
     const first = await grantTokens(ctx, input);
     const second = await grantTokens(ctx, input);
@@ -204,7 +222,11 @@ describe('granting tokens', () => {
     const third = await grantTokens(ctx, { ...input, recipientIds: [ana.id] });
     expect(first.ok && second.ok).toBe(true);
     if (!first.ok || !second.ok) return;
-    expect(second.value).toMatchObject({ replayed: true, transferIds: first.value.transferIds, budgetLeft: 92_000n });
+    expect(second.value).toMatchObject({
+      replayed: true,
+      transferIds: first.value.transferIds,
+      budgetBalance: 92_000n,
+    });
     expect(second.value.recipients).toEqual(first.value.recipients);
     expect(fourth).toMatchObject({ ok: true, value: { replayed: true, transferIds: first.value.transferIds } });
     // Other people under the same key is another body: a conflict, never a second payment.
@@ -216,7 +238,7 @@ describe('granting tokens', () => {
   it('the same key with another memo is a conflict and moves nothing', async () => {
     const { ctx, org, manager, ana } = await team();
     const key = uniqueKey();
-    const base = { orgId: org.id, actor: as(manager.id), recipientIds: [ana.id], amount: 4_000n, key };
+    const base = { orgId: org.id, actor: as(manager.id), recipientIds: [ana.id], amount: 4_000n, idempotencyKey: key };
     await grantTokens(ctx, { ...base, memo: 'shipped' });
     const result = await expectNothingChanged(tdb.db.orm, org.id, () => grantTokens(ctx, { ...base, memo: 'other' }));
     expect(result).toMatchObject({ ok: false, failure: 'idempotency_conflict' });
@@ -229,7 +251,7 @@ describe('granting tokens', () => {
       actor: as(manager.id),
       recipientIds: [ana.id, ben.id],
       amount: 1_000n,
-      key: uniqueKey(),
+      idempotencyKey: uniqueKey(),
     };
     const results = await Promise.all([grantTokens(ctx, input), grantTokens(ctx, input), grantTokens(ctx, input)]);
     const ids = results.map((result) => (result.ok ? result.value.transferIds.join(',') : result.failure));
@@ -252,7 +274,7 @@ describe('top-ups and usage', () => {
           fromMemberId: manager.id,
           toMemberId: ana.id,
           amount: 1_001n,
-          key: uniqueKey(),
+          idempotencyKey: uniqueKey(),
         },
         false,
       ),
@@ -263,7 +285,14 @@ describe('top-ups and usage', () => {
   it('a top-up approved by an admin is paid from the treasury; its key replayed with another amount is a conflict', async () => {
     const { ctx, org, admin, ana } = await team(0n);
     const key = uniqueKey();
-    const input = { orgId: org.id, actor: as(admin.id), fromMemberId: null, toMemberId: ana.id, amount: 9_000n, key };
+    const input = {
+      orgId: org.id,
+      actor: as(admin.id),
+      fromMemberId: null,
+      toMemberId: ana.id,
+      amount: 9_000n,
+      idempotencyKey: key,
+    };
     expect(await topUp(tdb.db.orm, input, false)).toMatchObject({ ok: true, value: { replayed: false } });
     expect(await topUp(tdb.db.orm, input, false)).toMatchObject({ ok: true, value: { replayed: true } });
     const conflict = await expectNothingChanged(tdb.db.orm, org.id, () =>
@@ -278,15 +307,29 @@ describe('top-ups and usage', () => {
     const { ctx, org, ana } = await team();
     const key = uniqueKey('usage');
     const body = { id: key, model: 'gpt-x', input: 100, output: 50 };
-    const used = await debitUsage(tdb.db.orm, { orgId: org.id, memberId: ana.id, amount: 150n, key, body });
+    const used = await debitUsage(tdb.db.orm, {
+      orgId: org.id,
+      memberId: ana.id,
+      amount: 150n,
+      idempotencyKey: key,
+      body,
+    });
     expect(used).toMatchObject({ ok: true, value: { replayed: false } });
     expect((await getBalances(tdb.db.orm, org.id, ana.id))?.wallet).toBe(-150n);
-    expect(await debitUsage(tdb.db.orm, { orgId: org.id, memberId: ana.id, amount: 150n, key, body })).toMatchObject({
+    expect(
+      await debitUsage(tdb.db.orm, { orgId: org.id, memberId: ana.id, amount: 150n, idempotencyKey: key, body }),
+    ).toMatchObject({
       ok: true,
       value: { replayed: true },
     });
     const conflict = await expectNothingChanged(tdb.db.orm, org.id, () =>
-      debitUsage(tdb.db.orm, { orgId: org.id, memberId: ana.id, amount: 151n, key, body: { ...body, output: 51 } }),
+      debitUsage(tdb.db.orm, {
+        orgId: org.id,
+        memberId: ana.id,
+        amount: 151n,
+        idempotencyKey: key,
+        body: { ...body, output: 51 },
+      }),
     );
     expect(conflict).toMatchObject({ ok: false, failure: 'idempotency_conflict' });
     expect((await getBalances(tdb.db.orm, org.id, ana.id))?.wallet).toBe(-150n);
@@ -302,7 +345,7 @@ describe('reversals', () => {
       actor: as(made.manager.id),
       recipientIds: [made.ana.id],
       amount: 10_000n,
-      key: uniqueKey(),
+      idempotencyKey: uniqueKey(),
     });
     if (!granted.ok) throw new Error(granted.failure);
     return { ...made, grantId: granted.value.transferIds[0]! };
@@ -314,7 +357,7 @@ describe('reversals', () => {
       orgId: org.id,
       actor: operatorActor,
       transferId: grantId,
-      key: uniqueKey(),
+      idempotencyKey: uniqueKey(),
     });
     expect(reversed).toMatchObject({ ok: true, value: { reversed: { id: grantId, code: 'grant' } } });
     expect(await getBalances(tdb.db.orm, org.id, ana.id)).toMatchObject({ wallet: 0n });
@@ -335,16 +378,27 @@ describe('reversals', () => {
     if (name === 'by someone who is not an admin') actor = as(manager.id);
     if (name === 'of a transfer that does not exist') transferId = 999_999_999n;
     if (name === 'of a reversal' || name === 'a second time') {
-      const first = await reverseTransfer(ctx, { orgId: org.id, actor, transferId: grantId, key: uniqueKey() });
+      const first = await reverseTransfer(ctx, {
+        orgId: org.id,
+        actor,
+        transferId: grantId,
+        idempotencyKey: uniqueKey(),
+      });
       if (!first.ok) throw new Error(first.failure);
       if (name === 'of a reversal') transferId = first.value.transferIds[0]!;
     }
     if (name === 'that would overdraw the wallet the tokens were spent from') {
       const key = uniqueKey();
-      await debitUsage(tdb.db.orm, { orgId: org.id, memberId: ana.id, amount: 6_000n, key, body: { key } });
+      await debitUsage(tdb.db.orm, {
+        orgId: org.id,
+        memberId: ana.id,
+        amount: 6_000n,
+        idempotencyKey: key,
+        body: { key },
+      });
     }
     const result = await expectNothingChanged(tdb.db.orm, org.id, () =>
-      reverseTransfer(ctx, { orgId: org.id, actor, transferId, key: uniqueKey() }),
+      reverseTransfer(ctx, { orgId: org.id, actor, transferId, idempotencyKey: uniqueKey() }),
     );
     expect(result).toMatchObject({ ok: false, failure });
   });
@@ -352,12 +406,27 @@ describe('reversals', () => {
   it('a reversal retried with its own key returns the first answer; with that key for another transfer, a conflict', async () => {
     const { ctx, org, grantId } = await grantedTeam();
     const key = uniqueKey();
-    const first = await reverseTransfer(ctx, { orgId: org.id, actor: operatorActor, transferId: grantId, key });
-    const again = await reverseTransfer(ctx, { orgId: org.id, actor: operatorActor, transferId: grantId, key });
+    const first = await reverseTransfer(ctx, {
+      orgId: org.id,
+      actor: operatorActor,
+      transferId: grantId,
+      idempotencyKey: key,
+    });
+    const again = await reverseTransfer(ctx, {
+      orgId: org.id,
+      actor: operatorActor,
+      transferId: grantId,
+      idempotencyKey: key,
+    });
     expect(
       first.ok && again.ok && again.value.replayed && again.value.transferIds[0] === first.value.transferIds[0],
     ).toBe(true);
-    const other = await reverseTransfer(ctx, { orgId: org.id, actor: operatorActor, transferId: grantId - 1n, key });
+    const other = await reverseTransfer(ctx, {
+      orgId: org.id,
+      actor: operatorActor,
+      transferId: grantId - 1n,
+      idempotencyKey: key,
+    });
     expect(other).toMatchObject({ ok: false, failure: 'idempotency_conflict' });
   });
 
@@ -366,7 +435,7 @@ describe('reversals', () => {
     const { ctx, org, grantId } = await grantedTeam();
     const results = await Promise.all(
       Array.from({ length: 6 }, () =>
-        reverseTransfer(ctx, { orgId: org.id, actor: operatorActor, transferId: grantId, key: uniqueKey() }),
+        reverseTransfer(ctx, { orgId: org.id, actor: operatorActor, transferId: grantId, idempotencyKey: uniqueKey() }),
       ),
     );
     expect(results.filter((result) => result.ok)).toHaveLength(1);

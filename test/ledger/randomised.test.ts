@@ -171,7 +171,7 @@ it(`a seeded random sequence of ${operationsCount} ledger operations matches a s
             : operatorActor,
           managerId: target,
           amount,
-          key: nextKey(),
+          idempotencyKey: nextKey(),
         };
         const result = await issueBudget(ctx, input);
         const expected = invalid
@@ -219,7 +219,7 @@ it(`a seeded random sequence of ${operationsCount} ledger operations matches a s
           recipientIds,
           amount,
           memo: `sim ${step}`,
-          key: nextKey(),
+          idempotencyKey: nextKey(),
         };
         const result = await grantTokens(ctx, input);
         const fromTreasury = granter.role === 'admin';
@@ -245,7 +245,7 @@ it(`a seeded random sequence of ${operationsCount} ledger operations matches a s
             unique.map((id) => [source, walletOf.get(id)!]),
             amount,
           );
-          expect(result.value.budgetLeft).toBe(fromTreasury ? null : model.get(source));
+          expect(result.value.budgetBalance).toBe(fromTreasury ? null : model.get(source));
           replayable.push({
             run: () => grantTokens(ctx, input),
             conflicting: () => grantTokens(ctx, { ...input, amount: amount + 1n }),
@@ -257,7 +257,7 @@ it(`a seeded random sequence of ${operationsCount} ledger operations matches a s
         if (invalid) continue;
         const person = random.pick(people);
         const key = nextKey();
-        const input = { orgId, memberId: person.id, amount, key, body: { event: key, tokens: amount } };
+        const input = { orgId, memberId: person.id, amount, idempotencyKey: key, body: { event: key, tokens: amount } };
         const result = await debitUsage(orm, input);
         expectOutcome(result, 'ok');
         if (result.ok) {
@@ -281,7 +281,7 @@ it(`a seeded random sequence of ${operationsCount} ledger operations matches a s
           fromMemberId: approver?.id ?? null,
           toMemberId: person.id,
           amount,
-          key: nextKey(),
+          idempotencyKey: nextKey(),
         };
         const result = await topUp(orm, input, false);
         expectOutcome(result, approver && model.get(source)! < amount ? 'exceeds_budget' : 'ok');
@@ -301,7 +301,7 @@ it(`a seeded random sequence of ${operationsCount} ledger operations matches a s
             ? missingId
             : ids[ids.length - 1 - random.int(Math.min(ids.length, 300))]!;
         const original = transfersModel.get(transferId);
-        const input = { orgId, actor: operatorActor, transferId, key: nextKey() };
+        const input = { orgId, actor: operatorActor, transferId, idempotencyKey: nextKey() };
         const result = await reverseTransfer(ctx, input);
         let expected = 'ok';
         if (!original) expected = 'transfer_not_found';
@@ -320,7 +320,7 @@ it(`a seeded random sequence of ${operationsCount} ledger operations matches a s
           });
         }
       } else if (roll < 0.97) {
-        // a replay of an earlier operation's key: the same body answers as the first time and moves
+        // a replay of an earlier operation's idempotencyKey: the same body answers as the first time and moves
         // nothing; another body under that key is a conflict and moves nothing
         if (replayable.length === 0) continue;
         const earlier = random.pick(replayable);

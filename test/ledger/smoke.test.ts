@@ -19,16 +19,16 @@ it('a manager grants two people from the budget and the ledger balances', async 
     recipientIds: [ana.id, ben.id],
     amount: 30_000n,
     memo: 'shipped',
-    key,
+    idempotencyKey: key,
   });
-  expect(result.ok && result.value.budgetLeft).toBe(40_000n);
+  expect(result.ok && result.value.budgetBalance).toBe(40_000n);
   const again = await grantTokens(ctx, {
     orgId: org.id,
     actor: { kind: 'member', memberId: manager.id, platform: 'slack' },
     recipientIds: [ana.id, ben.id],
     amount: 30_000n,
     memo: 'shipped',
-    key,
+    idempotencyKey: key,
   });
   expect(again.ok && again.value.replayed).toBe(true);
   expect((await getBalances(tdb.db.orm, org.id, ana.id))?.wallet).toBe(30_000n);
@@ -37,7 +37,7 @@ it('a manager grants two people from the budget and the ledger balances', async 
     actor: { kind: 'member', memberId: manager.id, platform: 'slack' },
     recipientIds: [ana.id, ben.id],
     amount: 30_000n,
-    key: uniqueKey(),
+    idempotencyKey: uniqueKey(),
   });
   expect(over).toMatchObject({ ok: false, failure: 'exceeds_budget' });
   expect(await auditLedger(ctx)).toEqual([]);

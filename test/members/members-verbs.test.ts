@@ -256,7 +256,7 @@ describe('deactivating and reactivating members', () => {
       orgId: org.id,
       actor: { memberId: ben.id, platform: 'slack' },
       amount: 5_000n,
-      key: uniqueKey(),
+      idempotencyKey: uniqueKey(),
     });
     expect(asked.ok).toBe(true);
     const requestId = asked.ok ? asked.value.request.id : 0n;
@@ -274,7 +274,7 @@ describe('deactivating and reactivating members', () => {
       actor: { kind: 'member', memberId: manager.id, platform: 'slack' },
       recipientIds: [ana.id],
       amount: 1_000n,
-      key: uniqueKey(),
+      idempotencyKey: uniqueKey(),
     });
     expect(granted).toMatchObject({ ok: false, failure: 'recipient_inactive' });
     expect(
@@ -282,7 +282,7 @@ describe('deactivating and reactivating members', () => {
         orgId: org.id,
         actor: { memberId: ana.id, platform: 'slack' },
         amount: 5_000n,
-        key: uniqueKey(),
+        idempotencyKey: uniqueKey(),
       }),
     ).toMatchObject({ ok: false, failure: 'member_inactive' });
     const approved = await decideRequest(ctx, {
@@ -403,7 +403,7 @@ describe('demoting a manager who holds a budget', () => {
       actor: operatorActor,
       memberId: manager.id,
       role: 'member',
-      returnBudget: { key },
+      returnBudget: { idempotencyKey: key },
     });
     expect(demoted).toMatchObject({ ok: true, value: { role: 'member', returnedBudget: 70_000n } });
     expect((await getBalances(tdb.db.orm, org.id, manager.id))?.budget).toBe(0n);
@@ -428,7 +428,7 @@ describe('demoting a manager who holds a budget', () => {
       actor: operatorActor,
       managerId: manager.id,
       amount: 5_000n,
-      key: uniqueKey(),
+      idempotencyKey: uniqueKey(),
     });
     expect(issued.ok).toBe(true);
     const before = await auditActions(org.id);
@@ -437,7 +437,7 @@ describe('demoting a manager who holds a budget', () => {
       actor: operatorActor,
       memberId: manager.id,
       role: 'member',
-      returnBudget: { key },
+      returnBudget: { idempotencyKey: key },
     });
     expect(conflict).toMatchObject({ ok: false, failure: 'idempotency_conflict' });
     expect((await findMember(tdb.db.orm, org.id, manager.id))?.role).toBe('manager');

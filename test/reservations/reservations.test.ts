@@ -44,7 +44,7 @@ async function walletWith(tokens: bigint): Promise<{ org: Organisation; admin: M
       actor: operatorActor,
       recipientIds: [ana.id],
       amount: tokens,
-      key: uniqueKey('grant'),
+      idempotencyKey: uniqueKey('grant'),
     });
     if (!granted.ok) throw new Error(granted.failure);
   }
@@ -145,7 +145,7 @@ describe('a reservation holds tokens for a call in flight', () => {
       actor: operatorActor,
       recipientIds: [ben.id],
       amount: 1_000n,
-      key: uniqueKey('grant'),
+      idempotencyKey: uniqueKey('grant'),
     });
     if (!granted.ok) throw new Error(granted.failure);
     await reserveTokens(ctx, { orgId: org.id, idempotencyKey: 'hold', user: email, tokens: 600n });
@@ -153,7 +153,7 @@ describe('a reservation holds tokens for a call in flight', () => {
       orgId: org.id,
       actor: operatorActor,
       transferId: granted.value.transferIds[0]!,
-      key: uniqueKey('rev'),
+      idempotencyKey: uniqueKey('rev'),
     });
     expect(reversed).toMatchObject({ ok: false });
     expect(await holding(org.id, ben.id)).toEqual({ balance: 1_000n, held: 600n, available: 400n });

@@ -50,7 +50,7 @@ export async function makeTeam(ctx: Ctx, budget = 100_000n) {
       actor: operatorActor,
       managerId: manager.id,
       amount: budget,
-      key: uniqueKey('issue'),
+      idempotencyKey: uniqueKey('issue'),
     });
     if (!issued.ok) throw new Error(`issue: ${issued.failure}`);
   }

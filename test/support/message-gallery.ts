@@ -1,4 +1,4 @@
-import type { TopupRequest } from '../../src/approvals/approvals.repository';
+import type { TopUpRequest } from '../../src/approvals/approvals.repository';
 import {
   approvalCard,
   budgetIssued,
@@ -68,7 +68,7 @@ function memberRow(id: bigint, name: string): Member {
   } as Member;
 }
 
-function request(requesterId: bigint, memo: string, state: TopupRequest['state']): TopupRequest {
+function request(requesterId: bigint, memo: string, state: TopUpRequest['state']): TopUpRequest {
   return {
     orgId: 1n,
     id: 42n,
@@ -77,21 +77,21 @@ function request(requesterId: bigint, memo: string, state: TopupRequest['state']
     reason: memo,
     state,
     approverId: 2n,
-    requestKey: 'k',
+    idempotencyKey: 'k',
     createdAt: at,
     expiresAt: new Date(at.getTime() + 72 * 3_600_000),
     decidedAt: state === 'pending' ? null : at,
     decidedById: state === 'pending' ? null : 2n,
     decisionNote: state === 'denied' ? memo : null,
     transferId: null,
-  } as TopupRequest;
+  } as TopUpRequest;
 }
 
 function transfer(memo: string): Transfer {
   return {
     orgId: 1n,
     id: 7n,
-    operationKey: 'op',
+    idempotencyKey: 'op',
     leg: 0,
     requestHash: 'h',
     debitAccountId: 10n,
@@ -152,7 +152,7 @@ export function messageGallery(name: string, memo: string): GalleryItem[] {
     { kind: 'own balance', message: balanceMessage(summary, true), members: both },
     {
       kind: 'grant confirmation',
-      message: grantConfirmation({ recipients: both, amountEach: 50_000n, reason: memo, budgetLeft: 10_000n }),
+      message: grantConfirmation({ recipients: both, amountEach: 50_000n, reason: memo, budgetBalance: 10_000n }),
       members: both,
     },
     {
@@ -189,7 +189,7 @@ export function messageGallery(name: string, memo: string): GalleryItem[] {
     },
     {
       kind: 'decision confirmation',
-      message: decisionConfirmation({ request: request(1n, memo, 'approved'), requester: person, budgetLeft: 5n }),
+      message: decisionConfirmation({ request: request(1n, memo, 'approved'), requester: person, budgetBalance: 5n }),
       members: both,
     },
     {

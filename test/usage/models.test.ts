@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { currentPeriod, zonedDayStart } from '../../src/lib/periods.models';
 import { thresholdsReached } from '../../src/usage/limits.models';
 import { formatMoney, parsePricePerMillion, parseWeight } from '../../src/usage/pricing.models';
-import { hashRawEvent, usageOperationKey } from '../../src/usage/replay.models';
+import { hashRawEvent, usageIdempotencyKey } from '../../src/usage/replay.models';
 import { checkUsageColumns, parseUsageEvent, rawEventId } from '../../src/usage/usage.models';
 
 const now = new Date('2026-01-05T09:00:00Z');
@@ -26,10 +26,10 @@ it('shows money from integer micro-units without floats', () => {
 });
 
 it('keys a usage transfer by its event id, hashing ids too long to carry the prefix', () => {
-  expect(usageOperationKey('evt-1')).toBe('usage:evt-1');
-  const long = usageOperationKey('x'.repeat(255));
+  expect(usageIdempotencyKey('evt-1')).toBe('usage:evt-1');
+  const long = usageIdempotencyKey('x'.repeat(255));
   expect(long).toMatch(/^usage#[A-Za-z0-9_-]{43}$/);
-  expect(usageOperationKey('x'.repeat(255))).toBe(long);
+  expect(usageIdempotencyKey('x'.repeat(255))).toBe(long);
 });
 
 it('finds the current week, month and quarter in a time zone', () => {

@@ -12,7 +12,7 @@ export async function fund(ctx: Ctx, orgId: bigint, memberIds: bigint[], amount:
     actor: operatorActor,
     recipientIds: memberIds,
     amount,
-    key: uniqueKey('fund'),
+    idempotencyKey: uniqueKey('fund'),
   });
   if (!granted.ok) throw new Error(`fund: ${granted.failure}`);
 }

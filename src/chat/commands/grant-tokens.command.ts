@@ -17,7 +17,7 @@ export const grantTokensCommand: CommandHandler<'grant-tokens'> = async ({ deps,
     if (!found) return refusal('unknown_person');
     recipients.push(found);
   }
-  const grant = { recipients, amount: command.amount, reason: command.reason, key: input.idempotencyKey };
+  const grant = { recipients, amount: command.amount, reason: command.reason, idempotencyKey: input.idempotencyKey };
   const total = command.amount * BigInt(new Set(recipients.map((r) => r.id)).size);
   if (needsConfirmation(total) && (await couldGrant(deps, orgId, input.actor, total))) {
     return askToConfirm(
@@ -27,7 +27,7 @@ export const grantTokensCommand: CommandHandler<'grant-tokens'> = async ({ deps,
         recipientIds: recipients.map((r) => r.id),
         amount: command.amount,
         reason: cleanMemo(command.reason),
-        key: input.idempotencyKey,
+        idempotencyKey: input.idempotencyKey,
       },
       {
         kind: 'grant',

@@ -21,7 +21,7 @@ export const requestTokensCommand: CommandHandler<'request-tokens'> = async (
     actor,
     amount: command.amount,
     reason: command.reason,
-    key: input.idempotencyKey,
+    idempotencyKey: input.idempotencyKey,
     expiryMs: deps.config.APPROVAL_EXPIRY_HOURS * 3_600_000,
   });
   if (!requested.ok) return refusal(requested.failure, { max: requested.detail?.max });

@@ -20,7 +20,7 @@ export const tokensBudgetCommand: CommandHandler<'tokens-budget'> = async (
         managerId: target.id,
         amount: command.amount,
         memo: cleanMemo(command.memo),
-        key: input.idempotencyKey,
+        idempotencyKey: input.idempotencyKey,
       },
       { kind: 'budget', manager: refOf(target), amount: command.amount, memo: cleanMemo(command.memo) },
     );
@@ -28,6 +28,6 @@ export const tokensBudgetCommand: CommandHandler<'tokens-budget'> = async (
   return postBudget(
     deps,
     { platform: input.platform, orgId, actor: input.actor },
-    { manager: target, amount: command.amount, memo: command.memo, key: input.idempotencyKey },
+    { manager: target, amount: command.amount, memo: command.memo, idempotencyKey: input.idempotencyKey },
   );
 };

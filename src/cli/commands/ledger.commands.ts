@@ -5,7 +5,7 @@ import { operatorActor } from '../../lib/context';
 import type { Member } from '../../members/members.repository';
 import {
   CliError,
-  operationKey,
+  idempotencyKey,
   requireLeadingAmount,
   requireMember,
   requireOrganisation,
@@ -68,7 +68,7 @@ function registerBudget(program: Command): void {
     .action(async (slug: string, reference: string, amountText: string, memo: string[], options: CliOptions) => {
       const amount = requireLeadingAmount([amountText, ...memo], 'reason');
       requireConfirmation(amount, options.yes, `Issuing ${formatTokens(amount)} tokens`);
-      const key = operationKey(options.key);
+      const key = idempotencyKey(options.key);
       await withCliContext(async (ctx) => {
         const organisation = await requireOrganisation(ctx, slug);
         const manager = await requireMember(ctx, organisation, reference);
@@ -78,7 +78,7 @@ function registerBudget(program: Command): void {
           managerId: manager.id,
           amount,
           memo: memo.join(' '),
-          key,
+          idempotencyKey: key,
         });
         if (!issued.ok) throw new CliError(failureLine(issued.failure, issued.detail));
         const { value } = issued;
@@ -103,7 +103,7 @@ function registerGrant(program: Command): void {
     .option(yesOption, yesHelp)
     .action(async (slug: string, amountText: string, references: string[], options: CliOptions & { memo?: string }) => {
       const amount = requireLeadingAmount([amountText, ...references], 'member');
-      const key = operationKey(options.key);
+      const key = idempotencyKey(options.key);
       await withCliContext(async (ctx) => {
         const organisation = await requireOrganisation(ctx, slug);
         const recipients: Member[] = [];
@@ -122,7 +122,7 @@ function registerGrant(program: Command): void {
           recipientIds: recipients.map((member) => member.id),
           amount,
           memo: options.memo,
-          key,
+          idempotencyKey: key,
         });
         if (!granted.ok) throw new CliError(failureLine(granted.failure, granted.detail));
         const { value } = granted;
@@ -169,7 +169,7 @@ function registerReverse(program: Command): void {
     .option(keyOption, keyHelp)
     .action(async (slug: string, idText: string, memo: string[], options: { key?: string }) => {
       const transferId = parsePositiveInteger(idText, 'The transfer id', '1234');
-      const key = operationKey(options.key);
+      const key = idempotencyKey(options.key);
       await withCliContext(async (ctx) => {
         const organisation = await requireOrganisation(ctx, slug);
         const reversed = await reverseTransfer(ctx, {
@@ -177,7 +177,7 @@ function registerReverse(program: Command): void {
           actor: operatorActor,
           transferId,
           memo: memo.join(' '),
-          key,
+          idempotencyKey: key,
         });
         if (!reversed.ok) throw new CliError(failureLine(reversed.failure, reversed.detail));
         const { value } = reversed;

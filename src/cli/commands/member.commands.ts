@@ -11,7 +11,7 @@ import {
   setMemberEmail,
   setRole,
 } from '../../members/members.usecases';
-import { CliError, operationKey, requireMember, requireOrganisation, withCliContext } from '../cli-context';
+import { CliError, idempotencyKey, requireMember, requireOrganisation, withCliContext } from '../cli-context';
 import { describeMember, failureLine, formatTable, formatTokens } from '../cli-format';
 
 // `allot member …`, and at the top level `allot role` and `allot manager`: people, their roles and whom they
@@ -235,7 +235,7 @@ function registerRole(program: Command): void {
     .action(
       async (slug: string, reference: string, roleText: string, options: { returnBudget?: boolean; key?: string }) => {
         const role = requireRole(roleText);
-        const key = options.returnBudget ? operationKey(options.key) : undefined;
+        const key = options.returnBudget ? idempotencyKey(options.key) : undefined;
         await withCliContext(async (ctx) => {
           const organisation = await requireOrganisation(ctx, slug);
           const target = await requireMember(ctx, organisation, reference);
@@ -244,7 +244,7 @@ function registerRole(program: Command): void {
             actor: operatorActor,
             memberId: target.id,
             role,
-            returnBudget: key ? { key } : undefined,
+            returnBudget: key ? { idempotencyKey: key } : undefined,
           });
           if (!updated.ok) throw new CliError(failureLine(updated.failure, updated.detail));
           const returned =

@@ -165,7 +165,7 @@ function exportRecord(namer: Namer): (row: Transfer) => string[] {
     spreadsheetSafe(namer.actor(row)),
     spreadsheetSafe(row.memo),
     row.id.toString(),
-    spreadsheetSafe(row.operationKey),
+    spreadsheetSafe(row.idempotencyKey),
     row.reversesTransferId?.toString() ?? '',
   ];
 }
