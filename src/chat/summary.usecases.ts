@@ -19,6 +19,8 @@ export const teamPendingShown = 8;
 export interface MemberSummary {
   member: Member;
   wallet: bigint;
+  /** Held by open reservations: AI calls in flight (README, "Reservations"). */
+  held: bigint;
   budget: bigint;
   recent: { transfer: Transfer; direction: 1 | -1; counterpart: MemberRef | null }[];
   ownRequests: TopUpRequest[];
@@ -45,6 +47,7 @@ export async function loadMemberSummary(ctx: Ctx, orgId: bigint, memberId: bigin
   return {
     member: target,
     wallet: balances.wallet,
+    held: balances.held,
     budget: balances.budget,
     recent: transfers.map((transfer) => {
       const actor = transfer.actorMemberId === null ? undefined : actors.get(transfer.actorMemberId);
@@ -96,6 +99,13 @@ export function summaryBlocks(summary: MemberSummary, options: { own: boolean; w
       type: 'fields',
       fields: [
         { label: 'Wallet', value: [tokens(summary.wallet), ...(summary.wallet < 0n ? [' (over by usage)'] : [])] },
+        // Shown only while AI calls hold tokens, so a balance with nothing in flight reads as before.
+        ...(summary.held > 0n
+          ? [
+              { label: 'Held by AI calls in flight', value: [tokens(summary.held)] },
+              { label: 'Available', value: [tokens(summary.wallet - summary.held)] },
+            ]
+          : []),
         ...(showBudget ? [{ label: 'Budget to grant', value: [tokens(summary.budget)] }] : []),
       ],
     },

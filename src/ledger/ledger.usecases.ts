@@ -369,6 +369,8 @@ export async function reverseTransfer(
 
 export interface Balances {
   wallet: bigint;
+  /** Tokens of the wallet held by open reservations (calls in flight); available is `wallet - held`. */
+  held: bigint;
   budget: bigint;
   walletAccountId: bigint;
   budgetAccountId: bigint;
@@ -379,7 +381,13 @@ export async function getBalances(orm: Orm, orgId: bigint, memberId: bigint): Pr
   const wallet = rows.find((row) => row.kind === 'wallet');
   const budget = rows.find((row) => row.kind === 'budget');
   if (!wallet || !budget) return undefined;
-  return { wallet: wallet.balance, budget: budget.balance, walletAccountId: wallet.id, budgetAccountId: budget.id };
+  return {
+    wallet: wallet.balance,
+    held: wallet.held,
+    budget: budget.balance,
+    walletAccountId: wallet.id,
+    budgetAccountId: budget.id,
+  };
 }
 
 export async function auditLedger(ctx: Ctx, input: { orgId?: bigint } = {}) {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { balanceMessage, loadMemberSummary } from '../../src/chat/summary.usecases';
 import { createDatabase } from '../../src/db/client';
 import { auditLedger, getBalances, grantTokens, reverseTransfer } from '../../src/ledger/ledger.usecases';
 import { type Ctx, operatorActor } from '../../src/lib/context';
@@ -13,6 +14,7 @@ import {
 } from '../../src/reservations/reservations.usecases';
 import { createTestCtx, createTestDatabase, onPostgres, type TestDatabase } from '../support/db';
 import { makeMember, makeOrganisation, uniqueKey } from '../support/fixtures';
+import { messageText } from '../usage/support';
 
 // Reservations are TigerBeetle's two-phase transfers for AI calls: a gateway holds tokens before a call
 // (pending), then settles them with the actual usage (post) or releases them (void); the sweeper voids
@@ -324,5 +326,25 @@ it('balances as the ledger reports them are unchanged by holds', async () => {
   const { org, ana, email } = await walletWith(900n);
   await reserveTokens(ctx, { orgId: org.id, idempotencyKey: 'x', user: email, tokens: 900n });
   expect((await getBalances(ctx.db.orm, org.id, ana.id))?.wallet).toBe(900n);
+  await expectAuditClean(org.id);
+});
+
+it('/balance shows what calls in flight hold and what is available, and nothing of it once they settle', async () => {
+  const { org, ana, email } = await walletWith(10_000n);
+  const shown = async () => messageText(balanceMessage((await loadMemberSummary(ctx, org.id, ana.id))!, true));
+  expect(await shown()).not.toMatch(/Held|Available/);
+  await reserveTokens(ctx, { orgId: org.id, idempotencyKey: 'bal-1', user: email, tokens: 4_000n });
+  const during = await shown();
+  expect(during).toContain('Wallet: 10,000 tokens');
+  expect(during).toContain('Held by AI calls in flight: 4,000 tokens');
+  expect(during).toContain('Available: 6,000 tokens');
+  await settleReservation(ctx, {
+    orgId: org.id,
+    idempotencyKey: 'bal-1',
+    usage: { model: 'gpt-4o', input_tokens: 1_000, output_tokens: 500 },
+  });
+  const after = await shown();
+  expect(after).toContain('Wallet: 8,500 tokens');
+  expect(after).not.toMatch(/Held|Available/);
   await expectAuditClean(org.id);
 });

@@ -122,6 +122,7 @@ export function messageGallery(name: string, memo: string): GalleryItem[] {
   const summary: MemberSummary = {
     member: memberRow(1n, name),
     wallet: 12_000n,
+    held: 4_000n,
     budget: 0n,
     recent: [{ transfer: transfer(memo), direction: 1, counterpart: manager }],
     ownRequests: [request(1n, memo, 'pending')],
