@@ -52,6 +52,22 @@ export function tokensToReserve(params: {
   return Math.max(1, estimateInputTokens(params.messages) + output);
 }
 
+/** Reserves what a request may use; returns the reservation's id. Throws InsufficientTokensError. */
+async function reserveFor(
+  params: Parameters<typeof tokensToReserve>[0] & { model: string },
+  options: MeteringOptions,
+): Promise<string> {
+  const id = options.id ?? randomUUID();
+  await options.allot.reserve({
+    id,
+    user: options.user,
+    tokens: tokensToReserve(params),
+    model: params.model,
+    timeoutSeconds: options.timeoutSeconds,
+  });
+  return id;
+}
+
 /**
  * `openai.chat.completions.create(params)` metered by Allot: reserves, calls, settles with
  * `response.usage`, and releases if the call throws. Throws InsufficientTokensError (HTTP 402 from
@@ -62,14 +78,7 @@ export async function meteredChatCompletion(
   params: ChatCompletionCreateParamsNonStreaming,
   options: MeteringOptions,
 ): Promise<ChatCompletion> {
-  const id = options.id ?? randomUUID();
-  await options.allot.reserve({
-    id,
-    user: options.user,
-    tokens: tokensToReserve(params),
-    model: params.model,
-    timeoutSeconds: options.timeoutSeconds,
-  });
+  const id = await reserveFor(params, options);
   let response: ChatCompletion;
   try {
     response = await openai.chat.completions.create(params);
@@ -101,14 +110,7 @@ export async function meteredChatCompletionStream(
   params: Omit<ChatCompletionCreateParamsStreaming, 'stream'>,
   options: MeteringOptions,
 ): Promise<AsyncGenerator<ChatCompletionChunk, void, undefined>> {
-  const id = options.id ?? randomUUID();
-  await options.allot.reserve({
-    id,
-    user: options.user,
-    tokens: tokensToReserve(params),
-    model: params.model,
-    timeoutSeconds: options.timeoutSeconds,
-  });
+  const id = await reserveFor(params, options);
   let stream: Awaited<ReturnType<typeof openai.chat.completions.create>> & AsyncIterable<ChatCompletionChunk>;
   try {
     stream = (await openai.chat.completions.create({

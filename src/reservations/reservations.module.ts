@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { nextAllowance } from '../allowances/allowances.usecases';
 import type { AppDeps, AppModule } from '../app/module';
-import { sendLowBalanceAlerts } from '../usage/alerts.usecases';
+import { createAlertRunner } from '../usage/alerts.usecases';
 import {
   authenticate,
   bodyErrors,
@@ -26,9 +26,6 @@ import {
   reserveTokens,
   settleReservation,
 } from './reservations.usecases';
-
-/** Bound on alert runs waiting in the background; beyond it new ones are skipped (and logged). */
-const pendingAlertRunsMax = 100;
 
 /** How often each replica sweeps expired reservations (each reservation expires once, whoever sweeps). */
 export const sweepIntervalMs = 5_000;
@@ -80,21 +77,9 @@ export function createReservationsModule(deps: AppDeps): AppModule {
     return sweeping;
   };
 
-  // Low-balance alerts after a settle's debit, as after /v1/usage: in the background, bounded, never
-  // slowing or failing the answer.
-  const pendingAlerts = new Set<Promise<unknown>>();
-  const alertAfter = (orgId: bigint, debit: WalletDebit) => {
-    if (pendingAlerts.size >= pendingAlertRunsMax) {
-      deps.logger.warn({ orgId }, 'low-balance alerts skipped: too many runs pending');
-      return;
-    }
-    const run = sendLowBalanceAlerts(
-      deps.ctx,
-      { notifier: deps.notifier, logger: deps.logger },
-      { orgId, debits: [debit], percents: deps.config.LOW_BALANCE_ALERT_PERCENTS },
-    ).finally(() => pendingAlerts.delete(run));
-    pendingAlerts.add(run);
-  };
+  // Low-balance alerts after a settle's debit, as after /v1/usage.
+  const alerts = createAlertRunner({ ...deps, percents: deps.config.LOW_BALANCE_ALERT_PERCENTS });
+  const alertAfter = (orgId: bigint, debit: WalletDebit) => alerts.alertAfter(orgId, [debit]);
 
   return {
     name: 'reservations',
@@ -138,7 +123,7 @@ export function createReservationsModule(deps: AppDeps): AppModule {
     },
     async stop() {
       if (timer) clearInterval(timer);
-      await Promise.allSettled([sweeping, ...pendingAlerts]);
+      await Promise.allSettled([sweeping, alerts.drain()]);
     },
   };
 }

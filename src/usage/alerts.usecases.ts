@@ -102,3 +102,38 @@ export async function sendLowBalanceAlerts(
   }
   return sent;
 }
+
+/** Bound on alert runs waiting in the background; beyond it new ones are skipped (and logged). */
+export const pendingAlertRunsMax = 100;
+
+/**
+ * Low-balance alerts in the background, after an answer was sent (/v1/usage, a reservation's settle):
+ * at most `pendingAlertRunsMax` runs at once, so alerts never slow or fail what debited. `drain` waits
+ * for the runs under way (call it before the database closes).
+ */
+export function createAlertRunner(deps: {
+  ctx: Ctx;
+  notifier: Notifier;
+  logger: Logger;
+  percents: readonly number[];
+}): { alertAfter(orgId: bigint, debits: WalletDebit[]): void; drain(): Promise<void> } {
+  const pending = new Set<Promise<unknown>>();
+  return {
+    alertAfter(orgId, debits) {
+      if (debits.length === 0) return;
+      if (pending.size >= pendingAlertRunsMax) {
+        deps.logger.warn({ orgId }, 'low-balance alerts skipped: too many runs pending');
+        return;
+      }
+      const run = sendLowBalanceAlerts(
+        deps.ctx,
+        { notifier: deps.notifier, logger: deps.logger },
+        { orgId, debits, percents: deps.percents },
+      ).finally(() => pending.delete(run));
+      pending.add(run);
+    },
+    async drain() {
+      await Promise.allSettled([...pending]);
+    },
+  };
+}

@@ -1,13 +1,10 @@
 import type { Request, Response } from 'express';
 import client from 'prom-client';
 import type { AppDeps, AppModule } from '../app/module';
-import { sendLowBalanceAlerts } from './alerts.usecases';
+import { createAlertRunner } from './alerts.usecases';
 import { authenticate, bodyErrors, jsonBody, limitInFlight, onlyMethods, requireJson, wrap } from './api.middleware';
 import { envelopeHelp, eventsPerRequestMax } from './usage.models';
-import { ingestUsage } from './usage.usecases';
-
-/** Bound on alert runs waiting in the background; beyond it new ones are skipped (and logged). */
-const pendingAlertRunsMax = 100;
+import { ingestUsage, type WalletDebit } from './usage.usecases';
 
 /**
  * The usage API: `POST /v1/usage` with `Authorization: Bearer <key>` and `{"events":[…]}`. Answers
@@ -18,7 +15,7 @@ const pendingAlertRunsMax = 100;
  */
 export function createUsageModule(deps: AppDeps): AppModule {
   const inFlight = new Map<bigint, number>();
-  const pendingAlerts = new Set<Promise<unknown>>();
+  const alerts = createAlertRunner({ ...deps, percents: deps.config.LOW_BALANCE_ALERT_PERCENTS });
   const events = new client.Counter({
     name: 'allot_usage_events_total',
     help: 'Usage events received on POST /v1/usage and CSV import, by outcome',
@@ -34,26 +31,26 @@ export function createUsageModule(deps: AppDeps): AppModule {
         limitInFlight(inFlight),
         requireJson,
         jsonBody,
-        wrap(handleUsage(deps, events, pendingAlerts)),
+        wrap(handleUsage(deps, events, alerts.alertAfter)),
         bodyErrors(envelopeHelp),
       );
       app.all('/v1/usage', onlyMethods('POST', 'POST {"events":[…]}'));
     },
     async stop() {
       // Let alerts already under way finish before the database closes.
-      await Promise.allSettled([...pendingAlerts]);
+      await alerts.drain();
     },
   };
 }
 
 /**
  * Ingests the envelope's events and answers each; counts outcomes in `events`; starts the
- * low-balance alerts after the answer, at most `pendingAlertRunsMax` runs at once.
+ * low-balance alerts after the answer (in the background, bounded: createAlertRunner).
  */
 function handleUsage(
   deps: Pick<AppDeps, 'ctx' | 'logger' | 'notifier' | 'config'>,
   events: client.Counter<'outcome'>,
-  pendingAlerts: Set<Promise<unknown>>,
+  alertAfter: (orgId: bigint, debits: WalletDebit[]) => void,
 ) {
   return async (req: Request, res: Response) => {
     const body = req.body as unknown;
@@ -88,17 +85,6 @@ function handleUsage(
       unpriced_models: report.unpricedModels,
       results: report.results,
     });
-    if (report.debits.length > 0) {
-      if (pendingAlerts.size >= pendingAlertRunsMax) {
-        deps.logger.warn({ orgId }, 'low-balance alerts skipped: too many runs pending');
-        return;
-      }
-      const run = sendLowBalanceAlerts(
-        deps.ctx,
-        { notifier: deps.notifier, logger: deps.logger },
-        { orgId, debits: report.debits, percents: deps.config.LOW_BALANCE_ALERT_PERCENTS },
-      ).finally(() => pendingAlerts.delete(run));
-      pendingAlerts.add(run);
-    }
+    alertAfter(orgId, report.debits);
   };
 }
