@@ -156,6 +156,7 @@ async function openLoop(emails: string[], apiKey: string) {
     let held = 0;
     let refused = 0;
     let failed = 0;
+    const failures = new Map<string, number>();
     const total = openLoopRate * phaseSeconds;
     const started = performance.now();
     const calls: Promise<void>[] = [];
@@ -176,13 +177,18 @@ async function openLoop(emails: string[], apiKey: string) {
             if (error instanceof InsufficientTokensError) {
               reserveMs.push(performance.now() - t0);
               refused++;
-            } else failed++;
+            } else {
+              failed++;
+              const name = error instanceof Error ? `${error.name}: ${error.message.slice(0, 80)}` : String(error);
+              failures.set(name, (failures.get(name) ?? 0) + 1);
+            }
           }
         })(),
       );
     }
     await Promise.all(calls);
     const seconds = (performance.now() - started) / 1_000;
+    for (const [name, count] of failures) console.error(`failed ${count}×: ${name}`);
     return {
       offered: total,
       seconds,
