@@ -12,6 +12,7 @@ CREATE TABLE "reservations" (
 	"expires_at" timestamp with time zone NOT NULL,
 	"created_at" timestamp with time zone NOT NULL,
 	"resolved_at" timestamp with time zone,
+	"available_after" bigint NOT NULL,
 	"usage_event_id" text,
 	CONSTRAINT "reservations_org_id_id_pk" PRIMARY KEY("org_id","id"),
 	CONSTRAINT "reservations_org_key" UNIQUE("org_id","idempotency_key"),
@@ -196,7 +197,7 @@ CREATE TRIGGER reservations_resolve_once
 -- Holds `p_amount` on a member's wallet in one round trip, when its available covers it. The member is
 -- named as the gateway named them: p_user_kind 'email' (lower-cased), 'slack' (user id) or 'teams'
 -- (Entra object id), each one probe of a unique index. Statuses:
---   ok | exists (same key, same body: the first reservation) | conflict (same key, other body)
+--   ok | exists (same key, same body: the first answer, its available included) | conflict (same key, other body)
 --   | insufficient (o_available says how much is free) | unknown_user | member_inactive.
 -- The hold is a conditional update of the wallet row, so concurrent reservations on one wallet queue
 -- on its row lock and each re-reads the row it waited for: together they never hold more than the
@@ -241,14 +242,13 @@ BEGIN
     RETURN;
   END IF;
 
-  SELECT r.request_hash, r.id, r.state, r.amount, r.expires_at, r.created_at
-    INTO v_hash, o_id, o_state, o_amount, o_expires_at, o_created_at
+  -- A repeat answers as the first call did, `available` included (the first answer's, stored with it).
+  SELECT r.request_hash, r.id, r.state, r.amount, r.expires_at, r.created_at, r.available_after
+    INTO v_hash, o_id, o_state, o_amount, o_expires_at, o_created_at, o_available
     FROM reservations r
    WHERE r.org_id = p_org AND r.idempotency_key = p_key;
   IF FOUND THEN
     o_status := CASE WHEN v_hash = p_hash THEN 'exists' ELSE 'conflict' END;
-    SELECT a.balance - a.held INTO o_available
-      FROM accounts a WHERE a.org_id = p_org AND a.kind = 'wallet' AND a.member_id = o_member;
     RETURN;
   END IF;
   IF NOT v_active THEN
@@ -269,8 +269,8 @@ BEGIN
   END IF;
 
   INSERT INTO reservations (org_id, idempotency_key, request_hash, member_id, user_ref, account_id, amount,
-                            model, expires_at, created_at)
-  VALUES (p_org, p_key, p_hash, o_member, p_user_ref, v_account, p_amount, p_model, p_expires_at, p_now)
+                            model, expires_at, created_at, available_after)
+  VALUES (p_org, p_key, p_hash, o_member, p_user_ref, v_account, p_amount, p_model, p_expires_at, p_now, o_available)
   RETURNING id, state, amount, expires_at, created_at INTO o_id, o_state, o_amount, o_expires_at, o_created_at;
   o_status := 'ok';
 END;

@@ -42,6 +42,8 @@ export const reservations = pgTable(
     expiresAt: timestamp({ withTimezone: true }).notNull(),
     createdAt: timestamp({ withTimezone: true }).notNull(),
     resolvedAt: timestamp({ withTimezone: true }),
+    /** The wallet's available right after the hold: what a repeat of the same call answers. */
+    availableAfter: bigint({ mode: 'bigint' }).notNull(),
     /** The usage event that settled it (its id), when it was settled. */
     usageEventId: text(),
   },

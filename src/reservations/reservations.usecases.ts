@@ -47,8 +47,8 @@ export type ReserveFailure =
 /**
  * Holds `tokens` on the wallet of `user` (an email, `slack:U…` or `teams:<object id>`) until
  * `timeoutSeconds` (default 300, at most 3,600) have passed, when the wallet's available covers it.
- * Idempotent by `idempotencyKey`: the same key with the same body answers as the first call did (the
- * available is today's); with another body, `idempotency_conflict`. `insufficient_tokens` carries the
+ * Idempotent by `idempotencyKey`: the same key with the same body answers as the first call did, its
+ * available included; with another body, `idempotency_conflict`. `insufficient_tokens` carries the
  * available in its detail. Nothing changes on a failure.
  */
 export async function reserveTokens(

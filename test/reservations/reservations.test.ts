@@ -102,7 +102,11 @@ describe('a reservation holds tokens for a call in flight', () => {
   it('the same id with the same body answers as the first call did; with another body it is a conflict', async () => {
     const { org, ana, email } = await walletWith(1_000n);
     const first = await reserveTokens(ctx, { orgId: org.id, idempotencyKey: 'gw-7', user: email, tokens: 200n });
+    // Another call holds 100 in between: the repeat still answers with the first answer's available.
+    await reserveTokens(ctx, { orgId: org.id, idempotencyKey: 'gw-8', user: email, tokens: 100n });
     const again = await reserveTokens(ctx, { orgId: org.id, idempotencyKey: 'gw-7', user: email, tokens: 200n });
+    expect(first.ok && first.value.available).toBe(800n);
+    expect(again.ok && again.value.available).toBe(800n);
     expect(first.ok && again.ok).toBe(true);
     expect(again.ok && again.value).toMatchObject({ replayed: true, reservation: { tokens: 200n, state: 'held' } });
     expect(again.ok && first.ok && again.value.reservation.expiresAt).toEqual(
@@ -110,7 +114,7 @@ describe('a reservation holds tokens for a call in flight', () => {
     );
     const other = await reserveTokens(ctx, { orgId: org.id, idempotencyKey: 'gw-7', user: email, tokens: 201n });
     expect(other).toMatchObject({ ok: false, failure: 'idempotency_conflict' });
-    expect(await holding(org.id, ana.id)).toEqual({ balance: 1_000n, held: 200n, available: 800n });
+    expect(await holding(org.id, ana.id)).toEqual({ balance: 1_000n, held: 300n, available: 700n });
     await expectAuditClean(org.id);
   });
 
