@@ -152,7 +152,12 @@ function registerBalance(program: Command): void {
         const balances = await getBalances(ctx.db.orm, organisation.id, member.id);
         if (!balances) throw new Error(`member ${member.id} has no accounts`);
         console.log(
-          `${describeMember(member)}: wallet ${formatTokens(balances.wallet)}, budget ${formatTokens(balances.budget)}`,
+          `${describeMember(member)}: wallet ${formatTokens(balances.wallet)}` +
+            // Only while AI calls hold tokens (README, "Reservations").
+            (balances.held > 0n
+              ? ` (held by AI calls in flight ${formatTokens(balances.held)}, available ${formatTokens(balances.wallet - balances.held)})`
+              : '') +
+            `, budget ${formatTokens(balances.budget)}`,
         );
       });
     });
@@ -201,7 +206,10 @@ function registerAudit(program: Command): void {
         const violations = await auditLedger(ctx, { orgId: organisation?.id });
         const scope = organisation ? organisation.slug : 'all organisations';
         if (violations.length === 0) {
-          console.log(`Ledger audit of ${scope}: OK (balances sum to zero, match their transfers, no overdraft).`);
+          console.log(
+            `Ledger audit of ${scope}: OK (balances sum to zero, match their transfers, no overdraft; ` +
+              'holds match open reservations).',
+          );
           return;
         }
         for (const violation of violations.slice(0, violationsShownMax)) {
