@@ -4,7 +4,7 @@ import { defineConfig } from 'drizzle-kit';
 // Functions and triggers that drizzle-kit cannot express live in custom migrations (`--custom`).
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './src/schema.ts',
+  schema: './src/db/schema.ts',
   out: './migrations',
   casing: 'snake_case',
 });

@@ -8,7 +8,7 @@ import type { SessionGate } from './session-gate';
 /**
  * A drizzle handle: the database itself or a transaction; both run the same queries. Allot uses the
  * query builder and `sql` only, never drizzle's relational queries, so the handle carries no schema
- * (the table index drizzle-kit reads is src/schema.ts).
+ * (the table index drizzle-kit reads is src/db/schema.ts).
  */
 export type Orm = PgDatabase<PgQueryResultHKT, Record<string, never>>;
 

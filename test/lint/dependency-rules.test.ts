@@ -28,6 +28,8 @@ const adapterFolders = ['chat', 'slack', 'teams', 'cli', 'http'] as const;
 /** Imports every rule allows: adapters on the domain, the domain on lib and notify, lib on config. */
 const rightFiles: Record<string, string> = {
   'src/config/config.ts': 'export const port = 3000;\n',
+  // The table index drizzle-kit reads names adapters' tables too; nothing imports it.
+  'src/db/schema.ts': "export * from '../chat/replies';\nexport * from '../ledger/ledger.usecases';\n",
   'src/lib/clock.ts': "import { port } from '../config/config';\nexport const now = () => port;\n",
   'src/notify/notifier.ts': "import { now } from '../lib/clock';\nexport const notify = () => now();\n",
   'src/ledger/ledger.usecases.ts':
@@ -96,6 +98,7 @@ function wrongImports(): WrongImport[] {
     simple('src/usage/__scratch-bench.ts', 'bench/figures', 'src-stays-in-src'),
     simple('src/http/__scratch-scripts.ts', 'scripts/build', 'src-stays-in-src'),
     simple('src/gateway/__scratch-ledger.ts', 'src/ledger/ledger.usecases', 'gateway-client-stands-alone'),
+    simple('src/usage/__scratch-schema.ts', 'src/db/schema', 'schema-index-for-drizzle-kit-only'),
     {
       file: 'src/members/__scratch-missing.ts',
       source: "import { gone } from './no-such-file';\nexport const it = gone;\n",

@@ -1,0 +1,12 @@
+// The schema index drizzle-kit reads; every domain's tables are exported from here.
+
+export * from '../allowances/allowances.tables';
+export * from '../approvals/approvals.tables';
+export * from '../chat/chat.tables';
+export * from '../digest/digest.tables';
+export * from '../digest/scheduler.tables';
+export * from '../ledger/ledger.tables';
+export * from '../members/members.tables';
+export * from '../reservations/reservations.tables';
+export * from '../teams/teams.tables';
+export * from '../usage/usage.tables';
