@@ -26,7 +26,11 @@ export interface ReserveInput {
 
 export interface Reservation {
   reservation_id: string;
-  status: 'held';
+  /**
+   * `held` for a new reservation. A repeat of an id whose call was already settled, released or expired
+   * answers with that state: the call was made before, and must not be made again.
+   */
+  status: 'held' | 'settled' | 'released' | 'expired';
   tokens: number;
   available: number;
   expires_at: string;

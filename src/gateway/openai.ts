@@ -7,7 +7,22 @@ import type {
   ChatCompletionCreateParamsStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
-import type { AllotClient } from './allot-client';
+import { AllotApiError, type AllotClient } from './allot-client';
+
+/**
+ * The id was used by a call that already ran (its reservation is settled, released or expired): the
+ * model is not called again. Use a new id for a new call; reuse an id only to retry the same call
+ * before it ran.
+ */
+export class ReservationNotHeldError extends Error {
+  constructor(
+    readonly id: string,
+    readonly status: string,
+  ) {
+    super(`reservation ${id} is ${status}: that call already ran; use a new id for a new call`);
+    this.name = 'ReservationNotHeldError';
+  }
+}
 
 // Metering for the official `openai` npm client: reserve before a chat completion, settle with the
 // usage the API reports, release when the call fails or is abandoned. A gateway wraps each call it
@@ -26,6 +41,12 @@ export interface MeteringOptions {
   category?: string;
   /** Seconds Allot holds the tokens if the gateway never settles (default 300). */
   timeoutSeconds?: number;
+  /**
+   * Called when the model answered but the usage could not be settled (Allot unreachable, or the usage
+   * refused, e.g. a server that reports 0 tokens). The answer is still returned; the hold is released
+   * when Allot can be reached, and expires by itself otherwise. Default: ignore.
+   */
+  onSettleError?: (error: unknown) => void;
 }
 
 /**
@@ -52,19 +73,38 @@ export function tokensToReserve(params: {
   return Math.max(1, estimateInputTokens(params.messages) + output);
 }
 
+/**
+ * Settles with the usage the model reported. If Allot refuses it (4xx) the hold is released; if Allot
+ * cannot be reached it expires by itself. Either way the model's answer is not lost: the error goes to
+ * `onSettleError`.
+ */
+async function settleOrRelease(
+  options: MeteringOptions,
+  id: string,
+  usage: Parameters<AllotClient['settle']>[1],
+): Promise<void> {
+  try {
+    await options.allot.settle(id, usage);
+  } catch (error) {
+    if (error instanceof AllotApiError && error.status < 500) await options.allot.release(id).catch(() => undefined);
+    options.onSettleError?.(error);
+  }
+}
+
 /** Reserves what a request may use; returns the reservation's id. Throws InsufficientTokensError. */
 async function reserveFor(
   params: Parameters<typeof tokensToReserve>[0] & { model: string },
   options: MeteringOptions,
 ): Promise<string> {
   const id = options.id ?? randomUUID();
-  await options.allot.reserve({
+  const reservation = await options.allot.reserve({
     id,
     user: options.user,
     tokens: tokensToReserve(params),
     model: params.model,
     timeoutSeconds: options.timeoutSeconds,
   });
+  if (reservation.status !== 'held') throw new ReservationNotHeldError(id, reservation.status);
   return id;
 }
 
@@ -87,7 +127,7 @@ export async function meteredChatCompletion(
     throw error;
   }
   if (response.usage) {
-    await options.allot.settle(id, {
+    await settleOrRelease(options, id, {
       model: response.model || params.model,
       input_tokens: response.usage.prompt_tokens,
       output_tokens: response.usage.completion_tokens,
@@ -134,7 +174,7 @@ export async function meteredChatCompletionStream(
         yield chunk;
       }
       if (usage) {
-        await allot.settle(id, {
+        await settleOrRelease(options, id, {
           model,
           input_tokens: usage.prompt_tokens,
           output_tokens: usage.completion_tokens,

@@ -318,8 +318,13 @@ async function handleEntitlement(deps: AppDeps, req: Request, res: Response) {
     percents: deps.config.LOW_BALANCE_ALERT_PERCENTS,
   });
   if (!result.ok) {
-    if (result.failure === 'invalid_user') badField(res, 'user', false);
-    else res.status(404).json({ error: 'unknown_user', message: `No member of this organisation is "${user}".` });
+    if (result.failure === 'invalid_user') {
+      res.status(400).json({
+        error: 'invalid_field',
+        field: 'user',
+        message: `${fieldMessages.user} In the query, URL-encode it (a "+" in an email is %2B).`,
+      });
+    } else res.status(404).json({ error: 'unknown_user', message: `No member of this organisation is "${user}".` });
     return;
   }
   const value = result.value;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 // A local stand-in for an OpenAI-compatible model server (POST /v1/chat/completions), recording what
 // it was sent. It answers with fixed usage (120 prompt + 30 completion tokens), streams when asked
 // (with the usage chunk when `stream_options.include_usage` is set, as OpenAI documents), and fails
-// with 500 when the last message says "fail".
+// with 500 when the last message says "fail"; it reports 0 tokens when the last message says "zero".
 
 export interface FakeOpenAi {
   baseURL: string;
@@ -46,7 +46,10 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
           created,
           model: fakeModel,
           choices: [{ index: 0, message: { role: 'assistant', content: 'Hello!' }, finish_reason: 'stop' }],
-          usage: fakeUsage,
+          usage:
+            messages.at(-1)?.content === 'zero'
+              ? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
+              : fakeUsage,
         }),
       );
       return;

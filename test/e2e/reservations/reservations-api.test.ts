@@ -5,7 +5,12 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/config';
 import { AllotApiError, AllotClient, InsufficientTokensError } from '../../../src/gateway/allot-client';
-import { meteredChatCompletion, meteredChatCompletionStream, tokensToReserve } from '../../../src/gateway/openai';
+import {
+  meteredChatCompletion,
+  meteredChatCompletionStream,
+  ReservationNotHeldError,
+  tokensToReserve,
+} from '../../../src/gateway/openai';
 import { auditLedger } from '../../../src/ledger/ledger.usecases';
 import { createTestClock } from '../../../src/lib/clock';
 import { operatorActor } from '../../../src/lib/context';
@@ -182,6 +187,11 @@ describe('the reservations API', () => {
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
     expect((await call('GET', '/v1/entitlements')).body).toMatchObject({ error: 'missing_field', field: 'user' });
+    // A "+" left unencoded in the query arrives as a space: the answer says to URL-encode.
+    const unencoded = await call('GET', '/v1/entitlements?user=bo+ops@example.com');
+    expect(unencoded.status).toBe(400);
+    expect(unencoded.body).toMatchObject({ error: 'invalid_field', field: 'user' });
+    expect(String(unencoded.body.message)).toContain('URL-encode');
   });
 });
 
@@ -248,5 +258,31 @@ describe('the official openai client, metered through the wrapper', () => {
     await expect(call).rejects.toMatchObject({ status: 402, available: 100 });
     await expect(call).rejects.toBeInstanceOf(AllotApiError);
     expect(openaiServer.requests.length).toBe(before);
+  });
+
+  it('a retry with the id of a call that already ran is refused before the model is asked again', async () => {
+    const user = await person(10_000n);
+    const params = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'Say hello' }], max_tokens: 50 };
+    await meteredChatCompletion(openai, params, { allot, user, id: 'oa-retry' });
+    const before = openaiServer.requests.length;
+    await expect(meteredChatCompletion(openai, params, { allot, user, id: 'oa-retry' })).rejects.toBeInstanceOf(
+      ReservationNotHeldError,
+    );
+    expect(openaiServer.requests.length).toBe(before);
+    expect(await allot.entitlement(user)).toMatchObject({ balance: 10_000 - 150, held: 0 });
+  });
+
+  it('when the usage cannot be settled the answer is still returned, the hold released and the error reported', async () => {
+    const user = await person(10_000n);
+    const errors: unknown[] = [];
+    const response = await meteredChatCompletion(
+      openai,
+      { model: 'gpt-4o', messages: [{ role: 'user', content: 'zero' }], max_tokens: 50 },
+      { allot, user, onSettleError: (error) => errors.push(error) },
+    );
+    expect(response.choices[0]?.message.content).toBe('Hello!');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ status: 400, code: 'no_tokens' });
+    expect(await allot.entitlement(user)).toMatchObject({ balance: 10_000, held: 0 });
   });
 });
