@@ -21,7 +21,8 @@ const failureLines = {
   recipient_is_bot: 'One of the recipients is a bot; bots cannot receive tokens.',
   recipient_inactive: 'One of the recipients is deactivated and cannot receive tokens.',
   exceeds_budget: 'The budget does not hold enough tokens for that; nothing was moved.',
-  exceeds_balance: 'An account would go below zero; nothing was moved.',
+  exceeds_balance:
+    'An account would go below zero (tokens held by AI calls in flight count as spent until they settle); nothing was moved.',
   transfer_not_found: 'No such transfer. See: allot transfers <org>',
   cannot_reverse_reversal: 'A reversal cannot itself be reversed; post a new grant or budget instead.',
   already_reversed: 'That transfer was already reversed; a transfer is reversed at most once.',

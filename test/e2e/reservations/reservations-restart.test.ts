@@ -68,6 +68,14 @@ it('after a kill -9 and a restart, reservations past their deadline expire and t
   expect(await cli('balance', 'acme', 'ana@acme.test')).toMatch(
     /^Ana Lima <ana@acme\.test> #\d+: wallet 10,000 \(held by AI calls in flight 2,000, available 8,000\), budget 0$/m,
   );
+  // The grant cannot be reversed while a call holds part of it; the refusal says why.
+  const grantId = /^(\d+)\s.*grant/m.exec(await cli('transfers', 'acme'))?.[1];
+  expect(grantId).toBeDefined();
+  const reversal = await runCli(['reverse', 'acme', grantId!, 'mistake'], env);
+  expect(reversal.code).toBe(1);
+  expect(reversal.stderr.trim()).toBe(
+    'An account would go below zero (tokens held by AI calls in flight count as spent until they settle); nothing was moved.',
+  );
   expect(await allot.release('long')).toMatchObject({ status: 'released', tokens: 2_000 });
   expect(await allot.entitlement('ana@acme.test')).toMatchObject({ held: 0, available: 10_000 });
   expect(await cli('audit')).toMatch(/^Ledger audit of all organisations: OK \(.*holds match open reservations\)/);
