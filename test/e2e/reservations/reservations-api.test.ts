@@ -1,9 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../src/config/config';
 import { AllotApiError, AllotClient, InsufficientTokensError } from '../../../src/gateway/allot-client';
 import {
   meteredChatCompletion,
@@ -12,22 +8,20 @@ import {
   tokensToReserve,
 } from '../../../src/gateway/openai';
 import { auditLedger } from '../../../src/ledger/ledger.usecases';
-import { createTestClock } from '../../../src/lib/clock';
 import { operatorActor } from '../../../src/lib/context';
-import { type RunningAllot, startAllot } from '../../../src/main';
+import type { RunningAllot } from '../../../src/main';
 import type { Organisation } from '../../../src/members/members.repository';
 import { addMember } from '../../../src/members/members.usecases';
 import { createApiKey } from '../../../src/usage/api-keys.usecases';
-import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { makeOrganisation, uniqueKey } from '../../support/fixtures';
+import { startRunningAllot } from '../../support/running-allot';
 import { fund } from '../../usage/support';
 import { type FakeOpenAi, fakeModel, startFakeOpenAi } from './fake-openai';
 
 // The gateway API end to end: a running Allot, its HTTP routes, the typed client, and the official
 // `openai` client pointed at a local fake model server through the metering wrapper.
 
-let tdb: TestDatabase | undefined;
-let dataDir: string | undefined;
+let started: Awaited<ReturnType<typeof startRunningAllot>>;
 let running: RunningAllot;
 let baseUrl: string;
 let org: Organisation;
@@ -46,18 +40,9 @@ async function person(tokens: bigint): Promise<string> {
 }
 
 beforeAll(async () => {
-  const env: Record<string, string> = { PORT: '0', LOG_LEVEL: 'silent' };
-  if (process.env.DATABASE_URL) {
-    tdb = await createTestDatabase();
-    env.DATABASE_URL = tdb.url!;
-  } else {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'allot-resv-'));
-    env.DATA_DIR = path.join(dataDir, 'data');
-  }
-  const config = parseConfig(env);
-  if (!config.ok) throw new Error(config.problems.join('; '));
-  running = await startAllot({ config: config.config, clock: createTestClock(new Date()) });
-  baseUrl = `http://127.0.0.1:${running.port}`;
+  started = await startRunningAllot();
+  running = started.running;
+  baseUrl = started.baseUrl;
   org = await makeOrganisation(running.deps.ctx);
   const key = await createApiKey(running.deps.ctx, { orgId: org.id, actor: operatorActor, name: 'gateway' });
   if (!key.ok) throw new Error(key.failure);
@@ -69,10 +54,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (running) expect(await auditLedger(running.deps.ctx, { orgId: org.id })).toEqual([]);
-  await running?.stop();
+  await started?.stop();
   await openaiServer?.close();
-  await tdb?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 async function call(method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {

@@ -1,21 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parseConfig } from '../../../src/config/config';
-import { createTestClock } from '../../../src/lib/clock';
 import { operatorActor } from '../../../src/lib/context';
-import { type RunningAllot, startAllot } from '../../../src/main';
+import type { RunningAllot } from '../../../src/main';
 import type { Member, Organisation } from '../../../src/members/members.repository';
 import { addMember } from '../../../src/members/members.usecases';
 import type { PlatformSender } from '../../../src/notify/notifier';
 import { createApiKey, revokeApiKey } from '../../../src/usage/api-keys.usecases';
-import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { makeOrganisation, uniqueKey } from '../../support/fixtures';
+import { startRunningAllot } from '../../support/running-allot';
 import { event, fund, wallet } from '../../usage/support';
 
-let tdb: TestDatabase | undefined;
-let dataDir: string | undefined;
+let started: Awaited<ReturnType<typeof startRunningAllot>>;
 let running: RunningAllot;
 let url: string;
 let org: Organisation;
@@ -24,19 +18,9 @@ let key: string;
 const dms: { to: string; summary: string }[] = [];
 
 beforeAll(async () => {
-  const env: Record<string, string> = { PORT: '0', LOG_LEVEL: 'silent' };
-  if (process.env.DATABASE_URL) {
-    tdb = await createTestDatabase();
-    env.DATABASE_URL = tdb.url!;
-  } else {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'allot-usage-'));
-    env.DATA_DIR = path.join(dataDir, 'data');
-  }
-  const config = parseConfig(env);
-  if (!config.ok) throw new Error(config.problems.join('; '));
-  // Transfers carry the database's time; the clock stays near it so "this month" agrees.
-  running = await startAllot({ config: config.config, clock: createTestClock(new Date()) });
-  url = `http://127.0.0.1:${running.port}/v1/usage`;
+  started = await startRunningAllot();
+  running = started.running;
+  url = `${started.baseUrl}/v1/usage`;
   const ctx = running.deps.ctx;
   org = await makeOrganisation(ctx);
   const created = await addMember(ctx, {
@@ -66,9 +50,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await running?.stop();
-  await tdb?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await started?.stop();
 });
 
 const now = () => new Date(Date.now() - 60_000).toISOString();
