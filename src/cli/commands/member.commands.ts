@@ -31,8 +31,8 @@ export function registerMemberCommands(program: Command): void {
   const member = program.command('member').description('Members: people with a wallet, and a budget if they manage');
   registerMemberAdd(member);
   registerMemberList(member);
-  registerMemberDeactivate(member);
-  registerMemberReactivate(member);
+  registerMemberActive(member, false);
+  registerMemberActive(member, true);
   registerMemberRename(member);
   registerMemberEmail(member);
   registerRole(program);
@@ -109,11 +109,15 @@ function registerMemberList(member: Command): void {
     });
 }
 
-/** `allot member deactivate`: deactivate a member: history kept; they receive nothing and leave leaderboards. */
-function registerMemberDeactivate(member: Command): void {
+/** `allot member deactivate` and `reactivate`: one verb (setMemberActive), each with its own words. */
+function registerMemberActive(member: Command, active: boolean): void {
   member
-    .command('deactivate')
-    .description('Deactivate a member: history kept; they receive nothing and leave leaderboards')
+    .command(active ? 'reactivate' : 'deactivate')
+    .description(
+      active
+        ? 'Reactivate a deactivated member'
+        : 'Deactivate a member: history kept; they receive nothing and leave leaderboards',
+    )
     .argument('<org>', 'organisation slug')
     .argument('<member>', 'email or id')
     .action(async (slug: string, reference: string) => {
@@ -124,10 +128,14 @@ function registerMemberDeactivate(member: Command): void {
           orgId: organisation.id,
           actor: operatorActor,
           memberId: target.id,
-          active: false,
+          active,
         });
         if (!done.ok) throw new CliError(failureLine(done.failure));
         const who = describeMember(done.value.member);
+        if (active) {
+          console.log(done.value.changed ? `Reactivated ${who}.` : `${who} is already active.`);
+          return;
+        }
         if (!done.value.changed) {
           console.log(`${who} was already deactivated.`);
           return;
@@ -141,30 +149,6 @@ function registerMemberDeactivate(member: Command): void {
                 `allot role ${organisation.slug} ${target.id} member --return-budget`
               : ''),
         );
-      });
-    });
-}
-
-/** `allot member reactivate`: reactivate a deactivated member. */
-function registerMemberReactivate(member: Command): void {
-  member
-    .command('reactivate')
-    .description('Reactivate a deactivated member')
-    .argument('<org>', 'organisation slug')
-    .argument('<member>', 'email or id')
-    .action(async (slug: string, reference: string) => {
-      await withCliContext(async (ctx) => {
-        const organisation = await requireOrganisation(ctx, slug);
-        const target = await requireMember(ctx, organisation, reference);
-        const done = await setMemberActive(ctx, {
-          orgId: organisation.id,
-          actor: operatorActor,
-          memberId: target.id,
-          active: true,
-        });
-        if (!done.ok) throw new CliError(failureLine(done.failure));
-        const who = describeMember(done.value.member);
-        console.log(done.value.changed ? `Reactivated ${who}.` : `${who} is already active.`);
       });
     });
 }
