@@ -1,6 +1,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { type Orm, queryRows } from '../db/client';
 import { receivedCodesSql } from '../usage/usage.repository';
+import { periodTotals } from '../usage/leaderboard.repository';
 import { digestDeliveries, digestSchedules } from './digest.tables';
 
 export type DigestSchedule = typeof digestSchedules.$inferSelect;
@@ -135,8 +136,7 @@ export async function weekTotals(orm: Orm, orgId: bigint, weekStartDay: string):
     sql`select coalesce(sum(events), 0)::text as events, coalesce(sum(tokens), 0)::text as tokens,
                coalesce(sum(value), 0)::text as value, coalesce(sum(cost_micros), 0)::text as cost,
                count(*)::text as members
-          from usage_period_totals
-         where org_id = ${orgId} and period = 'week' and period_start = ${weekStartDay}::date`,
+          from ${periodTotals(orgId, 'week', weekStartDay)} t`,
   );
   return {
     events: BigInt(row?.events ?? 0),
@@ -165,13 +165,10 @@ export async function biggestMovers(
     orm,
     sql`select m.id::text as member_id, m.display_name as name,
                coalesce(cur.value, 0)::text as value, coalesce(prev.value, 0)::text as previous
-          from usage_period_totals cur
-          join members m on m.org_id = cur.org_id and m.id = cur.member_id
-          left join usage_period_totals prev
-            on prev.org_id = cur.org_id and prev.member_id = cur.member_id
-           and prev.period = 'week' and prev.period_start = ${previousStartDay}::date
-         where cur.org_id = ${orgId} and cur.period = 'week' and cur.period_start = ${weekStartDay}::date
-           and not m.leaderboard_opt_out and m.is_active and coalesce(cur.value, 0) > coalesce(prev.value, 0)
+          from ${periodTotals(orgId, 'week', weekStartDay)} cur
+          join members m on m.org_id = ${orgId} and m.id = cur.member_id
+          left join ${periodTotals(orgId, 'week', previousStartDay)} prev on prev.member_id = cur.member_id
+         where not m.leaderboard_opt_out and m.is_active and coalesce(cur.value, 0) > coalesce(prev.value, 0)
          order by coalesce(cur.value, 0) - coalesce(prev.value, 0) desc, m.id
          limit ${digestListMax}`,
   );

@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq, type SQL, sql } from 'drizzle-orm';
 import { type Orm, queryRows } from '../db/client';
 import { leaderboardTopNMax, usageModelsListMax } from './usage.models';
 import { type LeaderboardWindow, leaderboardSettings } from './usage.tables';
@@ -25,6 +25,35 @@ export async function upsertLeaderboardSettings(
     .onConflictDoUpdate({ target: leaderboardSettings.orgId, set: { ...changes, updatedAt: at } })
     .returning();
   return row!;
+}
+
+/**
+ * Each member's totals over one period starting on local day `start` (a week's Monday, a month's or a
+ * quarter's first day), as a subquery with columns member_id, events, tokens, value, cost_micros.
+ * Only months are stored (`usage_period_totals`); a week is summed from the daily rollups (7 days,
+ * index `usage_daily_rollups_org_day_idx`) and a quarter from its three months.
+ */
+export function periodTotals(orgId: bigint, period: LeaderboardWindow, start: string): SQL {
+  const org = sql`${orgId.toString()}::bigint`;
+  switch (period) {
+    case 'week':
+      return sql`(select r.member_id, sum(r.events)::bigint as events, sum(r.tokens)::bigint as tokens,
+                         sum(r.value)::bigint as value, sum(r.cost_micros)::bigint as cost_micros
+                    from usage_daily_rollups r
+                   where r.org_id = ${org} and r.day >= ${start}::date and r.day < ${start}::date + 7
+                   group by r.member_id)`;
+    case 'month':
+      return sql`(select t.member_id, t.events, t.tokens, t.value, t.cost_micros
+                    from usage_period_totals t
+                   where t.org_id = ${org} and t.period = 'month' and t.period_start = ${start}::date)`;
+    case 'quarter':
+      return sql`(select t.member_id, sum(t.events)::bigint as events, sum(t.tokens)::bigint as tokens,
+                         sum(t.value)::bigint as value, sum(t.cost_micros)::bigint as cost_micros
+                    from usage_period_totals t
+                   where t.org_id = ${org} and t.period = 'month' and t.period_start >= ${start}::date
+                     and t.period_start < (${start}::date + interval '3 months')::date
+                   group by t.member_id)`;
+  }
 }
 
 export interface LeaderboardRow {
@@ -62,13 +91,11 @@ export async function rankPeriod(
     orm,
     // Ranks on (value, member id) alone, reading names only for the rows shown: text comparisons
     // under a locale collation cost more than everything else here put together.
-    sql`with totals as (
-          select t.member_id, t.value
-            from usage_period_totals t
-           where t.org_id = ${input.orgId.toString()}::bigint and t.period = ${input.period}
-             and t.period_start = ${input.periodStart}::date
-             and not exists (select 1 from members x
-                              where x.org_id = t.org_id and x.id = t.member_id
+    sql`with totals as materialized (
+          select t.member_id, t.events, t.tokens, t.value, t.cost_micros
+            from ${periodTotals(input.orgId, input.period, input.periodStart)} t
+           where not exists (select 1 from members x
+                              where x.org_id = ${input.orgId.toString()}::bigint and x.id = t.member_id
                                 and (x.leaderboard_opt_out or x.is_bot or not x.is_active))
         ), ranked as (
           select member_id, rank() over (order by value desc) as rnk,
@@ -79,9 +106,8 @@ export async function rankPeriod(
         select r.member_id::text, m.display_name, r.rnk::text, r.pos::text, t.events::text, t.tokens::text,
                t.value::text, t.cost_micros::text, r.ranked::text
           from ranked r
-          join usage_period_totals t on t.org_id = ${input.orgId.toString()}::bigint and t.period = ${input.period}
-                                    and t.period_start = ${input.periodStart}::date and t.member_id = r.member_id
-          join members m on m.org_id = t.org_id and m.id = r.member_id
+          join totals t on t.member_id = r.member_id
+          join members m on m.org_id = ${input.orgId.toString()}::bigint and m.id = r.member_id
          where r.pos <= ${topN} or r.member_id = ${input.askerId?.toString() ?? null}::bigint
          order by r.pos`,
   );
@@ -138,15 +164,15 @@ export async function usageByModel(
   }));
 }
 
-/** The whole organisation's tokens and cost over one period of `usage_period_totals` (starting on local day `start`). */
+/** The whole organisation's tokens and cost over one period (starting on local day `start`; see periodTotals). */
 export async function organisationPeriodTotals(
   orm: Orm,
-  input: { orgId: bigint; period: 'week' | 'month' | 'quarter'; start: string },
+  input: { orgId: bigint; period: LeaderboardWindow; start: string },
 ): Promise<{ tokens: bigint; costMicros: bigint }> {
   const [row] = await queryRows<{ tokens: string | null; cost: string | null }>(
     orm,
-    sql`select sum(tokens)::text as tokens, sum(cost_micros)::text as cost from usage_period_totals
-         where org_id = ${input.orgId} and period = ${input.period} and period_start = ${input.start}::date`,
+    sql`select sum(t.tokens)::text as tokens, sum(t.cost_micros)::text as cost
+          from ${periodTotals(input.orgId, input.period, input.start)} t`,
   );
   return { tokens: BigInt(row?.tokens ?? 0), costMicros: BigInt(row?.cost ?? 0) };
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { usageBlocks } from '../../src/chat/usage.bridge';
+import { createTestClock } from '../../src/lib/clock';
 import { operatorActor } from '../../src/lib/context';
 import { createOrganisation } from '../../src/members/organisations.usecases';
 import {
@@ -95,6 +96,45 @@ it('the month and the quarter take in earlier days of the period, and nothing be
     ok: false,
     failure: 'window_invalid',
   });
+});
+
+it('a week across two months and a quarter of three months add up exactly the days they hold', async () => {
+  // Wednesday 2026-03-04: this week began on Monday March 2nd, this quarter on January 1st.
+  const ctx = createTestCtx(tdb.db, createTestClock('2026-03-04T12:00:00Z'));
+  const org = await makeOrganisation(ctx);
+  const ana = await makeMember(ctx, org.id, { name: 'Ana', email: `ana-${uniqueKey()}@example.com` });
+  const ben = await makeMember(ctx, org.id, { name: 'Ben', email: `ben-${uniqueKey()}@example.com` });
+  const at = (time: string, user: { email: string | null }, tokens: number) =>
+    event({ user: user.email!, time, model: 'gpt-4o', input_tokens: tokens, output_tokens: 0, category: 'code' });
+  const ingested = await ingestUsage(ctx, {
+    orgId: org.id,
+    events: [
+      at('2025-12-31T23:00:00Z', ana, 70_000), // the quarter before: in no board
+      at('2026-01-15T10:00:00Z', ana, 1_000), // January
+      at('2026-02-27T10:00:00Z', ben, 5_000), // February, the Friday before this week
+      at('2026-03-01T10:00:00Z', ben, 400), // Sunday: last week, this month
+      at('2026-03-02T00:30:00Z', ana, 300), // Monday: this week
+      at('2026-03-04T11:00:00Z', ben, 20), // today
+    ],
+  });
+  expect(ingested.ok && ingested.value.accepted).toBe(6);
+  const tokens = async (window: 'week' | 'month' | 'quarter') => {
+    const board = await getLeaderboard(ctx, { orgId: org.id, askerId: null, window });
+    if (!board.ok) throw new Error(board.failure);
+    return board.value.entries.map((entry) => [entry.displayName, entry.tokens]);
+  };
+  expect(await tokens('week')).toEqual([
+    ['Ana', 300n],
+    ['Ben', 20n],
+  ]);
+  expect(await tokens('month')).toEqual([
+    ['Ben', 420n],
+    ['Ana', 300n],
+  ]);
+  expect(await tokens('quarter')).toEqual([
+    ['Ben', 5_420n],
+    ['Ana', 1_300n],
+  ]);
 });
 
 it('leaves out members who opted out, and tells them so; opting back in restores them', async () => {
