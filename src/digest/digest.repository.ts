@@ -1,7 +1,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { type Orm, queryRows } from '../db/client';
-import { receivedCodesSql } from '../usage/usage.repository';
 import { periodTotals } from '../usage/leaderboard.repository';
+import { receivedCodesSql } from '../usage/usage.repository';
 import { digestDeliveries, digestSchedules } from './digest.tables';
 
 export type DigestSchedule = typeof digestSchedules.$inferSelect;
