@@ -187,6 +187,11 @@ BEGIN
 END;
 $$;
 --> statement-breakpoint
+-- allot_settle_reservation gains o_cost (the event's cost in micro-units, -1 when its model has no
+-- price), so a settle can say that its model is unpriced as /v1/usage does; an OUT parameter changes
+-- the result type, hence the drop.
+DROP FUNCTION allot_settle_reservation(bigint, text, text, timestamptz, jsonb);
+--> statement-breakpoint
 -- Settles a reservation in one round trip: its usage event (validated and hashed by the caller, who
 -- read the reservation) is stored, priced, debited and rolled up by allot_ingest_usage for the
 -- reservation's member and wallet, and the reservation, if still held, becomes settled and frees its
@@ -207,7 +212,8 @@ CREATE OR REPLACE FUNCTION allot_settle_reservation(
   OUT o_debited bigint,
   OUT o_balance bigint,
   OUT o_member bigint,
-  OUT o_account bigint
+  OUT o_account bigint,
+  OUT o_cost bigint
 ) LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 AS $$
@@ -240,6 +246,7 @@ BEGIN
   LOOP
     IF v_row.o_kind = 'event' THEN
       o_event := v_row.o_status;
+      o_cost := v_row.o_amount;
     ELSIF v_row.o_kind = 'wallet' THEN
       o_debited := v_row.o_amount;
       o_balance := v_row.o_balance;

@@ -54,6 +54,8 @@ export interface Settlement {
   extra_tokens: number;
   replayed: boolean;
   settled_after_expiry: boolean;
+  /** The settled model when it has no price in Allot (the usage was debited and cost 0), as /v1/usage reports. */
+  unpriced_models: string[];
   message?: string;
 }
 

@@ -12,7 +12,7 @@ declare module '../lib/failures' {
     /** What the wallet has available, and whose it is. */
     insufficient_tokens: { available: bigint; memberId: bigint | null };
     /** The settle's usage event was refused as /v1/usage would refuse it. */
-    usage_rejected: { reason: RejectionReason; message: string };
+    usage_rejected: { reason: RejectionReason; message: string; field?: string };
     reservation_already_resolved: { state: ReservationState | null };
   }
 }

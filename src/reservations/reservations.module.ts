@@ -243,6 +243,8 @@ async function handleSettle(
       extra_tokens: tokensJson(usedTokens > heldTokens ? usedTokens - heldTokens : 0n),
       replayed,
       settled_after_expiry: afterExpiry,
+      // As /v1/usage reports them: a model with no price costs 0 until an admin sets one (allot price set).
+      unpriced_models: result.value.unpricedModel ? [result.value.unpricedModel] : [],
       ...(afterExpiry
         ? { message: 'The reservation had expired and its hold was released; the usage was debited all the same.' }
         : {}),
@@ -267,9 +269,11 @@ async function handleSettle(
       });
       return;
     case 'usage_rejected': {
-      res
-        .status(400)
-        .json({ error: result.detail?.reason ?? 'bad_request', message: result.detail?.message ?? settleHelp });
+      res.status(400).json({
+        error: result.detail?.reason ?? 'bad_request',
+        ...(result.detail?.field ? { field: result.detail.field } : {}),
+        message: result.detail?.message ?? settleHelp,
+      });
       return;
     }
   }

@@ -90,6 +90,8 @@ export interface SettleOutcome {
   balanceAfter: bigint | null;
   memberId: bigint | null;
   walletId: bigint | null;
+  /** False when this call stored the event and its model had no price (it cost 0, as /v1/usage says). */
+  priced: boolean;
 }
 
 /** The settle's usage event, validated and hashed, in allot_ingest_usage's field names. */
@@ -129,6 +131,7 @@ export async function settle(
     o_balance: string | null;
     o_member: string | null;
     o_account: string | null;
+    o_cost: string | null;
   }>(
     orm,
     sql`select * from allot_settle_reservation(${input.orgId.toString()}::bigint, ${input.idempotencyKey},
@@ -145,6 +148,7 @@ export async function settle(
     balanceAfter: big(row.o_balance),
     memberId: big(row.o_member),
     walletId: big(row.o_account),
+    priced: row.o_cost !== '-1',
   };
 }
 

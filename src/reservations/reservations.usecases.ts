@@ -146,6 +146,8 @@ export interface Settled {
   afterExpiry: boolean;
   /** The wallet debit this call made (none for a replay), for the low-balance alerts. */
   debit: WalletDebit | null;
+  /** The model, when this call stored the usage and the model had no price (the usage cost 0). */
+  unpricedModel: string | null;
 }
 
 export type SettleFailure =
@@ -182,7 +184,9 @@ export async function settleReservation(
   };
   if (input.usage.category !== undefined) raw.category = input.usage.category;
   const parsed = parseUsageEvent(raw, now);
-  if (!parsed.ok) return fail('usage_rejected', { reason: parsed.reason, message: parsed.message });
+  if (!parsed.ok) {
+    return fail('usage_rejected', { reason: parsed.reason, message: parsed.message, field: parsed.field });
+  }
   const event = parsed.event;
   const outcome = await withRetries(() =>
     reservationsRepo.settle(ctx.db.orm, {
@@ -222,6 +226,7 @@ export async function settleReservation(
         heldTokens: found.amount,
         replayed: outcome.event === 'duplicate',
         afterExpiry: outcome.state === 'expired',
+        unpricedModel: outcome.event === 'accepted' && !outcome.priced ? event.model : null,
         debit:
           outcome.debited > 0n && outcome.balanceAfter !== null
             ? {

@@ -71,7 +71,13 @@ export interface UsageEventInput {
   outputTokens: bigint;
 }
 
-export type EventParse = { ok: true; event: UsageEventInput } | { ok: false; reason: RejectionReason; message: string };
+/**
+ * A validated event, or why not: `field` names the field at fault by its pinned name (`time`,
+ * `input_tokens`, …) when one is, so an API can answer "400 naming the field".
+ */
+export type EventParse =
+  | { ok: true; event: UsageEventInput }
+  | { ok: false; reason: RejectionReason; message: string; field?: string };
 
 // Where each field may be found: the pinned envelope's name first, then OpenTelemetry GenAI
 // semantic-convention attribute names, so an instrumented client can post its span attributes.
@@ -89,11 +95,15 @@ const fieldNames = {
 const requiredFields = ['id', 'time', 'user', 'model', 'inputTokens', 'outputTokens'] as const;
 
 /** The answer for an event without a required field: called missing, with the names it may go by. */
-function missingField(field: keyof typeof fieldNames): { reason: RejectionReason; message: string } {
+function missingField(field: keyof typeof fieldNames): { reason: RejectionReason; message: string; field: string } {
   const [pinned, ...others] = fieldNames[field];
   const alias = others.length > 0 ? ` (or ${others.join(', ')})` : '';
   const none = field === 'inputTokens' || field === 'outputTokens' ? ' (0 when there were none)' : '';
-  return { reason: 'missing_field', message: `"${pinned}"${alias} is missing; every event needs it${none}.` };
+  return {
+    reason: 'missing_field',
+    message: `"${pinned}"${alias} is missing; every event needs it${none}.`,
+    field: pinned,
+  };
 }
 
 /** What is wrong with the header of a usage CSV: columns no event field goes by, required fields without a column, repeats. */
@@ -168,32 +178,39 @@ const canonicalSchema = z.object({
   category: z.string().trim().toLowerCase().regex(categoryPattern).optional(),
 });
 
-const reasonByField: Record<string, { reason: RejectionReason; message: string }> = {
+const reasonByField: Record<string, { reason: RejectionReason; message: string; field: string }> = {
   id: {
+    field: 'id',
     reason: 'invalid_id',
     message: `"id" must be a string of 1 to ${eventIdLengthMax} characters without control characters, unique per event.`,
   },
   time: {
+    field: 'time',
     reason: 'invalid_time',
     message: '"time" must be an ISO 8601 time with a zone, like "2026-11-27T09:30:00Z", or milliseconds since 1970.',
   },
   user: {
+    field: 'user',
     reason: 'invalid_user',
     message: '"user" must be an email, "slack:U…" (a Slack user id) or "teams:<Entra object id>".',
   },
   model: {
+    field: 'model',
     reason: 'invalid_model',
     message: `"model" must be a model name like "gpt-4o" (letters, digits, . _ : / @ + -; at most ${modelLengthMax}).`,
   },
   inputTokens: {
+    field: 'input_tokens',
     reason: 'invalid_tokens',
     message: '"input_tokens" must be a whole number from 0 to 1,000,000,000.',
   },
   outputTokens: {
+    field: 'output_tokens',
     reason: 'invalid_tokens',
     message: '"output_tokens" must be a whole number from 0 to 1,000,000,000.',
   },
   category: {
+    field: 'category',
     reason: 'invalid_category',
     message: '"category" must be a short word like "code", "review", "docs" or "chat" (a-z, 0-9, _ and -).',
   },
@@ -259,6 +276,7 @@ export function parseUsageEvent(raw: unknown, now: Date): EventParse {
     return {
       ok: false,
       reason: 'invalid_time',
+      field: 'time',
       message: `"time" must be after ${eventTimeMin.toISOString().slice(0, 10)}; numbers are milliseconds since 1970.`,
     };
   }
@@ -266,6 +284,7 @@ export function parseUsageEvent(raw: unknown, now: Date): EventParse {
     return {
       ok: false,
       reason: 'time_in_future',
+      field: 'time',
       message: `"time" is in the future (Allot's clock says ${now.toISOString()}); send the time the usage happened.`,
     };
   }
@@ -275,6 +294,7 @@ export function parseUsageEvent(raw: unknown, now: Date): EventParse {
     return {
       ok: false,
       reason: 'no_tokens',
+      field: 'input_tokens',
       message: 'The event reports no tokens: send input_tokens or output_tokens above 0.',
     };
   }
@@ -282,6 +302,7 @@ export function parseUsageEvent(raw: unknown, now: Date): EventParse {
     return {
       ok: false,
       reason: 'invalid_tokens',
+      field: 'input_tokens',
       message: 'input_tokens + output_tokens must be at most 1,000,000,000.',
     };
   }

@@ -121,10 +121,24 @@ describe('the reservations API', () => {
       extra_tokens: 0,
       replayed: false,
       settled_after_expiry: false,
+      unpriced_models: [],
     });
     const again = await allot.settle('gw-settle', usage);
     expect(again.replayed).toBe(true);
     expect(await allot.entitlement(user)).toMatchObject({ balance: 9_250, held: 0, available: 9_250 });
+  });
+
+  it('says when the settled model has no price: the usage is debited and costs 0 until an admin sets one', async () => {
+    const user = await person(1_000n);
+    await allot.reserve({ id: 'gw-unpriced', user, tokens: 100 });
+    const settled = await call('POST', '/v1/reservations/gw-unpriced/settle', {
+      model: 'house-model-7b',
+      input_tokens: 30,
+      output_tokens: 20,
+    });
+    expect(settled.status).toBe(200);
+    expect(settled.body).toMatchObject({ status: 'settled', used_tokens: 50, unpriced_models: ['house-model-7b'] });
+    expect(await allot.entitlement(user)).toMatchObject({ balance: 950, held: 0 });
   });
 
   it('releases once; a release of a settled reservation is a 409 and changes nothing', async () => {
@@ -162,6 +176,25 @@ describe('the reservations API', () => {
     expect((await allot.entitlement(user)).held).toBe(0);
     const settleBad = await call('POST', '/v1/reservations/nope/settle', { input_tokens: 1, output_tokens: 1 });
     expect(settleBad.status).toBe(404);
+    // A settle's usage is checked as /v1/usage checks it, and the answer names the field; the hold stays.
+    await allot.reserve({ id: 'gw-bad-settle', user, tokens: 100, model: 'gpt-4o' });
+    const settleCases: [Record<string, unknown>, Record<string, unknown>][] = [
+      [{ output_tokens: 5 }, { error: 'missing_field', field: 'input_tokens' }],
+      [{ input_tokens: -1, output_tokens: 5 }, { error: 'invalid_tokens', field: 'input_tokens' }],
+      [{ input_tokens: 1, output_tokens: 'many' }, { error: 'invalid_tokens', field: 'output_tokens' }],
+      [{ input_tokens: 0, output_tokens: 0 }, { error: 'no_tokens', field: 'input_tokens' }],
+      [{ input_tokens: 1, output_tokens: 1, time: 'yesterday' }, { error: 'invalid_time', field: 'time' }],
+      [{ input_tokens: 1, output_tokens: 1, time: '2999-01-01T00:00:00Z' }, { error: 'time_in_future', field: 'time' }],
+      [{ input_tokens: 1, output_tokens: 1, model: 'GPT 4o!' }, { error: 'invalid_model', field: 'model' }],
+      [{ input_tokens: 1, output_tokens: 1, category: 'no spaces' }, { error: 'invalid_category', field: 'category' }],
+    ];
+    for (const [body, expected] of settleCases) {
+      const answer = await call('POST', '/v1/reservations/gw-bad-settle/settle', body);
+      expect(answer.status, JSON.stringify(body)).toBe(400);
+      expect(answer.body, JSON.stringify(body)).toMatchObject(expected);
+    }
+    expect(await allot.entitlement(user)).toMatchObject({ balance: 1_000, held: 100 });
+    expect((await allot.release('gw-bad-settle')).status).toBe('released');
     expect(
       (await call('POST', '/v1/reservations', { id: 'x', user, tokens: 5 }, { authorization: 'Bearer nope' })).status,
     ).toBe(401);
