@@ -102,17 +102,19 @@ it('an event without a required field is told that field is missing, by the name
   expect(parseUsageEvent(noModel, now)).toEqual({
     ok: false,
     reason: 'missing_field',
+    field: 'model',
     message: '"model" (or gen_ai.request.model, gen_ai.response.model) is missing; every event needs it.',
   });
   const { output_tokens: _output, ...noOutput } = full;
   expect(parseUsageEvent(noOutput, now)).toMatchObject({
     reason: 'missing_field',
+    field: 'output_tokens',
     message: expect.stringMatching(
       /^"output_tokens" .* is missing; every event needs it \(0 when there were none\)\.$/,
     ),
   });
   // Present but wrong is still invalid, not missing.
-  expect(parseUsageEvent({ ...full, model: '' }, now)).toMatchObject({ reason: 'invalid_model' });
+  expect(parseUsageEvent({ ...full, model: '' }, now)).toMatchObject({ reason: 'invalid_model', field: 'model' });
   expect(parseUsageEvent({ ...full, model: null }, now)).toMatchObject({ reason: 'missing_field' });
 });
 
