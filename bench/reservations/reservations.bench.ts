@@ -9,7 +9,9 @@
 //
 // It creates (and drops first) the databases allot_bench_resv and allot_bench_resv_pgbench.
 import { execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +113,32 @@ function pgbenchTps(connections: number): number {
     [...args, '-T', String(phaseSeconds), '-n', withDatabase(serverUrl, pgbenchDatabase)],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  return Number(/tps = ([0-9.]+) \(without initial connection time\)/.exec(output)?.[1]);
+}
+
+/**
+ * The same pair with no Node at all: allot_reserve then allot_settle_reservation (the functions the
+ * verbs call) from pgbench's C client, simple protocol, one transaction each, as the verbs run them.
+ * The ceiling of the verbs on this server: what the database itself costs per pair.
+ */
+function pgbenchPairsPerSecond(connections: number, orgId: bigint, tag: string): number {
+  const key = `'${tag}-:client_id-:r'`;
+  const email = `'p:m@bench.test'`;
+  const script = [
+    `\\set m random(0, ${membersCount - 1})`,
+    '\\set r random(1, 2000000000)',
+    `select o_status from allot_reserve(${orgId}, ${key}, 'h', 'email', ${email}, ${email}, 100, 'gpt-4o', now(), now() + interval '300 s');`,
+    `select o_status from allot_settle_reservation(${orgId}, ${key}, 'api', now(), jsonb_build_object('event_id', 'reservation:' || ${key}, 'op_key', 'usage:reservation:' || ${key}, 'content_hash', 'c', 'raw_hash', null, 'model', 'gpt-4o', 'category', 'other', 'input_tokens', '60', 'output_tokens', '40', 'event_at', now()));`,
+  ].join('\n');
+  const file = path.join(tmpdir(), `allot-bench-pair-${process.pid}.sql`);
+  writeFileSync(file, `${script}\n`);
+  const args = connections === 1 ? ['-c', '1'] : ['-c', String(connections), '-j', '2'];
+  const output = execFileSync(
+    'pgbench',
+    [...args, '-M', 'simple', '-n', '-f', file, '-T', String(phaseSeconds), withDatabase(serverUrl, benchDatabase)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  if (/aborted|error/i.test(output)) throw new Error(`pgbench pair script failed:\n${output}`);
   return Number(/tps = ([0-9.]+) \(without initial connection time\)/.exec(output)?.[1]);
 }
 
@@ -220,8 +248,9 @@ async function main() {
   for (const connections of [1, 8]) {
     const tps = pgbenchTps(connections);
     const pairs = await pairsPerSecond(connections, verbs.orgId, verbs.emails, `c${connections}`);
+    const sqlPairs = pgbenchPairsPerSecond(connections, verbs.orgId, `sql${connections}`);
     rows.push(
-      `| ${connections} | ${pairs.toFixed(0)} pairs/s | ${tps.toFixed(0)} tps | ${(pairs / tps).toFixed(2)}× |`,
+      `| ${connections} | ${pairs.toFixed(0)} pairs/s | ${sqlPairs.toFixed(0)} pairs/s | ${tps.toFixed(0)} tps | ${(pairs / tps).toFixed(2)}× | ${(sqlPairs / tps).toFixed(2)}× |`,
     );
   }
 
@@ -241,8 +270,10 @@ async function main() {
   await admin.end();
 
   console.log(`Reservations on ${new URL(serverUrl).host}, ${phaseSeconds} s per phase, ${membersCount} members\n`);
-  console.log('| connections | reserve + settle (verbs) | pgbench TPC-B | ratio |');
-  console.log('| ---: | ---: | ---: | ---: |');
+  console.log(
+    '| connections | reserve + settle (verbs) | the same two SQL calls from pgbench | pgbench TPC-B | verbs ÷ TPC-B | SQL ÷ TPC-B |',
+  );
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of rows) console.log(row);
   console.log(
     `\nHTTP open loop at ${openLoopRate} pairs/s for ${phaseSeconds} s (${loop.offered} offered, ${(loop.offered / loop.seconds).toFixed(0)}/s achieved):` +
