@@ -103,13 +103,14 @@ export async function sendLowBalanceAlerts(
   return sent;
 }
 
-/** Bound on alert runs waiting in the background; beyond it new ones are skipped (and logged). */
-export const pendingAlertRunsMax = 100;
-
 /**
- * Low-balance alerts in the background, after an answer was sent (/v1/usage, a reservation's settle):
- * at most `pendingAlertRunsMax` runs at once, so alerts never slow or fail what debited. `drain` waits
- * for the runs under way (call it before the database closes).
+ * Low-balance alerts in the background, after an answer was sent (/v1/usage, a reservation's settle),
+ * so alerts never slow or fail what debited. Debits wait per organisation and wallet; one run per
+ * organisation at a time takes everything waiting for it, keeping each wallet's latest debit (an alert
+ * reads the balance after the debit, so a wallet debited a hundred times while a run was under way is
+ * checked once, against its latest balance). Nothing is dropped however fast debits arrive, and what
+ * waits is bounded by the organisation's wallets. `drain` waits until nothing is waiting or running
+ * (call it before the database closes).
  */
 export function createAlertRunner(deps: {
   ctx: Ctx;
@@ -117,23 +118,32 @@ export function createAlertRunner(deps: {
   logger: Logger;
   percents: readonly number[];
 }): { alertAfter(orgId: bigint, debits: WalletDebit[]): void; drain(): Promise<void> } {
-  const pending = new Set<Promise<unknown>>();
+  const waiting = new Map<bigint, Map<bigint, WalletDebit>>();
+  const running = new Map<bigint, Promise<void>>();
+  const runOrganisation = async (orgId: bigint) => {
+    for (let debits = waiting.get(orgId); debits; debits = waiting.get(orgId)) {
+      waiting.delete(orgId);
+      await sendLowBalanceAlerts(
+        deps.ctx,
+        { notifier: deps.notifier, logger: deps.logger },
+        { orgId, debits: [...debits.values()], percents: deps.percents },
+      );
+    }
+  };
   return {
     alertAfter(orgId, debits) {
       if (debits.length === 0) return;
-      if (pending.size >= pendingAlertRunsMax) {
-        deps.logger.warn({ orgId }, 'low-balance alerts skipped: too many runs pending');
-        return;
-      }
-      const run = sendLowBalanceAlerts(
-        deps.ctx,
-        { notifier: deps.notifier, logger: deps.logger },
-        { orgId, debits, percents: deps.percents },
-      ).finally(() => pending.delete(run));
-      pending.add(run);
+      let byWallet = waiting.get(orgId);
+      if (!byWallet) waiting.set(orgId, (byWallet = new Map()));
+      for (const debit of debits) byWallet.set(debit.walletId, debit);
+      if (running.has(orgId)) return;
+      running.set(
+        orgId,
+        runOrganisation(orgId).finally(() => running.delete(orgId)),
+      );
     },
     async drain() {
-      await Promise.allSettled([...pending]);
+      while (running.size > 0) await Promise.allSettled([...running.values()]);
     },
   };
 }

@@ -4,7 +4,7 @@ import { operatorActor } from '../../src/lib/context';
 import { addMember } from '../../src/members/members.usecases';
 import { Notifier, type PlatformSender } from '../../src/notify/notifier';
 import { reserveTokens } from '../../src/reservations/reservations.usecases';
-import { sendLowBalanceAlerts } from '../../src/usage/alerts.usecases';
+import { createAlertRunner, sendLowBalanceAlerts } from '../../src/usage/alerts.usecases';
 import { ingestUsage } from '../../src/usage/usage.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
 import { makeOrganisation, uniqueKey } from '../support/fixtures';
@@ -144,4 +144,53 @@ it('counts what is available: tokens held by a call in flight bring the warning 
   expect(sent.map((dm) => dm.summary)).toEqual(['Your AI token balance is running low']);
   expect(sent[0]!.text).toContain('20% or less left');
   expect(sent[0]!.text).toContain('150 tokens');
+});
+
+it('a burst of debits from many requests alerts everyone who crossed a threshold, once each, and drops none', async () => {
+  const { ctx, clock, org, sent } = await setup();
+  // 120 people each cross 20% in their own request, all arriving before any alert has been sent.
+  const people = [];
+  for (let index = 0; index < 120; index++) {
+    const created = await addMember(ctx, {
+      orgId: org.id,
+      displayName: `P${index}`,
+      email: `p${index}-${uniqueKey()}@example.com`,
+      identity: { platform: 'slack', externalId: `U0P${index}`, workspaceId: 'T1' },
+      actor: operatorActor,
+    });
+    if (!created.ok) throw new Error(created.failure);
+    people.push(created.value);
+  }
+  for (let start = 0; start < people.length; start += 40) {
+    await fund(
+      ctx,
+      org.id,
+      people.slice(start, start + 40).map((person) => person.id),
+      1000n,
+    );
+  }
+  const time = new Date(clock.now().getTime() - 60_000).toISOString();
+  const used = await ingestUsage(ctx, {
+    orgId: org.id,
+    events: people.map((person) => event({ user: person.email!, time, input_tokens: 850, output_tokens: 0 })),
+  });
+  if (!used.ok) throw new Error(used.failure);
+  const notifier = new Notifier(() => tdb.db.orm);
+  const { sent: burst, sender } = recordingSender();
+  notifier.register(sender);
+  const warnings: unknown[] = [];
+  const logger = {
+    warn: (...args: unknown[]) => warnings.push(args),
+    error: (...args: unknown[]) => warnings.push(args),
+  };
+  const runner = createAlertRunner({ ctx, notifier, logger: logger as never, percents: [20, 5] });
+  for (const debit of used.value.debits) runner.alertAfter(org.id, [debit]);
+  // The same debits again, as a client's retry would bring them: still one alert each.
+  for (const debit of used.value.debits) runner.alertAfter(org.id, [debit]);
+  await runner.drain();
+  expect(burst).toHaveLength(120);
+  expect(new Set(burst.map((dm) => dm.to)).size).toBe(120);
+  expect(burst.every((dm) => dm.summary === 'Your AI token balance is running low')).toBe(true);
+  expect(warnings).toEqual([]);
+  expect(sent).toEqual([]);
 });
