@@ -98,53 +98,7 @@ const requestSchema = z.object({
     )
     .nullish(),
 });
-type RequestShape = z.infer<typeof requestSchema>;
-type AttributeList = z.infer<typeof attributeList>;
-
-function attributeValue(value: z.infer<typeof anyValue> | null | undefined): AttributeValue {
-  if (!value) return null;
-  if (value.stringValue !== undefined) return value.stringValue;
-  if (value.intValue !== undefined) return value.intValue;
-  if (value.doubleValue !== undefined) {
-    return typeof value.doubleValue === 'number' ? value.doubleValue : Number(value.doubleValue);
-  }
-  if (value.boolValue !== undefined) return value.boolValue;
-  return null;
-}
-
-/** Attributes as a map; a key repeated (which OTLP forbids) keeps its first value. */
-function attributeMap(list: AttributeList): Map<string, AttributeValue> {
-  const map = new Map<string, AttributeValue>();
-  for (const { key, value } of list ?? []) if (!map.has(key)) map.set(key, attributeValue(value));
-  return map;
-}
-
-function idText(id: string | Uint8Array | null | undefined): string | undefined {
-  if (id === null || id === undefined) return undefined;
-  return typeof id === 'string'
-    ? id.toLowerCase()
-    : Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
-}
-
-function readRequest(request: RequestShape): OtlpTraces {
-  let spanCount = 0;
-  const resourceSpans = (request.resourceSpans ?? []).map((resource) => {
-    const spans: OtlpSpan[] = [];
-    for (const scope of resource.scopeSpans ?? []) {
-      for (const span of scope.spans ?? []) {
-        spans.push({
-          traceId: idText(span.traceId),
-          spanId: idText(span.spanId),
-          endTimeUnixNano: span.endTimeUnixNano ?? undefined,
-          attributes: attributeMap(span.attributes),
-        });
-      }
-    }
-    spanCount += spans.length;
-    return { attributes: attributeMap(resource.resource?.attributes), spans };
-  });
-  return { resourceSpans, spanCount };
-}
+type JsonRequest = z.infer<typeof requestSchema>;
 
 // The decoded protobuf message, as protobufjs builds it from the descriptor: every field has its
 // declared type (64-bit integers are Long, or number without the long package; bytes are Uint8Array;
@@ -159,19 +113,29 @@ interface DecodedAnyValue {
   intValue?: Int64 | number;
   doubleValue?: number;
 }
-type DecodedAttributes = { key: string; value?: DecodedAnyValue | null }[] | undefined;
 interface DecodedRequest {
-  resourceSpans?: {
-    resource?: { attributes?: DecodedAttributes } | null;
-    scopeSpans?: {
-      spans?: {
-        traceId?: Uint8Array;
-        spanId?: Uint8Array;
-        endTimeUnixNano?: Int64 | number;
-        attributes?: DecodedAttributes;
-      }[];
-    }[];
-  }[];
+  resourceSpans?: Resource<
+    DecodedAnyValue,
+    { traceId?: Uint8Array; spanId?: Uint8Array; endTimeUnixNano?: Int64 | number }
+  >[];
+}
+
+/** The request's tree, in either encoding: `V` is an attribute's value, `S` a span's other fields. */
+type Attributes<V> = { key: string; value?: V | null }[] | null | undefined;
+type Resource<V, S> = {
+  resource?: { attributes?: Attributes<V> } | null;
+  scopeSpans?: { spans?: (S & { attributes?: Attributes<V> })[] | null }[] | null;
+};
+
+function jsonValue(value: z.infer<typeof anyValue> | null | undefined): AttributeValue {
+  if (!value) return null;
+  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.intValue !== undefined) return value.intValue;
+  if (value.doubleValue !== undefined) {
+    return typeof value.doubleValue === 'number' ? value.doubleValue : Number(value.doubleValue);
+  }
+  if (value.boolValue !== undefined) return value.boolValue;
+  return null;
 }
 
 function decodedValue(value: DecodedAnyValue | null | undefined): AttributeValue {
@@ -189,31 +153,57 @@ function decodedValue(value: DecodedAnyValue | null | undefined): AttributeValue
   }
 }
 
-function decodedAttributes(list: DecodedAttributes): Map<string, AttributeValue> {
-  const map = new Map<string, AttributeValue>();
-  for (const { key, value } of list ?? []) if (!map.has(key)) map.set(key, decodedValue(value));
-  return map;
+/** Lower-case hex of an id sent as hex text (JSON) or as bytes (protobuf); undefined when absent or empty. */
+function idText(id: string | Uint8Array | null | undefined): string | undefined {
+  if (id === null || id === undefined || id.length === 0) return undefined;
+  return typeof id === 'string'
+    ? id.toLowerCase()
+    : Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+}
+
+/**
+ * Every span of the request, with its resource's attributes, in order. Attributes become a map (a key
+ * repeated, which OTLP forbids, keeps its first value); `span` reads a span's ids and end time.
+ */
+function readTraces<V, S>(
+  resources: readonly Resource<V, S>[] | null | undefined,
+  valueOf: (value: V | null | undefined) => AttributeValue,
+  span: (span: S) => Omit<OtlpSpan, 'attributes'>,
+): OtlpTraces {
+  const attributeMap = (list: Attributes<V>) => {
+    const map = new Map<string, AttributeValue>();
+    for (const { key, value } of list ?? []) if (!map.has(key)) map.set(key, valueOf(value));
+    return map;
+  };
+  let spanCount = 0;
+  const resourceSpans = (resources ?? []).map((resource) => {
+    const spans: OtlpSpan[] = [];
+    for (const scope of resource.scopeSpans ?? []) {
+      for (const item of scope.spans ?? []) spans.push({ ...span(item), attributes: attributeMap(item.attributes) });
+    }
+    spanCount += spans.length;
+    return { attributes: attributeMap(resource.resource?.attributes), spans };
+  });
+  return { resourceSpans, spanCount };
+}
+
+function readJson(request: JsonRequest): OtlpTraces {
+  return readTraces(request.resourceSpans, jsonValue, (span) => ({
+    traceId: idText(span.traceId),
+    spanId: idText(span.spanId),
+    endTimeUnixNano: span.endTimeUnixNano ?? undefined,
+  }));
 }
 
 function readDecoded(request: DecodedRequest): OtlpTraces {
-  let spanCount = 0;
-  const resourceSpans = (request.resourceSpans ?? []).map((resource) => {
-    const spans: OtlpSpan[] = [];
-    for (const scope of resource.scopeSpans ?? []) {
-      for (const span of scope.spans ?? []) {
-        const end = span.endTimeUnixNano;
-        spans.push({
-          traceId: span.traceId && span.traceId.length > 0 ? idText(span.traceId) : undefined,
-          spanId: span.spanId && span.spanId.length > 0 ? idText(span.spanId) : undefined,
-          endTimeUnixNano: end === undefined || typeof end === 'number' ? end : end.toString(),
-          attributes: decodedAttributes(span.attributes),
-        });
-      }
-    }
-    spanCount += spans.length;
-    return { attributes: decodedAttributes(resource.resource?.attributes), spans };
+  return readTraces(request.resourceSpans, decodedValue, (span) => {
+    const end = span.endTimeUnixNano;
+    return {
+      traceId: idText(span.traceId),
+      spanId: idText(span.spanId),
+      endTimeUnixNano: end === undefined || typeof end === 'number' ? end : end.toString(),
+    };
   });
-  return { resourceSpans, spanCount };
 }
 
 /** Where the JSON first departs from the request's shape, as a path a sender can find ("resourceSpans[0].scopeSpans"). */
@@ -264,7 +254,7 @@ export function decodeTraces(format: OtlpFormat, body: Uint8Array): TracesDecode
       message: `The body is not an ExportTraceServiceRequest: look at ${problemPath(parsed.error)}. ${jsonHelp}`,
     };
   }
-  return { ok: true, traces: readRequest(parsed.data) };
+  return { ok: true, traces: readJson(parsed.data) };
 }
 
 /**
