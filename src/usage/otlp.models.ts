@@ -45,7 +45,7 @@ export interface SpanEvent {
   /** The span's end, in milliseconds since 1970. */
   time: number;
   user: string;
-  model: string | undefined;
+  model: string;
   input_tokens: AttributeValue;
   output_tokens: AttributeValue;
   category?: string;

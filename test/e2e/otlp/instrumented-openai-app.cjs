@@ -1,7 +1,7 @@
 // An application instrumented the standard way, run as its own Node process by otlp-openai.test.ts:
 // the OpenTelemetry SDK with the official @opentelemetry/instrumentation-openai around the real `openai`
 // client, and the official OTLP protobuf exporter configured only by the standard environment variables
-// (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, …), as README "From OpenTelemetry"
+// (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_HEADERS, …), as README "From OpenTelemetry"
 // says. The member is put on the instrumentation's span from W3C baggage by a small span processor.
 //
 // Environment: the OTEL_* variables, OPENAI_BASE_URL (the fake model server), ALLOT_TEST_USER (the

@@ -4,6 +4,7 @@ import { operatorActor } from '../../../src/lib/context';
 import type { RunningAllot } from '../../../src/main';
 import type { Organisation } from '../../../src/members/members.repository';
 import { addMember } from '../../../src/members/members.usecases';
+import type { PlatformSender } from '../../../src/notify/notifier';
 import { getHolding } from '../../../src/reservations/reservations.usecases';
 import { createApiKey } from '../../../src/usage/api-keys.usecases';
 import { setOperationCategory } from '../../../src/usage/otlp.usecases';
@@ -32,13 +33,22 @@ let target: { url: string; apiKey: string };
 let baseUrl: string;
 const partials = capturePartialSuccesses();
 
-/** A member with an email and `tokens` in their wallet. */
-async function person(tokens: bigint): Promise<{ id: bigint; email: string }> {
+const dms: { to: string; summary: string }[] = [];
+
+/** A member with an email, a Slack identity (for direct messages) and `tokens` in their wallet. */
+async function person(tokens: bigint): Promise<{ id: bigint; email: string; slackId: string }> {
   const email = `${uniqueKey('p')}@example.com`;
-  const created = await addMember(running.deps.ctx, { orgId: org.id, displayName: 'Ana', email, actor: operatorActor });
+  const slackId = `U${uniqueKey('').slice(1, 9).toUpperCase()}`;
+  const created = await addMember(running.deps.ctx, {
+    orgId: org.id,
+    displayName: 'Ana',
+    email,
+    identity: { platform: 'slack', externalId: slackId, workspaceId: 'T1' },
+    actor: operatorActor,
+  });
   if (!created.ok) throw new Error(created.failure);
   if (tokens > 0n) await fund(running.deps.ctx, org.id, [created.value.id], tokens);
-  return { id: created.value.id, email };
+  return { id: created.value.id, email, slackId };
 }
 
 const balanceOf = (member: { id: bigint }) => wallet(running.deps.ctx, org.id, member.id);
@@ -51,6 +61,17 @@ beforeAll(async () => {
   const key = await createApiKey(running.deps.ctx, { orgId: org.id, actor: operatorActor, name: 'collector' });
   if (!key.ok) throw new Error(key.failure);
   target = { url: `${baseUrl}/v1/traces`, apiKey: key.value.key };
+  const sender: PlatformSender = {
+    platform: 'slack',
+    async sendDirect({ identity, message }) {
+      dms.push({ to: identity.externalId, summary: message.summary });
+      return { ok: true, location: { platform: 'slack', ref: { channel: identity.externalId, ts: '1' } } };
+    },
+    async update() {
+      return { ok: false, reason: 'failed' };
+    },
+  };
+  running.deps.notifier.register(sender);
 });
 
 beforeEach(() => partials.clear());
@@ -190,5 +211,24 @@ describe('what else a span may say', () => {
     // The gateway settling the same call over HTTP as well is answered as a replay.
     expect(await settled.json()).toMatchObject({ status: 'settled', replayed: true });
     expect(await balanceOf(hal)).toBe(10_000n - 1_550n);
+  });
+
+  it('a debit through spans sends the low-balance DM, and the spans are counted in /metrics', async () => {
+    const ivy = await person(10_000n);
+    await traceAndExport('http/protobuf', target, [
+      { attributes: genAi(ivy.email, 9_700, 0) },
+      { name: 'GET /health', attributes: { 'http.request.method': 'GET' } },
+      { attributes: genAi('nobody@example.com', 1, 1) },
+    ]);
+    for (let waited = 0; !dms.some((dm) => dm.to === ivy.slackId) && waited < 5_000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(dms.filter((dm) => dm.to === ivy.slackId)).toEqual([
+      { to: ivy.slackId, summary: 'Your AI token balance is running low' },
+    ]);
+    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^allot_otlp_spans_total\{outcome="accepted"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^allot_otlp_spans_total\{outcome="ignored"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^allot_otlp_spans_total\{outcome="rejected"\} [1-9]\d*$/m);
   });
 });

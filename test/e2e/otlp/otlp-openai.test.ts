@@ -46,7 +46,7 @@ afterAll(async () => {
   await model?.close();
 });
 
-/** Runs the instrumented application once, as `node instrumented-openai-app.cjs` with the README's variables. */
+/** Runs the instrumented application once, as `node instrumented-openai-app.cjs` with the README's variables (gzip included). */
 async function runInstrumentedApp(): Promise<Record<string, number>> {
   const { stdout } = await run(process.execPath, [app], {
     timeout: 30_000,
@@ -54,7 +54,8 @@ async function runInstrumentedApp(): Promise<Record<string, number>> {
       PATH: process.env.PATH ?? '',
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${started.baseUrl}/v1/traces`,
       OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
-      OTEL_EXPORTER_OTLP_HEADERS: `Authorization=Bearer%20${apiKey}`,
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: `Authorization=Bearer%20${apiKey}`,
+      OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'gzip',
       OTEL_SERVICE_NAME: 'summariser',
       OPENAI_BASE_URL: model.baseURL,
       ALLOT_TEST_USER: ana.email!,
