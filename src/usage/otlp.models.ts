@@ -180,6 +180,24 @@ export function spanUsage(
   return { kind: 'event', span: label, event };
 }
 
+/**
+ * Whether any GenAI span of the request would take its category from the admin's mapping (it names a
+ * `gen_ai.operation.name` and no `allot.category`, nor does its resource): only then is the mapping read.
+ */
+export function needsOperationCategories(resourceSpans: readonly OtlpResourceSpans[]): boolean {
+  return resourceSpans.some(
+    (resource) =>
+      text(resource.attributes.get(spanAttributes.category)) === undefined &&
+      resource.spans.some(
+        ({ attributes }) =>
+          text(attributes.get(spanAttributes.category)) === undefined &&
+          text(attributes.get(spanAttributes.operation)) !== undefined &&
+          (first(attributes, spanAttributes.inputTokens) !== undefined ||
+            first(attributes, spanAttributes.outputTokens) !== undefined),
+      ),
+  );
+}
+
 /** Every span of a request with what it becomes, in order. */
 export function tracesUsage(
   resourceSpans: readonly OtlpResourceSpans[],

@@ -4,6 +4,7 @@ import * as membersRepo from '../members/members.repository';
 import { isAdminActor } from '../members/members.usecases';
 import { settleReservation } from '../reservations/reservations.usecases';
 import {
+  needsOperationCategories,
   normaliseOperation,
   operationCategoriesMax,
   type SpanEvent,
@@ -60,7 +61,9 @@ export async function ingestTraces(
   if (input.traces.spanCount > spansPerRequestMax) {
     return fail('too_many_spans', { max: spansPerRequestMax, got: input.traces.spanCount });
   }
-  const mappings = await otlpRepo.listOperationCategories(ctx.db.orm, input.orgId);
+  const mappings = needsOperationCategories(input.traces.resourceSpans)
+    ? await otlpRepo.listOperationCategories(ctx.db.orm, input.orgId)
+    : [];
   const usages = tracesUsage(input.traces.resourceSpans, new Map(mappings.map((m) => [m.operation, m.category])));
   const report: TracesReport = { accepted: 0, duplicate: 0, ignored: 0, rejected: [], debits: [], unpricedModels: [] };
   const rejections: Rejection[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endTimeMs, partialSuccess, spanUsage, spanUser } from '../../src/usage/otlp.models';
+import { endTimeMs, needsOperationCategories, partialSuccess, spanUsage, spanUser } from '../../src/usage/otlp.models';
 import { type AttributeValue, decodeTraces, otlpFormatOf } from '../../src/usage/otlp-wire.models';
 
 // The pure rules of OTLP ingestion: which spans are usage, what each becomes, and the answer's words.
@@ -106,6 +106,20 @@ describe('what a span becomes', () => {
         message: expect.stringContaining('trace id must be 16 bytes'),
       });
     }
+  });
+});
+
+describe('reading the admin mapping only when a span needs it', () => {
+  const resource = (attributes: Record<string, AttributeValue>, ...spans: ReturnType<typeof span>[]) => ({
+    attributes: new Map(Object.entries(attributes)),
+    spans,
+  });
+  it('is needed by a GenAI span with an operation and no allot.category on it or its resource', () => {
+    expect(needsOperationCategories([resource({}, span(chat))])).toBe(true);
+    expect(needsOperationCategories([resource({}, span({ ...chat, 'allot.category': 'code' }))])).toBe(false);
+    expect(needsOperationCategories([resource({ 'allot.category': 'code' }, span(chat))])).toBe(false);
+    expect(needsOperationCategories([resource({}, span({ 'gen_ai.operation.name': 'chat' }))])).toBe(false);
+    expect(needsOperationCategories([])).toBe(false);
   });
 });
 
