@@ -33,8 +33,9 @@ const responseType = root.lookupType('opentelemetry.proto.collector.trace.v1.Exp
 const statusType = root.lookupType('google.rpc.Status');
 
 /**
- * An attribute's value as Allot reads it: a string, a number (double, or an int that JSON sent as a
- * number), a decimal string (an int sent as a string, or any int decoded from protobuf), a boolean;
+ * An attribute's value as Allot reads it: a string, a number (a double, or an int: from protobuf when
+ * it is a safe integer, from JSON when sent as a number), a decimal string (an int JSON sent as a
+ * string, or a protobuf int beyond 2^53), a boolean;
  * null for the kinds no usage field can hold (arrays, key-value lists, bytes, an empty value).
  */
 export type AttributeValue = string | number | boolean | null;
@@ -43,8 +44,8 @@ export type AttributeValue = string | number | boolean | null;
 export interface OtlpSpan {
   traceId: string | undefined;
   spanId: string | undefined;
-  /** Nanoseconds since 1970 (fixed64), as a decimal string or a number; undefined when absent. */
-  endTimeUnixNano: string | number | undefined;
+  /** Nanoseconds since 1970 (fixed64): exact from protobuf (bigint), as sent in JSON (decimal string or number). */
+  endTimeUnixNano: bigint | string | number | undefined;
   attributes: ReadonlyMap<string, AttributeValue>;
 }
 
@@ -65,10 +66,10 @@ export type TracesDecode = { ok: true; traces: OtlpTraces } | { ok: false; messa
 // The parts of an OTLP/JSON ExportTraceServiceRequest that Allot reads; every other field is ignored, as
 // OTLP/JSON receivers must ignore fields they do not know.
 const idValue = z.string();
-const int64Value = z.union([z.string(), z.number()]);
+const int64Json = z.union([z.string(), z.number()]);
 const anyValue = z.object({
   stringValue: z.string().optional(),
-  intValue: int64Value.optional(),
+  intValue: int64Json.optional(),
   doubleValue: z.union([z.number(), z.string()]).optional(),
   boolValue: z.boolean().optional(),
 });
@@ -86,7 +87,7 @@ const requestSchema = z.object({
                   z.object({
                     traceId: idValue.nullish(),
                     spanId: idValue.nullish(),
-                    endTimeUnixNano: int64Value.nullish(),
+                    endTimeUnixNano: int64Json.nullish(),
                     attributes: attributeList,
                   }),
                 )
@@ -103,8 +104,25 @@ type JsonRequest = z.infer<typeof requestSchema>;
 // The decoded protobuf message, as protobufjs builds it from the descriptor: every field has its
 // declared type (64-bit integers are Long, or number without the long package; bytes are Uint8Array;
 // a set oneof names itself in `value`), so it is read directly, without a second validation.
+/** A 64-bit integer as protobufjs decodes it (a Long from the long package). */
 interface Int64 {
+  low: number;
+  high: number;
+  toNumber(): number;
   toString(): string;
+}
+
+/** An int64 attribute as a number when it is a safe integer (every token count is), else its decimal text. */
+function int64Value(value: Int64 | number | undefined): number | string {
+  if (value === undefined || typeof value === 'number') return value ?? 0;
+  const number = value.toNumber();
+  return Number.isSafeInteger(number) ? number : value.toString();
+}
+
+/** A fixed64 time in nanoseconds, exactly (a Long's two halves; Long's own toString is slow). */
+function unixNanos(value: Int64 | number | undefined): bigint | number | undefined {
+  if (value === undefined || typeof value === 'number') return value;
+  return (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0);
 }
 interface DecodedAnyValue {
   value?: 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue' | 'arrayValue' | 'kvlistValue' | 'bytesValue';
@@ -145,7 +163,7 @@ function decodedValue(value: DecodedAnyValue | null | undefined): AttributeValue
     case 'boolValue':
       return value.boolValue ?? false;
     case 'intValue':
-      return typeof value.intValue === 'number' ? value.intValue : String(value.intValue);
+      return int64Value(value.intValue);
     case 'doubleValue':
       return value.doubleValue ?? 0;
     default:
@@ -196,14 +214,11 @@ function readJson(request: JsonRequest): OtlpTraces {
 }
 
 function readDecoded(request: DecodedRequest): OtlpTraces {
-  return readTraces(request.resourceSpans, decodedValue, (span) => {
-    const end = span.endTimeUnixNano;
-    return {
-      traceId: idText(span.traceId),
-      spanId: idText(span.spanId),
-      endTimeUnixNano: end === undefined || typeof end === 'number' ? end : end.toString(),
-    };
-  });
+  return readTraces(request.resourceSpans, decodedValue, (span) => ({
+    traceId: idText(span.traceId),
+    spanId: idText(span.spanId),
+    endTimeUnixNano: unixNanos(span.endTimeUnixNano),
+  }));
 }
 
 /** Where the JSON first departs from the request's shape, as a path a sender can find ("resourceSpans[0].scopeSpans"). */

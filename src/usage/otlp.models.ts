@@ -87,10 +87,12 @@ function text(value: AttributeValue | undefined): string | undefined {
   return typeof value === 'string' && value.trim().length > 0 ? value.trim() : undefined;
 }
 
-/** The span's end in milliseconds since 1970, from nanoseconds (a decimal string or a number); undefined when absent or 0. */
-export function endTimeMs(endTimeUnixNano: string | number | undefined): number | undefined {
+/** The span's end in milliseconds since 1970, from nanoseconds (a bigint, decimal string or number); undefined when absent or 0. */
+export function endTimeMs(endTimeUnixNano: bigint | string | number | undefined): number | undefined {
   let nanos: bigint;
-  if (typeof endTimeUnixNano === 'string' && /^[0-9]{1,20}$/.test(endTimeUnixNano)) nanos = BigInt(endTimeUnixNano);
+  if (typeof endTimeUnixNano === 'bigint') nanos = endTimeUnixNano;
+  else if (typeof endTimeUnixNano === 'string' && /^[0-9]{1,20}$/.test(endTimeUnixNano))
+    nanos = BigInt(endTimeUnixNano);
   else if (typeof endTimeUnixNano === 'number' && Number.isFinite(endTimeUnixNano) && endTimeUnixNano > 0) {
     nanos = BigInt(Math.trunc(endTimeUnixNano));
   } else return undefined;

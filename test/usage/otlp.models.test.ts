@@ -140,8 +140,9 @@ describe('whose usage it is', () => {
 });
 
 describe('end times', () => {
-  it('reads nanoseconds as a decimal string or a number, to the millisecond', () => {
+  it('reads nanoseconds as a bigint, a decimal string or a number, to the millisecond', () => {
     expect(endTimeMs(endNanos)).toBe(1764235800123);
+    expect(endTimeMs(BigInt(endNanos))).toBe(1764235800123);
     // A JSON number this large is a double (about 256 ns apart): still exact to the millisecond.
     expect(endTimeMs(Number(endNanos))).toBe(1764235800123);
     for (const absent of [undefined, '0', 0, '-5', 'soon', Number.NaN]) expect(endTimeMs(absent)).toBeUndefined();
