@@ -223,8 +223,7 @@ async function benchIngest(ctx: Ctx, raw: postgres.Sql) {
   let otlpRun: Awaited<ReturnType<typeof runInterleaved>> | undefined;
   if (!args.includes('--skip-otlp')) {
     // Event ids as random as trace and span ids (a gateway's UUIDs are too): random keys cost the unique
-    // indexes more than the sequential ids above (measured: about 0.85 of their rate), and that is no
-    // part of the protocol.
+    // indexes more than the sequential ids above, and that cost is no part of the protocol.
     const randomIds = makeBatches(clientCounts.length).map((batch) =>
       batch.map((event) => {
         const digest = createHash('sha256').update(String(event.id)).digest('hex');
