@@ -185,12 +185,12 @@ function idText(id: string | Uint8Array | null | undefined): string | undefined 
  */
 function readTraces<V, S>(
   resources: readonly Resource<V, S>[] | null | undefined,
-  valueOf: (value: V | null | undefined) => AttributeValue,
+  readValue: (value: V | null | undefined) => AttributeValue,
   span: (span: S) => Omit<OtlpSpan, 'attributes'>,
 ): OtlpTraces {
   const attributeMap = (list: Attributes<V>) => {
     const map = new Map<string, AttributeValue>();
-    for (const { key, value } of list ?? []) if (!map.has(key)) map.set(key, valueOf(value));
+    for (const { key, value } of list ?? []) if (!map.has(key)) map.set(key, readValue(value));
     return map;
   };
   let spanCount = 0;
