@@ -14,7 +14,7 @@
 // mock server. test/usage/otlp-protocol.test.ts regenerates the descriptor and fails when the committed
 // one differs (a hand edit, or an upgrade of either package not yet regenerated).
 //
-//   node scripts/otlp-descriptor.js           writes src/usage/otlp-protocol.json
+//   npm run otlp:descriptor                   writes src/usage/otlp-protocol.json
 //   node scripts/otlp-descriptor.js --check   exits 1 when the committed file is not what it would write
 
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -85,14 +85,15 @@ function otlpBodyErrors(error: unknown, req: Request, res: Response, next: NextF
       `Content-Encoding "${String(req.get('content-encoding')).slice(0, 40)}" is not supported; send gzip or none.`,
     );
   } else if (status === 400) {
+    // zlib's own errors carry no body-parser type; an aborted or short body does (request.aborted, …).
     const encoding = req.get('content-encoding');
     sendStatus(
       req,
       res,
       400,
-      encoding
+      encoding && type === undefined
         ? `The body does not inflate as Content-Encoding "${encoding.slice(0, 40)}" says; send it compressed with that encoding, or without the header.`
-        : 'The body could not be read; send it again.',
+        : 'The body could not be read whole; send it again.',
     );
   } else next(error);
 }

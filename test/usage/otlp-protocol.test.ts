@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { expect, it } from 'vitest';
 // @ts-expect-error: a plain JavaScript script of the repository, without types.
 import { descriptorPath, generateDescriptor } from '../../scripts/otlp-descriptor.js';
@@ -10,9 +9,7 @@ import { descriptorPath, generateDescriptor } from '../../scripts/otlp-descripto
 
 it('the committed OTLP descriptor is exactly what the official .proto files compile to', () => {
   const committed = readFileSync(descriptorPath as string, 'utf8');
-  expect(committed, `regenerate with: node ${path.join('scripts', 'otlp-descriptor.js')}`).toBe(
-    (generateDescriptor as () => string)(),
-  );
+  expect(committed, 'regenerate with: npm run otlp:descriptor').toBe((generateDescriptor as () => string)());
   const document = JSON.parse(committed) as { descriptor: { nested: Record<string, unknown> } };
   expect(Object.keys(document.descriptor.nested).sort()).toEqual(['google', 'opentelemetry']);
 });

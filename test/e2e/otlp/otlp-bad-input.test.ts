@@ -233,6 +233,7 @@ describe('spans whose figures are wrong are rejected one by one, saying what to 
       await changesNothing(async () => {
         const answer = await post(serializeSpans(format, spans), { 'content-type': contentType[format] });
         expect(answer.status).toBe(200);
+        expect(answer.type.startsWith(contentType[format])).toBe(true);
         const response = readExportResponse(format, answer.body) as {
           partialSuccess?: { rejectedSpans?: number | string; errorMessage?: string };
         };
