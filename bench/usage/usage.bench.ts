@@ -16,7 +16,8 @@
 //    reads overlap); then the first N are replayed at each client count.
 //
 // Options: --events N (default 200000), --clients 1,2, --leaderboard-runs N (default 300), --uniform,
-// --skip-ingest, --skip-leaderboard, --keep (leave the database allot_bench_usage for inspection).
+// --skip-ingest, --skip-otlp, --skip-leaderboard, --keep (leave the database allot_bench_usage for inspection).
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -33,6 +34,7 @@ import { addMember } from '../../src/members/members.usecases';
 import { createOrganisation } from '../../src/members/organisations.usecases';
 import { getLeaderboard } from '../../src/usage/leaderboard.usecases';
 import { ingestUsage } from '../../src/usage/usage.usecases';
+import { otlpRequests, runInterleaved } from './otlp-spans';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -216,6 +218,23 @@ async function benchIngest(ctx: Ctx, raw: postgres.Sql) {
     if (run.accepted !== eventsTotal) throw new Error(`expected ${eventsTotal} accepted, got ${run.accepted}`);
     newRuns.push({ clients, ms: run.ms });
   }
+  // The same events as OTLP spans (their own ids), serialized before the clock starts, alternating with
+  // as many new events (another set) so both paths meet the same tables.
+  let otlpRun: Awaited<ReturnType<typeof runInterleaved>> | undefined;
+  if (!args.includes('--skip-otlp')) {
+    // Event ids as random as trace and span ids (a gateway's UUIDs are too): random keys cost the unique
+    // indexes more than the sequential ids above, and that cost is no part of the protocol.
+    const randomIds = makeBatches(clientCounts.length).map((batch) =>
+      batch.map((event) => {
+        const digest = createHash('sha256').update(String(event.id)).digest('hex');
+        return { ...event, id: `${digest.slice(0, 32)}-${digest.slice(32, 48)}` };
+      }),
+    );
+    otlpRun = await runInterleaved(ctx, orgId, randomIds, await otlpRequests(batches));
+    if (otlpRun.spans !== eventsTotal || otlpRun.events !== eventsTotal) {
+      throw new Error(`OTLP: expected ${eventsTotal} accepted each way, got ${otlpRun.events} and ${otlpRun.spans}`);
+    }
+  }
   const before = await counts();
   const replayXid = await xidNow();
 
@@ -323,6 +342,16 @@ async function benchIngest(ctx: Ctx, raw: postgres.Sql) {
     const runRate = rate(eventsTotal, run.ms);
     console.log(
       `  new events, ${run.clients} client${run.clients === 1 ? ' ' : 's'}          ${fmt(runRate).padStart(9)} events/s (${run.ms.toFixed(0)} ms)  = ${(runRate / copyRate).toFixed(2)} × COPY (target ≥ 0.25)`,
+    );
+  }
+  if (otlpRun) {
+    const eventsRate = rate(eventsTotal, otlpRun.eventsMs);
+    const otlpRate = rate(eventsTotal, otlpRun.otlpMs);
+    console.log(
+      `  alternating, 1 client: events  ${fmt(eventsRate).padStart(9)} events/s (${otlpRun.eventsMs.toFixed(0)} ms)  as POST /v1/usage ingests them, random ids`,
+    );
+    console.log(
+      `  alternating, 1 client: OTLP    ${fmt(otlpRate).padStart(9)} events/s (${otlpRun.otlpMs.toFixed(0)} ms)  protobuf spans as POST /v1/traces = ${(otlpRate / eventsRate).toFixed(2)} × events (target ≥ 0.8)`,
     );
   }
   console.log(

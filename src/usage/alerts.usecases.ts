@@ -133,8 +133,8 @@ export function createAlertRunner(deps: {
   return {
     alertAfter(orgId, debits) {
       if (debits.length === 0) return;
-      let byWallet = waiting.get(orgId);
-      if (!byWallet) waiting.set(orgId, (byWallet = new Map()));
+      const byWallet = waiting.get(orgId) ?? new Map<bigint, WalletDebit>();
+      waiting.set(orgId, byWallet);
       for (const debit of debits) byWallet.set(debit.walletId, debit);
       if (running.has(orgId)) return;
       running.set(

@@ -16,26 +16,44 @@ export function wrap(handler: (req: Request, res: Response, next: NextFunction) 
 }
 
 /**
- * `Authorization: Bearer <API key>`: 401 with what to do when it is missing, unknown or revoked;
- * otherwise `res.locals.orgId` and `res.locals.keyId` are the key's organisation and id.
+ * How a guard refuses a request: `status`, a code (`unauthorized`, `too_many_requests`) and a message
+ * saying what to do. The default answers `{"error","message"}` as JSON; a route with a wire format of its
+ * own (OTLP's google.rpc.Status on /v1/traces) passes its own.
  */
-export function authenticate(ctx: Ctx): RequestHandler {
+export type Refuse = (req: Request, res: Response, status: number, error: string, message: string) => void;
+
+/** The API's own refusal: `{"error": code, "message": …}`. */
+export const refuseJson: Refuse = (_req, res, status, error, message) => {
+  res.status(status).json({ error, message });
+};
+
+/**
+ * `Authorization: Bearer <API key>`: 401 with what to do when it is missing, unknown or revoked (through
+ * `refuse`); otherwise `res.locals.orgId` and `res.locals.keyId` are the key's organisation and id.
+ */
+export function authenticate(ctx: Ctx, refuse: Refuse = refuseJson): RequestHandler {
   return wrap(async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) {
-      res.status(401).json({
-        error: 'unauthorized',
-        message: 'Send your API key as "Authorization: Bearer allot_…"; an admin creates one with allot apikey create.',
-      });
+      refuse(
+        req,
+        res,
+        401,
+        'unauthorized',
+        'Send your API key as "Authorization: Bearer allot_…"; an admin creates one with allot apikey create.',
+      );
       return;
     }
     const key = await authenticateApiKey(ctx, match[1]!);
     if (!key) {
-      res.status(401).json({
-        error: 'unauthorized',
-        message: 'This API key is unknown or revoked; ask an admin for a new one (allot apikey create).',
-      });
+      refuse(
+        req,
+        res,
+        401,
+        'unauthorized',
+        'This API key is unknown or revoked; ask an admin for a new one (allot apikey create).',
+      );
       return;
     }
     res.locals.orgId = key.orgId;
@@ -46,19 +64,26 @@ export function authenticate(ctx: Ctx): RequestHandler {
 
 /**
  * At most `max` requests per API key at once (after `authenticate`; default `requestsInFlightPerKeyMax`,
- * the bound of /v1/usage's batches): beyond it, 429 with `Retry-After: 1`. `inFlight` is shared by
- * every route that should share the bound.
+ * the bound of /v1/usage's batches): beyond it, 429 with `Retry-After: 1` (through `refuse`). `inFlight` is
+ * shared by every route that should share the bound.
  */
-export function limitInFlight(inFlight: Map<bigint, number>, max = requestsInFlightPerKeyMax): RequestHandler {
-  return (_req, res, next) => {
+export function limitInFlight(
+  inFlight: Map<bigint, number>,
+  max = requestsInFlightPerKeyMax,
+  refuse: Refuse = refuseJson,
+): RequestHandler {
+  return (req, res, next) => {
     const keyId = res.locals.keyId as bigint;
     const current = inFlight.get(keyId) ?? 0;
     if (current >= max) {
       res.set('Retry-After', '1');
-      res.status(429).json({
-        error: 'too_many_requests',
-        message: `At most ${max} requests per key at once; wait for an answer before sending more.`,
-      });
+      refuse(
+        req,
+        res,
+        429,
+        'too_many_requests',
+        `At most ${max} requests per key at once; wait for an answer before sending more.`,
+      );
       return;
     }
     inFlight.set(keyId, current + 1);

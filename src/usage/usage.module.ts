@@ -3,6 +3,7 @@ import client from 'prom-client';
 import type { AppDeps, AppModule } from '../app/module';
 import { createAlertRunner } from './alerts.usecases';
 import { authenticate, bodyErrors, jsonBody, limitInFlight, onlyMethods, requireJson, wrap } from './api.middleware';
+import { mountTracesRoute } from './otlp.module';
 import { envelopeHelp, eventsPerRequestMax } from './usage.models';
 import { ingestUsage, type WalletDebit } from './usage.usecases';
 
@@ -11,7 +12,8 @@ import { ingestUsage, type WalletDebit } from './usage.usecases';
  * 200 with a result per event; 401 without a live key; 415 for a body sent without
  * `Content-Type: application/json`; 413 beyond 1 MiB or 1000 events; 400 for a body that is not the
  * envelope; 429 when one key has too many requests in flight; 405 with `Allow: POST` to any other
- * method. Low-balance alerts run after the answer, so they never slow or fail ingestion.
+ * method. Low-balance alerts run after the answer, so they never slow or fail ingestion. Also mounts
+ * `POST /v1/traces` (otlp.module.ts), which shares the keys, the bound per key and the alerts.
  */
 export function createUsageModule(deps: AppDeps): AppModule {
   const inFlight = new Map<bigint, number>();
@@ -19,6 +21,12 @@ export function createUsageModule(deps: AppDeps): AppModule {
   const events = new client.Counter({
     name: 'allot_usage_events_total',
     help: 'Usage events received on POST /v1/usage and CSV import, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [deps.metrics.registry],
+  });
+  const spans = new client.Counter({
+    name: 'allot_otlp_spans_total',
+    help: 'Spans received on POST /v1/traces, by outcome (ignored: no GenAI usage)',
     labelNames: ['outcome'] as const,
     registers: [deps.metrics.registry],
   });
@@ -35,6 +43,7 @@ export function createUsageModule(deps: AppDeps): AppModule {
         bodyErrors(envelopeHelp),
       );
       app.all('/v1/usage', onlyMethods('POST', 'POST {"events":[…]}'));
+      mountTracesRoute(app, { deps, inFlight, spans, alertAfter: alerts.alertAfter });
     },
     async stop() {
       // Let alerts already under way finish before the database closes.

@@ -204,6 +204,24 @@ export const categoryWeights = pgTable(
 );
 
 /**
+ * The category an admin gives the usage of each GenAI operation (`gen_ai.operation.name`: chat,
+ * embeddings, execute_tool, …) arriving on POST /v1/traces without an `allot.category` of its own.
+ * An operation without a row counts under the default category.
+ */
+export const operationCategories = pgTable(
+  'operation_categories',
+  {
+    orgId: bigint({ mode: 'bigint' })
+      .notNull()
+      .references(() => organisations.id),
+    operation: text().notNull(),
+    category: text().notNull(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.operation] })],
+);
+
+/**
  * Bearer keys for POST /v1/usage. Only the SHA-256 of the key is stored; the key itself is shown
  * once. A key has 256 random bits, so a fast hash is enough (nothing to brute-force).
  */

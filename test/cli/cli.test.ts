@@ -304,6 +304,35 @@ describe('the allot CLI', () => {
     },
     240_000,
   );
+
+  it('otlp category gives spans of a GenAI operation a category; bad names are refused with what to type', async () => {
+    await allotOk('org', 'create', 'vandelay');
+    expect(await allotOk('otlp', 'category', 'list', 'vandelay')).toBe(
+      'No operation has a category in vandelay: spans without allot.category count under other. Set one with: allot otlp category set vandelay chat assistant\n',
+    );
+    expect(await allotOk('otlp', 'category', 'set', 'vandelay', 'Execute_Tool', 'Agents')).toBe(
+      'Spans of execute_tool without allot.category now count under agents, from the next export on.\n',
+    );
+    await allotOk('otlp', 'category', 'set', 'vandelay', 'chat', 'assistant');
+    expect(await allotOk('otlp', 'category', 'list', 'vandelay')).toBe(
+      'operation     category\nchat          assistant\nexecute_tool  agents\nEvery other operation counts under other.\n',
+    );
+    expect(await allotRefused(1, 'otlp', 'category', 'set', 'vandelay', 'chat completions', 'assistant')).toContain(
+      'like chat, embeddings or execute_tool',
+    );
+    expect(await allotRefused(1, 'otlp', 'category', 'set', 'vandelay', 'chat', 'AI chat!')).toBe(
+      'Type a category like code, review, docs or chat (a-z, 0-9, _ and -).',
+    );
+    expect(await allotOk('otlp', 'category', 'remove', 'vandelay', 'chat')).toBe(
+      'Spans of chat without allot.category count under other again.\n',
+    );
+    expect(await allotRefused(1, 'otlp', 'category', 'remove', 'vandelay', 'chat')).toBe(
+      'No category is set for that operation; allot otlp category list <org> shows them.',
+    );
+    expect(await allotOk('otlp', 'category', 'list', 'vandelay')).toBe(
+      'operation     category\nexecute_tool  agents\nEvery other operation counts under other.\n',
+    );
+  }, 300_000);
 });
 
 function escapeRegExp(text: string): string {

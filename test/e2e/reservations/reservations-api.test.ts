@@ -180,13 +180,34 @@ describe('the reservations API', () => {
     await allot.reserve({ id: 'gw-bad-settle', user, tokens: 100, model: 'gpt-4o' });
     const settleCases: [Record<string, unknown>, Record<string, unknown>][] = [
       [{ output_tokens: 5 }, { error: 'missing_field', field: 'input_tokens' }],
-      [{ input_tokens: -1, output_tokens: 5 }, { error: 'invalid_tokens', field: 'input_tokens' }],
-      [{ input_tokens: 1, output_tokens: 'many' }, { error: 'invalid_tokens', field: 'output_tokens' }],
-      [{ input_tokens: 0, output_tokens: 0 }, { error: 'no_tokens', field: 'input_tokens' }],
-      [{ input_tokens: 1, output_tokens: 1, time: 'yesterday' }, { error: 'invalid_time', field: 'time' }],
-      [{ input_tokens: 1, output_tokens: 1, time: '2999-01-01T00:00:00Z' }, { error: 'time_in_future', field: 'time' }],
-      [{ input_tokens: 1, output_tokens: 1, model: 'GPT 4o!' }, { error: 'invalid_model', field: 'model' }],
-      [{ input_tokens: 1, output_tokens: 1, category: 'no spaces' }, { error: 'invalid_category', field: 'category' }],
+      [
+        { input_tokens: -1, output_tokens: 5 },
+        { error: 'invalid_tokens', field: 'input_tokens' },
+      ],
+      [
+        { input_tokens: 1, output_tokens: 'many' },
+        { error: 'invalid_tokens', field: 'output_tokens' },
+      ],
+      [
+        { input_tokens: 0, output_tokens: 0 },
+        { error: 'no_tokens', field: 'input_tokens' },
+      ],
+      [
+        { input_tokens: 1, output_tokens: 1, time: 'yesterday' },
+        { error: 'invalid_time', field: 'time' },
+      ],
+      [
+        { input_tokens: 1, output_tokens: 1, time: '2999-01-01T00:00:00Z' },
+        { error: 'time_in_future', field: 'time' },
+      ],
+      [
+        { input_tokens: 1, output_tokens: 1, model: 'GPT 4o!' },
+        { error: 'invalid_model', field: 'model' },
+      ],
+      [
+        { input_tokens: 1, output_tokens: 1, category: 'no spaces' },
+        { error: 'invalid_category', field: 'category' },
+      ],
     ];
     for (const [body, expected] of settleCases) {
       const answer = await call('POST', '/v1/reservations/gw-bad-settle/settle', body);
