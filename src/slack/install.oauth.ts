@@ -10,7 +10,7 @@ import {
 import type { WebClientOptions } from '@slack/web-api';
 import type { Express } from 'express';
 import type { Ctx } from '../lib/context';
-import { installFailurePage } from './install.replies';
+import { installFailurePage, installPage } from './install.replies';
 import { pruneStateUses, recordStateUse } from './installations.repository';
 
 // Installing Allot into a workspace with Slack's OAuth v2 flow, through @slack/oauth's InstallProvider
@@ -68,6 +68,7 @@ export function createInstaller(deps: {
     stateCookieExpirationSeconds: oauthStateExpirySeconds,
     installationStore: deps.installationStore,
     installUrlOptions: { scopes: [...slackBotScopes] },
+    renderHtmlForInstallPath: installPage,
     clientOptions: deps.clientOptions,
     logger: deps.logger,
     authVersion: 'v2',

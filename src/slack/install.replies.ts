@@ -2,6 +2,26 @@ import type { ChatMessage } from '../notify/message.models';
 
 // The words of installing and removing Allot in Slack workspaces (distribution).
 
+/** Escapes text for an HTML attribute or element. */
+function html(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The page behind GET /slack/install: what Allot is, and the Add to Slack button (Slack's own image). */
+export function installPage(addToSlackUrl: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Install Allot in Slack</title></head>
+<body style="font-family: sans-serif; max-width: 36em; margin: 3em auto; line-height: 1.5">
+<h1>Install Allot in your Slack workspace</h1>
+<p>Allot lets managers grant AI tokens, people check their balance and ask for more, with every token on a
+double-entry ledger. Installing adds the /grant-tokens, /balance, /request-tokens, /leaderboard and /tokens
+commands; Slack shows the permissions on the next page.</p>
+<p><a href="${html(addToSlackUrl)}"><img alt="Add to Slack" height="40" width="139"
+src="https://platform.slack-edge.com/img/add_to_slack.png"
+srcset="https://platform.slack-edge.com/img/add_to_slack.png 1x, https://platform.slack-edge.com/img/add_to_slack@2x.png 2x"></a></p>
+</body></html>`;
+}
+
 /** Install failures @slack/oauth names (its ErrorCode values), and what the person is told for each. */
 const installFailures: Record<string, { status: number; sentence: string }> = {
   slack_oauth_invalid_state: {
