@@ -1,7 +1,7 @@
 import type { Installation, InstallationQuery, InstallationStore } from '@slack/oauth';
 import type { Ctx } from '../lib/context';
 import type { Logger } from '../lib/logger';
-import { type KeyRing, open, seal } from '../lib/secret-box';
+import { type KeyRing, type OpenFailure, open, seal } from '../lib/secret-box';
 import {
   installationKeyOf,
   installationKeysFor,
@@ -168,7 +168,7 @@ export async function removeInstallation(
 export interface RotationReport {
   reencrypted: number;
   alreadyCurrent: number;
-  unreadable: { installationId: bigint; keyId: string }[];
+  unreadable: { installationId: bigint; keyId: string; reason: OpenFailure }[];
 }
 
 /**
@@ -189,7 +189,7 @@ export async function rotateInstallationKeys(deps: InstallationsDeps): Promise<R
       const context = sealContextOf(row);
       const opened = open(deps.ring, { keyId: row.keyId, sealed: row.secret }, context);
       if (!opened.ok) {
-        report.unreadable.push({ installationId: row.id, keyId: row.keyId });
+        report.unreadable.push({ installationId: row.id, keyId: row.keyId, reason: opened.failure });
         continue;
       }
       const sealed = seal(deps.ring, opened.value, context);
