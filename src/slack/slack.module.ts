@@ -1,4 +1,6 @@
 import { App, ExpressReceiver } from '@slack/bolt';
+import type { Logger as SlackLogger } from '@slack/logger';
+import type { WebClientOptions } from '@slack/web-api';
 import express from 'express';
 import type { AppDeps, AppModule } from '../app/module';
 import { pruneInboundDeliveries } from '../chat/chat.repository';
@@ -8,7 +10,7 @@ import { missingInstallationKeys } from './installations.usecases';
 import { registerInstallationListeners } from './listeners/installation.listeners';
 import { registerSlackListeners } from './slack.listeners';
 import { createSlackSender } from './slack.sender';
-import { boltLogger, distributedWiring, singleWorkspaceWiring } from './slack.wiring';
+import { boltLogger, distributedWiring, type SlackWiring, singleWorkspaceWiring } from './slack.wiring';
 import { createWorkQueue } from './work-queue';
 
 /** The route Slack posts commands, interactivity and events to (pinned in DESIGN.md). */
@@ -51,28 +53,7 @@ export function createSlackModule(deps: AppDeps): AppModule | null {
       : singleWorkspaceWiring(deps, clientOptions, config.SLACK_BOT_TOKEN ?? '');
   const socketMode = Boolean(config.SLACK_APP_TOKEN);
   const router = express.Router();
-  const app = socketMode
-    ? new App({
-        authorize: wiring.authorize,
-        appToken: config.SLACK_APP_TOKEN,
-        socketMode: true,
-        clientOptions,
-        // The Socket Mode receiver builds its own WebClient (for apps.connections.open) from these.
-        installerOptions: { clientOptions },
-        logger,
-      })
-    : new App({
-        authorize: wiring.authorize,
-        receiver: new ExpressReceiver({
-          signingSecret: config.SLACK_SIGNING_SECRET ?? '',
-          endpoints: slackEventsPath,
-          router,
-          logger,
-          processBeforeResponse: false,
-        }),
-        clientOptions,
-        logger,
-      });
+  const app = createBoltApp(deps, { wiring, router, logger, clientOptions });
   const work = createWorkQueue({
     concurrency: slackWorkConcurrency,
     onError: (error) => deps.logger.error({ err: error }, 'Slack work failed'),
@@ -122,6 +103,38 @@ export function createSlackModule(deps: AppDeps): AppModule | null {
       await pruning;
     },
   };
+}
+
+/** Bolt over Socket Mode (SLACK_APP_TOKEN) or HTTP (its routes on `router`, mounted on the one HTTP server). */
+function createBoltApp(
+  deps: AppDeps,
+  input: { wiring: SlackWiring; router: express.Router; logger: SlackLogger; clientOptions: WebClientOptions },
+): App {
+  const { config } = deps;
+  const { wiring, logger, clientOptions } = input;
+  if (config.SLACK_APP_TOKEN) {
+    return new App({
+      authorize: wiring.authorize,
+      appToken: config.SLACK_APP_TOKEN,
+      socketMode: true,
+      clientOptions,
+      // The Socket Mode receiver builds its own WebClient (for apps.connections.open) from these.
+      installerOptions: { clientOptions },
+      logger,
+    });
+  }
+  return new App({
+    authorize: wiring.authorize,
+    receiver: new ExpressReceiver({
+      signingSecret: config.SLACK_SIGNING_SECRET ?? '',
+      endpoints: slackEventsPath,
+      router: input.router,
+      logger,
+      processBeforeResponse: false,
+    }),
+    clientOptions,
+    logger,
+  });
 }
 
 /** Says at start when stored installations are sealed under keys this process was not given. */
