@@ -61,11 +61,14 @@ export function distributedWiring(deps: AppDeps, clientOptions: WebClientOptions
 
 /** Slack tokens as they appear in text: bot, user, app-level and refresh tokens. */
 const slackTokenPattern = /\b(xox[a-z]|xapp)-[A-Za-z0-9-]+/g;
+/** A `token` field in a logged payload (Slack still sends its deprecated verification token in each request). */
+const tokenFieldPattern = /("token"\s*:\s*)"[^"]*"/g;
 
 /**
  * Bolt's, the installer's and the Socket Mode client's log lines, written through our logger. Anything
- * shaped like a Slack token, and the secrets in `secrets` (client, signing and state secrets), are
- * replaced before a line is written: debug logging of a Web API call must not leak them.
+ * shaped like a Slack token, any `token` field of a logged payload, and the secrets in `secrets`
+ * (client, signing and state secrets) are replaced before a line is written: debug logging of a
+ * request or a Web API call must not leak them.
  */
 export function boltLogger(deps: AppDeps, secrets: readonly (string | undefined)[]): SlackLogger {
   const child = deps.logger.child({ component: 'bolt' });
@@ -73,7 +76,7 @@ export function boltLogger(deps: AppDeps, secrets: readonly (string | undefined)
   let level = LogLevel.INFO;
   const text = (parts: unknown[]) => {
     let line = parts.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(' ');
-    line = line.replace(slackTokenPattern, '[token]');
+    line = line.replace(slackTokenPattern, '[token]').replace(tokenFieldPattern, '$1"[token]"');
     for (const secret of known) line = line.split(secret).join('[secret]');
     return line;
   };
