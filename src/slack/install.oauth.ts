@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Logger as SlackLogger } from '@slack/logger';
 import {
-  ClearStateStore,
+  type ClearStateStore as ClearStateStoreClass,
   type InstallationStore,
   InstallProvider,
   InvalidStateError,
@@ -18,6 +19,12 @@ import { pruneStateUses, recordStateUse } from './installations.repository';
 // cookie; Slack sends the installer back to GET /slack/oauth_redirect with a code and the state; the
 // provider checks the state, exchanges the code (oauth.v2.access), calls auth.test with the new token
 // and hands the installation to our store (installations.usecases.ts), which seals it.
+
+// @slack/oauth is CommonJS and re-exports ClearStateStore through a getter that Node's ESM loader does
+// not see (`import { ClearStateStore }` fails under `npm start`, though not under a bundler): require it.
+const { ClearStateStore } = createRequire(import.meta.url)('@slack/oauth') as {
+  ClearStateStore: typeof ClearStateStoreClass;
+};
 
 export const slackInstallPath = '/slack/install';
 export const slackOAuthRedirectPath = '/slack/oauth_redirect';
