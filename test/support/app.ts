@@ -1,11 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseConfig } from '../../src/config/config';
 import { createTestClock, type TestClock } from '../../src/lib/clock';
 import { type RunningAllot, startAllot } from '../../src/main';
-import { createTestDatabase, type TestDatabase } from './db';
+import { freshAllotDatabase } from './db';
 import { FakeSlack, type ResponsePost } from './fake-slack';
 import { type Envelope, FakeSocketMode } from './fake-socket-mode';
 
@@ -39,23 +36,14 @@ export async function startSlackHarness(
   await slack.start();
   const socket = options.socketMode ? new FakeSocketMode(slack) : undefined;
   await socket?.start();
-  let tdb: TestDatabase | undefined;
-  let dataDir: string | undefined;
-  const dbEnv: Record<string, string> = {};
-  if (process.env.DATABASE_URL) {
-    tdb = await createTestDatabase({ poolMax: 1 });
-    dbEnv.DATABASE_URL = tdb.url!;
-  } else {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'allot-e2e-'));
-    dbEnv.DATA_DIR = path.join(dataDir, 'data');
-  }
+  const database = await freshAllotDatabase();
   const parsed = parseConfig({
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     SLACK_SIGNING_SECRET: signingSecret,
     SLACK_BOT_TOKEN: 'xoxb-test-token',
     SLACK_API_URL: slack.apiUrl,
-    ...dbEnv,
+    ...database.env,
     ...env,
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
@@ -72,8 +60,7 @@ export async function startSlackHarness(
       await allot.stop();
       await socket?.stop();
       await slack.stop();
-      if (tdb) await tdb.close();
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+      await database.remove();
     },
   };
 }

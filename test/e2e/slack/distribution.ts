@@ -1,7 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
@@ -10,8 +7,9 @@ import { parseConfig } from '../../../src/config/config';
 import { createTestClock } from '../../../src/lib/clock';
 import { startAllot } from '../../../src/main';
 import { type SlackHarness, SlackWorkspace, signingSecret } from '../../support/app';
-import { createTestDatabase, type TestDatabase } from '../../support/db';
+import { freshAllotDatabase } from '../../support/db';
 import { type FakeInstallation, FakeSlack, fakeSlackApp } from '../../support/fake-slack';
+import { settle } from './team';
 
 // Allot distributed to several Slack workspaces (SLACK_CLIENT_ID): a harness that starts it as
 // `npm start` does, against the fake Slack (Web API, oauth.v2.access, auth.test), keeps its database
@@ -41,8 +39,7 @@ export interface DistributionHarness extends SlackHarness {
 export async function startDistributionHarness(env: Record<string, string> = {}): Promise<DistributionHarness> {
   const slack = new FakeSlack();
   await slack.start();
-  let tdb: TestDatabase | undefined;
-  let folder: string | undefined;
+  const database = await freshAllotDatabase({ prefix: 'allot-dist-' });
   const settings: Record<string, string> = {
     PORT: '0',
     LOG_LEVEL: 'debug',
@@ -53,14 +50,8 @@ export async function startDistributionHarness(env: Record<string, string> = {})
     ALLOT_ENCRYPTION_KEY: newEncryptionKey(),
     SLACK_API_URL: slack.apiUrl,
     ...env,
+    ...database.env,
   };
-  if (process.env.DATABASE_URL) {
-    tdb = await createTestDatabase({ poolMax: 1 });
-    settings.DATABASE_URL = tdb.url!;
-  } else {
-    folder = await mkdtemp(path.join(tmpdir(), 'allot-dist-'));
-    settings.DATA_DIR = path.join(folder, 'data');
-  }
   const logs: string[] = [];
   const logger = pino(
     { level: 'debug', base: { app: 'allot' } },
@@ -95,8 +86,7 @@ export async function startDistributionHarness(env: Record<string, string> = {})
     async stop() {
       await harness.allot.stop();
       await slack.stop();
-      await tdb?.close();
-      if (folder) await rm(folder, { recursive: true, force: true });
+      await database.remove();
     },
   };
   harness.baseUrl = `http://127.0.0.1:${harness.allot.port}`;
@@ -171,4 +161,16 @@ export async function installationRowCounts(h: SlackHarness) {
            (SELECT count(*) FROM workspaces)::int AS workspaces`);
   const rows = Array.isArray(result) ? result : (result as { rows: unknown[] }).rows;
   return rows[0] as { installations: number; states: number; organisations: number; workspaces: number };
+}
+
+/**
+ * Someone types /balance in a workspace Allot cannot serve (not installed, uninstalled, its token
+ * unreadable): Slack gets its acknowledgement, and no answer ever comes.
+ */
+export async function expectCommandUnanswered(ws: SlackWorkspace): Promise<void> {
+  const { body, responsePath } = ws.commandBody({ user: 'UANA', command: '/balance', text: '' });
+  expect((await ws.send(body, 'application/x-www-form-urlencoded')).status).toBe(200);
+  await settle(ws.harness);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(ws.harness.slack.responsesTo(responsePath)).toEqual([]);
 }
