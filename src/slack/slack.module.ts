@@ -68,6 +68,7 @@ export function createSlackModule(deps: AppDeps): AppModule | null {
   let socketStart: Promise<void> | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
   let pruning: Promise<unknown> = Promise.resolve();
+  let keyCheck: Promise<unknown> = Promise.resolve();
   const prune = () => {
     const before = new Date(deps.ctx.clock.now().getTime() - slackDeliveryRetentionMs);
     pruning = Promise.all(
@@ -83,7 +84,12 @@ export function createSlackModule(deps: AppDeps): AppModule | null {
     async start() {
       pruneTimer = setInterval(prune, pruneIntervalMs);
       pruneTimer.unref();
-      if (wiring.installations) await warnOfMissingKeys(deps, wiring.installations);
+      // In the background: start-up (and its signal handlers) must not wait for this check.
+      if (wiring.installations) {
+        keyCheck = warnOfMissingKeys(deps, wiring.installations).catch((error) =>
+          deps.logger.warn({ err: error }, 'could not check the keys of stored Slack installations'),
+        );
+      }
       if (!socketMode) return;
       // Connecting to Slack must not hold up (or fail) the start of the HTTP API: connect in the background.
       socketStart = app.start().then(
@@ -100,7 +106,7 @@ export function createSlackModule(deps: AppDeps): AppModule | null {
       }
       // Let listeners that already acknowledged finish their ledger work and replies.
       await work.drain();
-      await pruning;
+      await Promise.all([pruning, keyCheck]);
     },
   };
 }
@@ -139,7 +145,9 @@ function createBoltApp(
 
 /** Says at start when stored installations are sealed under keys this process was not given. */
 async function warnOfMissingKeys(deps: AppDeps, installations: Parameters<typeof missingInstallationKeys>[0]) {
-  for (const missing of await missingInstallationKeys(installations)) {
+  const missingKeys = await missingInstallationKeys(installations);
+  if (missingKeys.length === 0) deps.logger.info('the encryption keys given open every stored Slack installation');
+  for (const missing of missingKeys) {
     deps.logger.error(
       { keyId: missing.keyId, installations: missing.count },
       'Slack installations are encrypted with a key that is neither ALLOT_ENCRYPTION_KEY nor in ' +

@@ -154,6 +154,14 @@ describe('`npm start` installed to Slack workspaces (SLACK_CLIENT_ID)', () => {
     });
     expect(forged.status).toBe(400);
     expect(server.stdout()).toContain('workspaces install Allot at /slack/install');
+    // /healthz answers before start-up has finished; a signal is handled once Allot says it listens.
+    await withTimeout(
+      (async () => {
+        while (!server.stdout().includes('Allot is listening')) await new Promise((resolve) => setTimeout(resolve, 50));
+      })(),
+      30_000,
+      'Allot to say it is listening',
+    );
     server.child.kill('SIGTERM');
     expect((await withTimeout(server.exited, 30_000, 'the server to stop')).code).toBe(0);
   }, 120_000);
