@@ -5,7 +5,7 @@ import { describeStartupFailure, startupExitCodes } from './app/startup-failures
 import { createApprovalsModule } from './approvals/approvals.module';
 import { sweepExpiredRequests } from './chat/actions.usecases';
 import { digestFailureNotice } from './chat/digest.replies';
-import { type Config, loadConfigFromProcessEnv } from './config/config';
+import { type Config, loadConfigFromProcessEnv, slackModeOf } from './config/config';
 import { createDatabase, type Database } from './db/client';
 import { applyMigrations } from './db/migrate';
 import { createDigestModule } from './digest/digest.module';
@@ -60,7 +60,7 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
   };
   // The chat SDKs (Bolt, botbuilder: tens of megabytes each) are loaded only for a platform that is on.
   const modules: AppModule[] = [
-    config.SLACK_BOT_TOKEN ? (await import('./slack/slack.module')).createSlackModule(deps) : null,
+    slackModeOf(config) !== 'off' ? (await import('./slack/slack.module')).createSlackModule(deps) : null,
     teamsAccess(config) === 'refused'
       ? createTeamsRefusalModule()
       : (await import('./teams/teams.module')).createTeamsModule(deps),
@@ -104,10 +104,19 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
 }
 
 function describeConfiguration(config: Config, logger: Logger): void {
-  if (config.SLACK_BOT_TOKEN) {
-    logger.info({ mode: config.SLACK_APP_TOKEN ? 'socket' : 'http' }, 'Slack is configured');
+  const slack = slackModeOf(config);
+  if (slack !== 'off') {
+    logger.info(
+      { mode: config.SLACK_APP_TOKEN ? 'socket' : 'http', workspaces: slack },
+      slack === 'distributed'
+        ? 'Slack is configured: workspaces install Allot at /slack/install'
+        : 'Slack is configured',
+    );
   } else {
-    logger.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)');
+    logger.info(
+      'Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode), ' +
+        'or SLACK_CLIENT_ID and its companions to install Allot to several workspaces',
+    );
   }
   describeTeamsAccess(config, logger);
 }

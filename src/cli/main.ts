@@ -5,6 +5,7 @@ import { registerAllowanceCommands } from './commands/allowance.commands';
 import { registerApikeyCommands } from './commands/apikey.commands';
 import { registerDatabaseCommands } from './commands/database.commands';
 import { registerDigestCommands } from './commands/digest.commands';
+import { registerKeysCommands } from './commands/keys.commands';
 import { registerLedgerCommands } from './commands/ledger.commands';
 import { registerMemberCommands } from './commands/member.commands';
 import { registerOrgCommands } from './commands/org.commands';
@@ -37,6 +38,7 @@ registerOtlpCommands(program);
 registerAllowanceCommands(program);
 registerDigestCommands(program);
 registerDatabaseCommands(program);
+registerKeysCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { resolveFromProjectRoot } from '../lib/project';
+import { parseEncryptionKey } from '../lib/secret-box';
 
 // The only reader of process.env. Every key has a doc, a default where one makes sense, and its
 // environment name; a bad value ends start-up with one line per problem naming the variable.
@@ -30,6 +31,16 @@ const trueOrFalse = (fallback: 'true' | 'false') =>
 /** A host name as an operator types one for a listening address (letters, digits, dots, hyphens). */
 const hostNamePattern =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+const encryptionKeyProblem = 'must be 32 random bytes in base64, e.g. the output of: openssl rand -base64 32';
+/** An AES-256 key as operators write it (base64 of 32 bytes), read into its bytes. */
+const encryptionKey = z
+  .string()
+  .trim()
+  .refine((value) => parseEncryptionKey(value) !== undefined, encryptionKeyProblem)
+  .transform((value) => parseEncryptionKey(value)!);
+/** Shortest SLACK_STATE_SECRET accepted: it signs the OAuth state, so it must not be guessable. */
+export const slackStateSecretLengthMin = 20;
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const appTypes = ['MultiTenant', 'SingleTenant', 'UserAssignedMSI'] as const;
@@ -106,6 +117,44 @@ export const configSchema = z.object({
   SLACK_APP_TOKEN: z.preprocess(emptyToUndefined, z.string().startsWith('xapp-', 'must start with xapp-').optional()),
   /** Base URL of the Slack Web API (tests point it at a local fake). */
   SLACK_API_URL: z.preprocess(emptyToUndefined, z.url().default('https://slack.com/api/')),
+  /**
+   * Slack app client id (Basic Information). Set, Allot is installed to workspaces through OAuth
+   * (GET /slack/install) and each workspace's bot token comes from its stored installation, in place of
+   * SLACK_BOT_TOKEN. Needs SLACK_CLIENT_SECRET, SLACK_STATE_SECRET and ALLOT_ENCRYPTION_KEY.
+   */
+  SLACK_CLIENT_ID: optionalString,
+  /** Slack app client secret (Basic Information), for oauth.v2.access. */
+  SLACK_CLIENT_SECRET: optionalString,
+  /** Signs the OAuth state parameter of an installation (random, at least 20 characters). */
+  SLACK_STATE_SECRET: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .min(
+        slackStateSecretLengthMin,
+        `must be at least ${slackStateSecretLengthMin} random characters, e.g. the output of: openssl rand -hex 32`,
+      )
+      .optional(),
+  ),
+  /** Encrypts stored secrets (Slack bot tokens): 32 bytes in base64; its id is stored beside each value. */
+  ALLOT_ENCRYPTION_KEY: z.preprocess(emptyToUndefined, encryptionKey.optional()),
+  /**
+   * Earlier encryption keys, comma-separated, still able to open what they sealed while `allot keys
+   * rotate` re-encrypts it under ALLOT_ENCRYPTION_KEY. Remove them once the rotation is done.
+   */
+  ALLOT_PREVIOUS_ENCRYPTION_KEYS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item.length > 0),
+      )
+      .pipe(z.array(encryptionKey).max(10)),
+  ),
   /** Hours a top-up request waits for a decision before it expires. */
   APPROVAL_EXPIRY_HOURS: z.preprocess(
     emptyToUndefined,
@@ -171,20 +220,59 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
 }
 
 function crossFieldProblems(config: Config): string[] {
-  const problems: string[] = [];
-  if (config.SLACK_BOT_TOKEN && !config.SLACK_APP_TOKEN && !config.SLACK_SIGNING_SECRET) {
-    problems.push(
-      'SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)',
-    );
-  }
-  if ((config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN) && !config.SLACK_BOT_TOKEN) {
-    problems.push('SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set');
-  }
+  const problems = slackProblems(config);
   if (config.MICROSOFT_APP_ID && config.MICROSOFT_APP_TYPE !== 'UserAssignedMSI' && !config.MICROSOFT_APP_PASSWORD) {
     problems.push('MICROSOFT_APP_PASSWORD: required with MICROSOFT_APP_ID unless MICROSOFT_APP_TYPE=UserAssignedMSI');
   }
   if (config.MICROSOFT_APP_ID && config.MICROSOFT_APP_TYPE !== 'MultiTenant' && !config.MICROSOFT_APP_TENANT_ID) {
     problems.push(`MICROSOFT_APP_TENANT_ID: required when MICROSOFT_APP_TYPE=${config.MICROSOFT_APP_TYPE}`);
+  }
+  if (config.ALLOT_PREVIOUS_ENCRYPTION_KEYS.length > 0 && !config.ALLOT_ENCRYPTION_KEY) {
+    problems.push('ALLOT_ENCRYPTION_KEY: required with ALLOT_PREVIOUS_ENCRYPTION_KEYS (the key values move to)');
+  }
+  return problems;
+}
+
+/**
+ * How Allot serves Slack: not at all, one workspace with SLACK_BOT_TOKEN, or every workspace that
+ * installs the app through OAuth (SLACK_CLIENT_ID), each with its own stored token.
+ */
+export type SlackMode = 'off' | 'single_workspace' | 'distributed';
+
+export function slackModeOf(config: Pick<Config, 'SLACK_BOT_TOKEN' | 'SLACK_CLIENT_ID'>): SlackMode {
+  if (config.SLACK_CLIENT_ID) return 'distributed';
+  return config.SLACK_BOT_TOKEN ? 'single_workspace' : 'off';
+}
+
+function slackProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const mode = slackModeOf(config);
+  if (mode !== 'off' && !config.SLACK_APP_TOKEN && !config.SLACK_SIGNING_SECRET) {
+    const by = mode === 'distributed' ? 'SLACK_CLIENT_ID' : 'SLACK_BOT_TOKEN';
+    problems.push(`SLACK_SIGNING_SECRET: required with ${by} in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)`);
+  }
+  if ((config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN) && mode === 'off') {
+    problems.push(
+      'SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set ' +
+        '(or SLACK_CLIENT_ID, to install Allot to several workspaces)',
+    );
+  }
+  if (mode === 'distributed') {
+    if (config.SLACK_BOT_TOKEN) {
+      problems.push(
+        'SLACK_BOT_TOKEN: not used with SLACK_CLIENT_ID (each workspace gets its token by installing Allot at ' +
+          '/slack/install); remove it',
+      );
+    }
+    if (!config.SLACK_CLIENT_SECRET) problems.push('SLACK_CLIENT_SECRET: required with SLACK_CLIENT_ID');
+    if (!config.SLACK_STATE_SECRET) problems.push('SLACK_STATE_SECRET: required with SLACK_CLIENT_ID');
+    if (!config.ALLOT_ENCRYPTION_KEY) {
+      problems.push('ALLOT_ENCRYPTION_KEY: required with SLACK_CLIENT_ID (it encrypts the stored bot tokens)');
+    }
+  } else {
+    for (const name of ['SLACK_CLIENT_SECRET', 'SLACK_STATE_SECRET'] as const) {
+      if (config[name]) problems.push(`SLACK_CLIENT_ID: required when ${name} is set`);
+    }
   }
   return problems;
 }

@@ -8,6 +8,7 @@ import type { MessageLocation, PlatformSender, SendOutcome } from '../notify/not
 import { toSlackMessage } from './blockkit.presenter';
 import { findSlackUserIds } from './slack.repository';
 import { memberIdsIn, type SlackIds } from './slack-text.models';
+import type { SlackClients, WorkspaceClient } from './workspace-clients';
 
 /** Slack's per-channel posting limit, applied to channel posts (the digest). */
 export const channelSendWindows = [{ count: 1, ms: 1_000 }] as const;
@@ -43,103 +44,153 @@ export async function slackIdsFor(orm: Orm, orgId: bigint, message: ChatMessage)
   return findSlackUserIds(orm, orgId, memberIdsIn(message));
 }
 
+/** Slack errors that may mean "this channel is in another of the organisation's workspaces". */
+const otherWorkspaceErrors = new Set(['channel_not_found', 'not_in_channel', 'message_not_found']);
+
+interface SenderDeps {
+  clients: SlackClients;
+  orm: () => Orm;
+  logger: Logger;
+}
+
+const notInstalled: SendOutcome = { ok: false, reason: 'unreachable', detail: 'not_installed' };
+
+/** A failed Web API call as a send outcome (logged with its Slack error code, never its arguments). */
+function failure(deps: SenderDeps, error: unknown, what: string): SendOutcome {
+  const { code, unreachable } = slackErrorOf(error);
+  deps.logger.warn({ code, what }, 'Slack Web API call failed');
+  return { ok: false, reason: unreachable ? 'unreachable' : 'failed', detail: code };
+}
+
+/** Where a posted message lives; the workspace goes with it, so an edit uses the same token. */
+function locationOf(channel: string, ts: string | undefined, teamId: string | null): MessageLocation {
+  return { platform: 'slack', ref: { channel, ts: ts ?? '', ...(teamId ? { teamId } : {}) } };
+}
+
 /**
- * Direct messages on Slack: conversations.open + chat.postMessage, chat.update for edits. A 429 is
- * retried by the WebClient after Retry-After; any other failure is returned (never thrown) so the
- * caller can tell the person acting, and the ledger change that caused the message stands.
+ * Runs `call` with the client of the workspace named by `teamId`; without one (a location stored
+ * before distribution, a digest set up at the CLI), with each installation of the organisation in
+ * turn while the answer says the channel is not in that workspace.
  */
-export function createSlackSender(deps: { client: WebClient; orm: () => Orm; logger: Logger }): PlatformSender {
+async function withWorkspaceClient(
+  deps: SenderDeps,
+  input: { orgId: bigint; teamId: string | undefined; what: string },
+  call: (workspace: WorkspaceClient) => Promise<SendOutcome>,
+): Promise<SendOutcome> {
+  const { orgId, teamId } = input;
+  const candidates = teamId
+    ? [await deps.clients.forWorkspace({ orgId, teamId })].filter((c): c is WorkspaceClient => c !== null)
+    : await deps.clients.forOrganisation(orgId);
+  let last: SendOutcome = notInstalled;
+  for (const workspace of candidates) {
+    last = await call(workspace);
+    if (last.ok || !otherWorkspaceErrors.has(last.detail ?? '')) return last;
+  }
+  if (last === notInstalled) deps.logger.warn({ what: input.what, teamId }, 'Slack: Allot is not installed there');
+  return last;
+}
+
+/**
+ * A direct message: conversations.open (its channel id cached per installation and person) and
+ * chat.postMessage, with the token of the workspace the person was met in.
+ */
+async function sendDirectMessage(
+  deps: SenderDeps,
+  dmChannels: Map<string, string>,
+  input: { orgId: bigint; identity: MemberIdentity; message: ChatMessage },
+): Promise<SendOutcome> {
+  const { orgId, identity } = input;
+  const workspace = await deps.clients.forWorkspace({ orgId, teamId: identity.workspaceId });
+  if (!workspace) return notInstalled;
+  const body = toSlackMessage(input.message, await slackIdsFor(deps.orm(), orgId, input.message));
+  const cacheKey = `${workspace.installation}:${identity.externalId}`;
+  // A cached DM channel can go stale (the conversation was closed or the app reinstalled): then
+  // open it again once.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const cached = attempt === 0 ? dmChannels.get(cacheKey) : undefined;
+    let channel = cached;
+    if (!channel) {
+      const opened = await openDirectChannel(workspace.client, identity.externalId);
+      if ('error' in opened) return failure(deps, opened.error, 'conversations.open');
+      if (!opened.channel) return { ok: false, reason: 'failed', detail: 'no_channel' };
+      channel = opened.channel;
+      if (dmChannels.size >= dmChannelsCachedMax) dmChannels.clear();
+      dmChannels.set(cacheKey, channel);
+    }
+    try {
+      const posted = await workspace.client.chat.postMessage({ channel, ...body });
+      return { ok: true, location: locationOf(posted.channel ?? channel, posted.ts, workspace.teamId) };
+    } catch (error) {
+      if (cached && slackErrorOf(error).code === 'channel_not_found') {
+        dmChannels.delete(cacheKey);
+        continue;
+      }
+      return failure(deps, error, 'chat.postMessage');
+    }
+  }
+  return { ok: false, reason: 'failed', detail: 'no_channel' };
+}
+
+/**
+ * Messages on Slack: direct messages, channel posts (the digest) and edits, each with the token of
+ * the workspace the person or channel belongs to (SlackClients). A workspace Allot is not installed in
+ * (never, or no more) gets no call at all: the send is `unreachable`. A 429 is retried by the
+ * WebClient after Retry-After; any other failure is returned (never thrown) so the caller can tell the
+ * person acting, and the ledger change that caused the message stands.
+ */
+export function createSlackSender(deps: SenderDeps): PlatformSender {
   // chat.postMessage allows about one message per second per channel (PLATFORMS.md §10).
   const channelLimiter = new SendLimiter(channelSendWindows);
-  const fail = (error: unknown, what: string): SendOutcome => {
-    const { code, unreachable } = slackErrorOf(error);
-    deps.logger.warn({ code, what }, 'Slack Web API call failed');
-    return { ok: false, reason: unreachable ? 'unreachable' : 'failed', detail: code };
-  };
-  // DM channel ids by Slack user: conversations.open is rate-limited at about 50 calls a minute, far
-  // below a burst of grants, and its answer for a person does not change.
+  // DM channel ids by installation and Slack user: conversations.open is rate-limited at about 50 calls
+  // a minute, far below a burst of grants, and its answer for a person does not change.
   const dmChannels = new Map<string, string>();
   return {
     platform: 'slack',
-    async sendDirect({ orgId, identity, message }: { orgId: bigint; identity: MemberIdentity; message: ChatMessage }) {
-      const ids = await slackIdsFor(deps.orm(), orgId, message);
-      const body = toSlackMessage(message, ids);
-      // A cached DM channel can go stale (the conversation was closed or the app reinstalled): then
-      // open it again once.
-      for (let attempt = 0; attempt < 2; attempt++) {
-        const cached = attempt === 0 ? dmChannels.get(identity.externalId) : undefined;
-        let channel = cached;
-        if (!channel) {
-          const opened = await openDirectChannel(deps.client, dmChannels, identity.externalId);
-          if ('error' in opened) return fail(opened.error, 'conversations.open');
-          if (!opened.channel) return { ok: false, reason: 'failed', detail: 'no_channel' };
-          channel = opened.channel;
-        }
-        try {
-          const posted = await deps.client.chat.postMessage({ channel, ...body });
-          const location: MessageLocation = {
-            platform: 'slack',
-            ref: { channel: posted.channel ?? channel, ts: posted.ts ?? '' },
-          };
-          return { ok: true, location };
-        } catch (error) {
-          const { code } = slackErrorOf(error);
-          if (cached && code === 'channel_not_found') {
-            dmChannels.delete(identity.externalId);
-            continue;
-          }
-          return fail(error, 'chat.postMessage');
-        }
-      }
-      return { ok: false, reason: 'failed', detail: 'no_channel' };
-    },
+    sendDirect: (input) => sendDirectMessage(deps, dmChannels, input),
     /** A message in a channel (the weekly digest); the bot must be a member of the channel (/invite @Allot). */
     async postToChannel({ orgId, destination, message }) {
       const channel = destination.ref.channelId ?? destination.ref.channel;
       if (!channel) return { ok: false, reason: 'failed', detail: 'no_channel' };
-      const ids = await slackIdsFor(deps.orm(), orgId, message);
-      try {
-        const posted = await channelLimiter.run(channel, () =>
-          deps.client.chat.postMessage({ channel, ...toSlackMessage(message, ids) }),
-        );
-        return {
-          ok: true,
-          location: { platform: 'slack', ref: { channel: posted.channel ?? channel, ts: posted.ts ?? '' } },
-        };
-      } catch (error) {
-        return fail(error, 'chat.postMessage (channel)');
-      }
+      const body = toSlackMessage(message, await slackIdsFor(deps.orm(), orgId, message));
+      const where = { orgId, teamId: destination.ref.teamId, what: 'chat.postMessage (channel)' };
+      return withWorkspaceClient(deps, where, async (workspace) => {
+        try {
+          const post = () => workspace.client.chat.postMessage({ channel, ...body });
+          const posted = await channelLimiter.run(channel, post);
+          return { ok: true, location: locationOf(posted.channel ?? channel, posted.ts, workspace.teamId) };
+        } catch (error) {
+          return failure(deps, error, where.what);
+        }
+      });
     },
     async update({ orgId, location, message }) {
-      const channel = location.ref.channel;
-      const ts = location.ref.ts;
+      const { channel, ts } = location.ref;
       if (!channel || !ts) return { ok: false, reason: 'failed', detail: 'bad_location' };
-      const ids = await slackIdsFor(deps.orm(), orgId, message);
-      try {
-        await deps.client.chat.update({ channel, ts, ...toSlackMessage(message, ids) });
-        return { ok: true, location };
-      } catch (error) {
-        return fail(error, 'chat.update');
-      }
+      const body = toSlackMessage(message, await slackIdsFor(deps.orm(), orgId, message));
+      return withWorkspaceClient(
+        deps,
+        { orgId, teamId: location.ref.teamId, what: 'chat.update' },
+        async (workspace) => {
+          try {
+            await workspace.client.chat.update({ channel, ts, ...body });
+            return { ok: true, location };
+          } catch (error) {
+            return failure(deps, error, 'chat.update');
+          }
+        },
+      );
     },
   };
 }
 
-/** Opens the DM channel with a Slack user (conversations.open) and caches it, bounded by dmChannelsCachedMax. */
+/** Opens the DM channel with a Slack user (conversations.open). */
 async function openDirectChannel(
   client: WebClient,
-  dmChannels: Map<string, string>,
   userId: string,
 ): Promise<{ channel: string | undefined } | { error: unknown }> {
-  let channel: string | undefined;
   try {
-    channel = (await client.conversations.open({ users: userId })).channel?.id;
+    return { channel: (await client.conversations.open({ users: userId })).channel?.id };
   } catch (error) {
     return { error };
   }
-  if (channel) {
-    if (dmChannels.size >= dmChannelsCachedMax) dmChannels.clear();
-    dmChannels.set(userId, channel);
-  }
-  return { channel };
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/config';
+import { parseConfig, slackModeOf } from '../../src/config/config';
 import { repoRoot } from '../start/spawn';
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -161,5 +161,89 @@ describe('configuration from the environment', () => {
   it('several bad values give one line each', () => {
     const problems = problemsOf({ PORT: '-1', LOG_LEVEL: 'loud', DATABASE_URL: 'sqlite://x' });
     expect(problems.map((problem) => problem.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'PORT']);
+  });
+
+  describe('Slack distribution (SLACK_CLIENT_ID)', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const distribution = {
+      SLACK_CLIENT_ID: '1111.2222',
+      SLACK_CLIENT_SECRET: 'client-secret',
+      SLACK_STATE_SECRET: 'state-secret-of-twenty-chars',
+      SLACK_SIGNING_SECRET: 'signing',
+      ALLOT_ENCRYPTION_KEY: key,
+    };
+
+    it('the four variables with a signing secret turn distribution on; the key is read into its 32 bytes', () => {
+      const parsed = parseConfig(distribution);
+      expect(parsed.ok).toBe(true);
+      if (!parsed.ok) return;
+      expect(slackModeOf(parsed.config)).toBe('distributed');
+      expect(parsed.config.ALLOT_ENCRYPTION_KEY).toEqual(Buffer.alloc(32, 7));
+      expect(parsed.config.ALLOT_PREVIOUS_ENCRYPTION_KEYS).toEqual([]);
+      expect(slackModeOf({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_CLIENT_ID: undefined })).toBe('single_workspace');
+      expect(slackModeOf({ SLACK_BOT_TOKEN: undefined, SLACK_CLIENT_ID: undefined })).toBe('off');
+    });
+
+    it('Socket Mode takes the place of the signing secret, as in single-workspace mode', () => {
+      const { SLACK_SIGNING_SECRET: _signing, ...socket } = distribution;
+      expect(parseConfig({ ...socket, SLACK_APP_TOKEN: 'xapp-1' }).ok).toBe(true);
+      expect(problemsOf(socket)).toEqual([
+        'SLACK_SIGNING_SECRET: required with SLACK_CLIENT_ID in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)',
+      ]);
+    });
+
+    it.each(['SLACK_CLIENT_SECRET', 'SLACK_STATE_SECRET', 'ALLOT_ENCRYPTION_KEY'] as const)(
+      'without %s, start-up stops and names it',
+      (variable) => {
+        const problems = problemsOf({ ...distribution, [variable]: '' });
+        expect(problems).toHaveLength(1);
+        expect(problems[0]).toMatch(new RegExp(`^${variable}: required with SLACK_CLIENT_ID`));
+      },
+    );
+
+    it('SLACK_BOT_TOKEN beside SLACK_CLIENT_ID is refused: tokens come from each installation', () => {
+      expect(problemsOf({ ...distribution, SLACK_BOT_TOKEN: 'xoxb-1' })).toEqual([
+        'SLACK_BOT_TOKEN: not used with SLACK_CLIENT_ID (each workspace gets its token by installing Allot at ' +
+          '/slack/install); remove it',
+      ]);
+    });
+
+    it('a client secret or state secret without a client id is a forgotten SLACK_CLIENT_ID', () => {
+      expect(problemsOf({ SLACK_CLIENT_SECRET: 'x', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' })).toEqual([
+        'SLACK_CLIENT_ID: required when SLACK_CLIENT_SECRET is set',
+      ]);
+    });
+
+    it.each([
+      ['31 bytes', Buffer.alloc(31, 1).toString('base64')],
+      ['33 bytes', Buffer.alloc(33, 1).toString('base64')],
+      ['hex instead of base64', Buffer.alloc(32, 1).toString('hex')],
+      ['base64url characters', Buffer.alloc(32, 0xfb).toString('base64url')],
+      ['a passphrase', 'correct horse battery staple'],
+    ])('an encryption key of %s is refused with the command that makes a good one', (_what, value) => {
+      expect(problemsOf({ ...distribution, ALLOT_ENCRYPTION_KEY: value })).toEqual([
+        'ALLOT_ENCRYPTION_KEY: must be 32 random bytes in base64, e.g. the output of: openssl rand -base64 32',
+      ]);
+    });
+
+    it('previous keys are a comma-separated list, a bad one named by its position, and need a current key', () => {
+      const previous = Buffer.alloc(32, 9).toString('base64');
+      expect(parseConfig({ ...distribution, ALLOT_PREVIOUS_ENCRYPTION_KEYS: ` ${previous} , ${key}` })).toMatchObject({
+        ok: true,
+        config: { ALLOT_PREVIOUS_ENCRYPTION_KEYS: [Buffer.alloc(32, 9), Buffer.alloc(32, 7)] },
+      });
+      expect(problemsOf({ ...distribution, ALLOT_PREVIOUS_ENCRYPTION_KEYS: `${previous},oops` })).toEqual([
+        'ALLOT_PREVIOUS_ENCRYPTION_KEYS: must be 32 random bytes in base64, e.g. the output of: openssl rand -base64 32 (entry 2)',
+      ]);
+      expect(problemsOf({ ALLOT_PREVIOUS_ENCRYPTION_KEYS: previous })).toEqual([
+        'ALLOT_ENCRYPTION_KEY: required with ALLOT_PREVIOUS_ENCRYPTION_KEYS (the key values move to)',
+      ]);
+    });
+
+    it('a short state secret is refused', () => {
+      expect(problemsOf({ ...distribution, SLACK_STATE_SECRET: 'short' })).toEqual([
+        'SLACK_STATE_SECRET: must be at least 20 random characters, e.g. the output of: openssl rand -hex 32',
+      ]);
+    });
   });
 });

@@ -119,3 +119,50 @@ it('a bad configuration stops `npm start` with one line per problem, each naming
   ]);
   expect(server.stdout()).not.toContain('Allot is listening');
 }, 90_000);
+
+describe('`npm start` installed to Slack workspaces (SLACK_CLIENT_ID)', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let database: TestDatabase | undefined;
+  beforeAll(async () => {
+    dir = await tempDir();
+    if (onPostgres) database = await createTestDatabase({ poolMax: 1 });
+  });
+  afterAll(async () => {
+    killAll();
+    await dir.remove();
+    await database?.close();
+  });
+
+  it('the built server serves the Add to Slack page, refuses a forged state, and stops cleanly', async () => {
+    const port = await freePort();
+    const server = spawnNpmStart({
+      ...(database ? { DATABASE_URL: database.url } : { DATA_DIR: path.join(dir.path, 'data') }),
+      PORT: String(port),
+      SLACK_CLIENT_ID: '1111.2222',
+      SLACK_CLIENT_SECRET: 'client-secret',
+      SLACK_STATE_SECRET: 'state-secret-of-at-least-20',
+      SLACK_SIGNING_SECRET: 'signing-secret',
+      ALLOT_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
+    });
+    await waitForHealthy(server, port, 90_000);
+    const page = await fetch(`http://127.0.0.1:${port}/slack/install`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Add to Slack');
+    expect(page.headers.get('set-cookie')).toMatch(/^slack-app-oauth-state=.+; Secure; HttpOnly/);
+    const forged = await fetch(`http://127.0.0.1:${port}/slack/oauth_redirect?code=c&state=forged`, {
+      headers: { cookie: 'slack-app-oauth-state=forged' },
+    });
+    expect(forged.status).toBe(400);
+    expect(server.stdout()).toContain('workspaces install Allot at /slack/install');
+    // /healthz answers before start-up has finished; a signal is handled once Allot says it listens.
+    await withTimeout(
+      (async () => {
+        while (!server.stdout().includes('Allot is listening')) await new Promise((resolve) => setTimeout(resolve, 50));
+      })(),
+      30_000,
+      'Allot to say it is listening',
+    );
+    server.child.kill('SIGTERM');
+    expect((await withTimeout(server.exited, 30_000, 'the server to stop')).code).toBe(0);
+  }, 120_000);
+});

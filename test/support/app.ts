@@ -1,12 +1,10 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseConfig } from '../../src/config/config';
 import { createTestClock, type TestClock } from '../../src/lib/clock';
 import { type RunningAllot, startAllot } from '../../src/main';
-import { createTestDatabase, type TestDatabase } from './db';
+import { freshAllotDatabase } from './db';
 import { FakeSlack, type ResponsePost } from './fake-slack';
+import { type Envelope, FakeSocketMode } from './fake-socket-mode';
 
 export const signingSecret = 'test-signing-secret-8f742231b10e8888';
 
@@ -15,6 +13,13 @@ export interface SlackHarness {
   slack: FakeSlack;
   clock: TestClock;
   baseUrl: string;
+  /**
+   * How a workspace's requests reach Allot: signed HTTP posts to /slack/events unless set (Socket Mode
+   * harnesses send them as envelopes over the fake Socket Mode connection instead).
+   */
+  deliver?: (body: string, contentType: string, headers?: Record<string, string>) => Promise<PostResult>;
+  /** Slack's side of the Socket Mode connection, when the harness runs in Socket Mode. */
+  socket?: FakeSocketMode;
   stop(): Promise<void>;
 }
 
@@ -23,26 +28,22 @@ export interface SlackHarness {
  * HTTP server), with Slack's Web API pointed at a local fake. On Postgres each harness gets its own
  * database cloned from the migrated template; on PGlite a scratch data folder.
  */
-export async function startSlackHarness(env: Record<string, string> = {}): Promise<SlackHarness> {
+export async function startSlackHarness(
+  env: Record<string, string> = {},
+  options: { socketMode?: boolean } = {},
+): Promise<SlackHarness> {
   const slack = new FakeSlack();
   await slack.start();
-  let tdb: TestDatabase | undefined;
-  let dataDir: string | undefined;
-  const dbEnv: Record<string, string> = {};
-  if (process.env.DATABASE_URL) {
-    tdb = await createTestDatabase({ poolMax: 1 });
-    dbEnv.DATABASE_URL = tdb.url!;
-  } else {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'allot-e2e-'));
-    dbEnv.DATA_DIR = path.join(dataDir, 'data');
-  }
+  const socket = options.socketMode ? new FakeSocketMode(slack) : undefined;
+  await socket?.start();
+  const database = await freshAllotDatabase();
   const parsed = parseConfig({
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     SLACK_SIGNING_SECRET: signingSecret,
     SLACK_BOT_TOKEN: 'xoxb-test-token',
     SLACK_API_URL: slack.apiUrl,
-    ...dbEnv,
+    ...database.env,
     ...env,
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
@@ -53,13 +54,37 @@ export async function startSlackHarness(env: Record<string, string> = {}): Promi
     slack,
     clock,
     baseUrl: `http://127.0.0.1:${allot.port}`,
+    socket,
+    deliver: socket ? (body, contentType) => deliverOverSocket(socket, body, contentType) : undefined,
     async stop() {
       await allot.stop();
+      await socket?.stop();
       await slack.stop();
-      if (tdb) await tdb.close();
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+      await database.remove();
     },
   };
+}
+
+/**
+ * A request as Slack sends it in Socket Mode: the same payload as over HTTP, in an envelope of its
+ * kind (a slash command's form fields, an interaction's `payload` JSON, an Events API body), answered
+ * by an acknowledgement instead of an HTTP status. 200 once acknowledged.
+ */
+async function deliverOverSocket(socket: FakeSocketMode, body: string, contentType: string): Promise<PostResult> {
+  const started = performance.now();
+  let type: Envelope['type'];
+  let payload: Envelope['payload'];
+  if (contentType.includes('json')) {
+    type = 'events_api';
+    payload = JSON.parse(body);
+  } else {
+    const form = new URLSearchParams(body);
+    const interaction = form.get('payload');
+    type = interaction ? 'interactive' : 'slash_commands';
+    payload = interaction ? JSON.parse(interaction) : Object.fromEntries(form);
+  }
+  const ack = await socket.deliver(type, payload);
+  return { status: 200, text: JSON.stringify(ack.payload ?? {}), elapsedMs: performance.now() - started };
 }
 
 /** The v0 signature exactly as Slack computes it: hex HMAC-SHA256 over `v0:<timestamp>:<raw body>`. */
@@ -104,14 +129,36 @@ export class SlackWorkspace {
    * Several workspaces share one fake Slack, so the user ids a test writes ("UMIA") get a suffix
    * unique to this workspace on the way out and lose it on the way back: tests read as if alone.
    */
-  readonly suffix = `Q${randomBytes(3).toString('hex').toUpperCase()}Q`;
+  readonly suffix: string = `Q${randomBytes(3).toString('hex').toUpperCase()}Q`;
+
+  /** E…: the Enterprise Grid organisation this workspace belongs to, if any. */
+  readonly enterpriseId: string | undefined;
+  /** True when Allot is installed org-wide for the enterprise (payloads say is_enterprise_install). */
+  readonly orgInstall: boolean;
 
   constructor(
     readonly harness: SlackHarness,
-    options: { teamId?: string; fixedIds?: string[] } = {},
+    options: {
+      teamId?: string;
+      fixedIds?: string[];
+      enterpriseId?: string;
+      orgInstall?: boolean;
+      suffix?: string;
+    } = {},
   ) {
     this.teamId = options.teamId ?? `T${randomBytes(5).toString('hex').toUpperCase()}`;
     this.fixedIds = new Set(options.fixedIds ?? []);
+    this.enterpriseId = options.enterpriseId;
+    this.orgInstall = Boolean(options.orgInstall);
+    // Workspaces of one Grid enterprise share their people (W… ids), so they may share a suffix.
+    if (options.suffix) this.suffix = options.suffix;
+  }
+
+  /** Posts a request as Slack does: signed HTTP, or the harness's own transport (Socket Mode). */
+  send(body: string, contentType: string, headers?: Record<string, string>): Promise<PostResult> {
+    return this.harness.deliver
+      ? this.harness.deliver(body, contentType, headers)
+      : postSigned(this.harness.baseUrl, body, contentType, { headers });
   }
 
   /** Ids kept as written (e.g. ones named in ALLOT_ADMINS), with their DM channels. */
@@ -164,7 +211,8 @@ export class SlackWorkspace {
       command: input.command,
       text: this.text(input.text),
       api_app_id: 'A0ALLOT',
-      is_enterprise_install: 'false',
+      ...(this.enterpriseId ? { enterprise_id: this.enterpriseId, enterprise_name: 'Grid' } : {}),
+      is_enterprise_install: String(this.orgInstall),
       response_url: `${this.harness.slack.url}${responsePath}`,
       trigger_id: triggerId,
     }).toString();
@@ -174,7 +222,7 @@ export class SlackWorkspace {
   /** Sends a slash command and waits for the reply posted to its response_url. */
   async command(user: string, command: string, text: string, options: { triggerId?: string } = {}) {
     const { body, responsePath, triggerId } = this.commandBody({ user, command, text, triggerId: options.triggerId });
-    const ack = await postSigned(this.harness.baseUrl, body, 'application/x-www-form-urlencoded');
+    const ack = await this.send(body, 'application/x-www-form-urlencoded');
     if (ack.status !== 200) throw new Error(`command not acknowledged: ${ack.status} ${ack.text}`);
     const reply = await this.harness.slack.waitFor(
       () => this.harness.slack.responsesTo(responsePath)[0],
@@ -211,8 +259,8 @@ export class SlackWorkspace {
       container,
       trigger_id: newTriggerId(),
       team: { id: this.teamId, domain: 'acme' },
-      enterprise: null,
-      is_enterprise_install: false,
+      enterprise: this.enterpriseId ? { id: this.enterpriseId, name: 'Grid' } : null,
+      is_enterprise_install: this.orgInstall,
       ...(input.fromHome
         ? { view: { id: 'VHOME', type: 'home' } }
         : { channel: { id: this.id(input.channel ?? 'D0'), name: 'directmessage' } }),
@@ -235,7 +283,7 @@ export class SlackWorkspace {
     input: Parameters<SlackWorkspace['actionPayload']>[0],
   ): Promise<{ status: number; responsePath: string; elapsedMs: number }> {
     const { body, responsePath } = this.actionPayload(input);
-    const ack = await postSigned(this.harness.baseUrl, body, 'application/x-www-form-urlencoded');
+    const ack = await this.send(body, 'application/x-www-form-urlencoded');
     return { status: ack.status, responsePath, elapsedMs: ack.elapsedMs };
   }
 
@@ -283,8 +331,7 @@ export class SlackWorkspace {
       },
       response_urls: [],
     };
-    return postSigned(
-      this.harness.baseUrl,
+    return this.send(
       new URLSearchParams({ payload: JSON.stringify(payload) }).toString(),
       'application/x-www-form-urlencoded',
     );
@@ -303,14 +350,21 @@ export class SlackWorkspace {
       type: 'event_callback',
       event_id: options.eventId ?? `Ev${randomBytes(6).toString('hex').toUpperCase()}`,
       event_time: Math.floor(Date.now() / 1000),
+      ...(this.enterpriseId ? { enterprise_id: this.enterpriseId } : {}),
       authorizations: [
-        { enterprise_id: null, team_id: this.teamId, user_id: 'UALLOTBOT', is_bot: true, is_enterprise_install: false },
+        {
+          enterprise_id: this.enterpriseId ?? null,
+          team_id: this.orgInstall ? null : this.teamId,
+          user_id: 'UALLOTBOT',
+          is_bot: true,
+          is_enterprise_install: this.orgInstall,
+        },
       ],
     });
     const headers: Record<string, string> =
       options.retryNum === undefined
         ? {}
         : { 'x-slack-retry-num': String(options.retryNum), 'x-slack-retry-reason': 'http_timeout' };
-    return postSigned(this.harness.baseUrl, body, 'application/json', { headers });
+    return this.send(body, 'application/json', headers);
   }
 }

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { createDatabase, type Database } from '../../src/db/client';
@@ -54,4 +57,23 @@ export async function createTestDatabase(options: { poolMax?: number } = {}): Pr
 
 export function createTestCtx(db: Database, clock: TestClock = createTestClock()): Ctx & { clock: TestClock } {
   return { db, clock };
+}
+
+/**
+ * Where an Allot started by a test keeps its data, as its environment says it: DATABASE_URL of a
+ * fresh clone of the migrated template on the Postgres server, or DATA_DIR, a new PGlite folder.
+ * `remove` drops the database or deletes the folder (after Allot has stopped).
+ */
+export async function freshAllotDatabase(
+  options: { poolMax?: number; prefix?: string } = {},
+): Promise<{ env: { DATABASE_URL: string } | { DATA_DIR: string }; remove(): Promise<void> }> {
+  if (process.env.DATABASE_URL) {
+    const tdb = await createTestDatabase({ poolMax: options.poolMax ?? 1 });
+    return { env: { DATABASE_URL: tdb.url! }, remove: () => tdb.close() };
+  }
+  const folder = await mkdtemp(path.join(tmpdir(), options.prefix ?? 'allot-e2e-'));
+  return {
+    env: { DATA_DIR: path.join(folder, 'data') },
+    remove: () => rm(folder, { recursive: true, force: true }),
+  };
 }

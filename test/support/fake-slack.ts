@@ -34,6 +34,25 @@ export interface FakeSlackUser {
 
 type Injected = { status: 429; retryAfterS: number } | { error: string } | { delayMs: number };
 
+/** A workspace (or a whole Grid enterprise) that approved Allot on Slack's consent screen. */
+export interface FakeInstallation {
+  /** The code Slack appends to the redirect URL; oauth.v2.access exchanges it once. */
+  code: string;
+  token: string;
+  teamId?: string;
+  teamName?: string;
+  enterpriseId?: string;
+  enterpriseName?: string;
+  isEnterpriseInstall: boolean;
+  botUserId: string;
+  botId: string;
+  installerUserId: string;
+  scope: string;
+}
+
+/** The Slack app the fake plays the far side of (what oauth.v2.access checks). */
+export const fakeSlackApp = { appId: 'A0ALLOT', clientId: '1111.2222', clientSecret: 'fake-client-secret-0123456789' };
+
 /** Nested Web API arguments arrive JSON-encoded inside the form. */
 const jsonFields = new Set(['blocks', 'view', 'attachments', 'users']);
 
@@ -51,6 +70,13 @@ export class FakeSlack {
   private server!: Server;
   private tsCounter = 1000;
   url = '';
+  /** Installations by code (consented, maybe not yet exchanged) and by token (exchanged). */
+  private readonly installationsByCode = new Map<string, FakeInstallation & { exchanged: boolean }>();
+  private readonly installationsByToken = new Map<string, FakeInstallation>();
+  /** Tokens Slack no longer accepts (the app was uninstalled, or the token revoked). */
+  readonly revokedTokens = new Set<string>();
+  /** What apps.connections.open answers: a Socket Mode URL, once a fake Socket Mode server runs. */
+  socketModeUrl: string | undefined;
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
@@ -89,6 +115,29 @@ export class FakeSlack {
     const queue = this.injected.get(method) ?? [];
     for (let i = 0; i < times; i++) queue.push(answer);
     this.injected.set(method, queue);
+  }
+
+  /**
+   * Someone approved Allot for a workspace (or, org-wide, for a Grid enterprise) on Slack's consent
+   * screen: Slack would now redirect them to /slack/oauth_redirect with this installation's code.
+   */
+  consent(input: Omit<FakeInstallation, 'code' | 'token' | 'botUserId' | 'botId' | 'scope'> & { scope: string }) {
+    const owner = input.isEnterpriseInstall ? input.enterpriseId : input.teamId;
+    const installation = {
+      ...input,
+      code: `code-${owner}-${this.installationsByCode.size}-${Math.random().toString(36).slice(2, 10)}`,
+      token: `xoxb-${owner}-${Math.random().toString(36).slice(2, 14)}`,
+      botUserId: `UBOT${owner}`,
+      botId: `B${owner}`,
+      exchanged: false,
+    };
+    this.installationsByCode.set(installation.code, installation);
+    return installation;
+  }
+
+  /** Slack stops accepting a token (uninstalled or revoked): every later call with it is refused. */
+  revoke(token: string): void {
+    this.revokedTokens.add(token);
   }
 
   callsOf(method: string): WebApiCall[] {
@@ -150,6 +199,10 @@ export class FakeSlack {
     const token = (req.headers.authorization ?? '').replace(/^Bearer /, '') || undefined;
     const call: WebApiCall = { method, token, params, at: Date.now() };
     this.calls.push(call);
+    if (token && this.revokedTokens.has(token)) {
+      call.answer = { ok: false, error: 'token_revoked' };
+      return { status: 200, body: call.answer };
+    }
     const injected = this.injected.get(method)?.shift();
     if (injected && 'delayMs' in injected) await new Promise((resolve) => setTimeout(resolve, injected.delayMs));
     if (injected && 'status' in injected) {
@@ -164,15 +217,56 @@ export class FakeSlack {
       call.answer = { ok: false, error: injected.error };
       return { status: 200, body: call.answer };
     }
-    call.answer = this.answer(method, params);
+    call.answer = this.answer(method, params, token);
     return { status: 200, body: call.answer };
   }
 
+  /** oauth.v2.access as Slack answers it: the app's credentials checked, each code exchanged once. */
   // biome-ignore lint/suspicious/noExplicitAny: Web API answers are free-form JSON.
-  private answer(method: string, params: Record<string, any>): Record<string, any> {
+  private exchangeCode(params: Record<string, any>): Record<string, any> {
+    if (params.client_id !== fakeSlackApp.clientId || params.client_secret !== fakeSlackApp.clientSecret) {
+      return { ok: false, error: 'invalid_client_id' };
+    }
+    const installation = this.installationsByCode.get(String(params.code));
+    if (!installation || installation.exchanged) return { ok: false, error: 'invalid_code' };
+    installation.exchanged = true;
+    this.installationsByToken.set(installation.token, installation);
+    return {
+      ok: true,
+      app_id: fakeSlackApp.appId,
+      authed_user: { id: installation.installerUserId },
+      scope: installation.scope,
+      token_type: 'bot',
+      access_token: installation.token,
+      bot_user_id: installation.botUserId,
+      team: installation.isEnterpriseInstall ? null : { id: installation.teamId, name: installation.teamName },
+      enterprise: installation.enterpriseId
+        ? { id: installation.enterpriseId, name: installation.enterpriseName }
+        : null,
+      is_enterprise_install: installation.isEnterpriseInstall,
+    };
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: Web API answers are free-form JSON.
+  private answer(method: string, params: Record<string, any>, token?: string): Record<string, any> {
     switch (method) {
-      case 'auth.test':
-        return { ok: true, user_id: 'UALLOTBOT', bot_id: 'BALLOT', team_id: 'T0', user: 'allot' };
+      case 'oauth.v2.access':
+        return this.exchangeCode(params);
+      case 'auth.test': {
+        const installed = token ? this.installationsByToken.get(token) : undefined;
+        if (!installed) return { ok: true, user_id: 'UALLOTBOT', bot_id: 'BALLOT', team_id: 'T0', user: 'allot' };
+        return {
+          ok: true,
+          url: `https://${(installed.teamId ?? installed.enterpriseId ?? '').toLowerCase()}.slack.example/`,
+          team: installed.teamName ?? installed.enterpriseName,
+          user: 'allot',
+          team_id: installed.teamId ?? installed.enterpriseId,
+          user_id: installed.botUserId,
+          bot_id: installed.botId,
+          enterprise_id: installed.enterpriseId,
+          is_enterprise_install: installed.isEnterpriseInstall,
+        };
+      }
       case 'users.info': {
         const user = this.users.get(String(params.user));
         if (!user) return { ok: false, error: 'user_not_found' };
@@ -204,8 +298,8 @@ export class FakeSlack {
       case 'views.publish':
         return { ok: true, view: { id: `V${++this.tsCounter}`, ...(params.view ?? {}) } };
       case 'apps.connections.open':
-        // No WebSocket server here: Socket Mode tests only check that the app-level token reaches us.
-        return { ok: false, error: 'invalid_auth' };
+        // Without a fake Socket Mode server the app-level token is refused, as Slack refuses a bad one.
+        return this.socketModeUrl ? { ok: true, url: this.socketModeUrl } : { ok: false, error: 'invalid_auth' };
       default:
         return { ok: false, error: 'unknown_method' };
     }

@@ -1,4 +1,3 @@
-import { firstDelivery } from '../../chat/commands.usecases';
 import { findOrganisationByWorkspace } from '../../members/members.repository';
 import { refreshMemberFromPlatform } from '../../members/members.usecases';
 import { profileOfSlackUser, type SlackUser } from '../slack-user.models';
@@ -18,7 +17,7 @@ interface EventEnvelope {
  */
 export const registerEventListeners: RegisterListeners = (app, kit) => {
   const { deps, track } = kit;
-  app.event('app_home_opened', async ({ event, body }) => {
+  app.event('app_home_opened', async ({ event, body, client }) => {
     if (event.tab !== 'home') return;
     const envelope = body as unknown as EventEnvelope;
     await track(async () => {
@@ -29,10 +28,11 @@ export const registerEventListeners: RegisterListeners = (app, kit) => {
         orgInstall: Boolean(auth?.is_enterprise_install),
         userId: event.user,
       };
-      const { org, member } = await kit.actorOf(who);
+      const request = kit.forRequest(client);
+      const { org, member } = await request.actorOf(who);
       // Slack retries an event it thinks failed (x-slack-retry-num); the event id makes that a no-op.
-      if (!(await firstDelivery(deps, org.id, `slack:event:${envelope.event_id}`))) return;
-      await kit.publishHome(org.id, member.id, event.user);
+      if (!(await kit.firstDelivery(org.id, `slack:event:${envelope.event_id}`))) return;
+      await request.publishHome(org.id, member.id, event.user);
     });
   });
 

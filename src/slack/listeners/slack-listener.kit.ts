@@ -3,7 +3,7 @@ import type { WebClient } from '@slack/web-api';
 import type { AppDeps } from '../../app/module';
 import { runAction } from '../../chat/actions.usecases';
 import type { ChatDirectory, ChatOutcome } from '../../chat/chat.models';
-import { homeFor, resolveChatMember } from '../../chat/commands.usecases';
+import { firstDelivery, homeFor, resolveChatMember } from '../../chat/commands.usecases';
 import type { Member, Organisation } from '../../members/members.repository';
 import type { ChatMessage } from '../../notify/message.models';
 import { toHomeView, toSlackMessage } from '../blockkit.presenter';
@@ -16,7 +16,6 @@ import { slackIdsFor } from '../slack.sender';
 
 export interface SlackListenerDeps {
   deps: AppDeps;
-  client: WebClient;
   /** Runs work after the acknowledgement, so shutdown can wait for it. */
   track(work: () => Promise<unknown>): Promise<unknown>;
 }
@@ -52,19 +51,35 @@ export interface ClickAnswer {
   isCancel?: boolean;
 }
 
-/** The helpers every listener uses, bound to one app's dependencies. */
-export interface SlackListenerKit extends SlackListenerDeps {
+/**
+ * The helpers a listener uses for one request, bound to the Web API client Bolt hands it: that client
+ * carries the token of the request's workspace (its installation, or SLACK_BOT_TOKEN), so every call
+ * made for a request speaks for the workspace it came from.
+ */
+export interface SlackRequestKit {
+  client: WebClient;
   directory: ChatDirectory;
   actorOf(who: SlackActor): Promise<{ org: Organisation; member: Member }>;
-  present(orgId: bigint, message: ChatMessage): Promise<ReturnType<typeof toSlackMessage>>;
-  respondSafely(respond: RespondFn, body: Record<string, unknown>): Promise<void>;
   publishHome(orgId: bigint, memberId: bigint, userId: string): Promise<void>;
   answerClick(input: ClickAnswer): Promise<void>;
-  /** Runs a click (a button, or the deny form) as the person acting; returns who they are and the outcome. */
+  /** Runs a click (a button, or the deny form) as the person acting, once per delivery (`deliveryKey`). */
   click(
     who: SlackActor,
-    clicked: { actionId: string; value: string; note?: string },
-  ): Promise<{ org: Organisation; member: Member; outcome: ChatOutcome }>;
+    clicked: { actionId: string; value: string; note?: string; deliveryKey?: string },
+  ): Promise<{ org: Organisation; member: Member; outcome: ChatOutcome } | null>;
+}
+
+/** The helpers every listener uses, bound to one app's dependencies. */
+export interface SlackListenerKit extends SlackListenerDeps {
+  present(orgId: bigint, message: ChatMessage): Promise<ReturnType<typeof toSlackMessage>>;
+  respondSafely(respond: RespondFn, body: Record<string, unknown>): Promise<void>;
+  /** The helpers for one request, speaking through the client Bolt gave its listener. */
+  forRequest(client: WebClient): SlackRequestKit;
+  /**
+   * True the first time a delivery (a command, a click, an event) is seen for the organisation; false
+   * when Slack (or someone replaying a signed request) delivers it again, which must then do nothing.
+   */
+  firstDelivery(orgId: bigint, deliveryKey: string): Promise<boolean>;
 }
 
 /** A kind of listener: registers its handlers on the app. */
@@ -72,8 +87,7 @@ export type RegisterListeners = (app: App, kit: SlackListenerKit) => void;
 
 /** Binds the shared helpers to one app's dependencies. */
 export function createListenerKit(listener: SlackListenerDeps): SlackListenerKit {
-  const { deps, client } = listener;
-  const directory: ChatDirectory = createSlackDirectory(client);
+  const { deps } = listener;
 
   const present = async (orgId: bigint, message: ChatMessage) =>
     toSlackMessage(message, await slackIdsFor(deps.ctx.db.orm, orgId, message));
@@ -85,6 +99,20 @@ export function createListenerKit(listener: SlackListenerDeps): SlackListenerKit
       deps.logger.warn({ err: error }, 'could not answer through response_url');
     }
   }
+
+  const kit: SlackListenerKit = {
+    ...listener,
+    present,
+    respondSafely,
+    forRequest: (client) => createRequestKit(kit, client),
+    firstDelivery: (orgId, deliveryKey) => firstDelivery(deps, orgId, deliveryKey),
+  };
+  return kit;
+}
+
+function createRequestKit(kit: SlackListenerKit, client: WebClient): SlackRequestKit {
+  const { deps, present } = kit;
+  const directory: ChatDirectory = createSlackDirectory(client);
 
   async function publishHome(orgId: bigint, memberId: bigint, userId: string) {
     const home = await homeFor(deps, { orgId, memberId });
@@ -119,7 +147,7 @@ export function createListenerKit(listener: SlackListenerDeps): SlackListenerKit
       // Cancelling from the requester's own (ephemeral) confirmation replaces it; otherwise the
       // clicker gets a private note and the approval messages were edited in place for everyone.
       const replace = Boolean(input.isCancel && outcome.ok);
-      await respondSafely(input.respond, {
+      await kit.respondSafely(input.respond, {
         response_type: 'ephemeral',
         replace_original: replace,
         ...(await present(org.id, outcome.reply)),
@@ -132,16 +160,15 @@ export function createListenerKit(listener: SlackListenerDeps): SlackListenerKit
   const actorOf = (who: SlackActor) => resolveSlackActor(deps, directory, who);
 
   return {
-    ...listener,
+    client,
     directory,
     actorOf,
-    async click(who, clicked) {
+    async click(who, { deliveryKey, ...clicked }) {
       const { org, member } = await actorOf(who);
+      if (deliveryKey && !(await kit.firstDelivery(org.id, deliveryKey))) return null;
       const outcome = await runAction(deps, { platform: 'slack', org, actor: member, ...clicked });
       return { org, member, outcome };
     },
-    present,
-    respondSafely,
     publishHome,
     answerClick,
   };

@@ -6,7 +6,7 @@ import type { DenyOrigin, RegisterListeners, SlackActor } from './slack-listener
 /** Modal submissions: the deny form, which carries where it was opened from in its private_metadata. */
 export const registerViewListeners: RegisterListeners = (app, kit) => {
   const { track } = kit;
-  app.view<ViewSubmitAction>(denyModalCallbackId, async ({ ack, body, view }) => {
+  app.view<ViewSubmitAction>(denyModalCallbackId, async ({ ack, body, view, client }) => {
     await ack();
     await track(async () => {
       let origin: DenyOrigin;
@@ -23,9 +23,11 @@ export const registerViewListeners: RegisterListeners = (app, kit) => {
       };
       const note = view.state.values[denyReasonBlockId]?.[denyReasonActionId]?.value ?? undefined;
       const clicked = { actionId: actionIds.deny, value: origin.requestId, note: note ?? undefined };
-      const { org, member, outcome } = await kit.click(who, clicked);
+      const request = kit.forRequest(client);
+      const done = await request.click(who, { ...clicked, deliveryKey: `slack:view:${body.trigger_id}` });
+      if (!done) return;
       const fromHome = Boolean(origin.fromHome);
-      await kit.answerClick({ org, member, who, outcome, fromHome, channel: origin.channel });
+      await request.answerClick({ ...done, who, fromHome, channel: origin.channel });
     });
   });
 };

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepExpiredRequests } from '../../../src/chat/actions.usecases';
 import { type SlackHarness, SlackWorkspace, startSlackHarness } from '../../support/app';
-import { textOf, type WebApiCall } from '../../support/fake-slack';
-import { ledgerOf, settle, setUpTeam } from './team';
+import { textOf } from '../../support/fake-slack';
+import { approvalDm, buttonsOf, ledgerOf, press, settle, setUpTeam } from './team';
 
 let h: SlackHarness;
 beforeAll(async () => {
@@ -10,43 +10,8 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.stop());
 
-// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON.
-const buttonsOf = (call: WebApiCall): any[] =>
-  // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON.
-  (call.params.blocks ?? []).filter((b: any) => b.type === 'actions').flatMap((b: any) => b.elements);
-
-/** The approval DM posted to a channel for a request, with the button values and where it lives. */
-async function approvalDm(ws: SlackWorkspace, channel: string) {
-  const call = await h.slack.waitFor(
-    () => ws.callsOf('chat.postMessage').findLast((c) => c.params.channel === channel && buttonsOf(c).length > 0),
-    10_000,
-    `approval DM in ${channel}`,
-  );
-  const approve = buttonsOf(call).find((b) => b.action_id === 'request.approve');
-  const deny = buttonsOf(call).find((b) => b.action_id === 'request.deny');
-  return {
-    call,
-    requestId: String(approve.value),
-    denyValue: String(deny.value),
-    ts: String(call.answer!.ts),
-    channel,
-  };
-}
-
-type ApprovalDm = Awaited<ReturnType<typeof approvalDm>>;
-
-/** `user` presses Approve or Deny on the approval DM, with the value that button carries. */
-const press = (ws: SlackWorkspace, user: string, dm: ApprovalDm, button: 'approve' | 'deny') =>
-  ws.click({
-    user,
-    actionId: `request.${button}`,
-    value: button === 'approve' ? dm.requestId : dm.denyValue,
-    channel: dm.channel,
-    messageTs: dm.ts,
-  });
-
 /** Submits, without a reason, the deny modal that pressing Deny opened for the request. */
-async function submitDenyModal(ws: SlackWorkspace, user: string, dm: ApprovalDm) {
+async function submitDenyModal(ws: SlackWorkspace, user: string, dm: { requestId: string }) {
   const modal = await h.slack.waitFor(() =>
     ws.callsOf('views.open').find((c) => JSON.parse(c.params.view.private_metadata).requestId === dm.requestId),
   );

@@ -43,6 +43,14 @@ it('declares the five commands with usage hints and escaping, events and interac
   expect(manifest.settings.interactivity.is_enabled).toBe(true);
   expect(new URL(manifest.settings.event_subscriptions.request_url).pathname).toBe('/slack/events');
   expect(manifest.settings.event_subscriptions.bot_events).toContain('app_home_opened');
+  // Distribution: Slack sends installers back to /slack/oauth_redirect and tells Allot when it is removed.
+  expect(manifest.oauth_config.redirect_urls.map((url: string) => new URL(url).pathname)).toEqual([
+    '/slack/oauth_redirect',
+  ]);
+  expect(manifest.settings.event_subscriptions.bot_events).toEqual(
+    expect.arrayContaining(['app_uninstalled', 'tokens_revoked']),
+  );
+  expect(manifest.settings.org_deploy_enabled).toBe(true);
   expect(manifest.features.app_home.home_tab_enabled).toBe(true);
   expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(
     ['chat:write', 'commands', 'im:write', 'users:read', 'users:read.email'].sort(),

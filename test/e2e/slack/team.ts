@@ -3,7 +3,7 @@ import * as ledgerRepo from '../../../src/ledger/ledger.repository';
 import { auditLedger, getBalances } from '../../../src/ledger/ledger.usecases';
 import * as membersRepo from '../../../src/members/members.repository';
 import type { SlackHarness, SlackWorkspace } from '../../support/app';
-import { textOf } from '../../support/fake-slack';
+import { textOf, type WebApiCall } from '../../support/fake-slack';
 
 /**
  * A workspace with an admin (a Slack workspace admin), a manager (Mia) holding `budget` tokens, her
@@ -72,3 +72,39 @@ export async function settle(h: SlackHarness, quietMs = 150) {
     await sleep(quietMs);
   }
 }
+
+/** The buttons of a posted message. */
+// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON.
+export const buttonsOf = (call: WebApiCall): any[] =>
+  // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON.
+  (call.params.blocks ?? []).filter((b: any) => b.type === 'actions').flatMap((b: any) => b.elements);
+
+/** The approval DM posted to a channel for a request, with the button values and where it lives. */
+export async function approvalDm(ws: SlackWorkspace, channel: string) {
+  const call = await ws.harness.slack.waitFor(
+    () => ws.callsOf('chat.postMessage').findLast((c) => c.params.channel === channel && buttonsOf(c).length > 0),
+    10_000,
+    `approval DM in ${channel}`,
+  );
+  const approve = buttonsOf(call).find((b) => b.action_id === 'request.approve');
+  const deny = buttonsOf(call).find((b) => b.action_id === 'request.deny');
+  return {
+    call,
+    requestId: String(approve.value),
+    denyValue: String(deny.value),
+    ts: String(call.answer!.ts),
+    channel,
+  };
+}
+
+export type ApprovalDm = Awaited<ReturnType<typeof approvalDm>>;
+
+/** `user` presses Approve or Deny on the approval DM, with the value that button carries. */
+export const press = (ws: SlackWorkspace, user: string, dm: ApprovalDm, button: 'approve' | 'deny') =>
+  ws.click({
+    user,
+    actionId: `request.${button}`,
+    value: button === 'approve' ? dm.requestId : dm.denyValue,
+    channel: dm.channel,
+    messageTs: dm.ts,
+  });
