@@ -396,7 +396,10 @@ async function benchLeaderboard(ctx: Ctx, raw: postgres.Sql) {
       from (select id, row_number() over (order by id) - 1 as n from members where org_id = ${orgId.toString()}::bigint) m
      cross join generate_series(${quarter.start}::date, ${quarter.end}::date - 1, interval '1 day') with ordinality as days(d, day_n)
      cross join (values (0, 'gpt-4o', 'code', 1500), (1, 'claude-sonnet-4-5', 'chat', 1000)) as p(k, model, category, weight)
-     cross join lateral (select ${base}::bigint + case when (m.n * ${days} * 2 + (day_n - 1) * 2 + p.k) < ${extra} then 1 else 0 end as events) e`;
+     cross join lateral (select ${base}::bigint + case when (m.n * ${days} * 2 + (day_n - 1) * 2 + p.k) < ${extra} then 1 else 0 end as events) e
+     -- Day by day, as ingestion writes them (each day's rows are created that day), so a week's rows
+     -- lie together on disk as they would in a real database.
+     order by d, m.id, p.k`;
   await raw`
     insert into usage_period_totals (org_id, period, period_start, member_id, events, tokens, value, cost_micros)
     select r.org_id, 'month', date_trunc('month', r.day)::date, r.member_id, sum(r.events), sum(r.tokens), sum(r.value),
