@@ -3,6 +3,7 @@ import { packageVersion } from '../lib/project';
 import { CliError, cliSettings } from './cli-context';
 import { registerAllowanceCommands } from './commands/allowance.commands';
 import { registerApikeyCommands } from './commands/apikey.commands';
+import { registerDashboardCommands } from './commands/dashboard.commands';
 import { registerDatabaseCommands } from './commands/database.commands';
 import { registerDigestCommands } from './commands/digest.commands';
 import { registerLedgerCommands } from './commands/ledger.commands';
@@ -34,6 +35,7 @@ registerPriceCommands(program);
 registerWeightCommands(program);
 registerAllowanceCommands(program);
 registerDigestCommands(program);
+registerDashboardCommands(program);
 registerDatabaseCommands(program);
 
 try {

@@ -304,6 +304,25 @@ describe('the allot CLI', () => {
     },
     240_000,
   );
+
+  it('dashboard link prints a one-time sign-in link for a member, and says what to set when the dashboard is off', async () => {
+    expect(await allotRefused(1, 'dashboard', 'link', 'acme', 'ana@acme.test')).toBe(
+      'The dashboard is off: set DASHBOARD_URL to its public address (like https://allot.acme.com), as the server has it.',
+    );
+    const on = await runCli(['dashboard', 'link', 'acme', 'ana@acme.test'], {
+      ...env,
+      DASHBOARD_URL: 'https://allot.acme.test/',
+    });
+    expect(on.code, on.stderr).toBe(0);
+    expect(on.stdout.trim()).toMatch(/^https:\/\/allot\.acme\.test\/dashboard\/signin\/[A-Za-z0-9_-]{43}$/);
+    expect(on.stderr).toContain('A sign-in link for Ana Lima: it works once, until');
+    const stranger = await runCli(['dashboard', 'link', 'acme', 'nobody@acme.test'], {
+      ...env,
+      DASHBOARD_URL: 'https://allot.acme.test',
+    });
+    expect(stranger.code).toBe(1);
+    expect(stranger.stdout).toBe('');
+  });
 });
 
 function escapeRegExp(text: string): string {

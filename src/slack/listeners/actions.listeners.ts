@@ -1,11 +1,13 @@
 import type { BlockAction, ButtonAction } from '@slack/bolt';
+import { dashboardLinkActionId } from '../../chat/dashboard.replies';
+import { dashboardLinkOutcome } from '../../chat/dashboard.usecases';
 import { actionIds } from '../../chat/replies.models';
 import { denyModal } from '../blockkit.presenter';
 import { actionActor, type DenyOrigin, type RegisterListeners } from './slack-listener.kit';
 
 /**
  * Buttons: Approve, Deny and Cancel under a top-up request (Deny opens a form for the reason first),
- * and Confirm or Cancel under a large operation's question. Acknowledged first, then run.
+ * Confirm or Cancel under a large operation's question, and Open dashboard. Acknowledged first, then run.
  */
 export const registerActionListeners: RegisterListeners = (app, kit) => {
   const { deps, client, track } = kit;
@@ -39,6 +41,24 @@ export const registerActionListeners: RegisterListeners = (app, kit) => {
       const { org, member, outcome } = await kit.click(who, clicked);
       const isCancel = action.action_id === actionIds.cancel;
       await kit.answerClick({ org, member, who, outcome, fromHome, channel, respond, isCancel });
+    });
+  });
+
+  // "Open dashboard" (the App Home, the help reply): a fresh sign-in link, answered privately (an ephemeral
+  // reply through response_url, or a direct message from the Home tab).
+  app.action<BlockAction<ButtonAction>>(dashboardLinkActionId, async ({ ack, body, respond }) => {
+    await ack();
+    await track(async () => {
+      const who = actionActor(body);
+      const { org, member } = await kit.actorOf(who);
+      const outcome = await dashboardLinkOutcome(deps, {
+        platform: 'slack',
+        org,
+        actor: member,
+        replyVisibility: 'private',
+      });
+      const fromHome = body.container?.type === 'view';
+      await kit.answerClick({ org, member, who, outcome, fromHome: false, respond: fromHome ? undefined : respond });
     });
   });
 

@@ -26,6 +26,8 @@ export const registerCommandListeners: RegisterListeners = (app, kit) => {
           idempotencyKey: `slack:${who.teamId}:${command.trigger_id}`,
           directory: kit.directory,
           place: slackCommandPlace(command.channel_id),
+          // Every reply goes through response_url as an ephemeral message: only the person sees it.
+          replyVisibility: 'private',
         });
         await kit.respondSafely(respond, { response_type: 'ephemeral', ...(await kit.present(org.id, outcome.reply)) });
       } catch (error) {
