@@ -6,6 +6,7 @@ import { type Dashboard, frameOf, requireFormOfSession, requireSession, sendPage
 import { mountMe } from './me.routes';
 import { cookieNames, securityHeaders, signInRateLimitDefault } from './security';
 import { mountSignIn } from './signin.routes';
+import { mountTeam } from './team.routes';
 import { messagePage } from './views/message.view';
 
 // The web dashboard (issue #15): pages for members, managers and admins, served by Allot's one HTTP
@@ -34,6 +35,7 @@ function createRouter(dashboard: Dashboard): Router {
   router.use(requireSession(dashboard), requireFormOfSession(dashboard));
   router.get('/', (_req, res) => res.redirect(303, '/dashboard/me'));
   mountMe(router, dashboard);
+  mountTeam(router, dashboard);
 
   router.use((_req, res) => {
     const viewer = res.locals.viewer ? frameOf(viewerOf(res)) : undefined;

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import type { UsageHistory } from '../../usage/usage-history.models';
+import { type HistoryWindowDays, historyWindowsDays, type UsageHistory } from '../../usage/usage-history.models';
 import { formatMoney, formatTokens, moneyForChart } from './format.models';
 
 // Parts several pages share: a usage chart with its table, a notice, links that switch a view.
@@ -113,6 +113,34 @@ export function Notice(props: { kind: 'ok' | 'problem'; children: ComponentChild
     <div class={`notice ${props.kind}`} role={props.kind === 'problem' ? 'alert' : 'status'}>
       {props.children}
     </div>
+  );
+}
+
+/** What a page says about the last thing done: lines of text (a refusal is chat's own words). */
+export interface NoticeInput {
+  kind: 'ok' | 'problem';
+  lines: string[];
+}
+
+export function NoticeLines(props: { notice: NoticeInput | undefined }) {
+  if (!props.notice) return null;
+  return (
+    <Notice kind={props.notice.kind}>
+      {props.notice.lines.map((line) => (
+        <p key={line}>{line}</p>
+      ))}
+    </Notice>
+  );
+}
+
+/** The 30/90-day switch of a page's usage: `href(days)` is the page's address for that window. */
+export function WindowSwitcher(props: { days: HistoryWindowDays; href: (days: HistoryWindowDays) => string }) {
+  return (
+    <Switcher
+      label="Period"
+      current={props.days}
+      options={historyWindowsDays.map((days) => ({ value: days, text: `Last ${days} days`, href: props.href(days) }))}
+    />
   );
 }
 

@@ -1,7 +1,7 @@
 import type { TopUpRequest } from '../../approvals/approvals.repository';
 import type { MemberSummary } from '../../chat/summary.usecases';
 import type { HistoryWindowDays, UsageHistory } from '../../usage/usage-history.models';
-import { Notice, Switcher, UsageChart } from './components';
+import { type NoticeInput, NoticeLines, UsageChart, WindowSwitcher } from './components';
 import { formatLocalTime, formatMoney, formatSignedTokens, formatTokens } from './format.models';
 import { CsrfField, type FrameViewer, Page } from './layout';
 
@@ -104,15 +104,7 @@ function UsageSection(props: { history: UsageHistory; days: HistoryWindowDays })
   return (
     <section aria-labelledby="usage">
       <h2 id="usage">Usage by model</h2>
-      <Switcher
-        label="Period"
-        current={props.days}
-        options={[30, 90].map((days) => ({
-          value: days,
-          text: `Last ${days} days`,
-          href: `/dashboard/me?days=${days}`,
-        }))}
-      />
+      <WindowSwitcher days={props.days} href={(days) => `/dashboard/me?days=${days}`} />
       <UsageChart id="me-usage" title={`Tokens per day, last ${props.days} days`} history={history} metric="tokens" />
       <table>
         <caption>Usage by model, last {props.days} days</caption>
@@ -154,7 +146,7 @@ function TransfersSection(props: { summary: MemberSummary; timeZone: string }) {
         <p class="empty">No grants or usage yet.</p>
       ) : (
         <table>
-          <caption>Your latest {recent.length} transfers, newest first</caption>
+          <caption>Your latest transfers, newest first</caption>
           <thead>
             <tr>
               <th scope="col">When ({props.timeZone})</th>
@@ -226,21 +218,11 @@ function RequestsSection(props: { requests: TopUpRequest[]; csrfToken: string; t
   );
 }
 
-export function mePage(input: {
-  viewer: FrameViewer;
-  data: MePageData;
-  notice?: { kind: 'ok' | 'problem'; lines: string[] };
-}) {
+export function mePage(input: { viewer: FrameViewer; data: MePageData; notice?: NoticeInput }) {
   const { data } = input;
   return (
     <Page title="My tokens" viewer={input.viewer} section="me" charts>
-      {input.notice ? (
-        <Notice kind={input.notice.kind}>
-          {input.notice.lines.map((line) => (
-            <p key={line}>{line}</p>
-          ))}
-        </Notice>
-      ) : null}
+      <NoticeLines notice={input.notice} />
       <BalanceSection data={data} />
       <ExpiringSection expiring={data.expiring} timeZone={data.timeZone} />
       <UsageSection history={data.history} days={data.days} />
