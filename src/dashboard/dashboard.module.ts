@@ -3,7 +3,12 @@ import type { AppDeps, AppModule } from '../app/module';
 import { sweepStaleSessions } from '../sessions/sessions.usecases';
 import { assets } from './assets';
 import { type Dashboard, frameOf, requireFormOfSession, requireSession, sendPage, viewerOf } from './dashboard.http';
+import { mountExports } from './exports.routes';
+import { mountKeys } from './keys.routes';
+import { mountLedger } from './ledger.routes';
 import { mountMe } from './me.routes';
+import { mountOrg, onlyAdmins } from './org.routes';
+import { mountPrices } from './prices.routes';
 import { cookieNames, securityHeaders, signInRateLimitDefault } from './security';
 import { mountSignIn } from './signin.routes';
 import { mountTeam } from './team.routes';
@@ -36,6 +41,12 @@ function createRouter(dashboard: Dashboard): Router {
   router.get('/', (_req, res) => res.redirect(303, '/dashboard/me'));
   mountMe(router, dashboard);
   mountTeam(router, dashboard);
+  router.use('/org', onlyAdmins);
+  mountOrg(router, dashboard);
+  mountLedger(router, dashboard);
+  mountPrices(router, dashboard);
+  mountKeys(router, dashboard);
+  mountExports(router, dashboard);
 
   router.use((_req, res) => {
     const viewer = res.locals.viewer ? frameOf(viewerOf(res)) : undefined;
@@ -44,7 +55,12 @@ function createRouter(dashboard: Dashboard): Router {
   router.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = (error as { status?: number }).status ?? 500;
     if (status >= 500) dashboard.deps.logger.error({ err: error }, 'dashboard page failed');
-    if (res.headersSent) return;
+    // A failure after the first bytes (a CSV export in progress): end the connection, so the download
+    // fails visibly instead of looking complete.
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
     sendPage(
       res,
       Math.min(status, 500),

@@ -145,10 +145,31 @@ export async function findTransfersByIds(orm: Orm, orgId: bigint, transferIds: b
     .orderBy(transfers.leg);
 }
 
-/** Newest first; with accountIds, only transfers touching those accounts; `beforeId` pages back. */
+/** Of these transfers, the ones already reversed, each with the id of its reversal. */
+export async function findReversalsOf(orm: Orm, orgId: bigint, transferIds: bigint[]): Promise<Map<bigint, bigint>> {
+  if (transferIds.length === 0) return new Map();
+  const rows = await orm
+    .select({ id: transfers.id, reverses: transfers.reversesTransferId })
+    .from(transfers)
+    .where(and(eq(transfers.orgId, orgId), inArray(transfers.reversesTransferId, transferIds)));
+  return new Map(rows.map((row) => [row.reverses!, row.id]));
+}
+
+/**
+ * Newest first; with accountIds, only transfers touching those accounts; with codes, only those codes;
+ * with from/to, only those created in [from, to); `beforeId` pages back.
+ */
 export async function listTransfers(
   orm: Orm,
-  input: { orgId: bigint; accountIds?: bigint[]; beforeId?: bigint; limit: number },
+  input: {
+    orgId: bigint;
+    accountIds?: bigint[];
+    codes?: readonly TransferCode[];
+    from?: Date;
+    to?: Date;
+    beforeId?: bigint;
+    limit: number;
+  },
 ): Promise<Transfer[]> {
   const limit = Math.max(1, Math.min(input.limit, transfersPageMax));
   const conditions = [eq(transfers.orgId, input.orgId)];
@@ -158,6 +179,12 @@ export async function listTransfers(
       or(inArray(transfers.debitAccountId, input.accountIds), inArray(transfers.creditAccountId, input.accountIds))!,
     );
   }
+  if (input.codes) {
+    if (input.codes.length === 0) return [];
+    conditions.push(inArray(transfers.code, [...input.codes]));
+  }
+  if (input.from) conditions.push(gte(transfers.createdAt, input.from));
+  if (input.to) conditions.push(lt(transfers.createdAt, input.to));
   if (input.beforeId !== undefined) conditions.push(lt(transfers.id, input.beforeId));
   return orm
     .select()

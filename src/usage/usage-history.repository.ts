@@ -112,3 +112,63 @@ export async function membersUsageTotals(
     ]),
   );
 }
+
+export interface UsageExportRow {
+  memberId: bigint;
+  day: string;
+  model: string;
+  category: string;
+  events: bigint;
+  inputTokens: bigint;
+  outputTokens: bigint;
+  tokens: bigint;
+  value: bigint;
+  costMicros: bigint;
+}
+
+/** Where a page of the usage export ended: the next page starts after this row's key. */
+export interface UsageExportCursor {
+  memberId: bigint;
+  day: string;
+  model: string;
+  category: string;
+}
+
+/**
+ * The daily rollups of local days [start, end), in their key's order (member, day, model, category),
+ * `limit` rows after `after`: a usage export reads the table a page at a time by its primary key.
+ */
+export async function listDailyUsageForExport(
+  orm: Orm,
+  input: { orgId: bigint; start: string; end: string; after?: UsageExportCursor; limit: number },
+): Promise<UsageExportRow[]> {
+  const after = input.after;
+  const rows = await queryRows<Record<string, string>>(
+    orm,
+    sql`select member_id::text as member_id, day::text as day, model, category, events::text as events,
+               input_tokens::text as input_tokens, output_tokens::text as output_tokens, tokens::text as tokens,
+               value::text as value, cost_micros::text as cost_micros
+          from usage_daily_rollups
+         where org_id = ${input.orgId.toString()}::bigint and day >= ${input.start}::date and day < ${input.end}::date
+           ${
+             after
+               ? sql`and (member_id, day, model, category) >
+                       (${after.memberId.toString()}::bigint, ${after.day}::date, ${after.model}, ${after.category})`
+               : sql``
+           }
+         order by member_id, day, model, category
+         limit ${input.limit}`,
+  );
+  return rows.map((row) => ({
+    memberId: BigInt(row.member_id!),
+    day: row.day!,
+    model: row.model!,
+    category: row.category!,
+    events: BigInt(row.events!),
+    inputTokens: BigInt(row.input_tokens!),
+    outputTokens: BigInt(row.output_tokens!),
+    tokens: BigInt(row.tokens!),
+    value: BigInt(row.value!),
+    costMicros: BigInt(row.cost_micros!),
+  }));
+}

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportColumns } from '../../src/cli/commands/transfers.commands';
 import { createDatabase } from '../../src/db/client';
+import { exportColumns } from '../../src/ledger/transfer-listing.usecases';
 import { repoRoot, runCli, tempDir } from '../start/spawn';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/db';
 

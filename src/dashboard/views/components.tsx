@@ -82,7 +82,7 @@ export function UsageChart(props: { id: string; title: string; history: UsageHis
               <tr>
                 <th scope="col">Day</th>
                 {history.series.map((series) => (
-                  <th scope="col" key={series.key}>
+                  <th scope="col" class="num" key={series.key}>
                     {series.key}
                   </th>
                 ))}

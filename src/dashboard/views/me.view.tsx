@@ -111,9 +111,15 @@ function UsageSection(props: { history: UsageHistory; days: HistoryWindowDays })
         <thead>
           <tr>
             <th scope="col">Model</th>
-            <th scope="col">Calls</th>
-            <th scope="col">Tokens</th>
-            <th scope="col">Money</th>
+            <th scope="col" class="num">
+              Calls
+            </th>
+            <th scope="col" class="num">
+              Tokens
+            </th>
+            <th scope="col" class="num">
+              Money
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -151,7 +157,9 @@ function TransfersSection(props: { summary: MemberSummary; timeZone: string }) {
             <tr>
               <th scope="col">When ({props.timeZone})</th>
               <th scope="col">What</th>
-              <th scope="col">Tokens</th>
+              <th scope="col" class="num">
+                Tokens
+              </th>
               <th scope="col">Memo</th>
             </tr>
           </thead>
@@ -185,7 +193,9 @@ function RequestsSection(props: { requests: TopUpRequest[]; csrfToken: string; t
           <thead>
             <tr>
               <th scope="col">Request</th>
-              <th scope="col">Tokens</th>
+              <th scope="col" class="num">
+                Tokens
+              </th>
               <th scope="col">Reason</th>
               <th scope="col">Asked</th>
               <th scope="col">State</th>

@@ -45,7 +45,9 @@ function PendingSection(props: { pending: TeamPageData['pending']; csrfToken: st
             <tr>
               <th scope="col">Request</th>
               <th scope="col">From</th>
-              <th scope="col">Tokens</th>
+              <th scope="col" class="num">
+                Tokens
+              </th>
               <th scope="col">Reason</th>
               <th scope="col">Expires ({props.timeZone})</th>
               <th scope="col">Decision</th>
@@ -102,11 +104,21 @@ function ReportsSection(props: { reports: TeamReport[] }) {
           <thead>
             <tr>
               <th scope="col">Person</th>
-              <th scope="col">Wallet</th>
-              <th scope="col">Held</th>
-              <th scope="col">Received this month</th>
-              <th scope="col">Used this month</th>
-              <th scope="col">Money this month</th>
+              <th scope="col" class="num">
+                Wallet
+              </th>
+              <th scope="col" class="num">
+                Held
+              </th>
+              <th scope="col" class="num">
+                Received this month
+              </th>
+              <th scope="col" class="num">
+                Used this month
+              </th>
+              <th scope="col" class="num">
+                Money this month
+              </th>
               <th scope="col">State</th>
             </tr>
           </thead>
