@@ -44,6 +44,7 @@ CREATE UNIQUE INDEX "dashboard_sessions_token_hash_key" ON "dashboard_sessions" 
 CREATE INDEX "dashboard_sessions_expires_idx" ON "dashboard_sessions" USING btree ("expires_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "sign_in_links_token_hash_key" ON "sign_in_links" USING btree ("token_hash");--> statement-breakpoint
 CREATE INDEX "sign_in_links_expires_idx" ON "sign_in_links" USING btree ("expires_at");--> statement-breakpoint
+CREATE INDEX "transfers_org_code_idx" ON "transfers" USING btree ("org_id","code","id") WHERE "transfers"."code" <> 'usage';--> statement-breakpoint
 -- usage_org_daily_rollups (src/usage/org-rollups.tables.ts) is the sum of usage_daily_rollups over an
 -- organisation's members, per local day, model and category. Statement-level triggers with transition
 -- tables keep it in the same transaction as whatever writes the member rows: one grouped upsert per
@@ -117,3 +118,8 @@ SELECT org_id, day, model, category, sum(events), sum(input_tokens), sum(output_
        sum(cost_micros)
   FROM usage_daily_rollups
  GROUP BY org_id, day, model, category;
+--> statement-breakpoint
+-- The BRIN index on transfers' times serves time windows (the dashboard's ledger filtered by dates, the
+-- digest, exports) only over summarised block ranges; without autosummarize, ranges filled since the
+-- last VACUUM are read whole. Summarise each range as it fills.
+ALTER INDEX "transfers_created_brin" SET (autosummarize = on);
