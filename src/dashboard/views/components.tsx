@@ -73,36 +73,33 @@ export function UsageChart(props: { id: string; title: string; history: UsageHis
       </figure>
       <details>
         <summary>Table of “{props.title}”</summary>
-        {/* A scrolling box is reachable by keyboard (WCAG 2.1.1): focusable, and named for screen readers. */}
-        <div class="scroll" tabIndex={0} role="region" aria-label={`Table of ${props.title}`}>
-          <table>
-            <caption>
-              {props.title}, per day ({metric === 'tokens' ? 'tokens' : 'US dollars'})
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Day</th>
+        <table>
+          <caption>
+            {props.title}, per day ({metric === 'tokens' ? 'tokens' : 'US dollars'})
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Day</th>
+              {history.series.map((series) => (
+                <th scope="col" class="num" key={series.key}>
+                  {series.key}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {history.days.map((day, index) => (
+              <tr key={day}>
+                <th scope="row">{day}</th>
                 {history.series.map((series) => (
-                  <th scope="col" class="num" key={series.key}>
-                    {series.key}
-                  </th>
+                  <td class="num" key={series.key}>
+                    {format(valuesOf(series)[index]!)}
+                  </td>
                 ))}
               </tr>
-            </thead>
-            <tbody>
-              {history.days.map((day, index) => (
-                <tr key={day}>
-                  <th scope="row">{day}</th>
-                  {history.series.map((series) => (
-                    <td class="num" key={series.key}>
-                      {format(valuesOf(series)[index]!)}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </tbody>
+        </table>
       </details>
     </section>
   );
