@@ -25,26 +25,47 @@ beforeAll(async () => {
   mia = await makeMember(run.ctx, org.id, { name: 'Mia Manager', role: 'manager', email: 'mia@acme.test' });
   ana = await makeMember(run.ctx, org.id, { name: 'Ana Lima', email: 'ana@acme.test', managerId: mia.id });
   const ben = await makeMember(run.ctx, org.id, { name: 'Ben Ng', email: 'ben@acme.test', managerId: mia.id });
-  const granted = await grantTokens(run.ctx, {
-    orgId: org.id,
-    actor: operatorActor,
-    recipientIds: [ana.id, ben.id, mia.id],
-    amount: 400_000n,
-    memo: 'launch week',
-    idempotencyKey: uniqueKey('grant'),
-  });
-  if (!granted.ok) throw new Error(granted.failure);
+  // Ana near her limit after the month's usage, Ben with plenty left.
+  for (const [member, amount] of [
+    [ana, 550_000n],
+    [ben, 2_000_000n],
+    [mia, 1_000_000n],
+  ] as const) {
+    const granted = await grantTokens(run.ctx, {
+      orgId: org.id,
+      actor: operatorActor,
+      recipientIds: [member.id],
+      amount,
+      memo: 'launch week',
+      idempotencyKey: uniqueKey('grant'),
+    });
+    if (!granted.ok) throw new Error(granted.failure);
+  }
   const now = run.ctx.clock.now().getTime();
-  const models = ['gpt-4o', 'claude-sonnet-4-5', 'gpt-4o-mini', 'o3'];
-  const events = Array.from({ length: 240 }, (_, index) => ({
-    id: `a11y-${index}`,
-    time: new Date(now - (index % 28) * 86_400_000 - 7_200_000).toISOString(),
-    user: ['ana@acme.test', 'ben@acme.test', 'mia@acme.test'][index % 3]!,
-    model: models[index % models.length]!,
-    category: ['code', 'review', 'docs', 'chat'][index % 4]!,
-    input_tokens: 2_000 + ((index * 37) % 3_000),
-    output_tokens: 400 + ((index * 11) % 900),
-  }));
+  // Every day of the last four weeks, each person on each of four models, busier on weekdays.
+  const models = [
+    { model: 'gpt-4o', tokens: 9_000, category: 'code' },
+    { model: 'claude-sonnet-4-5', tokens: 7_000, category: 'review' },
+    { model: 'gpt-4o-mini', tokens: 4_000, category: 'chat' },
+    { model: 'o3', tokens: 2_500, category: 'docs' },
+  ];
+  const people = ['ana@acme.test', 'ben@acme.test', 'mia@acme.test'];
+  const events = Array.from({ length: 28 * models.length * people.length }, (_, index) => {
+    const day = Math.floor(index / (models.length * people.length));
+    const kind = models[index % models.length]!;
+    const at = new Date(now - day * 86_400_000 - 7_200_000);
+    const weekday = at.getUTCDay() % 6 === 0 ? 0.35 : 1;
+    const tokens = Math.round(kind.tokens * weekday * (1 + 0.4 * Math.sin(day / 2 + index)));
+    return {
+      id: `a11y-${index}`,
+      time: at.toISOString(),
+      user: people[Math.floor(index / models.length) % people.length]!,
+      model: kind.model,
+      category: kind.category,
+      input_tokens: Math.round(tokens * 0.8),
+      output_tokens: Math.round(tokens * 0.2),
+    };
+  });
   const ingested = await ingestUsage(run.ctx, { orgId: org.id, events });
   if (!ingested.ok) throw new Error('usage');
   const asked = await requestTopUp(run.ctx, {
