@@ -12,12 +12,18 @@
 // - first load in Chromium: the organisation page opened in a fresh browser context (nothing cached),
 //   from navigation to both charts drawn, `--loads` times (default 5).
 //
-// Targets (issue #15): server time p95 ≤ 150 ms; first load ≤ 1 s. Options: --runs N, --loads N, --keep.
+// - the price of the organisation's daily rollups (usage_org_daily_rollups, kept by triggers on the
+//   members' rollups) on ingestion: batches of 1,000 new events for 600 members through the real verb
+//   ingestUsage, the triggers switched on and off in alternate batches, `--batches` of each (default 20).
+//
+// Targets (issue #15): server time p95 ≤ 150 ms; first load ≤ 1 s. Options: --runs N, --loads N,
+// --batches N, --keep.
 import { performance } from 'node:perf_hooks';
 import postgres from 'postgres';
 import { loadConfigFromProcessEnv, parseConfig } from '../../src/config/config';
 import { createDatabase } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
+import { grantTokens } from '../../src/ledger/ledger.usecases';
 import { systemClock } from '../../src/lib/clock';
 import { type Ctx, operatorActor } from '../../src/lib/context';
 import { localDate } from '../../src/lib/periods.models';
@@ -25,6 +31,7 @@ import { startAllot } from '../../src/main';
 import { addMember } from '../../src/members/members.usecases';
 import { createOrganisation } from '../../src/members/organisations.usecases';
 import { issueSignInLink } from '../../src/sessions/sessions.usecases';
+import { ingestUsage } from '../../src/usage/usage.usecases';
 import { freePort } from '../../test/start/spawn';
 import { launchChromium } from '../../test/support/chromium';
 import { followSignInLink } from '../../test/support/dashboard-signin';
@@ -37,6 +44,7 @@ const option = (name: string, fallback: number) => {
 };
 const runs = option('runs', 100);
 const loads = option('loads', 5);
+const batches = option('batches', 20);
 const members = 5_000;
 const events = 10_000_000;
 const days = 90;
@@ -158,6 +166,64 @@ async function timeFirstLoads(baseUrl: string, cookie: string): Promise<number[]
   return times;
 }
 
+/** Ingestion of 1,000-event batches with the organisation rollups' triggers on, then off, alternately. */
+async function timeTriggerCost(ctx: Ctx, raw: postgres.Sql): Promise<{ on: number[]; off: number[] }> {
+  const created = await createOrganisation(ctx, { slug: 'bench-ingest', actor: operatorActor });
+  if (!created.ok) throw new Error(created.failure);
+  const orgId = created.value.id;
+  const ids: bigint[] = [];
+  for (let i = 0; i < 600; i++) {
+    const member = await addMember(ctx, {
+      orgId,
+      displayName: `M${i}`,
+      email: `m${i}@ingest.example`,
+      actor: operatorActor,
+    });
+    if (!member.ok) throw new Error(member.failure);
+    ids.push(member.value.id);
+  }
+  for (let i = 0; i < ids.length; i += 50) {
+    const granted = await grantTokens(ctx, {
+      orgId,
+      actor: operatorActor,
+      recipientIds: ids.slice(i, i + 50),
+      amount: 1_000_000_000n,
+      idempotencyKey: `bench-ingest-fund-${i}`,
+    });
+    if (!granted.ok) throw new Error(granted.failure);
+  }
+  const models = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'gpt-5', 'o4-mini'];
+  const categories = ['code', 'review', 'docs', 'chat'];
+  let sent = 0;
+  const times = { on: [] as number[], off: [] as number[] };
+  try {
+    for (let round = 0; round < 2 * (batches + 2); round++) {
+      const on = round % 2 === 0;
+      await raw.unsafe(`alter table usage_daily_rollups ${on ? 'enable' : 'disable'} trigger user`);
+      const events = Array.from({ length: 1_000 }, () => {
+        sent++;
+        return {
+          id: `ingest-${sent}`,
+          time: new Date(Date.now() - (sent % 6) * 3_600_000).toISOString(),
+          user: `m${(sent * 7) % 600}@ingest.example`,
+          model: models[sent % models.length]!,
+          category: categories[sent % categories.length]!,
+          input_tokens: 1_000 + (sent % 500),
+          output_tokens: 200,
+        };
+      });
+      const started = performance.now();
+      const result = await ingestUsage(ctx, { orgId, events });
+      if (!result.ok || result.value.accepted !== 1_000) throw new Error('ingestion refused events');
+      // The first two rounds of each warm the caches and plans.
+      if (round >= 4) (on ? times.on : times.off).push(performance.now() - started);
+    }
+  } finally {
+    await raw`alter table usage_daily_rollups enable trigger user`;
+  }
+  return times;
+}
+
 async function main() {
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe('drop database if exists allot_bench_dashboard with (force)');
@@ -233,6 +299,15 @@ async function main() {
     const firstLoads = (await timeFirstLoads(baseUrl, session.cookie)).sort((a, b) => a - b);
     console.log(
       `\nfirst load of the organisation page in Chromium, cold cache, to both charts drawn, ${loads} loads (target ≤ 1 s): median ${quantile(firstLoads, 0.5).toFixed(0)} ms, max ${firstLoads[firstLoads.length - 1]!.toFixed(0)} ms`,
+    );
+    const cost = await timeTriggerCost(ctx, raw);
+    const median = (list: number[]) =>
+      quantile(
+        [...list].sort((a, b) => a - b),
+        0.5,
+      );
+    console.log(
+      `\ningestion of 1,000 new events (600 members), ${batches} batches each way: organisation rollups' triggers on: median ${median(cost.on).toFixed(1)} ms; off: median ${median(cost.off).toFixed(1)} ms (+${(((median(cost.on) - median(cost.off)) / median(cost.off)) * 100).toFixed(0)} %)`,
     );
   } finally {
     await stop?.();
