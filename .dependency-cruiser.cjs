@@ -7,9 +7,9 @@
 // 17.x, the newest line that runs on Node 20 (18 needs Node 22).
 
 /** The domain: verbs, models, repositories and the ports below them. Knows nothing of any adapter. */
-const domain = '^src/(members|ledger|approvals|usage|reservations|digest|allowances|lib|notify|db|config)/';
-/** The adapters: chat's grammar and replies, the two platforms, the operator CLI, the HTTP server. */
-const adapters = '^src/(chat|slack|teams|cli|http)/';
+const domain = '^src/(members|ledger|approvals|usage|reservations|digest|allowances|sessions|lib|notify|db|config)/';
+/** The adapters: chat's grammar and replies, the two platforms, the operator CLI, the HTTP server, the web dashboard. */
+const adapters = '^src/(chat|slack|teams|cli|http|dashboard)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -52,6 +52,15 @@ module.exports = {
       comment: 'The Teams adapter does not import the Slack adapter; what they share lives in src/chat.',
       from: { path: '^src/teams/' },
       to: { path: '^src/slack/' },
+    },
+    {
+      name: 'dashboard-not-to-platforms',
+      severity: 'error',
+      comment:
+        'The web dashboard (src/dashboard) clicks the same buttons as chat through src/chat and calls the domain; ' +
+        'it imports neither Slack, Teams nor the CLI.',
+      from: { path: '^src/dashboard/' },
+      to: { path: '^src/(slack|teams|cli)/' },
     },
     {
       name: 'schema-index-for-drizzle-kit-only',
@@ -105,7 +114,7 @@ module.exports = {
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default', 'types'],
-      extensions: ['.ts', '.js', '.mjs', '.cjs', '.json', '.d.ts'],
+      extensions: ['.ts', '.tsx', '.js', '.mjs', '.cjs', '.json', '.d.ts'],
     },
   },
 };

@@ -6,6 +6,7 @@ import { createApprovalsModule } from './approvals/approvals.module';
 import { sweepExpiredRequests } from './chat/actions.usecases';
 import { digestFailureNotice } from './chat/digest.replies';
 import { type Config, loadConfigFromProcessEnv, slackModeOf } from './config/config';
+import { createDashboardModule } from './dashboard/dashboard.module';
 import { createDatabase, type Database } from './db/client';
 import { applyMigrations } from './db/migrate';
 import { createDigestModule } from './digest/digest.module';
@@ -68,6 +69,7 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
     createReservationsModule(deps),
     createApprovalsModule(deps, () => sweepExpiredRequests(deps)),
     createDigestModule({ ...deps, failureNotice: digestFailureNotice }),
+    createDashboardModule(deps),
   ].filter((module): module is AppModule => module !== null);
   describeConfiguration(config, logger);
 
@@ -119,6 +121,8 @@ function describeConfiguration(config: Config, logger: Logger): void {
     );
   }
   describeTeamsAccess(config, logger);
+  if (config.DASHBOARD_URL) logger.info({ url: `${config.DASHBOARD_URL}/dashboard` }, 'the web dashboard is on');
+  else logger.info('the web dashboard is off: set DASHBOARD_URL to its public address, e.g. https://allot.acme.com');
 }
 
 async function main(): Promise<void> {

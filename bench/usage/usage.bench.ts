@@ -4,11 +4,10 @@
 //    one transaction per batch of 1000 calling allot_ingest_usage), then the same N replayed (all
 //    duplicates, nothing may change), beside a COPY of N narrow rows (org id, event id, tokens) into
 //    a table with a unique event id, measured in the same run on the same server.
-// 2. Leaderboard: a quarter over 10 million usage events and 5,000 members. The daily rollups are
-//    generated directly with generate_series (5,000 members × every day of the current quarter ×
-//    2 model/category pairs, with event counts summing to 10,000,000), the week/month/quarter
-//    totals are aggregated from them by SQL exactly as ingestion keeps them, and then the real verb
-//    getLeaderboard is timed.
+// 2. Leaderboard: a quarter over 10 million usage events and 5,000 members (generate-usage.ts, shared
+//    with bench:dashboard: daily rollups for 5,000 members × every day of the current quarter × 2
+//    model/category pairs, with event counts summing to 10,000,000, and the week/month/quarter totals
+//    aggregated from them as ingestion keeps them), then the real verb getLeaderboard is timed.
 //
 //    Each client count of --clients (default "1,2") ingests its own N new events, the batches shared
 //    out among that many concurrent callers of ingestUsage on one organisation (batches of one
@@ -34,6 +33,7 @@ import { addMember } from '../../src/members/members.usecases';
 import { createOrganisation } from '../../src/members/organisations.usecases';
 import { getLeaderboard } from '../../src/usage/leaderboard.usecases';
 import { ingestUsage } from '../../src/usage/usage.usecases';
+import { generateUsage } from './generate-usage';
 import { otlpRequests, runInterleaved } from './otlp-spans';
 
 const args = process.argv.slice(2);
@@ -378,41 +378,16 @@ async function benchLeaderboard(ctx: Ctx, raw: postgres.Sql) {
   const orgId = created.value.id;
   const quarter = currentPeriod('quarter', ctx.clock.now(), 'UTC');
   let started = performance.now();
-  await raw`insert into members (org_id, display_name, email)
-            select ${orgId.toString()}::bigint, 'Member ' || g, 'b' || g || '@board.example'
-              from generate_series(1, ${boardMembers}) g`;
-  const days = (Date.parse(quarter.end) - Date.parse(quarter.start)) / 86_400_000;
-  const rowsTotal = boardMembers * days * 2;
-  // Events per rollup row: floor(10M / rows), plus one on the first (10M mod rows) rows, so they sum to exactly 10M.
-  const base = Math.floor(boardEvents / rowsTotal);
-  const extra = boardEvents - base * rowsTotal;
-  await raw`
-    insert into usage_daily_rollups (org_id, member_id, day, model, category, events, input_tokens, output_tokens, tokens, value, cost_micros)
-    select ${orgId.toString()}::bigint, m.id, d::date, p.model, p.category, e.events,
-           e.events * (400 + (m.id % 1000)), e.events * (90 + (m.id % 300)),
-           e.events * (490 + (m.id % 1000) + (m.id % 300)),
-           (e.events * (490 + (m.id % 1000) + (m.id % 300)) * p.weight) / 1000,
-           e.events * (1000 + (m.id * 7) % 5000)
-      from (select id, row_number() over (order by id) - 1 as n from members where org_id = ${orgId.toString()}::bigint) m
-     cross join generate_series(${quarter.start}::date, ${quarter.end}::date - 1, interval '1 day') with ordinality as days(d, day_n)
-     cross join (values (0, 'gpt-4o', 'code', 1500), (1, 'claude-sonnet-4-5', 'chat', 1000)) as p(k, model, category, weight)
-     cross join lateral (select ${base}::bigint + case when (m.n * ${days} * 2 + (day_n - 1) * 2 + p.k) < ${extra} then 1 else 0 end as events) e
-     -- Day by day, as ingestion writes them (each day's rows are created that day), so a week's rows
-     -- lie together on disk as they would in a real database.
-     order by d, m.id, p.k`;
-  await raw`
-    insert into usage_period_totals (org_id, period, period_start, member_id, events, tokens, value, cost_micros)
-    select r.org_id, 'month', date_trunc('month', r.day)::date, r.member_id, sum(r.events), sum(r.tokens), sum(r.value),
-           sum(r.cost_micros)
-      from usage_daily_rollups r
-     where r.org_id = ${orgId.toString()}::bigint
-     group by r.org_id, 3, r.member_id`;
-  await raw`analyze`;
-  const [check] =
-    await raw`select count(*)::int as rows, sum(events)::bigint as events from usage_daily_rollups where org_id = ${orgId.toString()}::bigint`;
+  const generated = await generateUsage(raw, {
+    orgId,
+    members: boardMembers,
+    events: boardEvents,
+    start: quarter.start,
+    end: quarter.end,
+  });
   const generateMs = performance.now() - started;
   console.log(
-    `\nleaderboard: ${fmt(boardMembers)} members, ${fmt(Number(check?.events))} events in ${fmt(Number(check?.rows))} daily rollup rows (${quarter.start} to ${quarter.end}), generated in ${(generateMs / 1000).toFixed(1)} s`,
+    `\nleaderboard: ${fmt(boardMembers)} members, ${fmt(generated.events)} events in ${fmt(generated.rows)} daily rollup rows (${quarter.start} to ${quarter.end}), generated in ${(generateMs / 1000).toFixed(1)} s`,
   );
   const [member] = await raw`select min(id)::text as id from members where org_id = ${orgId.toString()}::bigint`;
   const firstId = BigInt(String(member?.id));

@@ -1,7 +1,7 @@
 import { cleanMemo, isValidAmount } from '../ledger/ledger.models';
 import * as ledgerRepo from '../ledger/ledger.repository';
 import { topUp } from '../ledger/ledger.usecases';
-import type { Ctx } from '../lib/context';
+import { type Ctx, type Platform, platforms } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
 import { type Failure, fail, ok, type Result } from '../lib/result';
 import type { Member } from '../members/members.repository';
@@ -229,8 +229,8 @@ function alreadyClosed(request: TopUpRequest): Failure<DecideFailure> {
   return fail('request_already_decided', { request, state: request.state, decidedById: request.decidedById });
 }
 
-function platformOf(platform: string) {
-  return (['slack', 'teams', 'cli', 'api', 'system'] as const).find((known) => known === platform) ?? 'system';
+function platformOf(platform: string): Platform {
+  return platforms.find((known) => known === platform) ?? 'system';
 }
 
 // ---------------------------------------------------------------------------------------------

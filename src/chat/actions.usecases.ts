@@ -6,6 +6,8 @@ import * as membersRepo from '../members/members.repository';
 import type { ChatMessage } from '../notify/message.models';
 import type { SendOutcome } from '../notify/notifier';
 import type { ChatDeps, ChatOutcome, DeliveryReport, RunActionInput } from './chat.models';
+import { dashboardLinkActionId } from './dashboard.replies';
+import { dashboardLinkOutcome } from './dashboard.usecases';
 import { decideOperation } from './operations.usecases';
 import { deliver, refusal, withDeliveryProblems } from './outcomes.usecases';
 import {
@@ -25,8 +27,15 @@ const requestIdPattern = /^[0-9]{1,18}$/;
 
 export async function runAction(deps: ChatDeps, input: RunActionInput): Promise<ChatOutcome> {
   try {
+    const { platform } = input;
+    // Confirmation questions and sign-in links live in chat only; the dashboard clicks requests' buttons.
     if (input.actionId === actionIds.confirmOperation || input.actionId === actionIds.cancelOperation) {
-      return await decideOperation(deps, input, input.actionId === actionIds.confirmOperation);
+      if (platform === 'web') return refusal('unknown_action');
+      return await decideOperation(deps, { ...input, platform }, input.actionId === actionIds.confirmOperation);
+    }
+    if (input.actionId === dashboardLinkActionId) {
+      if (platform === 'web') return refusal('unknown_action');
+      return await dashboardLinkOutcome(deps, { ...input, platform });
     }
     if (!requestIdPattern.test(input.value)) return refusal('unknown_action');
     const requestId = BigInt(input.value);

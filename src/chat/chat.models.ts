@@ -21,7 +21,7 @@ export interface ChatExtensions {
 
 export interface ChatDeps {
   ctx: Ctx;
-  config: Pick<Config, 'ALLOT_ADMINS' | 'APPROVAL_EXPIRY_HOURS'>;
+  config: Pick<Config, 'ALLOT_ADMINS' | 'APPROVAL_EXPIRY_HOURS' | 'DASHBOARD_URL'>;
   notifier: Notifier;
   logger: Logger;
   chatExtensions?: ChatExtensions;
@@ -41,7 +41,13 @@ export interface ChatDirectory {
 
 export interface DeliveryReport {
   memberId: bigint;
-  purpose: 'grant_notice' | 'budget_notice' | 'approval_request' | 'approval_update' | 'decision_notice';
+  purpose:
+    | 'grant_notice'
+    | 'budget_notice'
+    | 'approval_request'
+    | 'approval_update'
+    | 'decision_notice'
+    | 'dashboard_link';
   outcome: SendOutcome;
 }
 
@@ -69,10 +75,21 @@ export interface RunCommandInput {
   directory: ChatDirectory;
   /** Where the command was typed (the digest is posted there unless a channel is named). */
   place?: CommandPlace;
+  /** Who sees the reply (default `shared`): a secret, such as a sign-in link, goes by direct message unless `private`. */
+  replyVisibility?: ReplyVisibility;
 }
 
+/**
+ * Who sees a reply: `private`, only the person acting (a Slack ephemeral message or response_url, a Slack
+ * DM, a Teams personal chat); `shared`, possibly others (a Teams group chat or channel).
+ */
+export type ReplyVisibility = 'private' | 'shared';
+
+/** Where a person acts from: a chat platform, or the web dashboard (which clicks the same buttons). */
+export type ActingPlatform = IdentityPlatform | 'web';
+
 export interface RunActionInput {
-  platform: IdentityPlatform;
+  platform: ActingPlatform;
   org: Organisation;
   actor: Member;
   /** request.approve | request.deny | request.cancel | operation.confirm | operation.cancel */
@@ -81,6 +98,8 @@ export interface RunActionInput {
   value: string;
   /** The reason typed when denying. */
   note?: string;
+  /** Who sees the reply (default `shared`), as for commands. */
+  replyVisibility?: ReplyVisibility;
 }
 
 /** Who posts an operation: the member acting, on a platform, in an organisation. */

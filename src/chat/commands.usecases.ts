@@ -8,6 +8,7 @@ import type { ChatDeps, ChatDirectory, ChatOutcome, ChatProfile, RunCommandInput
 import { recordInboundDelivery } from './chat.repository';
 import type { CommandRun } from './commands/command.models';
 import { dispatchCommand } from './commands/commands.table';
+import { openDashboardAction } from './dashboard.replies';
 import { normaliseCommandName, type ParsedCommand, parseCommand } from './grammar.models';
 import { refusal } from './outcomes.usecases';
 import { grammarReply } from './replies.models';
@@ -166,9 +167,15 @@ async function execute(deps: ChatDeps, input: RunCommandInput, command: ParsedCo
 // ---------------------------------------------------------------------------------------------
 // home and delivery
 
-/** The Home view of a member (Slack App Home; any platform that has a personal dashboard). */
+/**
+ * The Home view of a member (Slack App Home; any platform that has a personal dashboard). With
+ * DASHBOARD_URL set it starts with an "Open dashboard" button, which answers with a fresh sign-in link.
+ */
 export async function homeFor(deps: ChatDeps, input: { orgId: bigint; memberId: bigint }): Promise<ChatMessage> {
-  const home = await buildHome(deps.ctx, input);
+  const built = await buildHome(deps.ctx, input);
+  const home: ChatMessage = deps.config.DASHBOARD_URL
+    ? { summary: built.summary, blocks: [{ type: 'actions', actions: [openDashboardAction] }, ...built.blocks] }
+    : built;
   // This month's usage by model goes right under the balance, as in /balance.
   const at = home.blocks.findIndex((block) => block.type === 'fields');
   if (at < 0) return home;

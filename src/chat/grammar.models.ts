@@ -20,6 +20,7 @@ export type ParsedCommand =
   | { name: 'request-tokens'; amount: bigint; reason: string }
   | { name: 'leaderboard'; window: LeaderboardWindow }
   | { name: 'tokens-help' }
+  | { name: 'tokens-dashboard' }
   | { name: 'tokens-role'; target: ChatUserRef; role: (typeof memberRoleWords)[number] }
   | { name: 'tokens-manager'; target: ChatUserRef; manager: ChatUserRef | null }
   | { name: 'tokens-budget'; target: ChatUserRef; amount: bigint; memo: string }
@@ -67,6 +68,7 @@ export const usages = {
   'tokens-budget': '/tokens budget @mia 500k Q3 budget',
   'tokens-digest': '/tokens digest #general "0 9 * * MON" Europe/Berlin  (or: off, preview)',
   'tokens-allowance': '/tokens allowance member 200k monthly rollover 50k  (or @ana …, or: off member)',
+  'tokens-dashboard': '/tokens dashboard',
   tokens: '/tokens help',
 } as const;
 
@@ -192,6 +194,10 @@ function parseTokens(tokens: CommandToken[]): GrammarResult {
     case '':
     case 'help':
       return { ok: true, command: { name: 'tokens-help' } };
+    case 'dashboard':
+      if (rest.length > 0)
+        return refuse('Type just /tokens dashboard: it sends you a sign-in link.', usages['tokens-dashboard']);
+      return { ok: true, command: { name: 'tokens-dashboard' } };
     case 'role': {
       const usage = usages['tokens-role'];
       const [target, roleWord, ...extra] = rest;

@@ -1,6 +1,6 @@
 import { unconfirmedTokensMax } from '../ledger/ledger.models';
 import { getBalances, grantTokens, issueBudget } from '../ledger/ledger.usecases';
-import type { Member } from '../members/members.repository';
+import type { IdentityPlatform, Member } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 import { grantSource } from '../members/roles.models';
 import type { ChatDeps, ChatOutcome, DeliveryReport, OperationActor, RunActionInput } from './chat.models';
@@ -153,7 +153,11 @@ export function askToConfirm(operation: PendingOperation, shown: LargeOperation)
  * replays the same transfers instead of posting again; Cancel posts nothing, and a Confirm after it
  * posts nothing either. `card` is what the question's message should show now.
  */
-export async function decideOperation(deps: ChatDeps, input: RunActionInput, confirm: boolean): Promise<ChatOutcome> {
+export async function decideOperation(
+  deps: ChatDeps,
+  input: RunActionInput & { platform: IdentityPlatform },
+  confirm: boolean,
+): Promise<ChatOutcome> {
   const operation = decodePendingOperation(input.value);
   if (!operation) return refusal('unknown_action');
   if (operation.issuerId !== input.actor.id) return refusal('operation_not_yours');
@@ -188,7 +192,11 @@ export async function decideOperation(deps: ChatDeps, input: RunActionInput, con
   return { ...outcome, card: outcome.reply };
 }
 
-async function postOperation(deps: ChatDeps, input: RunActionInput, operation: PendingOperation): Promise<ChatOutcome> {
+async function postOperation(
+  deps: ChatDeps,
+  input: RunActionInput & { platform: IdentityPlatform },
+  operation: PendingOperation,
+): Promise<ChatOutcome> {
   const orgId = input.org.id;
   const by = { platform: input.platform, orgId, actor: input.actor };
   if (operation.kind === 'budget') {

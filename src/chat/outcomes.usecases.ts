@@ -1,7 +1,7 @@
-import type { IdentityPlatform, Member } from '../members/members.repository';
+import type { Member } from '../members/members.repository';
 import type { Block, ChatMessage } from '../notify/message.models';
 import type { SendOutcome } from '../notify/notifier';
-import type { ChatDeps, ChatOutcome, DeliveryReport } from './chat.models';
+import type { ActingPlatform, ChatDeps, ChatOutcome, DeliveryReport } from './chat.models';
 import {
   type ChatFailure,
   deliveryProblemLine,
@@ -25,7 +25,7 @@ export function refusal(failure: ChatFailure, detail: FailureContext = {}): Chat
  */
 export async function deliver(
   deps: ChatDeps,
-  platform: IdentityPlatform | undefined,
+  platform: ActingPlatform | undefined,
   orgId: bigint,
   memberId: bigint,
   purpose: DeliveryReport['purpose'],

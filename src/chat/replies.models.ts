@@ -11,6 +11,7 @@ import {
   type Span,
   text,
 } from '../notify/message.models';
+import { openDashboardAction } from './dashboard.replies';
 
 // Every reply the chat core sends, built from spans: text typed by people is always a plain string
 // span, which presenters escape for their platform, never markup spliced into a template.
@@ -84,6 +85,7 @@ export const chatFailures = [
   'budget_not_empty',
   'member_inactive',
   'requester_inactive',
+  'dashboard_off',
   'internal_error',
 ] as const;
 export type ChatFailure = (typeof chatFailures)[number];
@@ -229,6 +231,15 @@ const failureLines: Record<ChatFailure, FailureLine> = {
   requester_inactive: () => [
     [
       'The person who asked is deactivated in Allot and cannot receive tokens; nothing was moved. Deny the request, or ask an admin to reactivate them first.',
+    ],
+  ],
+  dashboard_off: () => [
+    [
+      'The web dashboard is off. An operator turns it on by setting ',
+      { code: 'DASHBOARD_URL' },
+      ' to the address people reach Allot at (like ',
+      { code: 'https://allot.acme.com' },
+      ') and restarting Allot.',
     ],
   ],
   internal_error: () => [['Something went wrong on my side and nothing was changed. Please try again in a minute.']],
@@ -397,7 +408,11 @@ export function managerSet(input: { target: MemberRef; manager: MemberRef | null
   );
 }
 
-export function helpMessage(isAdmin: boolean): ChatMessage {
+/**
+ * `/tokens help`: the commands this person may use. With `dashboard` (DASHBOARD_URL is set), a line for
+ * `/tokens dashboard` and an "Open dashboard" button that answers with a fresh sign-in link.
+ */
+export function helpMessage(isAdmin: boolean, options: { dashboard?: boolean } = {}): ChatMessage {
   const blocks: Block[] = [
     { type: 'header', text: 'Allot: AI tokens as a form of pay' },
     text(
@@ -410,6 +425,9 @@ export function helpMessage(isAdmin: boolean): ChatMessage {
       [{ code: '/request-tokens 200k eval runs' }, ' ask your manager (or the admins) for more'],
       [{ code: '/leaderboard week' }, ' value-weighted use over a week, month or quarter'],
       [{ code: '/tokens leaderboard opt-out' }, ' (or opt-in) leave or rejoin the leaderboard'],
+      ...(options.dashboard
+        ? [[{ code: '/tokens dashboard' }, ' a private sign-in link to the web dashboard'] satisfies Line]
+        : []),
     ),
   ];
   if (isAdmin) {
@@ -438,6 +456,7 @@ export function helpMessage(isAdmin: boolean): ChatMessage {
     );
   }
   blocks.push(context('Amounts: 50000, 50k, 1.5M or 50,000.'));
+  if (options.dashboard) blocks.push({ type: 'actions', actions: [openDashboardAction] });
   return message('Allot commands: /balance, /grant-tokens, /request-tokens, /leaderboard, /tokens help', ...blocks);
 }
 

@@ -28,21 +28,30 @@ export interface MemberSummary {
 
 export const refOf = (m: Pick<Member, 'id' | 'displayName'>): MemberRef => ({ id: m.id, name: m.displayName });
 
-export async function loadMemberSummary(ctx: Ctx, orgId: bigint, memberId: bigint): Promise<MemberSummary | undefined> {
+/**
+ * A member's balances, latest wallet transfers (`options.recent`, default `recentTransfersShown`) with
+ * who made each, and own requests (`options.requests`, default `ownRequestsShown`), newest first.
+ */
+export async function loadMemberSummary(
+  ctx: Ctx,
+  orgId: bigint,
+  memberId: bigint,
+  options: { recent?: number; requests?: number } = {},
+): Promise<MemberSummary | undefined> {
   const target = await membersRepo.findMember(ctx.db.orm, orgId, memberId);
   const balances = await getBalances(ctx.db.orm, orgId, memberId);
   if (!target || !balances) return undefined;
   const transfers = await ledgerRepo.listTransfers(ctx.db.orm, {
     orgId,
     accountIds: [balances.walletAccountId],
-    limit: recentTransfersShown,
+    limit: options.recent ?? recentTransfersShown,
   });
   const actorIds = [...new Set(transfers.map((t) => t.actorMemberId).filter((id): id is bigint => id !== null))];
   const actors = new Map((await membersRepo.findMembers(ctx.db.orm, orgId, actorIds)).map((m) => [m.id, m]));
   const ownRequests = await approvalsRepo.listRequestsByRequester(ctx.db.orm, {
     orgId,
     requesterId: memberId,
-    limit: ownRequestsShown,
+    limit: options.requests ?? ownRequestsShown,
   });
   return {
     member: target,

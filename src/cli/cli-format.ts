@@ -1,6 +1,5 @@
 import { formatTokens } from '../ledger/amount.models';
 import { grantRecipientsMax } from '../ledger/ledger.models';
-import type { Account } from '../ledger/ledger.repository';
 import type { Member } from '../members/members.repository';
 import { type ChatMessage, plainText } from '../notify/message.models';
 
@@ -54,13 +53,6 @@ export function failureLine(failure: CliFailure, detail?: Record<string, unknown
 
 export function describeMember(member: Pick<Member, 'id' | 'displayName' | 'email'>): string {
   return `${member.displayName}${member.email ? ` <${member.email}>` : ''} #${member.id}`;
-}
-
-/** An account as finance reads it: "treasury", "wallet ana@acme.com", "budget #12". */
-export function describeAccount(account: Account, owner: Member | undefined): string {
-  if (account.memberId === null) return account.kind;
-  const who = owner ? (owner.email ?? `${owner.displayName} #${owner.id}`) : `#${account.memberId}`;
-  return `${account.kind} ${who}`;
 }
 
 /** Left-aligned columns separated by two spaces; amounts are right-aligned by the caller's padding. */

@@ -3,6 +3,7 @@ import { packageVersion } from '../lib/project';
 import { CliError, cliSettings } from './cli-context';
 import { registerAllowanceCommands } from './commands/allowance.commands';
 import { registerApikeyCommands } from './commands/apikey.commands';
+import { registerDashboardCommands } from './commands/dashboard.commands';
 import { registerDatabaseCommands } from './commands/database.commands';
 import { registerDigestCommands } from './commands/digest.commands';
 import { registerKeysCommands } from './commands/keys.commands';
@@ -37,6 +38,7 @@ registerWeightCommands(program);
 registerOtlpCommands(program);
 registerAllowanceCommands(program);
 registerDigestCommands(program);
+registerDashboardCommands(program);
 registerDatabaseCommands(program);
 registerKeysCommands(program);
 

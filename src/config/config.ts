@@ -41,6 +41,17 @@ const encryptionKey = z
   .transform((value) => parseEncryptionKey(value)!);
 /** Shortest SLACK_STATE_SECRET accepted: it signs the OAuth state, so it must not be guessable. */
 export const slackStateSecretLengthMin = 20;
+/** True for `https://host[:port]` or `http://host[:port]`, with at most a trailing slash: the dashboard's origin. */
+function isDashboardOrigin(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+  return (url.protocol === 'https:' || url.protocol === 'http:') && bare;
+}
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const appTypes = ['MultiTenant', 'SingleTenant', 'UserAssignedMSI'] as const;
@@ -183,6 +194,21 @@ export const configSchema = z.object({
    * false (the default) answers 401. Ignored when MICROSOFT_APP_ID is set.
    */
   TEAMS_ALLOW_UNAUTHENTICATED: z.preprocess(emptyToUndefined, trueOrFalse('false')),
+  /**
+   * Public base URL of the web dashboard, as people's browsers reach it (e.g. https://allot.acme.com):
+   * sign-in links are built on it and requests that change something must come from it (Origin).
+   * Unset: the dashboard is off and `/tokens dashboard` says what to set. An origin only (no path):
+   * the dashboard's pages live under /dashboard of that origin.
+   */
+  DASHBOARD_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .refine(isDashboardOrigin, 'must be an http:// or https:// origin with no path, like https://allot.acme.com')
+      .transform((value) => new URL(value).origin)
+      .optional(),
+  ),
   /** Low-balance alert thresholds, in percent left of what a wallet received this month (overage always alerts). */
   LOW_BALANCE_ALERT_PERCENTS: z.preprocess(
     emptyToUndefined,

@@ -8,6 +8,8 @@ export * from '../digest/scheduler.tables';
 export * from '../ledger/ledger.tables';
 export * from '../members/members.tables';
 export * from '../reservations/reservations.tables';
+export * from '../sessions/sessions.tables';
 export * from '../slack/slack.tables';
 export * from '../teams/teams.tables';
+export * from '../usage/org-rollups.tables';
 export * from '../usage/usage.tables';

@@ -93,6 +93,10 @@ export const transfers = pgTable(
       .where(sql`${t.reversesTransferId} IS NOT NULL`),
     index('transfers_org_debit_idx').on(t.orgId, t.debitAccountId, t.id),
     index('transfers_org_credit_idx').on(t.orgId, t.creditAccountId, t.id),
+    // The ledger page filtered by a code (grants, top-ups, reversals…): partial, so the usage transfers,
+    // nearly all of them and written by ingestion, pay nothing for it; a filter on `usage` reads the
+    // primary key, where usage transfers are dense.
+    index('transfers_org_code_idx').on(t.orgId, t.code, t.id).where(sql`${t.code} <> 'usage'`),
     // Transfers are appended in time order, so a BRIN index serves time windows (digests, exports)
     // at a fraction of a B-tree's cost per insert.
     index('transfers_created_brin').using('brin', t.createdAt),

@@ -336,19 +336,42 @@ export async function reverseTransfer(
   if (original.code === 'reversal') return fail('cannot_reverse_reversal');
   const memo = cleanMemo(input.memo || `reversal of transfer ${original.id}`);
   const body = { code: 'reversal', reverses: original.id, memo };
-  const outcome = await post(ctx.db.orm, {
-    orgId: input.orgId,
-    idempotencyKey: input.idempotencyKey,
-    requestHash: hashOperation(body),
-    code: 'reversal',
-    legs: [
-      { debitAccountId: original.creditAccountId, creditAccountId: original.debitAccountId, amount: original.amount },
-    ],
-    actorMemberId: actorMemberId(input.actor),
-    platform: input.actor.platform,
-    memo,
-    reversesTransferId: original.id,
-  });
+  // The reversal and its audit row (who undid what, from where) commit together; a replay writes neither.
+  const outcome = await withRetries(() =>
+    ctx.db.orm.transaction(async (tx) => {
+      const posted = await post(
+        tx,
+        {
+          orgId: input.orgId,
+          idempotencyKey: input.idempotencyKey,
+          requestHash: hashOperation(body),
+          code: 'reversal',
+          legs: [
+            {
+              debitAccountId: original.creditAccountId,
+              creditAccountId: original.debitAccountId,
+              amount: original.amount,
+            },
+          ],
+          actorMemberId: actorMemberId(input.actor),
+          platform: input.actor.platform,
+          memo,
+          reversesTransferId: original.id,
+        },
+        true,
+      );
+      if (posted.status === 'ok') {
+        await membersRepo.insertActorAudit(tx, {
+          orgId: input.orgId,
+          actor: input.actor,
+          action: 'transfer.reverse',
+          details: { transferId: original.id, reversalId: posted.transferIds[0], amount: original.amount, memo },
+          at: ctx.clock.now(),
+        });
+      }
+      return posted;
+    }),
+  );
   switch (outcome.status) {
     case 'ok':
     case 'exists':

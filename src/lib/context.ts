@@ -7,7 +7,8 @@ export interface Ctx {
   clock: Clock;
 }
 
-export const platforms = ['slack', 'teams', 'cli', 'api', 'system'] as const;
+/** Where an action came from: a chat platform, the CLI, the HTTP API, the web dashboard (`web`), or a schedule. */
+export const platforms = ['slack', 'teams', 'cli', 'api', 'web', 'system'] as const;
 export type Platform = (typeof platforms)[number];
 
 /**

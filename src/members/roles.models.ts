@@ -42,6 +42,14 @@ export function mayHoldBudget(member: RoleHolder | null | undefined): boolean {
 }
 
 /**
+ * Whether a member sees a team page (the dashboard's "My team": their reports and the requests waiting
+ * for them): active managers and active admins, the people requests are sent to.
+ */
+export function mayViewTeam(member: RoleHolder | null | undefined): boolean {
+  return isActiveManager(member) || isActiveAdmin(member);
+}
+
+/**
  * Whether `viewer` may see `target`'s balance: their own always; an active admin anyone's; an active
  * manager the people in their reporting line (`viewerManagesTarget`, read from the member tree by the
  * caller, since the tree lives in the database).

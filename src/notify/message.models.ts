@@ -14,7 +14,12 @@ export type Span =
   | { member: { id: bigint; name: string } }
   | { code: string }
   /** A channel of the platform the message is shown on (Slack: a channel id); others show a plain name. */
-  | { channel: { id: string; name: string } };
+  | { channel: { id: string; name: string } }
+  /**
+   * A link Allot made (the dashboard's sign-in link), never one from user text. Presenters write it as a
+   * link only when `isLinkableUrl(url)`; otherwise they show the text alone.
+   */
+  | { link: { url: string; text: string } };
 
 export type Line = Span[];
 
@@ -62,7 +67,17 @@ export function plainText(line: Line): string {
       if ('italic' in span) return span.italic;
       if ('code' in span) return span.code;
       if ('channel' in span) return `#${span.channel.name}`;
+      // The text only: summaries become notification previews, which must not show a secret link.
+      if ('link' in span) return span.link.text;
       return span.member.name;
     })
     .join('');
+}
+
+/**
+ * True for an http(s) URL with none of the characters that end a link in mrkdwn (`|`, `>`) or card
+ * Markdown (`)`, spaces): the only URLs a link span is written as a link with.
+ */
+export function isLinkableUrl(url: string): boolean {
+  return /^https?:\/\/[^\s<>|()[\]"'`\\]+$/.test(url) && url.length <= 2_000;
 }

@@ -1,6 +1,6 @@
 import { type EmphasisRule, joinRuns, type Run } from '../chat/emphasis.models';
 import { type CommandToken, splitCommandWords } from '../chat/words.models';
-import { type ChatMessage, type Line, plainText, type Span } from '../notify/message.models';
+import { type ChatMessage, isLinkableUrl, type Line, plainText, type Span } from '../notify/message.models';
 
 // Slack's text formats, both ways: command text in (escaped by Slack because the manifest sets
 // should_escape), mrkdwn out. This file is the one place that writes mrkdwn: text is escaped so it can
@@ -139,6 +139,10 @@ function runOf(span: Span, ids: SlackIds): Run {
   if ('italic' in span) return { text: literalMrkdwn(span.italic), emphasis: 'italic' };
   // Inside a code span Slack formats nothing; only a backtick would end it early.
   if ('code' in span) return { text: `\`${escapeMrkdwn(span.code.replace(/`/g, "'"))}\`` };
+  if ('link' in span) {
+    const shown = literalMrkdwn(span.link.text);
+    return { text: isLinkableUrl(span.link.url) ? `<${span.link.url}|${shown}>` : shown };
+  }
   if ('channel' in span) {
     return {
       text: slackChannelId.test(span.channel.id) ? `<#${span.channel.id}>` : literalMrkdwn(`#${span.channel.name}`),

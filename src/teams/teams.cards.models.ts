@@ -1,6 +1,13 @@
 import type { Run } from '../chat/emphasis.models';
 import { actionIds } from '../chat/replies.models';
-import type { Block, ChatMessage, Line, MessageAction, Span } from '../notify/message.models';
+import {
+  type Block,
+  type ChatMessage,
+  isLinkableUrl,
+  type Line,
+  type MessageAction,
+  type Span,
+} from '../notify/message.models';
 import { cardLine, escapeCardText } from './card-markdown.models';
 
 export { escapeCardText };
@@ -59,6 +66,10 @@ class Renderer {
     if ('italic' in span) return { text: escapeCardText(span.italic), emphasis: 'italic' };
     if ('code' in span) return { text: escapeCardText(span.code) };
     if ('channel' in span) return { text: escapeCardText(span.channel.name) };
+    if ('link' in span) {
+      const shown = escapeCardText(span.link.text);
+      return { text: isLinkableUrl(span.link.url) ? `[${shown}](${span.link.url})` : shown };
+    }
     const mention = this.options.mentions?.get(span.member.id);
     if (!mention) return { text: escapeCardText(span.member.name), emphasis: 'bold' };
     // The entity text must appear verbatim in the card; the name inside is made harmless first.

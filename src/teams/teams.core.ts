@@ -89,6 +89,8 @@ export function createTeamsChatCore(deps: AppDeps): TeamsChatCore {
         idempotencyKey: input.idempotencyKey,
         directory: input.directory,
         place: teamsCommandPlace(input.conversation),
+        // A reply is seen by everyone in a group chat or channel; only a personal chat is private.
+        replyVisibility: input.conversation?.type === 'personal' ? 'private' : 'shared',
       });
       return fromOutcome(outcome, false);
     },

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportColumns } from '../../src/cli/commands/transfers.commands';
 import { createDatabase } from '../../src/db/client';
+import { exportColumns } from '../../src/ledger/transfer-listing.usecases';
 import { repoRoot, runCli, tempDir } from '../start/spawn';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/db';
 
@@ -333,6 +333,24 @@ describe('the allot CLI', () => {
       'operation     category\nexecute_tool  agents\nEvery other operation counts under other.\n',
     );
   }, 300_000);
+  it('dashboard link prints a one-time sign-in link for a member, and says what to set when the dashboard is off', async () => {
+    expect(await allotRefused(1, 'dashboard', 'link', 'acme', 'ana@acme.test')).toBe(
+      'The dashboard is off: set DASHBOARD_URL to its public address (like https://allot.acme.com), as the server has it.',
+    );
+    const on = await runCli(['dashboard', 'link', 'acme', 'ana@acme.test'], {
+      ...env,
+      DASHBOARD_URL: 'https://allot.acme.test/',
+    });
+    expect(on.code, on.stderr).toBe(0);
+    expect(on.stdout.trim()).toMatch(/^https:\/\/allot\.acme\.test\/dashboard\/signin\/[A-Za-z0-9_-]{43}$/);
+    expect(on.stderr).toContain('A sign-in link for Ana Lima: it works once, until');
+    const stranger = await runCli(['dashboard', 'link', 'acme', 'nobody@acme.test'], {
+      ...env,
+      DASHBOARD_URL: 'https://allot.acme.test',
+    });
+    expect(stranger.code).toBe(1);
+    expect(stranger.stdout).toBe('');
+  });
 });
 
 function escapeRegExp(text: string): string {

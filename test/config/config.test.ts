@@ -32,6 +32,7 @@ describe('configuration from the environment', () => {
       'SLACK_SIGNING_SECRET',
       'SLACK_APP_TOKEN',
       'MICROSOFT_APP_ID',
+      'DASHBOARD_URL',
     ]) {
       expect(parsed.config[unset as keyof typeof parsed.config]).toBeUndefined();
     }
@@ -150,6 +151,27 @@ describe('configuration from the environment', () => {
       ok: true,
       config: { TEAMS_ALLOW_UNAUTHENTICATED: false },
     });
+  });
+
+  it('DASHBOARD_URL is the origin the dashboard is reached at: a trailing slash is dropped, a path refused', () => {
+    expect(parseConfig({ DASHBOARD_URL: 'https://allot.acme.com/' })).toMatchObject({
+      ok: true,
+      config: { DASHBOARD_URL: 'https://allot.acme.com' },
+    });
+    expect(parseConfig({ DASHBOARD_URL: 'http://127.0.0.1:3000' })).toMatchObject({
+      ok: true,
+      config: { DASHBOARD_URL: 'http://127.0.0.1:3000' },
+    });
+    const expected = 'DASHBOARD_URL: must be an http:// or https:// origin with no path, like https://allot.acme.com';
+    for (const bad of [
+      'allot.acme.com',
+      'https://allot.acme.com/dashboard',
+      'ftp://allot.acme.com',
+      'https://x@allot.acme.com',
+      'https://allot.acme.com/?a=1',
+    ]) {
+      expect(problemsOf({ DASHBOARD_URL: bad }), bad).toEqual([expected]);
+    }
   });
 
   it('a bad entry in the admins list is named by its position', () => {

@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryRows } from '../../src/db/client';
 import { transferTokensMax } from '../../src/ledger/ledger.tables';
 import {
   auditLedger,
@@ -363,6 +365,12 @@ describe('reversals', () => {
     expect(await getBalances(tdb.db.orm, org.id, ana.id)).toMatchObject({ wallet: 0n });
     expect(await getBalances(tdb.db.orm, org.id, manager.id)).toMatchObject({ budget: 100_000n });
     expect(await auditLedger(ctx, { orgId: org.id })).toEqual([]);
+    const audit = await queryRows<{ action: string; platform: string; transfer_id: string }>(
+      tdb.db.orm,
+      sql`select action, platform, details->>'transferId' as transfer_id from audit_log
+           where org_id = ${org.id.toString()}::bigint and action = 'transfer.reverse'`,
+    );
+    expect(audit).toEqual([{ action: 'transfer.reverse', platform: 'cli', transfer_id: grantId.toString() }]);
   });
 
   it.each([

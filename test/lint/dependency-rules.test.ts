@@ -22,8 +22,9 @@ const domainFolders = [
   'db',
   'config',
   'reservations',
+  'sessions',
 ] as const;
-const adapterFolders = ['chat', 'slack', 'teams', 'cli', 'http'] as const;
+const adapterFolders = ['chat', 'slack', 'teams', 'cli', 'http', 'dashboard'] as const;
 
 /** Imports every rule allows: adapters on the domain, the domain on lib and notify, lib on config. */
 const rightFiles: Record<string, string> = {
@@ -41,6 +42,10 @@ const rightFiles: Record<string, string> = {
     "import type { reply } from '../chat/replies';\nexport type OnMessage = typeof reply;\nexport const onMessage = 1;\n",
   'src/cli/main.ts': "import { grant } from '../ledger/ledger.usecases';\nexport const run = () => grant();\n",
   'src/http/server.ts': "import { grant } from '../ledger/ledger.usecases';\nexport const serve = () => grant();\n",
+  // The dashboard clicks chat's buttons and reads the domain.
+  'src/dashboard/pages.ts':
+    "import { reply } from '../chat/replies';\nimport { grant } from '../ledger/ledger.usecases';\n" +
+    'export const page = () => [reply(), grant()];\n',
   'src/main.ts':
     "import { run } from './cli/main';\nimport { serve } from './http/server';\nimport { onCommand } from './slack/slack.listeners';\n" +
     "import { onMessage } from './teams/teams.handler';\nexport const all = [run, serve, onCommand, onMessage];\n",
@@ -53,6 +58,7 @@ const adapterFile: Record<(typeof adapterFolders)[number], string> = {
   teams: 'teams/teams.handler',
   cli: 'cli/main',
   http: 'http/server',
+  dashboard: 'dashboard/pages',
 };
 
 interface WrongImport {
@@ -92,6 +98,8 @@ function wrongImports(): WrongImport[] {
     simple('src/chat/__scratch-teams.ts', 'src/teams/teams.handler', 'chat-not-to-platforms'),
     simple('src/slack/__scratch-teams.ts', 'src/teams/teams.handler', 'slack-not-to-teams'),
     simple('src/teams/__scratch-slack.ts', 'src/slack/slack.listeners', 'teams-not-to-slack'),
+    simple('src/dashboard/__scratch-slack.ts', 'src/slack/slack.listeners', 'dashboard-not-to-platforms'),
+    simple('src/dashboard/__scratch-cli.ts', 'src/cli/main', 'dashboard-not-to-platforms'),
     simple('src/lib/__scratch-ledger.ts', 'src/ledger/ledger.usecases', 'lib-is-a-leaf'),
     simple('src/lib/__scratch-notify.ts', 'src/notify/notifier', 'lib-is-a-leaf'),
     simple('src/digest/__scratch-test.ts', 'test/support/helper', 'src-stays-in-src'),

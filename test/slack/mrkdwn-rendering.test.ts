@@ -23,6 +23,7 @@ function shownSpan(span: Span, ids: SlackIds): string {
   if ('italic' in span) return span.italic;
   if ('code' in span) return span.code.replace(/`/g, "'");
   if ('channel' in span) return `#${span.channel.name}`;
+  if ('link' in span) return span.link.text;
   const id = ids.get(span.member.id);
   return id ? `@${id}` : span.member.name;
 }

@@ -67,7 +67,14 @@ it('the bot works in personal chats, teams and group chats and lists the command
   const bot = manifest.bots[0]!;
   expect(bot.scopes.sort()).toEqual(['groupChat', 'personal', 'team']);
   const titles = bot.commandLists.flatMap((list) => list.commands.map((command) => command.title));
-  expect(titles).toEqual(['grant-tokens', 'balance', 'request-tokens', 'leaderboard', 'tokens help']);
+  expect(titles).toEqual([
+    'grant-tokens',
+    'balance',
+    'request-tokens',
+    'leaderboard',
+    'tokens help',
+    'tokens dashboard',
+  ]);
 });
 
 const ids = { appId: '5d7a1f3c-8e2b-4a6d-9c0f-1b2e3d4c5a6b', botId: '3f0c6f4e-2a52-4c59-9d0b-5b3a4e2f7a10' };

@@ -5,6 +5,7 @@ import { leaderboardCommand } from './leaderboard.command';
 import { requestTokensCommand } from './request-tokens.command';
 import { tokensAllowanceCommand } from './tokens-allowance.command';
 import { tokensBudgetCommand } from './tokens-budget.command';
+import { tokensDashboardCommand } from './tokens-dashboard.command';
 import { tokensDigestCommand } from './tokens-digest.command';
 import { tokensHelpCommand } from './tokens-help.command';
 import { tokensManagerCommand } from './tokens-manager.command';
@@ -18,6 +19,7 @@ export const commandHandlers: CommandTable = {
   'request-tokens': requestTokensCommand,
   leaderboard: leaderboardCommand,
   'tokens-help': tokensHelpCommand,
+  'tokens-dashboard': tokensDashboardCommand,
   'tokens-role': tokensRoleCommand,
   'tokens-manager': tokensManagerCommand,
   'tokens-budget': tokensBudgetCommand,

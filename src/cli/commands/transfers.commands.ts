@@ -4,62 +4,24 @@ import { rename, rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
-import type { Account, Transfer } from '../../ledger/ledger.repository';
+import type { Transfer } from '../../ledger/ledger.repository';
 import * as ledgerRepo from '../../ledger/ledger.repository';
 import { getBalances } from '../../ledger/ledger.usecases';
+import {
+  createTransferNamer,
+  exportColumns,
+  type TransferNamer,
+  transferExportPages,
+} from '../../ledger/transfer-listing.usecases';
 import type { Ctx } from '../../lib/context';
-import type { Member, Organisation } from '../../members/members.repository';
-import * as membersRepo from '../../members/members.repository';
+import type { Organisation } from '../../members/members.repository';
 import { CliError, requireDate, requireMember, requireOrganisation, withCliContext } from '../cli-context';
-import { describeAccount, formatTable, formatTokens } from '../cli-format';
+import { formatTable, formatTokens } from '../cli-format';
 
 // `allot transfers` and `allot export`: the ledger's transfers, listed for the operator or exported for finance.
 
 /** Transfers listed by default, and the most one `transfers` call shows. */
 const transfersListDefault = 20;
-/** Transfers read per page while exporting: memory stays bounded however long the export. */
-const exportPageSize = 1_000;
-
-/** Names accounts and actors for listings, reading each account and member at most once. */
-function createNamer(ctx: Ctx, organisation: Organisation) {
-  const accounts = new Map<bigint, Account>();
-  const members = new Map<bigint, Member>();
-  return {
-    async load(rows: Transfer[]): Promise<void> {
-      const accountIds = new Set<bigint>();
-      for (const row of rows) {
-        if (!accounts.has(row.debitAccountId)) accountIds.add(row.debitAccountId);
-        if (!accounts.has(row.creditAccountId)) accountIds.add(row.creditAccountId);
-      }
-      for (const account of await ledgerRepo.findAccountsByIds(ctx.db.orm, organisation.id, [...accountIds])) {
-        accounts.set(account.id, account);
-      }
-      const memberIds = new Set<bigint>();
-      for (const account of accounts.values()) {
-        if (account.memberId !== null && !members.has(account.memberId)) memberIds.add(account.memberId);
-      }
-      for (const row of rows) {
-        if (row.actorMemberId !== null && !members.has(row.actorMemberId)) memberIds.add(row.actorMemberId);
-      }
-      for (const member of await membersRepo.findMembers(ctx.db.orm, organisation.id, [...memberIds])) {
-        members.set(member.id, member);
-      }
-    },
-    account(id: bigint): string {
-      const account = accounts.get(id);
-      if (!account) return `account #${id}`;
-      return describeAccount(account, account.memberId === null ? undefined : members.get(account.memberId));
-    },
-    actor(row: Transfer): string {
-      if (row.actorMemberId === null) return row.platform === 'cli' ? 'operator (cli)' : row.platform;
-      const member = members.get(row.actorMemberId);
-      const who = member ? (member.email ?? `${member.displayName} #${member.id}`) : `#${row.actorMemberId}`;
-      return `${who} (${row.platform})`;
-    },
-  };
-}
-
-type Namer = ReturnType<typeof createNamer>;
 
 /** A positive whole number typed by the operator (an id, a limit); anything else ends the command, exit 1. */
 export function parsePositiveInteger(text: string, what: string, example: string): bigint {
@@ -68,28 +30,6 @@ export function parsePositiveInteger(text: string, what: string, example: string
   }
   return BigInt(text.trim());
 }
-
-/**
- * A spreadsheet runs a cell that starts with = + - @ as a formula; finance opens these exports in one,
- * so such text cells get a leading apostrophe (OWASP's advice for CSV injection).
- */
-function spreadsheetSafe(text: string): string {
-  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-}
-
-/** The columns of `allot export`, in order (its CSV header). */
-export const exportColumns = [
-  'time',
-  'code',
-  'from',
-  'to',
-  'amount',
-  'actor',
-  'memo',
-  'transfer_id',
-  'operation_key',
-  'reverses_transfer_id',
-] as const;
 
 async function write(output: Writable, text: string): Promise<void> {
   if (!output.write(text)) await once(output, 'drain');
@@ -128,7 +68,7 @@ export function registerTransfers(program: Command): void {
           console.log('No transfers.');
           return;
         }
-        const namer = createNamer(ctx, organisation);
+        const namer = createTransferNamer(ctx, organisation.id);
         await namer.load(rows);
         console.log(
           formatTable(['ID', 'TIME', 'CODE', 'FROM', 'TO', 'AMOUNT', 'ACTOR', 'MEMO'], rows.map(listRow(namer))),
@@ -141,7 +81,7 @@ export function registerTransfers(program: Command): void {
 }
 
 /** One line of `allot transfers`. */
-function listRow(namer: Namer): (row: Transfer) => string[] {
+function listRow(namer: TransferNamer): (row: Transfer) => string[] {
   return (row) => [
     row.id.toString(),
     row.createdAt.toISOString(),
@@ -151,22 +91,6 @@ function listRow(namer: Namer): (row: Transfer) => string[] {
     formatTokens(row.amount),
     namer.actor(row),
     row.memo.replace(/\s+/g, ' '),
-  ];
-}
-
-/** One record of `allot export`, in the order of exportColumns. */
-function exportRecord(namer: Namer): (row: Transfer) => string[] {
-  return (row) => [
-    row.createdAt.toISOString(),
-    row.code,
-    namer.account(row.debitAccountId),
-    namer.account(row.creditAccountId),
-    row.amount.toString(),
-    spreadsheetSafe(namer.actor(row)),
-    spreadsheetSafe(row.memo),
-    row.id.toString(),
-    spreadsheetSafe(row.idempotencyKey),
-    row.reversesTransferId?.toString() ?? '',
   ];
 }
 
@@ -198,7 +122,7 @@ export function registerExport(program: Command): void {
 }
 
 /**
- * Writes the CSV page by page (exportPageSize transfers at a time). To a file, it goes to a scratch file
+ * Writes the CSV page by page (transferExportPages: a thousand transfers at a time). To a file, it goes to a scratch file
  * renamed into place at the end, so a failed export never leaves half a file.
  */
 async function exportTransfers(
@@ -211,22 +135,9 @@ async function exportTransfers(
   let count = 0;
   try {
     await write(output, stringify([[...exportColumns]]));
-    const namer = createNamer(ctx, organisation);
-    let afterId: bigint | undefined;
-    for (;;) {
-      const page = await ledgerRepo.listTransfersForExport(ctx.db.orm, {
-        orgId: organisation.id,
-        from: window.from,
-        to: window.to,
-        afterId,
-        limit: exportPageSize,
-      });
-      if (page.length === 0) break;
-      await namer.load(page);
-      await write(output, stringify(page.map(exportRecord(namer))));
+    for await (const page of transferExportPages(ctx, { orgId: organisation.id, from: window.from, to: window.to })) {
+      await write(output, stringify(page));
       count += page.length;
-      afterId = page[page.length - 1]!.id;
-      if (page.length < exportPageSize) break;
     }
     if (scratch && window.output) {
       output.end();

@@ -1,4 +1,6 @@
 import type { BlockAction, ButtonAction } from '@slack/bolt';
+import { dashboardLinkActionId } from '../../chat/dashboard.replies';
+import { dashboardLinkOutcome } from '../../chat/dashboard.usecases';
 import { actionIds } from '../../chat/replies.models';
 import { denyModal } from '../blockkit.presenter';
 import { actionActor, type DenyOrigin, type RegisterListeners } from './slack-listener.kit';
@@ -13,7 +15,7 @@ function clickDeliveryKey(body: BlockAction): string {
 
 /**
  * Buttons: Approve, Deny and Cancel under a top-up request (Deny opens a form for the reason first),
- * and Confirm or Cancel under a large operation's question. Acknowledged first, then run.
+ * Confirm or Cancel under a large operation's question, and Open dashboard. Acknowledged first, then run.
  */
 export const registerActionListeners: RegisterListeners = (app, kit) => {
   const { deps, track } = kit;
@@ -54,6 +56,32 @@ export const registerActionListeners: RegisterListeners = (app, kit) => {
       });
     },
   );
+
+  // "Open dashboard" (the App Home, the help reply): a fresh sign-in link, answered privately (an ephemeral
+  // reply through response_url, or a direct message from the Home tab).
+  app.action<BlockAction<ButtonAction>>(dashboardLinkActionId, async ({ ack, body, respond, client }) => {
+    await ack();
+    await track(async () => {
+      const who = actionActor(body);
+      const request = kit.forRequest(client);
+      const { org, member } = await request.actorOf(who);
+      const outcome = await dashboardLinkOutcome(deps, {
+        platform: 'slack',
+        org,
+        actor: member,
+        replyVisibility: 'private',
+      });
+      const fromHome = body.container?.type === 'view';
+      await request.answerClick({
+        org,
+        member,
+        who,
+        outcome,
+        fromHome: false,
+        respond: fromHome ? undefined : respond,
+      });
+    });
+  });
 
   // A large grant or budget issue asked its issuer to confirm, privately (an ephemeral message under the
   // command): the answer replaces that message, so its buttons go away once either is pressed.

@@ -40,6 +40,8 @@ export const registerCommandListeners: RegisterListeners = (app, kit) => {
           idempotencyKey: `slack:${who.teamId}:${command.trigger_id}`,
           directory: request.directory,
           place: slackCommandPlace(command.channel_id, who.teamId),
+          // Every reply goes through response_url as an ephemeral message: only the person sees it.
+          replyVisibility: 'private',
         });
         await kit.respondSafely(respond, { response_type: 'ephemeral', ...(await kit.present(org.id, outcome.reply)) });
       } catch (error) {

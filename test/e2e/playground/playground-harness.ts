@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -14,25 +13,12 @@ import {
   waitForHealthy,
   withTimeout,
 } from '../../start/spawn';
+import { chromiumArgs, requireChromium } from '../../support/chromium';
 import { createTestDatabase, onPostgres } from '../../support/db';
 
 // Microsoft's own Teams emulator, the Microsoft 365 Agents Playground, driven through its web page in
 // headless Chromium, against Allot running as its own process. Only the far end changes from
 // production: the Playground stands in for Teams (client and Bot Connector service) on this machine.
-
-/** Debian's Chromium; playwright-core never downloads a browser. `.ci/run` installs it when missing. */
-export const chromiumPath = '/usr/bin/chromium';
-
-/** Flags that keep Chromium off the network and out of the sandbox a CI container cannot give it. */
-export const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** Preload that stops a server whose test worker died without stopping it (see the file). */
 const exitWithParent = path.join(path.dirname(fileURLToPath(import.meta.url)), 'exit-with-parent.cjs');
@@ -128,16 +114,6 @@ export function playgroundCliPath(): string {
       'The Microsoft 365 Agents Playground is not installed (devDependency @microsoft/m365agentsplayground): run `npm ci`.',
     );
   }
-}
-
-/** Chromium, or a clear failure saying how to install it. */
-export function requireChromium(): string {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(
-      `Chromium is not installed at ${chromiumPath}: run \`apt-get install -y chromium\` (.ci/run does it when missing).`,
-    );
-  }
-  return chromiumPath;
 }
 
 /** Allot's database for the run: a PGlite folder, or a fresh Postgres database with DATABASE_URL. */
