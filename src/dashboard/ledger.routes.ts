@@ -6,7 +6,16 @@ import { createTransferNamer } from '../ledger/transfer-listing.usecases';
 import type { Ctx } from '../lib/context';
 import * as membersRepo from '../members/members.repository';
 import { newSecretToken } from '../sessions/sessions.models';
-import { type Dashboard, field, frameOf, positiveId, sendPage, type Viewer, viewerOf } from './dashboard.http';
+import {
+  type Dashboard,
+  field,
+  frameOf,
+  positiveId,
+  sendPage,
+  type Viewer,
+  viewerOf,
+  webActor,
+} from './dashboard.http';
 import { readDateRange } from './filters.models';
 import {
   type LedgerFilters,
@@ -162,7 +171,7 @@ export function mountLedger(router: Router, dashboard: Dashboard): void {
       return showConfirmation(ctx, res, transferId, 'That confirmation could not be read; confirm again.');
     const reversed = await reverseTransfer(ctx, {
       orgId: viewer.organisation.id,
-      actor: { kind: 'member', memberId: viewer.member.id, platform: 'web' },
+      actor: webActor(res),
       transferId,
       memo: field(req, 'memo').slice(0, 500),
       idempotencyKey: key,
