@@ -307,7 +307,7 @@ async function main() {
         0.5,
       );
     console.log(
-      `\ningestion of 1,000 new events (600 members), ${batches} batches each way: organisation rollups' triggers on: median ${median(cost.on).toFixed(1)} ms; off: median ${median(cost.off).toFixed(1)} ms (+${(((median(cost.on) - median(cost.off)) / median(cost.off)) * 100).toFixed(0)} %)`,
+      `\ningestion of 1,000 new events (600 members), ${batches} batches each way: organisation rollups' triggers on: median ${median(cost.on).toFixed(1)} ms; off: median ${median(cost.off).toFixed(1)} ms (${((median(cost.on) / median(cost.off) - 1) * 100).toLocaleString('en-US', { signDisplay: 'always', maximumFractionDigits: 0 })} %)`,
     );
   } finally {
     await stop?.();

@@ -1,12 +1,15 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { VNode } from 'preact';
 import type { AppDeps } from '../app/module';
+import type { Actor } from '../lib/context';
 import type { Member, Organisation } from '../members/members.repository';
 import { isActiveAdmin, mayViewTeam } from '../members/roles.models';
 import { type ChatMessage, plainText } from '../notify/message.models';
 import type { DashboardSession } from '../sessions/sessions.repository';
 import { resolveSession } from '../sessions/sessions.usecases';
+import { usageFailureReplies } from '../usage/usage.replies';
 import { type CookieNames, cookieOptions, csrfTokenMatches, readCookie, sameOrigin } from './security';
+import type { NoticeInput } from './views/components';
 import type { FrameViewer } from './views/layout';
 import { documentHtml } from './views/layout';
 import { messagePage } from './views/message.view';
@@ -36,6 +39,16 @@ export interface Viewer {
   isAdmin: boolean;
   /** roles.models mayViewTeam: the My team page. */
   seesTeam: boolean;
+}
+
+/** The person signed in as the verbs take an actor: a member acting from the dashboard (platform `web`). */
+export function webActor(res: Response): Extract<Actor, { kind: 'member' }> {
+  return { kind: 'member', memberId: viewerOf(res).member.id, platform: 'web' };
+}
+
+/** A refusal of a usage verb (prices, weights, keys) in the words chat uses for it. */
+export function usageRefusal(failure: string): NoticeInput {
+  return { kind: 'problem', lines: [usageFailureReplies[failure] ?? 'That was refused, and nothing was changed.'] };
 }
 
 /** The viewer of a request that went through `requireSession`. */

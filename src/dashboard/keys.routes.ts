@@ -1,7 +1,6 @@
 import type { Response, Router } from 'express';
 import { createApiKey, listApiKeys, revokeApiKey } from '../usage/api-keys.usecases';
-import { usageFailureReplies } from '../usage/usage.replies';
-import { type Dashboard, field, frameOf, sendPage, viewerOf } from './dashboard.http';
+import { type Dashboard, field, frameOf, sendPage, usageRefusal, viewerOf, webActor } from './dashboard.http';
 import type { NoticeInput } from './views/components';
 import { keysPage } from './views/keys.view';
 
@@ -15,7 +14,7 @@ async function showKeys(
   extra: { notice?: NoticeInput; created?: { name: string; key: string } } = {},
 ) {
   const viewer = viewerOf(res);
-  const actor = { kind: 'member' as const, memberId: viewer.member.id, platform: 'web' as const };
+  const actor = webActor(res);
   const keys = await listApiKeys(dashboard.deps.ctx, { orgId: viewer.organisation.id, actor });
   if (!keys.ok) throw Object.assign(new Error('not an admin'), { status: 403 });
   sendPage(res, status, keysPage({ viewer: frameOf(viewer), keys: keys.value, ...extra }));
@@ -24,15 +23,7 @@ async function showKeys(
 /** Mounts API keys (relative to /dashboard; behind the admins-only check of /org). */
 export function mountKeys(router: Router, dashboard: Dashboard): void {
   const { ctx } = dashboard.deps;
-  const actorOf = (res: Response) => ({
-    kind: 'member' as const,
-    memberId: viewerOf(res).member.id,
-    platform: 'web' as const,
-  });
-  const refused = (res: Response, failure: string) =>
-    showKeys(dashboard, res, 400, {
-      notice: { kind: 'problem', lines: [usageFailureReplies[failure] ?? 'That was refused.'] },
-    });
+  const refused = (res: Response, failure: string) => showKeys(dashboard, res, 400, { notice: usageRefusal(failure) });
 
   router.get('/org/keys', async (req, res) => {
     const revoked = req.query.revoked === undefined ? undefined : String(req.query.revoked).slice(0, 63);
@@ -48,7 +39,7 @@ export function mountKeys(router: Router, dashboard: Dashboard): void {
   router.post('/org/keys', async (req, res) => {
     const created = await createApiKey(ctx, {
       orgId: viewerOf(res).organisation.id,
-      actor: actorOf(res),
+      actor: webActor(res),
       name: field(req, 'name'),
     });
     if (!created.ok) return refused(res, created.failure);
@@ -58,7 +49,7 @@ export function mountKeys(router: Router, dashboard: Dashboard): void {
   router.post('/org/keys/revoke', async (req, res) => {
     const revoked = await revokeApiKey(ctx, {
       orgId: viewerOf(res).organisation.id,
-      actor: actorOf(res),
+      actor: webActor(res),
       name: field(req, 'name'),
     });
     if (!revoked.ok) return refused(res, revoked.failure);

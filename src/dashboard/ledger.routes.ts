@@ -1,12 +1,23 @@
 import type { Request, Response, Router } from 'express';
 import * as ledgerRepo from '../ledger/ledger.repository';
 import { type TransferCode, transferCodes } from '../ledger/ledger.tables';
-import { getBalances, type ReverseFailure, reverseTransfer } from '../ledger/ledger.usecases';
+import { getBalances } from '../ledger/ledger.usecases';
+import { type ReverseFailure, reverseTransfer } from '../ledger/reversal.usecases';
+import { findReversalsOf } from '../ledger/transfer-listing.repository';
 import { createTransferNamer } from '../ledger/transfer-listing.usecases';
 import type { Ctx } from '../lib/context';
 import * as membersRepo from '../members/members.repository';
 import { newSecretToken } from '../sessions/sessions.models';
-import { type Dashboard, field, frameOf, positiveId, sendPage, type Viewer, viewerOf } from './dashboard.http';
+import {
+  type Dashboard,
+  field,
+  frameOf,
+  positiveId,
+  sendPage,
+  type Viewer,
+  viewerOf,
+  webActor,
+} from './dashboard.http';
 import { readDateRange } from './filters.models';
 import {
   type LedgerFilters,
@@ -25,7 +36,7 @@ import { messagePage } from './views/message.view';
 /** Transfers per page. */
 export const ledgerPageSize = 50;
 
-/** Words for every way a reversal can be refused (ledger.usecases ReverseFailure). */
+/** Words for every way a reversal can be refused (reversal.usecases ReverseFailure). */
 const reverseFailureLines: Record<ReverseFailure, string> = {
   not_an_admin: 'Only admins may reverse transfers.',
   transfer_not_found: 'There is no such transfer.',
@@ -82,7 +93,7 @@ async function loadLedger(ctx: Ctx, viewer: Viewer, filters: LedgerFilters): Pro
   });
   const namer = createTransferNamer(ctx, orgId);
   await namer.load(transfers);
-  const reversals = await ledgerRepo.findReversalsOf(
+  const reversals = await findReversalsOf(
     ctx.db.orm,
     orgId,
     transfers.map((transfer) => transfer.id),
@@ -116,7 +127,7 @@ async function showConfirmation(ctx: Ctx, res: Response, transferId: bigint | un
   }
   const namer = createTransferNamer(ctx, orgId);
   await namer.load([transfer]);
-  const reversedBy = (await ledgerRepo.findReversalsOf(ctx.db.orm, orgId, [transfer.id])).get(transfer.id);
+  const reversedBy = (await findReversalsOf(ctx.db.orm, orgId, [transfer.id])).get(transfer.id);
   sendPage(
     res,
     problem ? 409 : 200,
@@ -162,7 +173,7 @@ export function mountLedger(router: Router, dashboard: Dashboard): void {
       return showConfirmation(ctx, res, transferId, 'That confirmation could not be read; confirm again.');
     const reversed = await reverseTransfer(ctx, {
       orgId: viewer.organisation.id,
-      actor: { kind: 'member', memberId: viewer.member.id, platform: 'web' },
+      actor: webActor(res),
       transferId,
       memo: field(req, 'memo').slice(0, 500),
       idempotencyKey: key,

@@ -1,8 +1,7 @@
 import type { Response, Router } from 'express';
 import { parseInstantInput } from '../lib/date-input.models';
 import { listPrices, listWeights, setPrice, setWeight } from '../usage/prices.usecases';
-import { usageFailureReplies } from '../usage/usage.replies';
-import { type Dashboard, field, frameOf, sendPage, viewerOf } from './dashboard.http';
+import { type Dashboard, field, frameOf, sendPage, usageRefusal, viewerOf, webActor } from './dashboard.http';
 import type { NoticeInput } from './views/components';
 import { pricesPage } from './views/prices.view';
 
@@ -19,7 +18,7 @@ const notices: Record<string, string> = {
 async function showPrices(dashboard: Dashboard, res: Response, status: number, notice?: NoticeInput) {
   const viewer = viewerOf(res);
   const orgId = viewer.organisation.id;
-  const actor = { kind: 'member' as const, memberId: viewer.member.id, platform: 'web' as const };
+  const actor = webActor(res);
   const prices = await listPrices(dashboard.deps.ctx, { orgId, actor });
   if (!prices.ok) throw Object.assign(new Error('not an admin'), { status: 403 });
   const weights = await listWeights(dashboard.deps.ctx, { orgId });
@@ -29,13 +28,7 @@ async function showPrices(dashboard: Dashboard, res: Response, status: number, n
 /** Mounts prices and weights (relative to /dashboard; behind the admins-only check of /org). */
 export function mountPrices(router: Router, dashboard: Dashboard): void {
   const { ctx } = dashboard.deps;
-  const actorOf = (res: Response) => ({
-    kind: 'member' as const,
-    memberId: viewerOf(res).member.id,
-    platform: 'web' as const,
-  });
-  const refused = (res: Response, failure: string) =>
-    showPrices(dashboard, res, 400, { kind: 'problem', lines: [usageFailureReplies[failure] ?? 'That was refused.'] });
+  const refused = (res: Response, failure: string) => showPrices(dashboard, res, 400, usageRefusal(failure));
 
   router.get('/org/prices', async (req, res) => {
     const notice = typeof req.query.notice === 'string' ? notices[req.query.notice] : undefined;
@@ -52,7 +45,7 @@ export function mountPrices(router: Router, dashboard: Dashboard): void {
     }
     const set = await setPrice(ctx, {
       orgId: viewerOf(res).organisation.id,
-      actor: actorOf(res),
+      actor: webActor(res),
       model: field(req, 'model'),
       input: field(req, 'input'),
       output: field(req, 'output'),
@@ -65,7 +58,7 @@ export function mountPrices(router: Router, dashboard: Dashboard): void {
   router.post('/org/weights', async (req, res) => {
     const set = await setWeight(ctx, {
       orgId: viewerOf(res).organisation.id,
-      actor: actorOf(res),
+      actor: webActor(res),
       category: field(req, 'category'),
       weight: field(req, 'weight'),
     });

@@ -7,7 +7,7 @@ import type { Member } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 import { grantSource, isActiveAdmin, mayHoldBudget } from '../members/roles.models';
 import { cleanMemo, grantRecipientsMax, hashOperation, idempotencyKeyLengthMax, isValidAmount } from './ledger.models';
-import type { Account, PostInput, PostOutcome, Transfer } from './ledger.repository';
+import type { Account, PostInput, PostOutcome } from './ledger.repository';
 import * as ledgerRepo from './ledger.repository';
 
 /** A posted operation: its transfers, and whether this call only replayed an earlier identical one. */
@@ -32,7 +32,8 @@ export async function post(orm: Orm, input: PostInput, inTransaction = false): P
   return inTransaction ? ledgerRepo.postOperation(orm, input) : withRetries(() => ledgerRepo.postOperation(orm, input));
 }
 
-function posted(outcome: PostOutcome): Posted {
+/** A posted operation from allot_post's outcome (ok, or exists: a replay). */
+export function posted(outcome: PostOutcome): Posted {
   return { transferIds: outcome.transferIds, replayed: outcome.status === 'exists', createdAt: outcome.createdAt! };
 }
 
@@ -47,7 +48,8 @@ async function requireAccount(
   return account;
 }
 
-async function loadActorMember(ctx: Ctx, orgId: bigint, actor: Actor): Promise<Member | undefined> {
+/** The member behind an actor, when the actor is a member. */
+export async function loadActorMember(ctx: Ctx, orgId: bigint, actor: Actor): Promise<Member | undefined> {
   return actor.kind === 'member' ? membersRepo.findMember(ctx.db.orm, orgId, actor.memberId) : undefined;
 }
 
@@ -311,80 +313,6 @@ export async function debitUsage(
   if (outcome.status === 'conflict') return fail('idempotency_conflict');
   if (outcome.status !== 'ok' && outcome.status !== 'exists') throw new Error(`usage: unexpected ${outcome.status}`);
   return ok(posted(outcome));
-}
-
-// ---------------------------------------------------------------------------------------------
-// reversal: a new transfer undoing an earlier one; at most once per transfer
-
-export type ReverseFailure =
-  | 'not_an_admin'
-  | 'transfer_not_found'
-  | 'cannot_reverse_reversal'
-  | 'already_reversed'
-  | 'exceeds_balance'
-  | 'idempotency_conflict';
-
-export async function reverseTransfer(
-  ctx: Ctx,
-  input: { orgId: bigint; actor: Actor; transferId: bigint; memo?: string; idempotencyKey: string },
-): Promise<Result<Posted & { reversed: Transfer }, ReverseFailure>> {
-  const actorMember = await loadActorMember(ctx, input.orgId, input.actor);
-  const allowed = input.actor.kind !== 'member' || isActiveAdmin(actorMember);
-  if (!allowed) return fail('not_an_admin');
-  const original = await ledgerRepo.findTransfer(ctx.db.orm, input.orgId, input.transferId);
-  if (!original) return fail('transfer_not_found');
-  if (original.code === 'reversal') return fail('cannot_reverse_reversal');
-  const memo = cleanMemo(input.memo || `reversal of transfer ${original.id}`);
-  const body = { code: 'reversal', reverses: original.id, memo };
-  // The reversal and its audit row (who undid what, from where) commit together; a replay writes neither.
-  const outcome = await withRetries(() =>
-    ctx.db.orm.transaction(async (tx) => {
-      const posted = await post(
-        tx,
-        {
-          orgId: input.orgId,
-          idempotencyKey: input.idempotencyKey,
-          requestHash: hashOperation(body),
-          code: 'reversal',
-          legs: [
-            {
-              debitAccountId: original.creditAccountId,
-              creditAccountId: original.debitAccountId,
-              amount: original.amount,
-            },
-          ],
-          actorMemberId: actorMemberId(input.actor),
-          platform: input.actor.platform,
-          memo,
-          reversesTransferId: original.id,
-        },
-        true,
-      );
-      if (posted.status === 'ok') {
-        await membersRepo.insertActorAudit(tx, {
-          orgId: input.orgId,
-          actor: input.actor,
-          action: 'transfer.reverse',
-          details: { transferId: original.id, reversalId: posted.transferIds[0], amount: original.amount, memo },
-          at: ctx.clock.now(),
-        });
-      }
-      return posted;
-    }),
-  );
-  switch (outcome.status) {
-    case 'ok':
-    case 'exists':
-      return ok({ ...posted(outcome), reversed: original });
-    case 'conflict':
-      return fail('idempotency_conflict');
-    case 'already_reversed':
-      return fail('already_reversed');
-    case 'exceeds_balance':
-      return fail('exceeds_balance', { accountId: outcome.accountId });
-    case 'account_not_found':
-      throw new Error('reversal: accounts of an existing transfer not found');
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

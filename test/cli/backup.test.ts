@@ -6,7 +6,8 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database, queryRows } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
-import { grantTokens, reverseTransfer } from '../../src/ledger/ledger.usecases';
+import { grantTokens } from '../../src/ledger/ledger.usecases';
+import { reverseTransfer } from '../../src/ledger/reversal.usecases';
 import { operatorActor } from '../../src/lib/context';
 import {
   freePort,

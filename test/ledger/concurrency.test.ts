@@ -2,14 +2,8 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database, queryRows } from '../../src/db/client';
 import { findAccount } from '../../src/ledger/ledger.repository';
-import {
-  auditLedger,
-  debitUsage,
-  getBalances,
-  grantTokens,
-  issueBudget,
-  reverseTransfer,
-} from '../../src/ledger/ledger.usecases';
+import { auditLedger, debitUsage, getBalances, grantTokens, issueBudget } from '../../src/ledger/ledger.usecases';
+import { reverseTransfer } from '../../src/ledger/reversal.usecases';
 import { type Actor, operatorActor } from '../../src/lib/context';
 import { createTestCtx, createTestDatabase, onPostgres, type TestDatabase } from '../support/db';
 import { makeMember, makeOrganisation } from '../support/fixtures';

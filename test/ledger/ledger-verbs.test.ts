@@ -8,9 +8,9 @@ import {
   getBalances,
   grantTokens,
   issueBudget,
-  reverseTransfer,
   topUp,
 } from '../../src/ledger/ledger.usecases';
+import { reverseTransfer } from '../../src/ledger/reversal.usecases';
 import { type Actor, operatorActor } from '../../src/lib/context';
 import { updateMember } from '../../src/members/members.repository';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';

@@ -11,9 +11,9 @@ import {
   grantTokens,
   issueBudget,
   type Posted,
-  reverseTransfer,
   topUp,
 } from '../../src/ledger/ledger.usecases';
+import { reverseTransfer } from '../../src/ledger/reversal.usecases';
 import { type Actor, operatorActor } from '../../src/lib/context';
 import type { Result } from '../../src/lib/result';
 import { updateMember } from '../../src/members/members.repository';

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findAccount, listTransfers, type Transfer, transferIdBounds } from '../../src/ledger/ledger.repository';
+import { findAccount, listTransfers, type Transfer } from '../../src/ledger/ledger.repository';
 import type { TransferCode } from '../../src/ledger/ledger.tables';
+import { transferIdBounds } from '../../src/ledger/transfer-listing.repository';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
 import { makeMember, makeOrganisation } from '../support/fixtures';
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { balanceMessage, loadMemberSummary } from '../../src/chat/summary.usecases';
 import { createDatabase } from '../../src/db/client';
-import { auditLedger, getBalances, grantTokens, reverseTransfer } from '../../src/ledger/ledger.usecases';
+import { auditLedger, getBalances, grantTokens } from '../../src/ledger/ledger.usecases';
+import { reverseTransfer } from '../../src/ledger/reversal.usecases';
 import { type Ctx, operatorActor } from '../../src/lib/context';
 import type { Member, Organisation } from '../../src/members/members.repository';
 import { setMemberActive } from '../../src/members/members.usecases';

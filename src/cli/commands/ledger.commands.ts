@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { needsConfirmation, unconfirmedTokensMax } from '../../ledger/ledger.models';
-import { auditLedger, getBalances, grantTokens, issueBudget, reverseTransfer } from '../../ledger/ledger.usecases';
+import { auditLedger, getBalances, grantTokens, issueBudget } from '../../ledger/ledger.usecases';
+import { reverseTransfer } from '../../ledger/reversal.usecases';
 import { operatorActor } from '../../lib/context';
 import type { Member } from '../../members/members.repository';
 import {

@@ -50,6 +50,9 @@ describe('/tokens dashboard in Slack', () => {
     await ws.event({ type: 'app_home_opened', user: 'UANA', channel: 'DANA', tab: 'home' });
     const home = await off.slack.waitFor(() => ws.callsOf('views.publish')[0], 10_000, 'home');
     expect(buttonsOf(home.params.view.blocks).map((b) => b.action_id)).not.toContain('dashboard.link');
+    const page = await fetch(`${off.baseUrl}/dashboard/me`);
+    expect(page.status).toBe(404);
+    expect(await page.text()).toContain('The dashboard is off. Set DASHBOARD_URL');
   });
 
   it('words after it are refused with the command to type', async () => {
