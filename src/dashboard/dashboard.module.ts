@@ -82,7 +82,7 @@ export function createDashboardModule(deps: AppDeps): AppModule {
   const origin = deps.config.DASHBOARD_URL;
   let sweeper: NodeJS.Timeout | undefined;
   return {
-    name: 'dashboard',
+    name: origin ? 'dashboard' : 'dashboard-off',
     mount(app) {
       if (!origin) {
         app.use('/dashboard', (_req, res) => {
