@@ -133,9 +133,13 @@ describe('one organisation across workspaces', () => {
     await press(a.ws, 'UMIA', dm, 'approve');
     await settle(h);
     // The approval message is edited in A with A's token; Ana hears of it in B with B's token.
-    const edit = a.ws.callsOf('chat.update').find((call) => call.params.ts === dm.ts)!;
+    // Waited for by what they are, not by the fake going quiet: on a loaded machine a decision's
+    // transaction can outlast any quiet interval.
+    const edit = await h.slack.waitFor(() => a.ws.callsOf('chat.update').find((call) => call.params.ts === dm.ts));
     expect(edit.token).toBe(a.token);
-    const told = b.ws.callsOf('chat.postMessage').find((call) => textOf(call.params).includes('was *approved*'))!;
+    const told = await h.slack.waitFor(() =>
+      b.ws.callsOf('chat.postMessage').find((call) => textOf(call.params).includes('was *approved*')),
+    );
     expect(told.token).toBe(b.token);
     // Messages mention people of both workspaces; where each call goes decides its token.
     for (const { ws, token } of [a, b]) {
