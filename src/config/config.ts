@@ -23,6 +23,23 @@ function numberIn(message: string, bounds: { int?: boolean; min?: number; above?
   );
 }
 
+/** A comma-separated list (blanks and empty entries dropped), each entry checked by `item`, at most `maxEntries`; unset is empty. */
+function commaList<T extends z.ZodType<unknown, string>>(item: T, maxEntries?: number) {
+  return z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter((entry) => entry.length > 0),
+      )
+      .pipe(maxEntries === undefined ? z.array(item) : z.array(item).max(maxEntries)),
+  );
+}
+
 const trueOrFalse = (fallback: 'true' | 'false') =>
   z
     .enum(['true', 'false'])
@@ -98,26 +115,12 @@ export const configSchema = z.object({
   /** pino log level. */
   LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(logLevels).default('info')),
   /** Comma-separated emails or slack:U… / teams:<id> ids that are always admins. */
-  ALLOT_ADMINS: z.preprocess(
-    emptyToUndefined,
+  ALLOT_ADMINS: commaList(
     z
       .string()
-      .default('')
-      .transform((value) =>
-        value
-          .split(',')
-          .map((item) => item.trim())
-          .filter((item) => item.length > 0),
-      )
-      .pipe(
-        z.array(
-          z
-            .string()
-            .regex(
-              /^(slack:[A-Z0-9]+|teams:[0-9a-fA-F-]{36}|[^@\s]+@[^@\s]+\.[^@\s]+)$/,
-              'each entry must be an email, slack:U… or teams:<Entra object id>',
-            ),
-        ),
+      .regex(
+        /^(slack:[A-Z0-9]+|teams:[0-9a-fA-F-]{36}|[^@\s]+@[^@\s]+\.[^@\s]+)$/,
+        'each entry must be an email, slack:U… or teams:<Entra object id>',
       ),
   ),
   /** Slack signing secret (HTTP mode) from the app's Basic Information page. */
@@ -153,19 +156,7 @@ export const configSchema = z.object({
    * Earlier encryption keys, comma-separated, still able to open what they sealed while `allot keys
    * rotate` re-encrypts it under ALLOT_ENCRYPTION_KEY. Remove them once the rotation is done.
    */
-  ALLOT_PREVIOUS_ENCRYPTION_KEYS: z.preprocess(
-    emptyToUndefined,
-    z
-      .string()
-      .default('')
-      .transform((value) =>
-        value
-          .split(',')
-          .map((item) => item.trim())
-          .filter((item) => item.length > 0),
-      )
-      .pipe(z.array(encryptionKey).max(10)),
-  ),
+  ALLOT_PREVIOUS_ENCRYPTION_KEYS: commaList(encryptionKey, 10),
   /** Hours a top-up request waits for a decision before it expires. */
   APPROVAL_EXPIRY_HOURS: z.preprocess(
     emptyToUndefined,
