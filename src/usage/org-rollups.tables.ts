@@ -1,4 +1,5 @@
 import { bigint, date, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { usageSumColumns } from './usage.tables';
 
 /**
  * Daily usage of a whole organisation per model and category: the sums of `usage_daily_rollups` over
@@ -16,12 +17,7 @@ export const usageOrgDailyRollups = pgTable(
     day: date({ mode: 'string' }).notNull(),
     model: text().notNull(),
     category: text().notNull(),
-    events: bigint({ mode: 'bigint' }).notNull(),
-    inputTokens: bigint({ mode: 'bigint' }).notNull(),
-    outputTokens: bigint({ mode: 'bigint' }).notNull(),
-    tokens: bigint({ mode: 'bigint' }).notNull(),
-    value: bigint({ mode: 'bigint' }).notNull(),
-    costMicros: bigint({ mode: 'bigint' }).notNull(),
+    ...usageSumColumns(),
   },
   (t) => [primaryKey({ columns: [t.orgId, t.day, t.model, t.category] })],
 );

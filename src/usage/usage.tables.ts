@@ -84,6 +84,18 @@ export const usageBatches = pgTable(
   (t) => [primaryKey({ columns: [t.orgId, t.digest] })],
 );
 
+/** The sums every usage rollup keeps (a member's day, an organisation's day), one set of columns. */
+export function usageSumColumns() {
+  return {
+    events: bigint({ mode: 'bigint' }).notNull(),
+    inputTokens: bigint({ mode: 'bigint' }).notNull(),
+    outputTokens: bigint({ mode: 'bigint' }).notNull(),
+    tokens: bigint({ mode: 'bigint' }).notNull(),
+    value: bigint({ mode: 'bigint' }).notNull(),
+    costMicros: bigint({ mode: 'bigint' }).notNull(),
+  };
+}
+
 /**
  * Daily totals per member, model and category, updated in the same transaction as the events. The
  * day is the organisation's local day. `/balance` reads one member's rows for the period; a week's
@@ -97,12 +109,7 @@ export const usageDailyRollups = pgTable(
     day: date({ mode: 'string' }).notNull(),
     model: text().notNull(),
     category: text().notNull(),
-    events: bigint({ mode: 'bigint' }).notNull(),
-    inputTokens: bigint({ mode: 'bigint' }).notNull(),
-    outputTokens: bigint({ mode: 'bigint' }).notNull(),
-    tokens: bigint({ mode: 'bigint' }).notNull(),
-    value: bigint({ mode: 'bigint' }).notNull(),
-    costMicros: bigint({ mode: 'bigint' }).notNull(),
+    ...usageSumColumns(),
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.memberId, t.day, t.model, t.category] }),
