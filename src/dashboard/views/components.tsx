@@ -163,3 +163,61 @@ export function Switcher<T extends string | number>(props: {
     </nav>
   );
 }
+
+/**
+ * A usage history's totals per series (model or category) with an "all" row: calls, tokens, optionally
+ * value-weighted tokens, and money. The table the Me and Organisation pages show under their charts.
+ */
+export function UsageTotalsTable(props: {
+  caption: ComponentChildren;
+  keyHeader: string;
+  allLabel: string;
+  history: UsageHistory;
+  withValue: boolean;
+}) {
+  const { history, withValue } = props;
+  const cells = (total: UsageHistory['total']) => (
+    <>
+      <td class="num">{formatTokens(total.events)}</td>
+      <td class="num">{formatTokens(total.tokens)}</td>
+      {withValue ? <td class="num">{formatTokens(total.value)}</td> : null}
+      <td class="num">{formatMoney(total.costMicros)}</td>
+    </>
+  );
+  return (
+    <table>
+      <caption>{props.caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{props.keyHeader}</th>
+          <th scope="col" class="num">
+            Calls
+          </th>
+          <th scope="col" class="num">
+            Tokens
+          </th>
+          {withValue ? (
+            <th scope="col" class="num">
+              Value-weighted tokens
+            </th>
+          ) : null}
+          <th scope="col" class="num">
+            Money
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {history.series.map((series) => (
+          <tr key={series.key}>
+            <th scope="row">{series.key}</th>
+            {cells(series.total)}
+          </tr>
+        ))}
+        <tr class="total">
+          <th scope="row">{props.allLabel}</th>
+          {cells(history.total)}
+        </tr>
+      </tbody>
+    </table>
+  );
+}

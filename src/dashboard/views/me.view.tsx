@@ -1,8 +1,8 @@
 import type { TopUpRequest } from '../../approvals/approvals.repository';
 import type { MemberSummary } from '../../chat/summary.usecases';
 import type { HistoryWindowDays, UsageHistory } from '../../usage/usage-history.models';
-import { type NoticeInput, NoticeLines, UsageChart, WindowSwitcher } from './components';
-import { formatLocalTime, formatMoney, formatSignedTokens, formatTokens } from './format.models';
+import { type NoticeInput, NoticeLines, UsageChart, UsageTotalsTable, WindowSwitcher } from './components';
+import { formatLocalTime, formatSignedTokens, formatTokens } from './format.models';
 import { CsrfField, type FrameViewer, Page } from './layout';
 
 // The "Me" page: balance, held and available, the next allowance, grants expiring, usage by model over
@@ -106,39 +106,13 @@ function UsageSection(props: { history: UsageHistory; days: HistoryWindowDays })
       <h2 id="usage">Usage by model</h2>
       <WindowSwitcher days={props.days} href={(days) => `/dashboard/me?days=${days}`} />
       <UsageChart id="me-usage" title={`Tokens per day, last ${props.days} days`} history={history} metric="tokens" />
-      <table>
-        <caption>Usage by model, last {props.days} days</caption>
-        <thead>
-          <tr>
-            <th scope="col">Model</th>
-            <th scope="col" class="num">
-              Calls
-            </th>
-            <th scope="col" class="num">
-              Tokens
-            </th>
-            <th scope="col" class="num">
-              Money
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {history.series.map((series) => (
-            <tr key={series.key}>
-              <th scope="row">{series.key}</th>
-              <td class="num">{formatTokens(series.total.events)}</td>
-              <td class="num">{formatTokens(series.total.tokens)}</td>
-              <td class="num">{formatMoney(series.total.costMicros)}</td>
-            </tr>
-          ))}
-          <tr class="total">
-            <th scope="row">All models</th>
-            <td class="num">{formatTokens(history.total.events)}</td>
-            <td class="num">{formatTokens(history.total.tokens)}</td>
-            <td class="num">{formatMoney(history.total.costMicros)}</td>
-          </tr>
-        </tbody>
-      </table>
+      <UsageTotalsTable
+        caption={`Usage by model, last ${props.days} days`}
+        keyHeader="Model"
+        allLabel="All models"
+        history={history}
+        withValue={false}
+      />
     </section>
   );
 }

@@ -4,7 +4,7 @@ import type { Leaderboard, LeaderboardFailure } from '../../usage/leaderboard.us
 import { leaderboardWindows } from '../../usage/usage.tables';
 import type { HistoryWindowDays, UsageHistory } from '../../usage/usage-history.models';
 import type { UsageDimension } from '../../usage/usage-history.repository';
-import { Switcher, UsageChart, WindowSwitcher } from './components';
+import { Switcher, UsageChart, UsageTotalsTable, WindowSwitcher } from './components';
 import { formatMoney, formatTokens } from './format.models';
 import { type FrameViewer, Page } from './layout';
 
@@ -55,46 +55,13 @@ function UsageSection(props: { data: OrgPageData }) {
         history={history}
         metric="money"
       />
-      <table>
-        <caption>
-          Totals by {what}, last {data.days} days
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">{data.by === 'model' ? 'Model' : 'Category'}</th>
-            <th scope="col" class="num">
-              Calls
-            </th>
-            <th scope="col" class="num">
-              Tokens
-            </th>
-            <th scope="col" class="num">
-              Value-weighted tokens
-            </th>
-            <th scope="col" class="num">
-              Money
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {history.series.map((series) => (
-            <tr key={series.key}>
-              <th scope="row">{series.key}</th>
-              <td class="num">{formatTokens(series.total.events)}</td>
-              <td class="num">{formatTokens(series.total.tokens)}</td>
-              <td class="num">{formatTokens(series.total.value)}</td>
-              <td class="num">{formatMoney(series.total.costMicros)}</td>
-            </tr>
-          ))}
-          <tr class="total">
-            <th scope="row">All</th>
-            <td class="num">{formatTokens(history.total.events)}</td>
-            <td class="num">{formatTokens(history.total.tokens)}</td>
-            <td class="num">{formatTokens(history.total.value)}</td>
-            <td class="num">{formatMoney(history.total.costMicros)}</td>
-          </tr>
-        </tbody>
-      </table>
+      <UsageTotalsTable
+        caption={`Totals by ${what}, last ${data.days} days`}
+        keyHeader={data.by === 'model' ? 'Model' : 'Category'}
+        allLabel="All"
+        history={history}
+        withValue
+      />
     </section>
   );
 }
