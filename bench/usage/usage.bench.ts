@@ -33,6 +33,7 @@ import { addMember } from '../../src/members/members.usecases';
 import { createOrganisation } from '../../src/members/organisations.usecases';
 import { getLeaderboard } from '../../src/usage/leaderboard.usecases';
 import { ingestUsage } from '../../src/usage/usage.usecases';
+import { floorBatch, floorTarget } from './floor';
 import { generateUsage } from './generate-usage';
 import { otlpRequests, runInterleaved } from './otlp-spans';
 
@@ -65,9 +66,6 @@ const benchUrl = (() => {
   url.pathname = '/allot_bench_usage';
   return url.toString();
 })();
-
-/** Thrown to roll back the floor measurement's transaction. */
-class RolledBack extends Error {}
 
 const rate = (count: number, ms: number) => Math.round((count / ms) * 1000);
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -256,64 +254,11 @@ async function benchIngest(ctx: Ctx, raw: postgres.Sql) {
   const rowsChanged = await rowsWrittenSince(replayXid);
   const unchanged = JSON.stringify(before) === JSON.stringify(after);
 
-  // Floor: only the writes the issue requires for each new batch, as bare SQL from ready arrays — the
-  // events, one usage transfer and one balance update per member, the usage account and the daily
-  // rollups — with no validation, pricing, locking order, period totals or JavaScript; rolled back,
-  // so it does not even pay for its commit. What ingestion can reach on this machine is below this.
-  const wallets = new Map(
-    (
-      await raw`select m.email, a.id::text as wallet from members m join accounts a on a.org_id = m.org_id and a.member_id = m.id and a.kind = 'wallet' where m.org_id = ${orgId.toString()}::bigint`
-    ).map((row) => [String(row.email), String(row.wallet)]),
-  );
-  const [usageAccount] =
-    await raw`select id::text as id from accounts where org_id = ${orgId.toString()}::bigint and kind = 'usage'`;
-  const memberByEmail = new Map(emails.map((email, i) => [email, String(memberIds[i])]));
+  // Floor: only the writes the issue requires for each new batch, as bare SQL (floor.ts), rolled back.
+  const target = await floorTarget(raw, orgId);
   const floorBatches = batches.slice(0, Math.min(40, batches.length));
   let floorMs = 0;
-  for (const [b, batch] of floorBatches.entries()) {
-    const ids = batch.map((event) => `floor-${b}-${String(event.id)}`);
-    const members = batch.map((event) => memberByEmail.get(String(event.user))!);
-    const models = batch.map((event) => String(event.model));
-    const categories = batch.map((event) => String(event.category));
-    const tokens = batch.map((event) => String(Number(event.input_tokens) + Number(event.output_tokens)));
-    const perMember = new Map<string, { wallet: string; tokens: number }>();
-    for (const event of batch) {
-      const member = memberByEmail.get(String(event.user))!;
-      const entry = perMember.get(member) ?? { wallet: wallets.get(String(event.user))!, tokens: 0 };
-      entry.tokens += Number(event.input_tokens) + Number(event.output_tokens);
-      perMember.set(member, entry);
-    }
-    const debitMembers = [...perMember.keys()];
-    const debitWallets = debitMembers.map((member) => perMember.get(member)!.wallet);
-    const debitAmounts = debitMembers.map((member) => String(perMember.get(member)!.tokens));
-    const org = orgId.toString();
-    const floorStarted = performance.now();
-    await raw
-      .begin(async (tx) => {
-        await tx`insert into usage_events (org_id, event_id, member_id, model, category, input_tokens, output_tokens, event_at, recorded_at, cost_micros, value, content_hash, raw_hash, transfer_id)
-                 select ${org}::bigint, e.id, e.member, e.model, e.category, e.tokens, 0, now(), now(), 0, e.tokens, 'h', 'h', 0
-                   from unnest(${ids}::text[], ${members}::bigint[], ${models}::text[], ${categories}::text[], ${tokens}::bigint[]) as e(id, member, model, category, tokens)`;
-        await tx`insert into transfers (org_id, operation_key, leg, request_hash, debit_account_id, credit_account_id, amount, code, actor_member_id, platform, memo)
-                 select ${org}::bigint, 'floor-' || ${b}::int || '-' || d.member, 1, 'h', d.wallet, ${String(usageAccount?.id)}::bigint, d.amount, 'usage', d.member, 'api', ''
-                   from unnest(${debitMembers}::bigint[], ${debitWallets}::bigint[], ${debitAmounts}::bigint[]) as d(member, wallet, amount)`;
-        await tx`update accounts a set balance = a.balance - d.amount
-                   from unnest(${debitWallets}::bigint[], ${debitAmounts}::bigint[]) as d(wallet, amount)
-                  where a.org_id = ${org}::bigint and a.id = d.wallet`;
-        await tx`update accounts set balance = balance + ${String(debitAmounts.reduce((sum, amount) => sum + Number(amount), 0))}::bigint
-                  where org_id = ${org}::bigint and id = ${String(usageAccount?.id)}::bigint`;
-        await tx`insert into usage_daily_rollups as r (org_id, member_id, day, model, category, events, input_tokens, output_tokens, tokens, value, cost_micros)
-                 select ${org}::bigint, e.member, current_date, e.model, e.category, count(*), sum(e.tokens), 0, sum(e.tokens), sum(e.tokens), 0
-                   from unnest(${members}::bigint[], ${models}::text[], ${categories}::text[], ${tokens}::bigint[]) as e(member, model, category, tokens)
-                  group by e.member, e.model, e.category
-                 on conflict (org_id, member_id, day, model, category) do update
-                   set events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, value = r.value + excluded.value`;
-        throw new RolledBack();
-      })
-      .catch((error: unknown) => {
-        if (!(error instanceof RolledBack)) throw error;
-      });
-    floorMs += performance.now() - floorStarted;
-  }
+  for (const [b, batch] of floorBatches.entries()) floorMs += await floorBatch(raw, target, batch, `floor-${b}`);
   const floorRate = rate(floorBatches.length * batchSize, floorMs);
 
   // Reference: COPY of the same number of narrow rows into a table with a unique event id.
