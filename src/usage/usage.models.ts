@@ -1,5 +1,13 @@
 import { hash } from 'node:crypto';
-import { z } from 'zod';
+import {
+  categoryPattern,
+  checkEventFields,
+  type EventFields,
+  eventIdLengthMax,
+  modelLengthMax,
+  modelPattern,
+  tokenFieldMax,
+} from './event-fields.models';
 
 // Pure rules of usage metering: the event envelope, its validation and normalisation (including
 // OpenTelemetry GenAI attribute names) and the content hash that says two events are the same.
@@ -17,10 +25,8 @@ export const requestsInFlightPerKeyMax = 4;
  * Most tokens one event may report (input + output). Far above any model's context, and low enough
  * that a member's whole batch (at most 1000 events) fits one transfer (at most 1e12 tokens).
  */
-export const eventTokensMax = 1_000_000_000n;
-/** Longest event id (the column's CHECK agrees). */
-export const eventIdLengthMax = 255;
-export const modelLengthMax = 100;
+export const eventTokensMax = BigInt(tokenFieldMax);
+export { eventIdLengthMax, modelLengthMax };
 /** How far in the future an event's time may be (clock skew between sender and Allot). */
 export const eventFutureSkewMs = 5 * 60 * 1000;
 /** Events older than this are refused: almost certainly a unit mistake (seconds for milliseconds). */
@@ -158,27 +164,11 @@ function pick(
   return undefined;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: ids with control characters are refused.
-const noControlCharacters = /^[^\u0000-\u001f\u007f]*$/;
 const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const slackUserPattern = /^slack:([UW][A-Z0-9]{2,31})$/;
 const teamsUserPattern = /^teams:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
-const modelPattern = /^[a-z0-9][a-z0-9._:/@+-]*$/;
-const categoryPattern = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 
-const tokenCount = z.union([z.number().int().min(0).max(Number(eventTokensMax)), z.string().regex(/^[0-9]{1,10}$/)]);
-
-const canonicalSchema = z.object({
-  id: z.string().min(1).max(eventIdLengthMax).regex(noControlCharacters),
-  time: z.union([z.iso.datetime({ offset: true }), z.number().int().positive()]),
-  user: z.string().min(3).max(254),
-  model: z.string().trim().toLowerCase().min(1).max(modelLengthMax).regex(modelPattern),
-  inputTokens: tokenCount,
-  outputTokens: tokenCount,
-  category: z.string().trim().toLowerCase().regex(categoryPattern).optional(),
-});
-
-const reasonByField: Record<string, { reason: RejectionReason; message: string; field: string }> = {
+const reasonByField: Record<keyof EventFields, { reason: RejectionReason; message: string; field: string }> = {
   id: {
     field: 'id',
     reason: 'invalid_id',
@@ -262,15 +252,11 @@ export function parseUsageEvent(raw: unknown, now: Date): EventParse {
   };
   const absent = requiredFields.find((field) => canonical[field] === undefined);
   if (absent) return { ok: false, ...missingField(absent) };
-  const parsed = canonicalSchema.safeParse(canonical);
-  if (!parsed.success) {
-    const field = String(parsed.error.issues[0]?.path[0] ?? 'id');
-    const known = reasonByField[field] ?? reasonByField.id!;
-    return { ok: false, ...known };
-  }
-  const value = parsed.data;
+  const checked = checkEventFields(canonical);
+  if (!checked.ok) return { ok: false, ...reasonByField[checked.field] };
+  const value = checked.value;
   const user = parseUser(value.user);
-  if (!user) return { ok: false, ...reasonByField.user! };
+  if (!user) return { ok: false, ...reasonByField.user };
   const time = new Date(value.time);
   if (Number.isNaN(time.getTime()) || time < eventTimeMin) {
     return {
@@ -348,6 +334,21 @@ export function hashEventContent(event: UsageEventInput): string {
     event.outputTokens.toString(),
   ]);
   return hash('sha256', canonical, 'base64url');
+}
+
+/**
+ * The user an event names, read as parseUsageEvent reads it (pinned name first, then the OpenTelemetry
+ * ones, flat or under `attributes`; a string of 3–254 characters that parseUser reads), as its
+ * normalised text (userRefText), before the other fields are checked; undefined otherwise. A valid
+ * event's `userText` is always this.
+ */
+export function rawUserText(raw: unknown): string | undefined {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const event = raw as Record<string, unknown>;
+  const user = pick(event, attributesOf(event), fieldNames.user);
+  if (typeof user !== 'string' || user.length < 3 || user.length > 254) return undefined;
+  const ref = parseUser(user);
+  return ref === undefined ? undefined : userRefText(ref);
 }
 
 /**
