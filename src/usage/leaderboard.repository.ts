@@ -29,29 +29,41 @@ export async function upsertLeaderboardSettings(
 
 /**
  * Each member's totals over one period starting on local day `start` (a week's Monday, a month's or a
- * quarter's first day), as a subquery with columns member_id, events, tokens, value, cost_micros.
- * Only months are stored (`usage_period_totals`); a week is summed from the daily rollups (7 days,
- * index `usage_daily_rollups_org_day_idx`) and a quarter from its three months.
+ * quarter's first day), as a subquery with columns member_id, events, tokens, value, cost_micros (with
+ * `valueOnly`: member_id and value, what ranking needs); with `member` (an SQL expression, such as a
+ * lateral reference), that member's row alone. Only months are stored (`usage_period_totals`); a week
+ * is summed from the daily rollups (7 days, index `usage_daily_rollups_org_day_idx`; one member's by
+ * the primary key) and a quarter from its three months.
  */
-export function periodTotals(orgId: bigint, period: LeaderboardWindow, start: string): SQL {
+export function periodTotals(
+  orgId: bigint,
+  period: LeaderboardWindow,
+  start: string,
+  options: { valueOnly?: boolean; member?: SQL } = {},
+): SQL {
   const org = sql`${orgId.toString()}::bigint`;
+  const member = (alias: SQL) =>
+    options.member === undefined ? sql`` : sql` and ${alias}.member_id = ${options.member}`;
+  const summed = (alias: SQL) =>
+    options.valueOnly
+      ? sql`sum(${alias}.value)::bigint as value`
+      : sql`sum(${alias}.events)::bigint as events, sum(${alias}.tokens)::bigint as tokens,
+            sum(${alias}.value)::bigint as value, sum(${alias}.cost_micros)::bigint as cost_micros`;
   switch (period) {
     case 'week':
-      return sql`(select r.member_id, sum(r.events)::bigint as events, sum(r.tokens)::bigint as tokens,
-                         sum(r.value)::bigint as value, sum(r.cost_micros)::bigint as cost_micros
+      return sql`(select r.member_id, ${summed(sql`r`)}
                     from usage_daily_rollups r
-                   where r.org_id = ${org} and r.day >= ${start}::date and r.day < ${start}::date + 7
+                   where r.org_id = ${org} and r.day >= ${start}::date and r.day < ${start}::date + 7${member(sql`r`)}
                    group by r.member_id)`;
     case 'month':
-      return sql`(select t.member_id, t.events, t.tokens, t.value, t.cost_micros
+      return sql`(select t.member_id, ${options.valueOnly ? sql`t.value` : sql`t.events, t.tokens, t.value, t.cost_micros`}
                     from usage_period_totals t
-                   where t.org_id = ${org} and t.period = 'month' and t.period_start = ${start}::date)`;
+                   where t.org_id = ${org} and t.period = 'month' and t.period_start = ${start}::date${member(sql`t`)})`;
     case 'quarter':
-      return sql`(select t.member_id, sum(t.events)::bigint as events, sum(t.tokens)::bigint as tokens,
-                         sum(t.value)::bigint as value, sum(t.cost_micros)::bigint as cost_micros
+      return sql`(select t.member_id, ${summed(sql`t`)}
                     from usage_period_totals t
                    where t.org_id = ${org} and t.period = 'month' and t.period_start >= ${start}::date
-                     and t.period_start < (${start}::date + interval '3 months')::date
+                     and t.period_start < (${start}::date + interval '3 months')::date${member(sql`t`)}
                    group by t.member_id)`;
   }
 }
@@ -77,6 +89,8 @@ export async function rankPeriod(
   input: { orgId: bigint; period: LeaderboardWindow; periodStart: string; topN: number; askerId: bigint | null },
 ): Promise<{ rows: LeaderboardRow[]; ranked: number }> {
   const topN = Math.max(1, Math.min(input.topN, leaderboardTopNMax));
+  const org = sql`${input.orgId.toString()}::bigint`;
+  const asker = input.askerId?.toString() ?? null;
   const rows = await queryRows<{
     member_id: string;
     display_name: string;
@@ -89,27 +103,37 @@ export async function rankPeriod(
     ranked: string;
   }>(
     orm,
-    // Ranks on (value, member id) alone, reading names only for the rows shown: text comparisons
-    // under a locale collation cost more than everything else here put together.
+    // Ranks on (value, member id) alone: only the value is summed for every member, and names and the
+    // other sums are read for the rows shown (text comparisons under a locale collation, or three more
+    // sums over a week's rollups, cost more than the ranking itself). The first topN in order are the
+    // first topN of all, so their rank and position over themselves are those over all; the asker's,
+    // when further down, is counted: 1 + those with more value (rank), and those before in order
+    // (position).
     sql`with totals as materialized (
-          select t.member_id, t.events, t.tokens, t.value, t.cost_micros
-            from ${periodTotals(input.orgId, input.period, input.periodStart)} t
+          select t.member_id, t.value
+            from ${periodTotals(input.orgId, input.period, input.periodStart, { valueOnly: true })} t
            where not exists (select 1 from members x
-                              where x.org_id = ${input.orgId.toString()}::bigint and x.id = t.member_id
+                              where x.org_id = ${org} and x.id = t.member_id
                                 and (x.leaderboard_opt_out or x.is_bot or not x.is_active))
-        ), ranked as (
-          select member_id, rank() over (order by value desc) as rnk,
-                 row_number() over (order by value desc, member_id) as pos,
-                 count(*) over () as ranked
-            from totals
+        ), top as materialized (
+          select t.member_id, t.value from totals t order by t.value desc, t.member_id limit ${topN}
+        ), shown as (
+          select p.member_id, p.value, rank() over (order by p.value desc) as rnk,
+                 row_number() over (order by p.value desc, p.member_id) as pos
+            from top p
+          union all
+          select a.member_id, a.value, 1 + (select count(*) from totals x where x.value > a.value),
+                 1 + (select count(*) from totals x
+                       where x.value > a.value or (x.value = a.value and x.member_id < a.member_id))
+            from totals a
+           where a.member_id = ${asker}::bigint and not exists (select 1 from top p where p.member_id = a.member_id)
         )
-        select r.member_id::text, m.display_name, r.rnk::text, r.pos::text, t.events::text, t.tokens::text,
-               t.value::text, t.cost_micros::text, r.ranked::text
-          from ranked r
-          join totals t on t.member_id = r.member_id
-          join members m on m.org_id = ${input.orgId.toString()}::bigint and m.id = r.member_id
-         where r.pos <= ${topN} or r.member_id = ${input.askerId?.toString() ?? null}::bigint
-         order by r.pos`,
+        select s.member_id::text, m.display_name, s.rnk::text, s.pos::text, d.events::text, d.tokens::text,
+               s.value::text, d.cost_micros::text, (select count(*) from totals)::text as ranked
+          from shown s
+          cross join lateral (select x.display_name from members x where x.org_id = ${org} and x.id = s.member_id limit 1) m
+          cross join lateral ${periodTotals(input.orgId, input.period, input.periodStart, { member: sql`s.member_id` })} d
+         order by s.pos`,
   );
   return {
     ranked: rows.length > 0 ? Number(rows[0]!.ranked) : 0,

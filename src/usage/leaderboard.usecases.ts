@@ -60,10 +60,12 @@ export async function getLeaderboard(
   ctx: Ctx,
   input: { orgId: bigint; askerId: bigint | null; window?: string },
 ): Promise<Result<Leaderboard, LeaderboardFailure>> {
-  const organisation = await membersRepo.findOrganisationById(ctx.db.orm, input.orgId);
+  const [organisation, saved] = await Promise.all([
+    membersRepo.findOrganisationById(ctx.db.orm, input.orgId),
+    leaderboardRepo.findLeaderboardSettings(ctx.db.orm, input.orgId),
+  ]);
   if (!organisation) return fail('organisation_not_found');
-  const settings =
-    (await leaderboardRepo.findLeaderboardSettings(ctx.db.orm, input.orgId)) ?? defaultLeaderboardSettings;
+  const settings = saved ?? defaultLeaderboardSettings;
   if (!settings.enabled) return fail('leaderboard_disabled');
   const requested = input.window?.trim().toLowerCase() || settings.defaultWindow;
   if (!(leaderboardWindows as readonly string[]).includes(requested)) {

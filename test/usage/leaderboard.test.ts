@@ -231,3 +231,98 @@ it('/balance shows what the balance is worth at the member’s own models this m
     /Overage worth about \$0\.\d+ at your models this month\./,
   );
 });
+
+it('ranks as counting member by member would: random usage with ties, any top N, every asker, each window', async () => {
+  const seed = Number(process.env.USAGE_SEED ?? Date.now() % 100_000);
+  let state = seed;
+  const next = () => {
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return state / 2_147_483_648;
+  };
+  const ctx = createTestCtx(tdb.db);
+  const org = await makeOrganisation(ctx);
+  const people = [];
+  for (let i = 0; i < 14; i++)
+    people.push(await makeMember(ctx, org.id, { email: `p${i}-${uniqueKey()}@example.com` }));
+  const bot = await makeMember(ctx, org.id, { email: `bot-${uniqueKey()}@example.com`, isBot: true });
+  // Few distinct amounts, so equal values (and equal values across the cut) are common; events from
+  // the quarter before, this quarter, this month and this week; two members use nothing.
+  const times = [
+    '2025-12-31T12:00:00Z',
+    '2026-01-01T00:00:00Z',
+    '2026-01-04T23:59:00Z',
+    '2026-01-05T00:00:00Z',
+    '2026-01-05T08:59:00Z',
+  ];
+  const events = [];
+  for (let i = 0; i < 60; i++) {
+    const user = [...people.slice(0, 12), bot][Math.floor(next() * 13)]!;
+    events.push(
+      event({
+        user: user.email!,
+        time: times[Math.floor(next() * times.length)]!,
+        input_tokens: [100, 200, 300][Math.floor(next() * 3)]!,
+        output_tokens: 0,
+        model: next() < 0.5 ? 'gpt-4o' : 'claude-sonnet-4-5',
+        category: 'code',
+      }),
+    );
+  }
+  const ingested = await ingestUsage(ctx, { orgId: org.id, events });
+  expect(ingested.ok && ingested.value.accepted).toBe(60);
+  const optedOut = people[Math.floor(next() * 12)]!;
+  await setLeaderboardOptOut(ctx, { orgId: org.id, memberId: optedOut.id, optOut: true, platform: 'slack' });
+  const counted = new Set([optedOut.id, bot.id]);
+  for (const window of ['week', 'month', 'quarter'] as const) {
+    for (const topN of [1, 3, 50]) {
+      await setLeaderboardOption(ctx, { orgId: org.id, actor: operatorActor, option: { kind: 'top', n: topN } });
+      for (const asker of [...people, bot]) {
+        const board = await getLeaderboard(ctx, { orgId: org.id, askerId: asker.id, window });
+        if (!board.ok) throw new Error(board.failure);
+        // The reference: each member's events of the period, one by one, ranked by value then by who joined first.
+        const { start, end } = board.value.period;
+        const totals = new Map<bigint, { events: bigint; tokens: bigint; value: bigint; costMicros: bigint }>();
+        for (const [index, sent] of events.entries()) {
+          const member = [...people, bot].find((person) => person.email === sent.user)!;
+          const day = sent.time.slice(0, 10);
+          if (counted.has(member.id) || day < start || day >= end) continue;
+          const result = ingested.ok ? ingested.value.results[index] : undefined;
+          expect(result?.status).toBe('accepted');
+          const cost = BigInt(sent.input_tokens) * (sent.model === 'gpt-4o' ? 2_500_000n : 3_000_000n);
+          const total = totals.get(member.id) ?? { events: 0n, tokens: 0n, value: 0n, costMicros: 0n };
+          totals.set(member.id, {
+            events: total.events + 1n,
+            tokens: total.tokens + BigInt(sent.input_tokens),
+            value: total.value + BigInt(sent.input_tokens),
+            costMicros: total.costMicros + (cost + 500_000n) / 1_000_000n,
+          });
+        }
+        const order = [...totals.entries()].sort(([a, x], [b, y]) =>
+          x.value !== y.value ? (y.value > x.value ? 1 : -1) : a < b ? -1 : 1,
+        );
+        const rankOf = (value: bigint) => 1 + order.filter(([, other]) => other.value > value).length;
+        const entry = ([memberId, total]: (typeof order)[number]) => ({
+          memberId,
+          rank: rankOf(total.value),
+          ...total,
+        });
+        const seen = `seed ${seed}, ${window}, top ${topN}, asker ${asker.id}`;
+        expect(board.value.ranked, seen).toBe(order.length);
+        expect(
+          board.value.entries.map(({ memberId, rank, events, tokens, value, costMicros }) => ({
+            memberId,
+            rank,
+            events,
+            tokens,
+            value,
+            costMicros,
+          })),
+          seen,
+        ).toEqual(order.slice(0, topN).map(entry));
+        const own = order.find(([memberId]) => memberId === asker.id);
+        if (own) expect(board.value.asker, seen).toMatchObject({ state: 'ranked', entry: entry(own) });
+        else expect(board.value.asker.state, seen).toBe(asker.id === optedOut.id ? 'opted_out' : 'no_usage');
+      }
+    }
+  }
+});
