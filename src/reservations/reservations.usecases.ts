@@ -327,11 +327,7 @@ export async function getEntitlement(
 ): Promise<Result<Entitlement, EntitlementFailure>> {
   const userRef = parseUser(input.user);
   if (!userRef) return fail('invalid_user');
-  const [resolved] = await usageRepo.resolveUsers(ctx.db.orm, input.orgId, {
-    emails: userRef.kind === 'email' ? [userRef.email] : [],
-    slackIds: userRef.kind === 'slack' ? [userRef.userId] : [],
-    teamsIds: userRef.kind === 'teams' ? [userRef.objectId] : [],
-  });
+  const [resolved] = await usageRepo.resolveUsers(ctx.db.orm, input.orgId, [userRefText(userRef)]);
   if (!resolved) return fail('unknown_user');
   const [member, organisation, holding, next] = await Promise.all([
     membersRepo.findMember(ctx.db.orm, input.orgId, resolved.memberId),

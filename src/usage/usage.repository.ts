@@ -1,62 +1,78 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { type Orm, queryRows } from '../db/client';
 import { receivedCodes } from './limits.models';
-import { lowBalanceAlerts, usageBatches } from './usage.tables';
+import { lowBalanceAlerts } from './usage.tables';
 
 // ---------------------------------------------------------------------------------------------
 // ingestion
 
-/** A Postgres array literal of texts, each quoted and escaped (drizzle would expand a JS array). */
-function pgTextArray(values: string[]): string {
-  return `{${values.map((value) => `"${value.replace(/[\\"]/g, (char) => `\\${char}`)}"`).join(',')}}`;
+const arraySpecial = /[\\"]/;
+
+/** A Postgres array literal of texts, each quoted (and escaped), null as NULL (drizzle would expand a JS array). */
+function pgTextArray(values: readonly (string | null)[]): string {
+  let text = '{';
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index];
+    if (index > 0) text += ',';
+    if (value === null || value === undefined) text += 'NULL';
+    else if (arraySpecial.test(value)) text += `"${value.replace(/[\\"]/g, (char) => `\\${char}`)}"`;
+    else text += `"${value}"`;
+  }
+  return `${text}}`;
 }
 
 export interface ResolvedUser {
+  /** The user as normalised text: a lower-cased email, `slack:U…` or `teams:<object id>` (userRefText). */
   ref: string;
   memberId: bigint;
   walletId: bigint;
 }
 
-/** Members (with their wallet) behind emails, Slack user ids and Teams object ids, in one read. */
-export async function resolveUsers(
-  orm: Orm,
-  orgId: bigint,
-  refs: { emails: string[]; slackIds: string[]; teamsIds: string[] },
-): Promise<ResolvedUser[]> {
-  if (refs.emails.length + refs.slackIds.length + refs.teamsIds.length === 0) return [];
-  const org = orgId.toString();
+/**
+ * Members (with their wallet) behind the references of a CTE named `user_refs(ref)` (user texts, as
+ * ResolvedUser.ref), as a query with columns ref, member_id, wallet_id; unknown references have no row.
+ * Each reference is one probe of a unique index (members by email, identities by platform id, the
+ * wallet by member), so the cost follows the batch and not the organisation's size, even before the
+ * planner has statistics: `limit 1` keeps each lateral lookup a per-row index probe (the planner would
+ * otherwise flatten it into a join it may plan as a scan). An email never starts with `slack:` or
+ * `teams:` (parseUser), so the prefix says which index a reference is looked up in.
+ */
+function membersOfUserRefs(org: SQL): SQL {
+  return sql`select f.ref, f.member_id, w.id as wallet_id
+          from (
+            select r.ref, m.id as member_id
+              from user_refs r
+              join lateral (select x.id from members x where x.org_id = ${org} and x.email = r.ref limit 1) m on true
+             where r.ref not like 'slack:%' and r.ref not like 'teams:%'
+            union all
+            select r.ref, i.member_id
+              from user_refs r
+              join lateral (select x.member_id from member_identities x
+                             where x.org_id = ${org} and x.platform = 'slack' and x.external_id = substr(r.ref, 7)
+                             limit 1) i on true
+             where r.ref like 'slack:%'
+            union all
+            select r.ref, i.member_id
+              from user_refs r
+              join lateral (select x.member_id from member_identities x
+                             where x.org_id = ${org} and x.platform = 'teams' and x.external_id = substr(r.ref, 7)
+                             limit 1) i on true
+             where r.ref like 'teams:%'
+          ) f
+          join lateral (select a.id from accounts a
+                         where a.org_id = ${org} and a.kind = 'wallet' and a.member_id = f.member_id limit 1) w on true`;
+}
+
+/** Members (with their wallet) behind user texts (emails, `slack:U…`, `teams:<id>`), in one read. */
+export async function resolveUsers(orm: Orm, orgId: bigint, refs: string[]): Promise<ResolvedUser[]> {
+  if (refs.length === 0) return [];
+  const org = sql`${orgId.toString()}::bigint`;
   const rows = await queryRows<{ ref: string; member_id: string; wallet_id: string }>(
     orm,
-    // Each reference is one probe of a unique index (members by email, identities by platform id,
-    // the wallet by member), so the cost follows the batch and not the organisation's size, even
-    // before the planner has statistics: `limit 1` keeps each lateral lookup a per-row index probe
-    // (the planner would otherwise flatten it into a join it may plan as a scan).
-    sql`with found as (
-          select 'e' || r.ref as ref, m.id as member_id
-            from unnest(${pgTextArray(refs.emails)}::text[]) as r(ref)
-            join lateral (select x.id from members x where x.org_id = ${org}::bigint and x.email = r.ref limit 1) m on true
-          union all
-          select 's' || r.ref, i.member_id
-            from unnest(${pgTextArray(refs.slackIds)}::text[]) as r(ref)
-            join lateral (select x.member_id from member_identities x
-                           where x.org_id = ${org}::bigint and x.platform = 'slack' and x.external_id = r.ref limit 1) i on true
-          union all
-          select 't' || r.ref, i.member_id
-            from unnest(${pgTextArray(refs.teamsIds)}::text[]) as r(ref)
-            join lateral (select x.member_id from member_identities x
-                           where x.org_id = ${org}::bigint and x.platform = 'teams' and x.external_id = r.ref limit 1) i on true
-        )
-        select f.ref, f.member_id::text, w.id::text as wallet_id
-          from found f
-          join lateral (select a.id from accounts a
-                         where a.org_id = ${org}::bigint and a.kind = 'wallet' and a.member_id = f.member_id limit 1) w on true`,
+    sql`with user_refs as materialized (select distinct r.ref from unnest(${pgTextArray(refs)}::text[]) as r(ref))
+        select u.ref, u.member_id::text, u.wallet_id::text from (${membersOfUserRefs(org)}) u`,
   );
-  const prefixes: Record<string, string> = { e: '', s: 'slack:', t: 'teams:' };
-  return rows.map((row) => ({
-    ref: `${prefixes[row.ref.slice(0, 1)]}${row.ref.slice(1)}`,
-    memberId: BigInt(row.member_id),
-    walletId: BigInt(row.wallet_id),
-  }));
+  return rows.map((row) => ({ ref: row.ref, memberId: BigInt(row.member_id), walletId: BigInt(row.wallet_id) }));
 }
 
 export interface StoredHashes {
@@ -65,43 +81,58 @@ export interface StoredHashes {
   rawHash: string | null;
 }
 
-/** Content and raw hashes of the events among `eventIds` that are already stored. */
-export async function findStoredHashes(
+/** What is known of a batch before it is checked (findKnownEvents). */
+export interface KnownEvents {
+  /** A batch with this digest was accepted whole before: every event of it is a duplicate. */
+  resent: boolean;
+  /** The stored events among the batch's ids (none when resent). */
+  stored: Map<string, StoredHashes>;
+  /** The members behind the users of the events whose ids are not stored (none when resent). */
+  users: Map<string, ResolvedUser>;
+}
+
+/**
+ * What is already known of a batch, in one read: whether a batch with this digest was accepted whole
+ * before (see usageBatches; undefined digest: never), and if not, the content and raw hashes of the
+ * events among `events` whose ids are already stored, and the members behind the users (`ref`, the
+ * user as validation will read it; undefined: none) of the others. A resent batch costs one probe: the
+ * rest sits behind a one-time filter on the digest's answer. One primary-key probe per event id (a
+ * lateral `limit 1` cannot be planned as a scan), so this costs the same however many events the
+ * organisation has, statistics or not.
+ */
+export async function findKnownEvents(
   orm: Orm,
   orgId: bigint,
-  eventIds: string[],
-): Promise<Map<string, StoredHashes>> {
-  if (eventIds.length === 0) return new Map();
-  const rows = await queryRows<{ event_id: string; content_hash: string; raw_hash: string | null }>(
+  input: { events: { id: string; ref: string | undefined }[]; digest: string | undefined },
+): Promise<KnownEvents> {
+  const org = sql`${orgId.toString()}::bigint`;
+  const rows = await queryRows<{ kind: 'resent' | 'stored' | 'user'; a: string; b: string; c: string | null }>(
     orm,
-    // One primary-key probe per id (a lateral `limit 1` cannot be planned as a scan), so a replay
-    // costs the same however many events the organisation has, statistics or not.
-    sql`select u.event_id, u.content_hash, u.raw_hash
-          from unnest(${pgTextArray(eventIds)}::text[]) as r(event_id)
-          join lateral (select e.event_id, e.content_hash, e.raw_hash from usage_events e
-                         where e.org_id = ${orgId.toString()}::bigint and e.event_id = r.event_id limit 1) u on true`,
+    sql`with resent as materialized (
+          select exists (select 1 from usage_batches b where b.org_id = ${org} and b.digest = ${input.digest ?? null}::text) as hit
+        ), sent as materialized (
+          select r.event_id, r.ref, u.content_hash, u.raw_hash
+            from unnest(${pgTextArray(input.events.map((event) => event.id))}::text[],
+                        ${pgTextArray(input.events.map((event) => event.ref ?? null))}::text[]) as r(event_id, ref)
+            left join lateral (select e.content_hash, e.raw_hash from usage_events e
+                                where e.org_id = ${org} and e.event_id = r.event_id limit 1) u on true
+           where not (select hit from resent)
+        ), user_refs as materialized (
+          select distinct s.ref from sent s where s.content_hash is null and s.ref is not null
+        )
+        select 'resent' as kind, null::text as a, null::text as b, null::text as c from resent where resent.hit
+        union all
+        select 'stored', s.event_id, s.content_hash, s.raw_hash from sent s where s.content_hash is not null
+        union all
+        select 'user', u.ref, u.member_id::text, u.wallet_id::text from (${membersOfUserRefs(org)}) u`,
   );
-  const stored = new Map<string, StoredHashes>();
-  for (const row of rows) stored.set(row.event_id, { contentHash: row.content_hash, rawHash: row.raw_hash });
-  return stored;
-}
-
-/** Whether a batch with this digest was accepted whole before (see usageBatches). */
-export async function isBatchStored(orm: Orm, orgId: bigint, digest: string): Promise<boolean> {
-  const rows = await orm
-    .select({ digest: usageBatches.digest })
-    .from(usageBatches)
-    .where(and(eq(usageBatches.orgId, orgId), eq(usageBatches.digest, digest)))
-    .limit(1);
-  return rows.length > 0;
-}
-
-/** Records a batch accepted whole, in the transaction that stored its events. */
-export async function insertBatch(
-  orm: Orm,
-  input: { orgId: bigint; digest: string; events: number; recordedAt: Date },
-): Promise<void> {
-  await orm.insert(usageBatches).values(input).onConflictDoNothing();
+  const known: KnownEvents = { resent: false, stored: new Map(), users: new Map() };
+  for (const row of rows) {
+    if (row.kind === 'resent') known.resent = true;
+    else if (row.kind === 'stored') known.stored.set(row.a, { contentHash: row.b, rawHash: row.c });
+    else known.users.set(row.a, { ref: row.a, memberId: BigInt(row.b), walletId: BigInt(row.c!) });
+  }
+  return known;
 }
 
 export interface BatchEvent {
@@ -124,7 +155,12 @@ export interface BatchOutcome {
   wallets: { walletId: bigint; balanceAfter: bigint; debited: bigint }[];
 }
 
-/** One round trip: allot_ingest_usage stores, prices, debits and rolls up a batch (migrations/0001_functions.sql). */
+/**
+ * One round trip and one statement (so one transaction of its own): allot_ingest_usage stores, prices,
+ * debits and rolls up a batch; with a `digest`, the same
+ * statement records the batch as accepted whole (usage_batches) unless an event of it was a conflict.
+ * The function takes the batch as one array per field (migrations/0011_ingest_usage_arrays.sql).
+ */
 export async function ingestBatch(
   orm: Orm,
   input: {
@@ -134,24 +170,27 @@ export async function ingestBatch(
     platform: string;
     recordedAt: Date;
     events: BatchEvent[];
+    batch?: { digest: string; events: number };
   },
 ): Promise<BatchOutcome> {
-  const payload = JSON.stringify(
-    input.events.map((event) => ({
-      idx: event.idx,
-      event_id: event.eventId,
-      op_key: event.opKey,
-      content_hash: event.contentHash,
-      raw_hash: event.rawHash,
-      member_id: event.memberId.toString(),
-      wallet_id: event.walletId.toString(),
-      model: event.model,
-      category: event.category,
-      input_tokens: event.inputTokens.toString(),
-      output_tokens: event.outputTokens.toString(),
-      event_at: event.eventAt.toISOString(),
-    })),
-  );
+  const org = input.orgId.toString();
+  const recordedAt = input.recordedAt.toISOString();
+  const events = input.events;
+  // The batch as one array per field (Postgres array literals, sent as text and parsed by the server).
+  const posted = sql`select * from allot_ingest_usage(${org}::bigint, ${input.timeZone},
+          ${input.usageAccountId.toString()}::bigint, ${input.platform}, ${recordedAt}::timestamptz,
+          ${`{${events.map((event) => event.idx).join(',')}}`}::int[],
+          ${pgTextArray(events.map((event) => event.eventId))}::text[],
+          ${pgTextArray(events.map((event) => event.opKey))}::text[],
+          ${pgTextArray(events.map((event) => event.contentHash))}::text[],
+          ${pgTextArray(events.map((event) => event.rawHash))}::text[],
+          ${`{${events.map((event) => event.memberId).join(',')}}`}::bigint[],
+          ${`{${events.map((event) => event.walletId).join(',')}}`}::bigint[],
+          ${pgTextArray(events.map((event) => event.model))}::text[],
+          ${pgTextArray(events.map((event) => event.category))}::text[],
+          ${`{${events.map((event) => event.inputTokens).join(',')}}`}::bigint[],
+          ${`{${events.map((event) => event.outputTokens).join(',')}}`}::bigint[],
+          ${pgTextArray(events.map((event) => event.eventAt.toISOString()))}::timestamptz[])`;
   const rows = await queryRows<{
     o_kind: 'event' | 'wallet';
     o_index: number | null;
@@ -161,9 +200,18 @@ export async function ingestBatch(
     o_amount: string | null;
   }>(
     orm,
-    sql`select * from allot_ingest_usage(${input.orgId.toString()}::bigint, ${input.timeZone},
-          ${input.usageAccountId.toString()}::bigint, ${input.platform}, ${input.recordedAt.toISOString()}::timestamptz,
-          ${payload}::jsonb)`,
+    input.batch === undefined
+      ? posted
+      : // The function runs once (a WITH query that calls a volatile function is evaluated once), and
+        // a data-modifying WITH query runs to completion whether or not the answer reads it.
+        sql`with posted as (${posted}),
+                 recorded as (
+                   insert into usage_batches (org_id, digest, events, recorded_at)
+                   select ${org}::bigint, ${input.batch.digest}, ${input.batch.events}, ${recordedAt}::timestamptz
+                    where not exists (select 1 from posted p where p.o_status = 'conflict')
+                   on conflict do nothing
+                 )
+            select * from posted`,
   );
   const outcome: BatchOutcome = { events: [], wallets: [] };
   for (const row of rows) {

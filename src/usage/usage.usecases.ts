@@ -5,11 +5,13 @@ import { fail, ok, type Result } from '../lib/result';
 import * as membersRepo from '../members/members.repository';
 import { batchDigest, hashRawEvent, usageIdempotencyKey } from './replay.models';
 import {
+  type EventParse,
   eventsPerRequestMax,
   hashEventContent,
   parseUsageEvent,
   type RejectionReason,
   rawEventId,
+  rawUserText,
   rejectionMessages,
   type UsageEventInput,
 } from './usage.models';
@@ -104,29 +106,34 @@ export async function ingestUsage(
   const now = ctx.clock.now();
   const count = input.events.length;
   const raw = readRawIdentities(input.events);
-  // A request resent whole after it was accepted whole (a client retrying after a timeout) is found
-  // by its digest in one probe: every event in it is a duplicate, and nothing else is read.
+  // One round trip of reads, side by side: the organisation, its usage account, and what is known of
+  // the events. A request resent whole after it was accepted whole (a client retrying after a timeout)
+  // is found by its digest in one probe: every event in it is a duplicate, and nothing else is read.
   const digest = batchDigest(raw.ids, raw.hashes);
-  const [organisation, resent] = await Promise.all([
+  const reads = Promise.all([
     membersRepo.findOrganisationById(ctx.db.orm, input.orgId),
-    digest === undefined ? false : usageRepo.isBatchStored(ctx.db.orm, input.orgId, digest),
+    ledgerRepo.findAccount(ctx.db.orm, input.orgId, 'usage', null),
+    usageRepo.findKnownEvents(ctx.db.orm, input.orgId, { events: raw.sent, digest }),
   ]);
+  const checked = await checkWhileReading(input.events, now, reads);
+  const [organisation, usageAccount, known] = await reads;
   if (!organisation) return fail('organisation_not_found');
-  if (resent) {
+  if (known.resent) {
     const duplicates = raw.ids.map((id, index): EventResult => ({ index, id: id!, status: 'duplicate' }));
     return ok({ results: duplicates, accepted: 0, duplicate: count, rejected: 0, unpricedModels: [], debits: [] });
   }
-  const stored = await usageRepo.findStoredHashes(ctx.db.orm, input.orgId, [...raw.distinct]);
+  if (!usageAccount) throw new Error(`organisation ${input.orgId} has no usage account`);
   const results = new EventResults(count);
-  const valid = validateEvents(input.events, raw, stored, now, results);
-  const candidates = foldRepeatedIds(valid, stored, results);
-  const { batch, memberByWallet } = await resolveMembers(ctx, input.orgId, candidates, results);
+  const valid = validateEvents(input.events, raw, known.stored, now, checked, results);
+  const candidates = foldRepeatedIds(valid, known.stored, results);
+  const { batch, memberByWallet } = resolveMembers(candidates, known.users, results);
   const posted =
     batch.length === 0
       ? { unpriced: new Set<string>(), debits: [] }
       : await postBatch(ctx, {
           orgId: input.orgId,
           timeZone: organisation.timeZone,
+          usageAccountId: usageAccount.id,
           platform: input.platform ?? 'api',
           now,
           batch,
@@ -148,33 +155,77 @@ export async function ingestUsage(
 }
 
 /**
- * Step 1: each event's id and the hash of its JSON text, read before any validation, so the events
- * already stored are found by one indexed read (done beside the organisation's): a replay is
- * answered from it without a transaction, a lock or a write.
+ * Step 1: each event's id, user and the hash of its JSON text, read before any validation, so the
+ * events already stored and the members behind the others are found by one indexed read (done beside
+ * the organisation's): a replay is answered from it without a transaction, a lock or a write.
  */
 function readRawIdentities(events: readonly unknown[]) {
   const ids: (string | undefined)[] = new Array(events.length);
   const hashes: (string | undefined)[] = new Array(events.length);
-  const distinct = new Set<string>();
+  const sent: { id: string; ref: string | undefined }[] = [];
   for (let index = 0; index < events.length; index++) {
     const id = rawEventId(events[index]);
     ids[index] = id;
     if (id === undefined) continue;
-    distinct.add(id);
+    sent.push({ id, ref: rawUserText(events[index]) });
     hashes[index] = hashRawEvent(events[index]);
   }
-  return { ids, hashes, distinct };
+  return { ids, hashes, sent };
+}
+
+/** An event's validation and, when valid, its content hash. */
+interface CheckedEvent {
+  parsed: EventParse;
+  hash: string | undefined;
+}
+
+function checkEvent(raw: unknown, now: Date): CheckedEvent {
+  const parsed = parseUsageEvent(raw, now);
+  return { parsed, hash: parsed.ok ? hashEventContent(parsed.event) : undefined };
+}
+
+/** Events checked between two looks at the reads' answer (about a third of a millisecond of work). */
+const checkChunkEvents = 100;
+
+/**
+ * Step 2a, while the reads are away: validates and hashes the events a chunk at a time, giving way
+ * between chunks so the reads' answer is taken in as soon as it comes, and stops as soon as it says
+ * the batch was resent (then nothing needs checking). Returns what it checked (undefined: not yet).
+ * An event found stored byte for byte is a duplicate whatever its check says (validateEvents), so
+ * checking it here can waste work, never change an answer.
+ */
+async function checkWhileReading(
+  events: readonly unknown[],
+  now: Date,
+  reads: Promise<readonly [unknown, unknown, { resent: boolean }]>,
+): Promise<(CheckedEvent | undefined)[]> {
+  let resent = false;
+  reads.then(
+    ([, , known]) => {
+      resent = known.resent;
+    },
+    () => {},
+  );
+  const checked: (CheckedEvent | undefined)[] = new Array(events.length);
+  for (let start = 0; start < events.length && !resent; start += checkChunkEvents) {
+    const end = Math.min(events.length, start + checkChunkEvents);
+    for (let index = start; index < end; index++) checked[index] = checkEvent(events[index], now);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return checked;
 }
 
 /**
  * Step 2: an event byte for byte the same as the stored one with its id is a duplicate as it stands
- * (it was validated when it was accepted). Every other event is validated with zod and hashed by content.
+ * (it was validated when it was accepted). Every other event is validated and hashed by content (most
+ * of them already were, while the reads were away).
  */
 function validateEvents(
   events: readonly unknown[],
   raw: ReturnType<typeof readRawIdentities>,
   stored: Map<string, usageRepo.StoredHashes>,
   now: Date,
+  checked: readonly (CheckedEvent | undefined)[],
   results: EventResults,
 ): ValidEvent[] {
   const valid: ValidEvent[] = [];
@@ -186,9 +237,9 @@ function validateEvents(
       results.duplicate(index, id!);
       continue;
     }
-    const parsed = parseUsageEvent(events[index], now);
+    const { parsed, hash } = checked[index] ?? checkEvent(events[index], now);
     if (!parsed.ok) results.reject(index, rawId(events[index]), parsed.reason, parsed.message);
-    else valid.push({ index, hash: hashEventContent(parsed.event), rawHash: rawHash ?? null, event: parsed.event });
+    else valid.push({ index, hash: hash!, rawHash: rawHash ?? null, event: parsed.event });
   }
   return valid;
 }
@@ -220,27 +271,15 @@ function foldRepeatedIds(
   return candidates;
 }
 
-/** Step 4: each event's user (email, Slack or Teams id) → member and wallet, in one read; unknown users are rejected. */
-async function resolveMembers(ctx: Ctx, orgId: bigint, candidates: ValidEvent[], results: EventResults) {
-  const refs = { emails: new Set<string>(), slackIds: new Set<string>(), teamsIds: new Set<string>() };
-  for (const { event } of candidates) {
-    if (event.user.kind === 'email') refs.emails.add(event.user.email);
-    else if (event.user.kind === 'slack') refs.slackIds.add(event.user.userId);
-    else refs.teamsIds.add(event.user.objectId);
-  }
-  const resolved = new Map(
-    (
-      await usageRepo.resolveUsers(ctx.db.orm, orgId, {
-        emails: [...refs.emails],
-        slackIds: [...refs.slackIds],
-        teamsIds: [...refs.teamsIds],
-      })
-    ).map((user) => [user.ref, user]),
-  );
+/**
+ * Step 4: each event's user (email, Slack or Teams id) → member and wallet, as the reads found them
+ * (every valid event's user is among those looked up: readRawIdentities); unknown users are rejected.
+ */
+function resolveMembers(candidates: ValidEvent[], users: Map<string, usageRepo.ResolvedUser>, results: EventResults) {
   const batch: BatchEvent[] = [];
   const memberByWallet = new Map<bigint, bigint>();
   for (const { index, hash, rawHash, event } of candidates) {
-    const user = resolved.get(event.userText);
+    const user = users.get(event.userText);
     if (!user) {
       results.reject(index, event.id, 'unknown_user', rejectionMessages.unknown_user);
       continue;
@@ -265,15 +304,17 @@ async function resolveMembers(ctx: Ctx, orgId: bigint, candidates: ValidEvent[],
 }
 
 /**
- * Step 5: one transaction, one round trip to allot_ingest_usage: stores, prices, values, debits and
- * rolls up the batch (pricing.models.ts states the arithmetic), and records the batch's digest when
- * it was accepted whole. Fills each event's answer; returns the unpriced models and the debits.
+ * Step 5: one statement, one round trip: allot_ingest_usage stores, prices, values, debits and rolls
+ * up the batch (pricing.models.ts states the arithmetic), and the batch's digest is recorded when it
+ * was accepted whole, all in the statement's one transaction, retried whole on a serialization failure
+ * or deadlock. Fills each event's answer; returns the unpriced models and the debits.
  */
 async function postBatch(
   ctx: Ctx,
   input: {
     orgId: bigint;
     timeZone: string;
+    usageAccountId: bigint;
     platform: Platform;
     now: Date;
     batch: BatchEvent[];
@@ -283,23 +324,16 @@ async function postBatch(
     results: EventResults;
   },
 ): Promise<{ unpriced: Set<string>; debits: WalletDebit[] }> {
-  const { orgId, results } = input;
-  const usageAccount = await ledgerRepo.findAccount(ctx.db.orm, orgId, 'usage', null);
-  if (!usageAccount) throw new Error(`organisation ${orgId} has no usage account`);
+  const { results } = input;
   const outcome = await withRetries(() =>
-    ctx.db.orm.transaction(async (tx) => {
-      const ingested = await usageRepo.ingestBatch(tx, {
-        orgId,
-        timeZone: input.timeZone,
-        usageAccountId: usageAccount.id,
-        platform: input.platform,
-        recordedAt: input.now,
-        events: input.batch,
-      });
-      if (input.digest !== undefined && ingested.events.every((event) => event.status !== 'conflict')) {
-        await usageRepo.insertBatch(tx, { orgId, digest: input.digest, events: input.count, recordedAt: input.now });
-      }
-      return ingested;
+    usageRepo.ingestBatch(ctx.db.orm, {
+      orgId: input.orgId,
+      timeZone: input.timeZone,
+      usageAccountId: input.usageAccountId,
+      platform: input.platform,
+      recordedAt: input.now,
+      events: input.batch,
+      batch: input.digest === undefined ? undefined : { digest: input.digest, events: input.count },
     }),
   );
   const unpriced = new Set<string>();
