@@ -322,17 +322,13 @@ export const rejectionMessages: Record<'unknown_user' | 'id_conflict', string> =
 
 /**
  * What makes two events with the same id the same event: the hash of their content, the user as
- * sent (so a replay is recognised before any member is looked up).
+ * sent (so a replay is recognised before any member is looked up). The hashed text is the JSON array
+ * [time as ISO 8601, user, model, category, input tokens, output tokens], all as strings (stored
+ * hashes depend on it byte for byte); `timeIso` is the event's time as `toISOString` writes it, for a
+ * caller that already has it.
  */
-export function hashEventContent(event: UsageEventInput): string {
-  const canonical = JSON.stringify([
-    event.time.toISOString(),
-    event.userText,
-    event.model,
-    event.category,
-    event.inputTokens.toString(),
-    event.outputTokens.toString(),
-  ]);
+export function hashEventContent(event: UsageEventInput, timeIso = event.time.toISOString()): string {
+  const canonical = `["${timeIso}",${JSON.stringify(event.userText)},${JSON.stringify(event.model)},${JSON.stringify(event.category)},"${event.inputTokens}","${event.outputTokens}"]`;
   return hash('sha256', canonical, 'base64url');
 }
 

@@ -8,16 +8,16 @@ import { lowBalanceAlerts } from './usage.tables';
 
 const arraySpecial = /[\\"]/;
 
-/** A Postgres array literal of texts, each quoted (and escaped), null as NULL (drizzle would expand a JS array). */
-function pgTextArray(values: readonly (string | null)[]): string {
+/** One element of a Postgres array literal of texts: quoted (and escaped), null as NULL. */
+function arrayText(value: string | null | undefined): string {
+  if (value === null || value === undefined) return 'NULL';
+  return arraySpecial.test(value) ? `"${value.replace(/[\\"]/g, (char) => `\\${char}`)}"` : `"${value}"`;
+}
+
+/** A Postgres array literal of texts (drizzle would expand a JS array). */
+function pgTextArray(values: readonly (string | null | undefined)[]): string {
   let text = '{';
-  for (let index = 0; index < values.length; index++) {
-    const value = values[index];
-    if (index > 0) text += ',';
-    if (value === null || value === undefined) text += 'NULL';
-    else if (arraySpecial.test(value)) text += `"${value.replace(/[\\"]/g, (char) => `\\${char}`)}"`;
-    else text += `"${value}"`;
-  }
+  for (let index = 0; index < values.length; index++) text += `${index === 0 ? '' : ','}${arrayText(values[index])}`;
   return `${text}}`;
 }
 
@@ -147,7 +147,44 @@ export interface BatchEvent {
   category: string;
   inputTokens: bigint;
   outputTokens: bigint;
-  eventAt: Date;
+  /** The event's time as ISO 8601 (`toISOString`). */
+  eventAt: string;
+}
+
+/** A batch as one Postgres array literal per field (sent as text, parsed by the server), in one pass. */
+function batchArrays(events: readonly BatchEvent[]) {
+  const a = {
+    idx: '',
+    eventId: '',
+    opKey: '',
+    contentHash: '',
+    rawHash: '',
+    memberId: '',
+    walletId: '',
+    model: '',
+    category: '',
+    inputTokens: '',
+    outputTokens: '',
+    eventAt: '',
+  };
+  for (let index = 0; index < events.length; index++) {
+    const event = events[index]!;
+    const comma = index === 0 ? '' : ',';
+    a.idx += `${comma}${event.idx}`;
+    a.eventId += `${comma}${arrayText(event.eventId)}`;
+    a.opKey += `${comma}${arrayText(event.opKey)}`;
+    a.contentHash += `${comma}${arrayText(event.contentHash)}`;
+    a.rawHash += `${comma}${arrayText(event.rawHash)}`;
+    a.memberId += `${comma}${event.memberId}`;
+    a.walletId += `${comma}${event.walletId}`;
+    a.model += `${comma}${arrayText(event.model)}`;
+    a.category += `${comma}${arrayText(event.category)}`;
+    a.inputTokens += `${comma}${event.inputTokens}`;
+    a.outputTokens += `${comma}${event.outputTokens}`;
+    a.eventAt += `${comma}${arrayText(event.eventAt)}`;
+  }
+  for (const key of Object.keys(a) as (keyof typeof a)[]) a[key] = `{${a[key]}}`;
+  return a;
 }
 
 export interface BatchOutcome {
@@ -175,22 +212,12 @@ export async function ingestBatch(
 ): Promise<BatchOutcome> {
   const org = input.orgId.toString();
   const recordedAt = input.recordedAt.toISOString();
-  const events = input.events;
-  // The batch as one array per field (Postgres array literals, sent as text and parsed by the server).
+  const a = batchArrays(input.events);
   const posted = sql`select * from allot_ingest_usage(${org}::bigint, ${input.timeZone},
           ${input.usageAccountId.toString()}::bigint, ${input.platform}, ${recordedAt}::timestamptz,
-          ${`{${events.map((event) => event.idx).join(',')}}`}::int[],
-          ${pgTextArray(events.map((event) => event.eventId))}::text[],
-          ${pgTextArray(events.map((event) => event.opKey))}::text[],
-          ${pgTextArray(events.map((event) => event.contentHash))}::text[],
-          ${pgTextArray(events.map((event) => event.rawHash))}::text[],
-          ${`{${events.map((event) => event.memberId).join(',')}}`}::bigint[],
-          ${`{${events.map((event) => event.walletId).join(',')}}`}::bigint[],
-          ${pgTextArray(events.map((event) => event.model))}::text[],
-          ${pgTextArray(events.map((event) => event.category))}::text[],
-          ${`{${events.map((event) => event.inputTokens).join(',')}}`}::bigint[],
-          ${`{${events.map((event) => event.outputTokens).join(',')}}`}::bigint[],
-          ${pgTextArray(events.map((event) => event.eventAt.toISOString()))}::timestamptz[])`;
+          ${a.idx}::int[], ${a.eventId}::text[], ${a.opKey}::text[], ${a.contentHash}::text[], ${a.rawHash}::text[],
+          ${a.memberId}::bigint[], ${a.walletId}::bigint[], ${a.model}::text[], ${a.category}::text[],
+          ${a.inputTokens}::bigint[], ${a.outputTokens}::bigint[], ${a.eventAt}::timestamptz[])`;
   const rows = await queryRows<{
     o_kind: 'event' | 'wallet';
     o_index: number | null;

@@ -84,6 +84,8 @@ class EventResults {
 interface ValidEvent {
   index: number;
   hash: string;
+  /** The event's time as ISO 8601. */
+  timeIso: string;
   rawHash: string | null;
   event: UsageEventInput;
 }
@@ -173,15 +175,16 @@ function readRawIdentities(events: readonly unknown[]) {
   return { ids, hashes, sent };
 }
 
-/** An event's validation and, when valid, its content hash. */
-interface CheckedEvent {
-  parsed: EventParse;
-  hash: string | undefined;
-}
+/** An event's validation and, when valid, its time as ISO 8601 and its content hash. */
+type CheckedEvent =
+  | { parsed: Extract<EventParse, { ok: false }> }
+  | { parsed: Extract<EventParse, { ok: true }>; timeIso: string; hash: string };
 
 function checkEvent(raw: unknown, now: Date): CheckedEvent {
   const parsed = parseUsageEvent(raw, now);
-  return { parsed, hash: parsed.ok ? hashEventContent(parsed.event) : undefined };
+  if (!parsed.ok) return { parsed };
+  const timeIso = parsed.event.time.toISOString();
+  return { parsed, timeIso, hash: hashEventContent(parsed.event, timeIso) };
 }
 
 /** Events checked between two looks at the reads' answer (about a third of a millisecond of work). */
@@ -237,9 +240,16 @@ function validateEvents(
       results.duplicate(index, id!);
       continue;
     }
-    const { parsed, hash } = checked[index] ?? checkEvent(events[index], now);
-    if (!parsed.ok) results.reject(index, rawId(events[index]), parsed.reason, parsed.message);
-    else valid.push({ index, hash: hash!, rawHash: rawHash ?? null, event: parsed.event });
+    const check = checked[index] ?? checkEvent(events[index], now);
+    if (!('hash' in check)) results.reject(index, rawId(events[index]), check.parsed.reason, check.parsed.message);
+    else
+      valid.push({
+        index,
+        hash: check.hash,
+        timeIso: check.timeIso,
+        rawHash: rawHash ?? null,
+        event: check.parsed.event,
+      });
   }
   return valid;
 }
@@ -278,7 +288,7 @@ function foldRepeatedIds(
 function resolveMembers(candidates: ValidEvent[], users: Map<string, usageRepo.ResolvedUser>, results: EventResults) {
   const batch: BatchEvent[] = [];
   const memberByWallet = new Map<bigint, bigint>();
-  for (const { index, hash, rawHash, event } of candidates) {
+  for (const { index, hash, timeIso, rawHash, event } of candidates) {
     const user = users.get(event.userText);
     if (!user) {
       results.reject(index, event.id, 'unknown_user', rejectionMessages.unknown_user);
@@ -297,7 +307,7 @@ function resolveMembers(candidates: ValidEvent[], users: Map<string, usageRepo.R
       category: event.category,
       inputTokens: event.inputTokens,
       outputTokens: event.outputTokens,
-      eventAt: event.time,
+      eventAt: timeIso,
     });
   }
   return { batch, memberByWallet };

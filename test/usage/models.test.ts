@@ -1,9 +1,16 @@
+import { createHash } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { currentPeriod, zonedDayStart } from '../../src/lib/periods.models';
 import { thresholdsReached } from '../../src/usage/limits.models';
 import { formatMoney, parsePricePerMillion, parseWeight } from '../../src/usage/pricing.models';
 import { hashRawEvent, usageIdempotencyKey } from '../../src/usage/replay.models';
-import { checkUsageColumns, parseUsageEvent, rawEventId } from '../../src/usage/usage.models';
+import {
+  checkUsageColumns,
+  hashEventContent,
+  parseUsageEvent,
+  rawEventId,
+  rawUserText,
+} from '../../src/usage/usage.models';
 
 const now = new Date('2026-01-05T09:00:00Z');
 
@@ -154,4 +161,49 @@ it('reads an event id as validation would, and hashes an event exactly as it was
   );
   expect(hashRawEvent({ id: 'evt-1', input_tokens: 1n })).toBeUndefined();
   expect(hashRawEvent(null)).toBeUndefined();
+});
+
+it('hashes an event by content exactly as stored hashes were made: SHA-256 of the JSON array of its fields', () => {
+  // Stored content hashes decide duplicates and conflicts for ever, so the hashed text may not change by a byte.
+  const users = [
+    'ana@example.com',
+    'a"b\\c@x.io',
+    'é\u0001@x.io',
+    'slack:U123ABC',
+    'teams:8f1c2d3e-0000-4000-8000-000000000001',
+  ];
+  for (const userText of users) {
+    const event = {
+      id: 'evt-1',
+      time: new Date('2026-01-05T08:00:00.123Z'),
+      user: { kind: 'email' as const, email: userText },
+      userText,
+      model: 'gpt-4o',
+      category: 'other',
+      inputTokens: 1_000_000_000n,
+      outputTokens: 0n,
+    };
+    const text = JSON.stringify(['2026-01-05T08:00:00.123Z', userText, 'gpt-4o', 'other', '1000000000', '0']);
+    expect(hashEventContent(event)).toBe(createHash('sha256').update(text).digest('base64url'));
+  }
+});
+
+it('reads an event user before validation as validation will: the members looked up are those valid events name', () => {
+  const base = { id: 'e', time: '2026-01-05T08:00:00Z', model: 'gpt-4o', input_tokens: 1, output_tokens: 0 };
+  const spellings: Record<string, unknown>[] = [
+    { ...base, user: ' Ana@Example.COM ' },
+    { ...base, 'user.email': 'ben@example.com' },
+    { ...base, 'enduser.id': 'slack:U0123ABC' },
+    { ...base, attributes: { 'user.id': 'teams:8F1C2D3E-0000-4000-8000-000000000001' } },
+    { ...base, user: 'ana@example.com', 'user.email': 'other@example.com' },
+    { ...base, user: null, 'user.id': 'cy@example.com' },
+  ];
+  for (const sent of spellings) {
+    const parsed = parseUsageEvent(sent, now);
+    expect(parsed.ok).toBe(true);
+    expect(rawUserText(sent)).toBe(parsed.ok ? parsed.event.userText : 'never');
+  }
+  for (const user of ['ab', 'no-at-sign', 'slack:lowercase', 42, 'x'.repeat(250) + '@x.io']) {
+    expect(rawUserText({ ...base, user })).toBeUndefined();
+  }
 });
