@@ -95,8 +95,8 @@ interface ValidEvent {
  * validated on its own; valid events are kept when others are not. All accepted events of the batch
  * are stored, priced, valued, debited and rolled up in one database transaction (one round trip to
  * allot_ingest_usage), retried whole on a serialization failure or deadlock. The steps: read the raw
- * ids → answer a resent batch or stored events → validate → fold repeated ids → resolve members →
- * post (price, value, debit, roll up) → report.
+ * ids and users → read what is known of them (a resent batch, stored events, members) while checking
+ * the events → validate → fold repeated ids → members → post (price, value, debit, roll up) → report.
  */
 export async function ingestUsage(
   ctx: Ctx,
