@@ -11,6 +11,7 @@ import { createDatabase, type Database } from './db/client';
 import { applyMigrations } from './db/migrate';
 import { createDigestModule } from './digest/digest.module';
 import { createHttpApp, finishHttpApp, listen } from './http/server';
+import { createExpiryModule } from './ledger/expiry.module';
 import { type Clock, systemClock } from './lib/clock';
 import { createLogger, type Logger } from './lib/logger';
 import { createMetrics } from './lib/metrics';
@@ -24,6 +25,8 @@ export interface RunningAllot {
   port: number;
   deps: AppDeps;
   stop(): Promise<void>;
+  /** Resolves once no module has request work in flight (AppModule.idle). */
+  idle(): Promise<void>;
 }
 
 /** Starts Allot as `npm start` does: database and migrations, modules, HTTP server, schedules. */
@@ -67,6 +70,7 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
       : (await import('./teams/teams.module')).createTeamsModule(deps),
     createUsageModule(deps),
     createReservationsModule(deps),
+    createExpiryModule(deps),
     createApprovalsModule(deps, () => sweepExpiredRequests(deps)),
     createDigestModule({ ...deps, failureNotice: digestFailureNotice }),
     createDashboardModule(deps),
@@ -102,7 +106,10 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
     })();
     return stopping;
   };
-  return { server, port, deps, stop };
+  const idle = async () => {
+    await Promise.all(modules.map((module) => module.idle?.()));
+  };
+  return { server, port, deps, stop, idle };
 }
 
 function describeConfiguration(config: Config, logger: Logger): void {

@@ -6,6 +6,7 @@ import { fail, ok, type Result } from '../lib/result';
 import type { Member } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 import { grantSource, isActiveAdmin, mayHoldBudget } from '../members/roles.models';
+import { findInvariantViolations } from './audit.repository';
 import { cleanMemo, grantRecipientsMax, hashOperation, idempotencyKeyLengthMax, isValidAmount } from './ledger.models';
 import type { Account, PostInput, PostOutcome } from './ledger.repository';
 import * as ledgerRepo from './ledger.repository';
@@ -294,7 +295,8 @@ export async function debitUsage(
   inTransaction = false,
 ): Promise<Result<Posted, UsageDebitFailure>> {
   const wallet = await requireAccount(orm, input.orgId, 'wallet', input.memberId);
-  const usage = await requireAccount(orm, input.orgId, 'usage', null);
+  const usage = await ledgerRepo.findUsageAccountFor(orm, input.orgId, wallet.id);
+  if (!usage) throw new Error(`organisation ${input.orgId} has no usage account`);
   const outcome = await post(
     orm,
     {
@@ -342,5 +344,5 @@ export async function getBalances(orm: Orm, orgId: bigint, memberId: bigint): Pr
 }
 
 export async function auditLedger(ctx: Ctx, input: { orgId?: bigint } = {}) {
-  return ledgerRepo.findInvariantViolations(ctx.db.orm, input.orgId);
+  return findInvariantViolations(ctx.db.orm, input.orgId);
 }

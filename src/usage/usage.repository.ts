@@ -196,7 +196,7 @@ export interface BatchOutcome {
  * One round trip and one statement (so one transaction of its own): allot_ingest_usage stores, prices,
  * debits and rolls up a batch; with a `digest`, the same
  * statement records the batch as accepted whole (usage_batches) unless an event of it was a conflict.
- * The function takes the batch as one array per field (migrations/0011_ingest_usage_arrays.sql).
+ * The function takes the batch as one array per field (migrations/0013_ingest_usage_arrays.sql).
  */
 export async function ingestBatch(
   orm: Orm,

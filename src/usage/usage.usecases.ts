@@ -108,23 +108,20 @@ export async function ingestUsage(
   const now = ctx.clock.now();
   const count = input.events.length;
   const raw = readRawIdentities(input.events);
-  // One round trip of reads, side by side: the organisation, its usage account, and what is known of
-  // the events. A request resent whole after it was accepted whole (a client retrying after a timeout)
+  // One round trip of reads, side by side: the organisation and what is known of the events. A request resent whole after it was accepted whole (a client retrying after a timeout)
   // is found by its digest in one probe: every event in it is a duplicate, and nothing else is read.
   const digest = batchDigest(raw.ids, raw.hashes);
   const reads = Promise.all([
     membersRepo.findOrganisationById(ctx.db.orm, input.orgId),
-    ledgerRepo.findAccount(ctx.db.orm, input.orgId, 'usage', null),
     usageRepo.findKnownEvents(ctx.db.orm, input.orgId, { events: raw.sent, digest }),
   ]);
   const checked = await checkWhileReading(input.events, now, reads);
-  const [organisation, usageAccount, known] = await reads;
+  const [organisation, known] = await reads;
   if (!organisation) return fail('organisation_not_found');
   if (known.resent) {
     const duplicates = raw.ids.map((id, index): EventResult => ({ index, id: id!, status: 'duplicate' }));
     return ok({ results: duplicates, accepted: 0, duplicate: count, rejected: 0, unpricedModels: [], debits: [] });
   }
-  if (!usageAccount) throw new Error(`organisation ${input.orgId} has no usage account`);
   const results = new EventResults(count);
   const valid = validateEvents(input.events, raw, known.stored, now, checked, results);
   const candidates = foldRepeatedIds(valid, known.stored, results);
@@ -135,7 +132,6 @@ export async function ingestUsage(
       : await postBatch(ctx, {
           orgId: input.orgId,
           timeZone: organisation.timeZone,
-          usageAccountId: usageAccount.id,
           platform: input.platform ?? 'api',
           now,
           batch,
@@ -200,11 +196,11 @@ const checkChunkEvents = 100;
 async function checkWhileReading(
   events: readonly unknown[],
   now: Date,
-  reads: Promise<readonly [unknown, unknown, { resent: boolean }]>,
+  reads: Promise<readonly [unknown, { resent: boolean }]>,
 ): Promise<(CheckedEvent | undefined)[]> {
   let resent = false;
   reads.then(
-    ([, , known]) => {
+    ([, known]) => {
       resent = known.resent;
     },
     () => {},
@@ -324,7 +320,6 @@ async function postBatch(
   input: {
     orgId: bigint;
     timeZone: string;
-    usageAccountId: bigint;
     platform: Platform;
     now: Date;
     batch: BatchEvent[];
@@ -334,12 +329,16 @@ async function postBatch(
     results: EventResults;
   },
 ): Promise<{ unpriced: Set<string>; debits: WalletDebit[] }> {
-  const { results } = input;
+  const { orgId, results } = input;
+  // The batch credits one stripe of the usage account: its first wallet's, so concurrent batches
+  // spread over the stripes.
+  const usageAccount = await ledgerRepo.findUsageAccountFor(ctx.db.orm, orgId, input.batch[0]?.walletId ?? 0n);
+  if (!usageAccount) throw new Error(`organisation ${orgId} has no usage account`);
   const outcome = await withRetries(() =>
     usageRepo.ingestBatch(ctx.db.orm, {
       orgId: input.orgId,
       timeZone: input.timeZone,
-      usageAccountId: input.usageAccountId,
+      usageAccountId: usageAccount.id,
       platform: input.platform,
       recordedAt: input.now,
       events: input.batch,

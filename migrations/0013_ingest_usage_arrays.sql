@@ -1,16 +1,14 @@
 -- allot_ingest_usage takes its batch as typed arrays, one per field, instead of one jsonb array of
 -- objects (bench/README.md, "Usage"): a batch of 1,000 events was 390 kB of JSON whose parsing and three
--- passes (two for the accounts, one for the rows) were about a fifth of the function's time; the same
--- fields as arrays are half the text and arrive parsed. Changes from 0007_rollups_read_time.sql:
--- * the parameter p_events jsonb becomes p_idx .. p_event_at (and p_held_release, default NULL: none),
---   and the `input` CTE reads them with unnest instead of jsonb_to_recordset;
--- * the accounts are counted and locked in one statement instead of two (count(DISTINCT id) is the
---   old v_wanted; a LEFT JOIN keeps the missing ones to be counted), over the wallet id array;
+-- passes over it (two for the accounts, one for the rows) cost about a tenth of the function's server
+-- time; the same fields as arrays are half the text and arrive parsed. Changes from 0011_lots.sql:
+-- * the parameter p_events jsonb becomes p_idx .. p_event_at (and p_held_release, default NULL: none
+--   to free); the `input` CTE reads them with unnest instead of jsonb_to_recordset, and the two
+--   account statements read the wallets from p_wallet_id instead of jsonb_array_elements;
 -- * in `fresh`, the price is two lateral lookups (the organisation's price, then the seed's only
 --   when the organisation has none) instead of one lateral sorting the union of both per event.
--- Everything else (the CTEs from `classified` on, the answer) is unchanged. allot_ingest_usage(...,
--- p_events jsonb) stays, as a wrapper that turns the objects into these arrays, for
--- allot_settle_reservation (one event per call).
+-- Everything else is unchanged. allot_ingest_usage(..., p_events jsonb) stays, as a wrapper that turns
+-- the objects into these arrays, for allot_settle_reservation (one event per call).
 CREATE OR REPLACE FUNCTION allot_ingest_usage(
   p_org bigint,
   p_zone text,
@@ -40,19 +38,23 @@ DECLARE
   v_wanted int;
   v_locked int;
 BEGIN
+  SELECT count(*) INTO v_wanted FROM (
+    SELECT p_usage_account AS id
+    UNION
+    SELECT x.id FROM unnest(p_wallet_id) AS x(id)
+  ) wanted;
   -- One primary-key probe per account, locked in id order (the usage account, created with the
-  -- organisation, comes before every wallet), and counted in the same pass. The lateral `limit 1`
-  -- keeps each a per-row probe.
-  SELECT count(DISTINCT wanted.id), count(*) FILTER (WHERE locked.kind = wanted.kind) INTO v_wanted, v_locked FROM (
+  -- organisation, comes before every wallet). The lateral `limit 1` keeps each a per-row probe.
+  SELECT count(*) FILTER (WHERE locked.kind = wanted.kind) INTO v_locked FROM (
     SELECT DISTINCT w.id, w.kind FROM (
       SELECT p_usage_account AS id, 'usage' AS kind
       UNION
       SELECT x.id, 'wallet' FROM unnest(p_wallet_id) AS x(id)
     ) w ORDER BY w.id
   ) wanted
-  LEFT JOIN LATERAL (
+  CROSS JOIN LATERAL (
     SELECT a.kind FROM accounts a WHERE a.org_id = p_org AND a.id = wanted.id FOR UPDATE LIMIT 1
-  ) locked ON true;
+  ) locked;
   IF v_locked <> v_wanted THEN
     RAISE EXCEPTION 'allot_ingest_usage: % of % accounts found for organisation %', v_locked, v_wanted, p_org
       USING ERRCODE = 'foreign_key_violation';
@@ -170,6 +172,29 @@ BEGIN
           tokens = pt.tokens + excluded.tokens,
           value = pt.value + excluded.value,
           cost_micros = pt.cost_micros + excluded.cost_micros
+  ), lot_order AS MATERIALIZED (
+    -- Lots (0011_lots.sql): each member's debit draws their wallet's lots in the burn-down order
+    -- (soonest expiry first, then lots with none, ties by the oldest); what no lot covers (usage
+    -- overdrawing the wallet) draws nothing. The wallets are locked above, so their lots hold still.
+    SELECT d.transfer_id, d.tokens, l.id AS lot_id, l.remaining,
+           sum(l.remaining) OVER (PARTITION BY d.transfer_id ORDER BY l.expires_at ASC NULLS LAST, l.id)
+             - l.remaining AS before
+      FROM debits d
+      CROSS JOIN LATERAL (
+        SELECT lv.id, lv.remaining, lv.expires_at FROM lots lv
+         WHERE lv.org_id = p_org AND lv.account_id = d.wallet_id AND lv.remaining > 0
+      ) l
+  ), lot_takes AS MATERIALIZED (
+    SELECT o.transfer_id, o.lot_id, least(o.remaining, o.tokens - o.before) AS amount
+      FROM lot_order o
+     WHERE o.before < o.tokens
+  ), lot_drawn AS (
+    INSERT INTO lot_draws (org_id, transfer_id, lot_id, amount)
+    SELECT p_org, t.transfer_id, t.lot_id, t.amount FROM lot_takes t
+  ), lot_moved AS (
+    UPDATE lots l SET remaining = l.remaining - t.amount
+      FROM lot_takes t
+     WHERE l.org_id = p_org AND l.id = t.lot_id
   ), moved AS (
     UPDATE accounts a
        SET balance = a.balance + m.delta, held = a.held - m.released
