@@ -156,10 +156,10 @@ async function applyBatch(orm: Orm, orgId: bigint, batch: readonly Job[]): Promi
       reserves: reserves.map((job) => job.request),
     }),
   );
-  writes.forEach(({ job }, index) => {
+  for (const [index, { job }] of writes.entries()) {
     answer(job, { found: found.get(job.key), outcome: outcomes.settles[index]! });
-  });
-  reserves.forEach((job, index) => answer(job, outcomes.reserves[index]!));
+  }
+  for (const [index, job] of reserves.entries()) answer(job, outcomes.reserves[index]!);
 }
 
 /**
@@ -246,5 +246,19 @@ export function reservationBatcher(db: Database): ReservationBatcher {
     batcher = createReservationBatcher(db.orm);
     batchers.set(db, batcher);
   }
+  return batcher;
+}
+
+/**
+ * Gives `db` a batcher with these options from now on (a batch size of 1: one request per transaction,
+ * as before batching). For benchmarks and tests that compare; call it before the database's first
+ * reserve or settle.
+ */
+export function configureReservationBatcher(
+  db: Database,
+  options: { batchSizeMax?: number; inFlightMax?: number },
+): ReservationBatcher {
+  const batcher = createReservationBatcher(db.orm, options);
+  batchers.set(db, batcher);
   return batcher;
 }
