@@ -59,6 +59,12 @@ DECLARE
   e_idx int[] := '{}';
   e_status text[] := '{}';
   e_cost bigint[] := '{}';
+  -- The held reservations the settles resolve: ids, times, events, and holds not freed by a debit.
+  u_ids bigint[];
+  u_nows timestamptz[];
+  u_events text[];
+  u_unfreed_accounts bigint[];
+  u_unfreed_amounts bigint[];
   -- Wallets' balances after the settles' debits.
   w_ids bigint[] := '{}';
   w_balances bigint[] := '{}';
@@ -163,20 +169,27 @@ BEGIN
 
     -- Each held reservation whose event is stored becomes settled; its hold was freed with the debit
     -- (an event already stored, which the reservation's lock makes impossible short of a hand-made
-    -- event, frees it here).
-    WITH settled AS (
+    -- event, frees it here). Updated by primary key (`= ANY`: one index probe each, never a scan of
+    -- the organisation's open reservations).
+    SELECT array_agg(k.id), array_agg((s.value ->> 'now')::timestamptz), array_agg(s.value -> 'event' ->> 'event_id'),
+           array_agg(k.account_id) FILTER (WHERE e.status <> 'accepted'),
+           array_agg(k.amount) FILTER (WHERE e.status <> 'accepted')
+      INTO u_ids, u_nows, u_events, u_unfreed_accounts, u_unfreed_amounts
+      FROM jsonb_array_elements(p_settles) AS s
+      JOIN unnest(e_idx, e_status) AS e(idx, status) ON e.idx = (s.value ->> 'idx')::int
+      JOIN unnest(s_ids, s_keys, s_states, s_amounts, s_accounts) AS k(id, key, state, amount, account_id)
+        ON k.key = s.value ->> 'key'
+     WHERE e.status <> 'conflict' AND k.state = 'held';
+    IF u_ids IS NOT NULL THEN
       UPDATE reservations r
-         SET state = 'settled', resolved_at = (s.value ->> 'now')::timestamptz,
-             usage_event_id = s.value -> 'event' ->> 'event_id'
-        FROM jsonb_array_elements(p_settles) AS s, unnest(e_idx, e_status) AS e(idx, status)
-       WHERE e.idx = (s.value ->> 'idx')::int AND e.status <> 'conflict'
-         AND r.org_id = p_org AND r.idempotency_key = s.value ->> 'key' AND r.state = 'held'
-      RETURNING r.account_id, r.amount, e.status
-    )
-    UPDATE accounts a SET held = a.held - f.total
-      FROM (SELECT st.account_id, sum(st.amount)::bigint AS total FROM settled st
-             WHERE st.status <> 'accepted' GROUP BY st.account_id) f
-     WHERE a.org_id = p_org AND a.id = f.account_id;
+         SET state = 'settled', resolved_at = u_nows[array_position(u_ids, r.id)],
+             usage_event_id = u_events[array_position(u_ids, r.id)]
+       WHERE r.org_id = p_org AND r.id = ANY (u_ids);
+      UPDATE accounts a SET held = a.held - f.total
+        FROM (SELECT acc, sum(amt)::bigint AS total FROM unnest(u_unfreed_accounts, u_unfreed_amounts) AS x(acc, amt)
+               GROUP BY acc) f
+       WHERE a.org_id = p_org AND a.id = f.acc;
+    END IF;
 
     -- The settles' answers. A member's events of one batch are debited by one transfer; each answer
     -- gives the balance as if the batch's settles came one by one in idx order.
