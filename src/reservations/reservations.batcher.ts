@@ -28,6 +28,10 @@ import {
 // - Errors: a serialization failure, deadlock or concurrent twin reruns the whole batch (nothing of it
 //   was applied). Any other error of a batch of several reruns each request alone, so only a request
 //   that fails on its own fails (its caller gets the error, as an unbatched call would throw it).
+// - Reads: a settle's usage event needs its reservation's user, time and model, which never change.
+//   Those of reservations this process made are remembered (at most `knownReservationsMax`, the
+//   oldest forgotten first); the others are read, one read per batch, before the write. Either way
+//   the write itself re-checks the reservation's state under its lock.
 // - Bound: what waits is bounded by the callers (the HTTP API allows 256 requests in flight per key).
 // - Shutdown: `drain()` resolves once nothing waits and nothing is in flight; the server stops taking
 //   requests first, so every request it accepted is answered.
@@ -40,6 +44,9 @@ export const reservationBatchSizeMax = 64;
  * account, so a second batch would only wait on that row; meanwhile the next batch gathers.
  */
 export const reservationBatchesInFlightMax = 1;
+
+/** Reservations remembered from their reserve, so that their settle need not read them first. */
+export const knownReservationsMax = 10_000;
 
 /** A settle for the batcher: the reservation's id, and how to build its usage event once it is read. */
 export interface SettleJob {
@@ -82,6 +89,40 @@ type Job =
   | (Pending<ReserveOutcome> & { kind: 'reserve'; request: BatchedReserve })
   | (Pending<SettleAnswer> & { kind: 'settle'; settle: SettleJob });
 
+/** What this process knows of reservations it made (their fields a settle needs never change). */
+interface KnownReservations {
+  get(orgId: bigint, key: string): StoredReservation | undefined;
+  remember(orgId: bigint, reservation: StoredReservation): void;
+  forget(orgId: bigint, key: string): void;
+}
+
+function knownReservations(max: number): KnownReservations {
+  // A Map keeps insertion order: the first key is the oldest. The organisation id has no colon.
+  const known = new Map<string, StoredReservation>();
+  return {
+    get: (orgId, key) => known.get(`${orgId}:${key}`),
+    remember(orgId, reservation) {
+      known.set(`${orgId}:${reservation.idempotencyKey}`, reservation);
+      if (known.size > max) known.delete(known.keys().next().value!);
+    },
+    forget: (orgId, key) => known.delete(`${orgId}:${key}`),
+  };
+}
+
+/** The reservation a reserve just made, as a settle will need it. */
+function madeReservation(request: BatchedReserve, outcome: ReserveOutcome): StoredReservation | undefined {
+  if (outcome.status !== 'ok' || !outcome.reservation || outcome.memberId === null) return undefined;
+  return {
+    ...outcome.reservation,
+    idempotencyKey: request.idempotencyKey,
+    memberId: outcome.memberId,
+    userRef: request.user.text,
+    model: request.model,
+    resolvedAt: null,
+    usageEventId: null,
+  };
+}
+
 interface OrgQueue {
   waiting: Job[];
   inFlight: number;
@@ -120,33 +161,60 @@ function failJob(job: Job, error: unknown) {
   job.reject(error);
 }
 
-/** One attempt at a batch: read the settles' reservations, build their events, write everything at once. */
-async function applyBatch(orm: Orm, orgId: bigint, batch: readonly Job[]): Promise<void> {
-  const settles = batch.filter((job) => job.kind === 'settle' && !job.done) as Extract<Job, { kind: 'settle' }>[];
-  const reserves = batch.filter((job) => job.kind === 'reserve' && !job.done) as Extract<Job, { kind: 'reserve' }>[];
-  const found =
-    settles.length === 0
-      ? new Map<string, StoredReservation>()
-      : await withRetries(() =>
-          findByKeys(
-            orm,
-            orgId,
-            settles.map((job) => job.key),
-          ),
-        );
-  const writes: { job: (typeof settles)[number]; event: SettleEvent }[] = [];
+type SettleJobOf = Extract<Job, { kind: 'settle' }>;
+
+/**
+ * The settles' usage events, built from their reservations: remembered ones, else read (one read).
+ * A settle answered without a write (unknown, released, usage refused) is answered here; one whose
+ * reservation was only remembered is first read again, so its answer never rests on a state that may
+ * have changed since (another replica may have released it).
+ */
+async function prepareSettles(orm: Orm, known: KnownReservations, orgId: bigint, settles: readonly SettleJobOf[]) {
+  const found = new Map<string, StoredReservation>();
+  const remembered = new Set<string>();
+  const read = async (keys: string[]) => {
+    const stored = keys.length === 0 ? new Map() : await withRetries(() => findByKeys(orm, orgId, keys));
+    for (const key of keys) {
+      remembered.delete(key);
+      if (stored.has(key)) found.set(key, stored.get(key)!);
+      else found.delete(key);
+    }
+  };
   for (const job of settles) {
-    const stored = found.get(job.key);
-    let event: SettleEvent | null;
+    const reservation = known.get(orgId, job.key);
+    if (reservation) {
+      found.set(job.key, reservation);
+      remembered.add(job.key);
+    }
+  }
+  await read(settles.filter((job) => !remembered.has(job.key)).map((job) => job.key));
+  const writes: { job: SettleJobOf; event: SettleEvent }[] = [];
+  let unwritten: SettleJobOf[] = [];
+  const prepare = (job: SettleJobOf) => {
     try {
-      event = job.settle.prepare(stored);
+      const event = job.settle.prepare(found.get(job.key));
+      if (event === null) unwritten.push(job);
+      else writes.push({ job, event });
     } catch (error) {
       failJob(job, error);
-      continue;
     }
-    if (event === null) answer(job, { found: stored, outcome: null });
-    else writes.push({ job, event });
+  };
+  for (const job of settles) prepare(job);
+  const recheck = unwritten.filter((job) => remembered.has(job.key));
+  if (recheck.length > 0) {
+    await read(recheck.map((job) => job.key));
+    unwritten = unwritten.filter((job) => !recheck.includes(job));
+    for (const job of recheck) prepare(job);
   }
+  for (const job of unwritten) answer(job, { found: found.get(job.key), outcome: null });
+  return { found, writes };
+}
+
+/** One attempt at a batch: build the settles' events, then write the whole batch at once. */
+async function applyBatch(orm: Orm, known: KnownReservations, orgId: bigint, batch: readonly Job[]): Promise<void> {
+  const settles = batch.filter((job): job is SettleJobOf => job.kind === 'settle' && !job.done);
+  const reserves = batch.filter((job): job is Extract<Job, { kind: 'reserve' }> => job.kind === 'reserve' && !job.done);
+  const { found, writes } = await prepareSettles(orm, known, orgId, settles);
   if (writes.length === 0 && reserves.length === 0) return;
   const outcomes = await withRetries(() =>
     applyReservationBatch(orm, {
@@ -157,9 +225,14 @@ async function applyBatch(orm: Orm, orgId: bigint, batch: readonly Job[]): Promi
     }),
   );
   for (const [index, { job }] of writes.entries()) {
+    known.forget(orgId, job.key);
     answer(job, { found: found.get(job.key), outcome: outcomes.settles[index]! });
   }
-  for (const [index, job] of reserves.entries()) answer(job, outcomes.reserves[index]!);
+  for (const [index, job] of reserves.entries()) {
+    const made = madeReservation(job.request, outcomes.reserves[index]!);
+    if (made) known.remember(orgId, made);
+    answer(job, outcomes.reserves[index]!);
+  }
 }
 
 /**
@@ -175,12 +248,13 @@ export function createReservationBatcher(
   const queues = new Map<bigint, OrgQueue>();
   const idle: (() => void)[] = [];
   const counts = { batches: 0, requests: 0 };
+  const known = knownReservations(knownReservationsMax);
 
   const run = async (orgId: bigint, batch: Job[]) => {
     counts.batches++;
     counts.requests += batch.length;
     try {
-      await applyBatch(orm, orgId, batch);
+      await applyBatch(orm, known, orgId, batch);
     } catch (error) {
       if (batch.length === 1) {
         failJob(batch[0]!, error);
@@ -190,7 +264,7 @@ export function createReservationBatcher(
       for (const job of batch) {
         if (job.done) continue;
         counts.batches++;
-        await applyBatch(orm, orgId, [job]).catch((single: unknown) => failJob(job, single));
+        await applyBatch(orm, known, orgId, [job]).catch((single: unknown) => failJob(job, single));
       }
     }
   };

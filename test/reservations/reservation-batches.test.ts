@@ -249,6 +249,48 @@ describe('settles that arrive together share one transaction', () => {
   });
 });
 
+describe('a settle reads what it needs of its reservation, whichever replica made it', () => {
+  it('a reservation made by another replica (not remembered here) is read and settled', async () => {
+    const { orgId, people } = await team(1_000n);
+    const [ana] = people;
+    await reserveTokens(ctx, { orgId, idempotencyKey: 'elsewhere', user: ana!.email, tokens: 300n, model: 'gpt-4o' });
+    // A fresh batcher remembers nothing, as another replica would.
+    batcher = configureReservationBatcher(tdb.db, {});
+    const settled = await settleReservation(ctx, {
+      orgId,
+      idempotencyKey: 'elsewhere',
+      usage: { input_tokens: 100, output_tokens: 20 },
+    });
+    expect(settled.ok && settled.value).toMatchObject({ usedTokens: 120n, heldTokens: 300n, unpricedModel: null });
+    expect(await getHolding(ctx, { orgId, memberId: ana!.id })).toEqual({ balance: 880n, held: 0n, available: 880n });
+    await expectAuditClean(orgId);
+  });
+
+  it('a reservation released since it was made here is answered as released, even for usage that would be refused', async () => {
+    const { orgId, people } = await team(1_000n);
+    const [ana] = people;
+    await reserveTokens(ctx, { orgId, idempotencyKey: 'let-go', user: ana!.email, tokens: 300n });
+    await releaseReservation(ctx, { orgId, idempotencyKey: 'let-go' });
+    const refused = { model: 'gpt-4o', input_tokens: 'many', output_tokens: 1 };
+    expect(await settleReservation(ctx, { orgId, idempotencyKey: 'let-go', usage: refused })).toMatchObject({
+      ok: false,
+      failure: 'reservation_released',
+    });
+    expect(
+      await settleReservation(ctx, { orgId, idempotencyKey: 'let-go', usage: { ...refused, input_tokens: 5 } }),
+    ).toMatchObject({
+      ok: false,
+      failure: 'reservation_released',
+    });
+    expect(await getHolding(ctx, { orgId, memberId: ana!.id })).toEqual({
+      balance: 1_000n,
+      held: 0n,
+      available: 1_000n,
+    });
+    await expectAuditClean(orgId);
+  });
+});
+
 describe('the batcher isolates failures and finishes what it took', () => {
   it('a request the database refuses fails alone; its batch-mates are answered', async () => {
     const { orgId, people } = await team(1_000n);
