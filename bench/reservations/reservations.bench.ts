@@ -157,15 +157,31 @@ function pgbenchPairsPerSecond(connections: number, orgId: bigint, tag: string):
     `select o_status from allot_reserve(${orgId}, ${key}, 'h', 'email', ${email}, ${email}, 100, 'gpt-4o', now(), now() + interval '300 s');`,
     `select o_status from allot_settle_reservation(${orgId}, ${key}, 'api', now(), jsonb_build_object('event_id', 'reservation:' || ${key}, 'op_key', 'usage:reservation:' || ${key}, 'content_hash', 'c', 'raw_hash', null, 'model', 'gpt-4o', 'category', 'other', 'input_tokens', '60', 'output_tokens', '40', 'event_at', now()));`,
   ].join('\n');
-  const file = path.join(tmpdir(), `allot-bench-pair-${process.pid}.sql`);
+  return runScript(script, connections, 'pair');
+}
+
+/** Transactions per second of a pgbench custom script on the bench database (simple protocol, phaseSeconds). */
+function runScript(script: string, connections: number, name: string, extra: string[] = []): number {
+  const file = path.join(tmpdir(), `allot-bench-${name}-${process.pid}.sql`);
   writeFileSync(file, `${script}\n`);
   const args = connections === 1 ? ['-c', '1'] : ['-c', String(connections), '-j', '2'];
   const output = execFileSync(
     'pgbench',
-    [...args, '-M', 'simple', '-n', '-f', file, '-T', String(phaseSeconds), withDatabase(serverUrl, benchDatabase)],
+    [
+      ...args,
+      ...extra,
+      '-M',
+      'simple',
+      '-n',
+      '-f',
+      file,
+      '-T',
+      String(phaseSeconds),
+      withDatabase(serverUrl, benchDatabase),
+    ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  if (/aborted|error/i.test(output)) throw new Error(`pgbench pair script failed:\n${output}`);
+  if (/aborted|error/i.test(output)) throw new Error(`pgbench ${name} script failed:\n${output}`);
   return Number(/tps = ([0-9.]+) \(without initial connection time\)/.exec(output)?.[1]);
 }
 
@@ -190,28 +206,7 @@ function pgbenchBatchedPairsPerSecond(connections: number, pairs: number, orgId:
     `select count(*) from allot_reservation_batch(${orgId}, 'api', ${settles}, ${reserves});`.replaceAll('\n', ' '),
     '\\set prev :r',
   ].join('\n');
-  const file = path.join(tmpdir(), `allot-bench-batch-${process.pid}.sql`);
-  writeFileSync(file, `${script}\n`);
-  const args = connections === 1 ? ['-c', '1'] : ['-c', String(connections), '-j', '2'];
-  const output = execFileSync(
-    'pgbench',
-    [
-      ...args,
-      '-M',
-      'simple',
-      '-n',
-      '-D',
-      'prev=0',
-      '-f',
-      file,
-      '-T',
-      String(phaseSeconds),
-      withDatabase(serverUrl, benchDatabase),
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  if (/aborted|error/i.test(output)) throw new Error(`pgbench batch script failed:\n${output}`);
-  return pairs * Number(/tps = ([0-9.]+) \(without initial connection time\)/.exec(output)?.[1]);
+  return pairs * runScript(script, connections, 'batch', ['-D', 'prev=0']);
 }
 
 async function freePort(): Promise<number> {

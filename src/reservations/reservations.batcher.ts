@@ -56,13 +56,16 @@ export interface SettleJob {
   /**
    * The settle's usage event for the reservation as stored (undefined: no reservation has this id), or
    * null when nothing is to be written (unknown, released, or usage refused): the caller answers from
-   * `found` alone. Called once per attempt; must not throw (a throw fails this settle alone).
+   * `found` alone. Pure: it may be called again with a fresher read; a throw fails this settle alone.
    */
   prepare(found: StoredReservation | undefined): SettleEvent | null;
 }
 
 export interface SettleAnswer {
-  /** The reservation as read before the write (its amount, deadline and creation time never change). */
+  /**
+   * The reservation as read or remembered before the write: its amount, deadline, creation time, user
+   * and model never change; its state may have since (the outcome's is the one that counts).
+   */
   found: StoredReservation | undefined;
   /** The write's outcome; null when `prepare` answered null. */
   outcome: SettleOutcome | null;

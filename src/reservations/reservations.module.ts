@@ -82,24 +82,26 @@ export function createReservationsModule(deps: AppDeps): AppModule {
 
   // Group commit, seen from /metrics: requests ÷ batches is the mean batch size.
   const batcher = reservationBatcher(deps.ctx.db);
-  new client.Counter({
-    name: 'allot_reservation_batches_total',
-    help: 'Transactions that applied reserves and settles together (allot_reservation_batch)',
-    registers: [deps.metrics.registry],
-    collect() {
-      this.reset();
-      this.inc(batcher.stats().batches);
-    },
-  });
-  new client.Counter({
-    name: 'allot_reservation_batched_requests_total',
-    help: 'Reserves and settles applied by those transactions',
-    registers: [deps.metrics.registry],
-    collect() {
-      this.reset();
-      this.inc(batcher.stats().requests);
-    },
-  });
+  const counted = (name: string, help: string, read: () => number) =>
+    new client.Counter({
+      name,
+      help,
+      registers: [deps.metrics.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  counted(
+    'allot_reservation_batches_total',
+    'Transactions that applied reserves and settles together (allot_reservation_batch)',
+    () => batcher.stats().batches,
+  );
+  counted(
+    'allot_reservation_batched_requests_total',
+    'Reserves and settles applied by those transactions',
+    () => batcher.stats().requests,
+  );
 
   // Low-balance alerts after a settle's debit, as after /v1/usage.
   const alerts = createAlertRunner({ ...deps, percents: deps.config.LOW_BALANCE_ALERT_PERCENTS });
