@@ -1,17 +1,20 @@
 // Reservations: reserve + settle pairs per second through the verbs on the Postgres server at 1 and 8
-// connections, beside pgbench's TPC-B run by this script on the same server in the same run; then the
-// HTTP API of a running Allot (`node dist/main.js`) driven open loop with the app's own gateway client,
-// reporting reserve latency, overshoot (wallets below zero; every call settles exactly what it held, so
-// any is overshoot) and the audit.
+// connections, batched (the app's batcher: reserves and settles that arrive together share one
+// transaction) and one at a time, beside the same work from pgbench's C client (the two SQL calls one
+// at a time, and N pairs per transaction through allot_reservation_batch) and pgbench's TPC-B, all
+// run by this script on the same server in the same run, in interleaved rounds (medians reported).
+// Then the HTTP API of a running Allot (`node dist/main.js`) driven open loop with the app's own
+// gateway client, reporting reserve latency, overshoot (wallets below zero; every call settles exactly
+// what it held, so any is overshoot) and the audit.
 //
 //   npm run bench:reservations            # DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test
-//   BENCH_SECONDS=10 BENCH_RATE=500 npm run bench:reservations
+//   BENCH_SECONDS=10 BENCH_RATE=500 BENCH_ROUNDS=3 npm run bench:reservations
 //
 // It creates (and drops first) the databases allot_bench_resv and allot_bench_resv_pgbench.
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -24,12 +27,17 @@ import { systemClock } from '../../src/lib/clock';
 import { type Ctx, operatorActor } from '../../src/lib/context';
 import { addMember } from '../../src/members/members.usecases';
 import { createOrganisation } from '../../src/members/organisations.usecases';
+import { configureReservationBatcher } from '../../src/reservations/reservations.batcher';
 import { reserveTokens, settleReservation } from '../../src/reservations/reservations.usecases';
 import { createApiKey } from '../../src/usage/api-keys.usecases';
 
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 5);
 const openLoopRate = Number(process.env.BENCH_RATE ?? 500);
+/** Rounds of every throughput phase, interleaved, reporting the median: load that drifts hits every side. */
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Pairs per transaction of the batched SQL from pgbench. */
+const sqlBatchPairs = [8, 32] as const;
 const membersCount = 1_000;
 const benchDatabase = 'allot_bench_resv';
 const pgbenchDatabase = 'allot_bench_resv_pgbench';
@@ -77,15 +85,33 @@ async function seed(ctx: Ctx, tokens: bigint) {
   return { orgId: org.value.id, emails };
 }
 
-/** Reserve + settle pairs through the verbs on `connections` connections for phaseSeconds. */
-async function pairsPerSecond(connections: number, orgId: bigint, emails: string[], tag: string) {
-  const db = await createDatabase({ databaseUrl: withDatabase(serverUrl, benchDatabase), poolMax: connections });
+function median(values: number[]): number {
+  return percentile(values, 0.5);
+}
+
+/**
+ * Reserve + settle pairs through the verbs on a pool of `connections` for phaseSeconds: `callers`
+ * loops, each reserving 100 tokens for a new id then settling 60 + 40, closed loop. `batched`: the
+ * app's batcher (requests in flight together share a transaction); otherwise one request per
+ * transaction, as before batching.
+ */
+async function pairsPerSecond(
+  input: { connections: number; callers: number; batched: boolean },
+  orgId: bigint,
+  emails: string[],
+  tag: string,
+) {
+  const db = await createDatabase({ databaseUrl: withDatabase(serverUrl, benchDatabase), poolMax: input.connections });
+  const batcher = configureReservationBatcher(
+    db,
+    input.batched ? {} : { batchSizeMax: 1, inFlightMax: input.connections },
+  );
   const ctx: Ctx = { db, clock: systemClock };
   let pairs = 0;
   const deadline = performance.now() + phaseSeconds * 1_000;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: connections }, async (_, worker) => {
+    Array.from({ length: input.callers }, async (_, worker) => {
       for (let n = 0; performance.now() < deadline; n++) {
         const id = `${tag}-${worker}-${n}`;
         const user = emails[(worker * 7919 + n) % emails.length]!;
@@ -102,8 +128,9 @@ async function pairsPerSecond(connections: number, orgId: bigint, emails: string
     }),
   );
   const seconds = (performance.now() - started) / 1_000;
+  const stats = batcher.stats();
   await db.close();
-  return pairs / seconds;
+  return { pairs: pairs / seconds, requestsPerBatch: stats.requests / Math.max(1, stats.batches) };
 }
 
 function pgbenchTps(connections: number): number {
@@ -130,16 +157,56 @@ function pgbenchPairsPerSecond(connections: number, orgId: bigint, tag: string):
     `select o_status from allot_reserve(${orgId}, ${key}, 'h', 'email', ${email}, ${email}, 100, 'gpt-4o', now(), now() + interval '300 s');`,
     `select o_status from allot_settle_reservation(${orgId}, ${key}, 'api', now(), jsonb_build_object('event_id', 'reservation:' || ${key}, 'op_key', 'usage:reservation:' || ${key}, 'content_hash', 'c', 'raw_hash', null, 'model', 'gpt-4o', 'category', 'other', 'input_tokens', '60', 'output_tokens', '40', 'event_at', now()));`,
   ].join('\n');
-  const file = path.join(tmpdir(), `allot-bench-pair-${process.pid}.sql`);
+  return runScript(script, connections, 'pair');
+}
+
+/** Transactions per second of a pgbench custom script on the bench database (simple protocol, phaseSeconds). */
+function runScript(script: string, connections: number, name: string, extra: string[] = []): number {
+  const file = path.join(tmpdir(), `allot-bench-${name}-${process.pid}.sql`);
   writeFileSync(file, `${script}\n`);
   const args = connections === 1 ? ['-c', '1'] : ['-c', String(connections), '-j', '2'];
   const output = execFileSync(
     'pgbench',
-    [...args, '-M', 'simple', '-n', '-f', file, '-T', String(phaseSeconds), withDatabase(serverUrl, benchDatabase)],
+    [
+      ...args,
+      ...extra,
+      '-M',
+      'simple',
+      '-n',
+      '-f',
+      file,
+      '-T',
+      String(phaseSeconds),
+      withDatabase(serverUrl, benchDatabase),
+    ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  if (/aborted|error/i.test(output)) throw new Error(`pgbench pair script failed:\n${output}`);
+  if (/aborted|error/i.test(output)) throw new Error(`pgbench ${name} script failed:\n${output}`);
   return Number(/tps = ([0-9.]+) \(without initial connection time\)/.exec(output)?.[1]);
+}
+
+/**
+ * `pairs` reserve + settle pairs per transaction from pgbench's C client, through
+ * allot_reservation_batch (the batcher's one SQL call): each transaction settles the `pairs`
+ * reservations its client made in the transaction before and makes `pairs` new ones. What the database
+ * itself costs per pair when requests are batched: the ceiling of the batched verbs.
+ */
+function pgbenchBatchedPairsPerSecond(connections: number, pairs: number, orgId: bigint, tag: string): number {
+  const key = (round: string) => `'${tag}-:client_id-' || ${round} || '-' || g`;
+  const email = `'p' || ((:r + g * 7919) % ${membersCount}) || '@bench.test'`;
+  const settles = `(select coalesce(jsonb_agg(jsonb_build_object('idx', g, 'key', ${key(':prev')}, 'now', now(), 'event',
+      jsonb_build_object('event_id', 'reservation:' || ${key(':prev')}, 'op_key', 'usage:reservation:' || ${key(':prev')},
+        'content_hash', 'c', 'raw_hash', null, 'model', 'gpt-4o', 'category', 'other', 'input_tokens', '60',
+        'output_tokens', '40', 'event_at', now()))), '[]') from generate_series(1, ${pairs}) g)`;
+  const reserves = `(select jsonb_agg(jsonb_build_object('idx', ${pairs} + g, 'key', ${key(':r')}, 'hash', 'h',
+      'user_kind', 'email', 'user_value', ${email}, 'user_ref', ${email}, 'amount', 100, 'model', 'gpt-4o', 'now', now(),
+      'expires_at', now() + interval '300 s')) from generate_series(1, ${pairs}) g)`;
+  const script = [
+    '\\set r random(1, 2000000000)',
+    `select count(*) from allot_reservation_batch(${orgId}, 'api', ${settles}, ${reserves});`.replaceAll('\n', ' '),
+    '\\set prev :r',
+  ].join('\n');
+  return pairs * runScript(script, connections, 'batch', ['-D', 'prev=0']);
 }
 
 async function freePort(): Promise<number> {
@@ -225,6 +292,7 @@ async function openLoop(emails: string[], apiKey: string) {
       failed,
       p50: percentile(reserveMs, 0.5),
       p99: percentile(reserveMs, 0.99),
+      load: loadavg()[0]!,
     };
   } finally {
     child.kill('SIGTERM');
@@ -244,13 +312,54 @@ async function main() {
   const ctx: Ctx = { db, clock: systemClock };
   const verbs = await seed(ctx, 1_000_000_000n);
 
+  const load = [loadavg()[0]!];
   const rows: string[] = [];
-  for (const connections of [1, 8]) {
-    const tps = pgbenchTps(connections);
-    const pairs = await pairsPerSecond(connections, verbs.orgId, verbs.emails, `c${connections}`);
-    const sqlPairs = pgbenchPairsPerSecond(connections, verbs.orgId, `sql${connections}`);
+  const settings = [
+    { connections: 1, callers: 1 },
+    { connections: 8, callers: 8 },
+    { connections: 8, callers: 64 },
+  ];
+  const figures = settings.map(() => ({
+    batched: [] as number[],
+    perBatch: [] as number[],
+    single: [] as number[],
+    sql: [] as number[],
+    sqlBatched: sqlBatchPairs.map(() => [] as number[]),
+    tps: [] as number[],
+  }));
+  for (let round = 0; round < rounds; round++) {
+    for (const [index, setting] of settings.entries()) {
+      const into = figures[index]!;
+      const tag = `r${round}c${setting.connections}x${setting.callers}`;
+      // pgbench's phases depend on connections only: the row of more callers shares them.
+      const pgbenchToo = setting.callers === setting.connections;
+      if (pgbenchToo) into.tps.push(pgbenchTps(setting.connections));
+      const batched = await pairsPerSecond({ ...setting, batched: true }, verbs.orgId, verbs.emails, `${tag}b`);
+      into.batched.push(batched.pairs);
+      into.perBatch.push(batched.requestsPerBatch);
+      into.single.push(
+        (await pairsPerSecond({ ...setting, batched: false }, verbs.orgId, verbs.emails, `${tag}s`)).pairs,
+      );
+      if (!pgbenchToo) continue;
+      into.sql.push(pgbenchPairsPerSecond(setting.connections, verbs.orgId, `${tag}q`));
+      for (const [n, pairs] of sqlBatchPairs.entries()) {
+        into.sqlBatched[n]!.push(
+          pgbenchBatchedPairsPerSecond(setting.connections, pairs, verbs.orgId, `${tag}n${pairs}`),
+        );
+      }
+      load.push(loadavg()[0]!);
+    }
+  }
+  const whole = (value: number) => Math.round(value).toLocaleString('en-US');
+  const times = (value: number, tps: number) => `${(value / tps).toFixed(2)}×`;
+  for (const [index, setting] of settings.entries()) {
+    const into = figures[index]!;
+    const reference = figures[settings.findIndex((other) => other.connections === setting.connections)]!;
+    const tps = median(reference.tps);
+    const sql = median(reference.sql);
+    const sqlBatched = reference.sqlBatched.map(median);
     rows.push(
-      `| ${connections} | ${pairs.toFixed(0)} pairs/s | ${sqlPairs.toFixed(0)} pairs/s | ${tps.toFixed(0)} tps | ${(pairs / tps).toFixed(2)}× | ${(sqlPairs / tps).toFixed(2)}× |`,
+      `| ${setting.connections} | ${setting.callers} | ${whole(median(into.batched))} (${median(into.perBatch).toFixed(1)} per batch) | ${whole(median(into.single))} | ${whole(sql)} | ${sqlBatched.map(whole).join(' / ')} | ${whole(tps)} | ${times(median(into.batched), tps)} | ${times(median(into.single), tps)} | ${times(sql, tps)} | ${sqlBatched.map((value) => times(value, tps)).join(' / ')} |`,
     );
   }
 
@@ -269,17 +378,23 @@ async function main() {
   await admin.unsafe(`drop database if exists "${pgbenchDatabase}" with (force)`);
   await admin.end();
 
-  console.log(`Reservations on ${new URL(serverUrl).host}, ${phaseSeconds} s per phase, ${membersCount} members\n`);
   console.log(
-    '| connections | reserve + settle (verbs) | the same two SQL calls from pgbench | pgbench TPC-B | verbs ÷ TPC-B | SQL ÷ TPC-B |',
+    `Reservations on ${new URL(serverUrl).host}, ${phaseSeconds} s per phase, ${membersCount} members, Node ${process.version}\n`,
   );
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log(
+    `| connections | callers | verbs, batched (pairs/s) | verbs, one at a time | two SQL calls from pgbench | ${sqlBatchPairs.join(' / ')} pairs per transaction from pgbench | pgbench TPC-B (tps) | batched ÷ TPC-B | one at a time ÷ TPC-B | two SQL calls ÷ TPC-B | ${sqlBatchPairs.join(' / ')} per transaction ÷ TPC-B |`,
+  );
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of rows) console.log(row);
+  console.log(
+    `\nMedians of ${rounds} interleaved rounds; load average (1 min) ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)} during them.`,
+  );
   console.log(
     `\nHTTP open loop at ${openLoopRate} pairs/s for ${phaseSeconds} s (${loop.offered} offered, ${(loop.offered / loop.seconds).toFixed(0)}/s achieved):` +
       ` ${loop.held} held and settled, ${loop.refused} refused (402), ${loop.failed} failed;` +
       ` reserve latency p50 ${loop.p50.toFixed(1)} ms, p99 ${loop.p99.toFixed(1)} ms;` +
-      ` overshoot: ${overshoot?.wallets} wallets below zero (${overshoot?.tokens} tokens); audit: ${audit.length === 0 ? 'clean' : `${audit.length} violations`}`,
+      ` overshoot: ${overshoot?.wallets} wallets below zero (${overshoot?.tokens} tokens); audit: ${audit.length === 0 ? 'clean' : `${audit.length} violations`};` +
+      ` load average (1 min) ${loop.load.toFixed(1)}`,
   );
 }
 

@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import client from 'prom-client';
 import { z } from 'zod';
 import { nextAllowance } from '../allowances/allowances.usecases';
 import type { AppDeps, AppModule } from '../app/module';
@@ -13,6 +14,7 @@ import {
   wrap,
 } from '../usage/api.middleware';
 import type { WalletDebit } from '../usage/usage.usecases';
+import { reservationBatcher } from './reservations.batcher';
 import {
   gatewayRequestsInFlightPerKeyMax,
   insufficientTokensMessage,
@@ -64,7 +66,8 @@ const tokensJson = (value: bigint) => Number(value);
 /**
  * The gateway API (README, "Reservations"): `POST /v1/reservations`, `POST /v1/reservations/{id}/settle`,
  * `POST /v1/reservations/{id}/release` and `GET /v1/entitlements?user=…`, with the API keys and limits of
- * /v1/usage; and the sweeper that expires reservations past their deadline.
+ * /v1/usage; and the sweeper that expires reservations past their deadline. Reserves and settles go
+ * through the database's batcher (reservations.batcher.ts), counted on /metrics.
  */
 export function createReservationsModule(deps: AppDeps): AppModule {
   const inFlight = new Map<bigint, number>();
@@ -76,6 +79,29 @@ export function createReservationsModule(deps: AppDeps): AppModule {
     );
     return sweeping;
   };
+
+  // Group commit, seen from /metrics: requests ÷ batches is the mean batch size.
+  const batcher = reservationBatcher(deps.ctx.db);
+  const counted = (name: string, help: string, read: () => number) =>
+    new client.Counter({
+      name,
+      help,
+      registers: [deps.metrics.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  counted(
+    'allot_reservation_batches_total',
+    'Transactions that applied reserves and settles together (allot_reservation_batch)',
+    () => batcher.stats().batches,
+  );
+  counted(
+    'allot_reservation_batched_requests_total',
+    'Reserves and settles applied by those transactions',
+    () => batcher.stats().requests,
+  );
 
   // Low-balance alerts after a settle's debit, as after /v1/usage.
   const alerts = createAlertRunner({ ...deps, percents: deps.config.LOW_BALANCE_ALERT_PERCENTS });
@@ -123,7 +149,8 @@ export function createReservationsModule(deps: AppDeps): AppModule {
     },
     async stop() {
       if (timer) clearInterval(timer);
-      await Promise.allSettled([sweeping, alerts.drain()]);
+      // The server took no new requests before this; every reserve and settle it took is answered.
+      await Promise.allSettled([sweeping, alerts.drain(), batcher.drain()]);
     },
   };
 }

@@ -2,8 +2,9 @@ import { sql } from 'drizzle-orm';
 import { type Orm, queryRows } from '../db/client';
 import type { ReservationState } from './reservations.tables';
 
-// Reservations in the database: each call is one round trip to a function of
-// migrations/0005_reservations.sql, which holds the locking and the once-only rules.
+// Reservations in the database: each write is one round trip to a function of
+// migrations/0006_reservations.sql, which holds the locking and the once-only rules (reserves and
+// settles go in batches: reservation-batches.repository.ts).
 
 export interface ReservationRow {
   id: bigint;
@@ -22,57 +23,6 @@ export interface ReserveOutcome {
   /** The wallet's available (balance − held) after the call; null when the member is unknown. */
   available: bigint | null;
   memberId: bigint | null;
-}
-
-/**
- * Holds `amount` tokens on the wallet of the member named by `user` (an email, a Slack user id or a
- * Teams object id) when its available covers it: one round trip to allot_reserve.
- */
-export async function reserve(
-  orm: Orm,
-  input: {
-    orgId: bigint;
-    idempotencyKey: string;
-    requestHash: string;
-    user: { kind: 'email' | 'slack' | 'teams'; value: string; text: string };
-    amount: bigint;
-    model: string | null;
-    now: Date;
-    expiresAt: Date;
-  },
-): Promise<ReserveOutcome> {
-  const [row] = await queryRows<{
-    o_status: ReserveStatus;
-    o_id: string | null;
-    o_state: ReservationState | null;
-    o_amount: string | null;
-    o_expires_at: string | Date | null;
-    o_created_at: string | Date | null;
-    o_available: string | null;
-    o_member: string | null;
-  }>(
-    orm,
-    sql`select * from allot_reserve(
-      ${input.orgId.toString()}::bigint, ${input.idempotencyKey}, ${input.requestHash},
-      ${input.user.kind}, ${input.user.value}, ${input.user.text}, ${input.amount.toString()}::bigint, ${input.model},
-      ${input.now.toISOString()}::timestamptz, ${input.expiresAt.toISOString()}::timestamptz)`,
-  );
-  if (!row) throw new Error('allot_reserve returned no row');
-  return {
-    status: row.o_status,
-    reservation:
-      row.o_id === null
-        ? null
-        : {
-            id: BigInt(row.o_id),
-            state: row.o_state!,
-            amount: BigInt(row.o_amount!),
-            expiresAt: new Date(row.o_expires_at!),
-            createdAt: new Date(row.o_created_at!),
-          },
-    available: row.o_available === null ? null : BigInt(row.o_available),
-    memberId: row.o_member === null ? null : BigInt(row.o_member),
-  };
 }
 
 export type SettleStatus = 'ok' | 'conflict' | 'released' | 'not_found';
@@ -104,52 +54,6 @@ export interface SettleEvent {
   inputTokens: bigint;
   outputTokens: bigint;
   eventAt: Date;
-}
-
-/** Ingests the settle's usage event and resolves the reservation: one round trip to allot_settle_reservation. */
-export async function settle(
-  orm: Orm,
-  input: { orgId: bigint; idempotencyKey: string; platform: string; now: Date; event: SettleEvent },
-): Promise<SettleOutcome> {
-  const event = JSON.stringify({
-    event_id: input.event.eventId,
-    op_key: input.event.opKey,
-    content_hash: input.event.contentHash,
-    raw_hash: null,
-    model: input.event.model,
-    category: input.event.category,
-    input_tokens: input.event.inputTokens.toString(),
-    output_tokens: input.event.outputTokens.toString(),
-    event_at: input.event.eventAt.toISOString(),
-  });
-  const [row] = await queryRows<{
-    o_status: SettleStatus;
-    o_state: ReservationState | null;
-    o_event: 'accepted' | 'duplicate' | 'conflict' | null;
-    o_amount: string | null;
-    o_debited: string | null;
-    o_balance: string | null;
-    o_member: string | null;
-    o_account: string | null;
-    o_cost: string | null;
-  }>(
-    orm,
-    sql`select * from allot_settle_reservation(${input.orgId.toString()}::bigint, ${input.idempotencyKey},
-      ${input.platform}, ${input.now.toISOString()}::timestamptz, ${event}::jsonb)`,
-  );
-  if (!row) throw new Error('allot_settle_reservation returned no row');
-  const big = (value: string | null) => (value === null ? null : BigInt(value));
-  return {
-    status: row.o_status,
-    state: row.o_state,
-    event: row.o_event === 'accepted' || row.o_event === 'duplicate' ? row.o_event : null,
-    amount: big(row.o_amount),
-    debited: big(row.o_debited) ?? 0n,
-    balanceAfter: big(row.o_balance),
-    memberId: big(row.o_member),
-    walletId: big(row.o_account),
-    priced: row.o_cost !== '-1',
-  };
 }
 
 export interface ResolveOutcome {
@@ -216,31 +120,21 @@ export interface StoredReservation extends ReservationRow {
   usageEventId: string | null;
 }
 
-/** A reservation by the gateway's id for it. */
-export async function findByKey(
-  orm: Orm,
-  orgId: bigint,
-  idempotencyKey: string,
-): Promise<StoredReservation | undefined> {
-  const [row] = await queryRows<{
-    id: string;
-    idempotency_key: string;
-    member_id: string;
-    user_ref: string;
-    model: string | null;
-    state: ReservationState;
-    amount: string;
-    expires_at: string | Date;
-    created_at: string | Date;
-    resolved_at: string | Date | null;
-    usage_event_id: string | null;
-  }>(
-    orm,
-    sql`select id::text, idempotency_key, member_id::text, user_ref, model, state, amount::text, expires_at,
-               created_at, resolved_at, usage_event_id
-          from reservations where org_id = ${orgId.toString()}::bigint and idempotency_key = ${idempotencyKey}`,
-  );
-  if (!row) return undefined;
+interface StoredRow {
+  id: string;
+  idempotency_key: string;
+  member_id: string;
+  user_ref: string;
+  model: string | null;
+  state: ReservationState;
+  amount: string;
+  expires_at: string | Date;
+  created_at: string | Date;
+  resolved_at: string | Date | null;
+  usage_event_id: string | null;
+}
+
+function storedReservation(row: StoredRow): StoredReservation {
   return {
     id: BigInt(row.id),
     idempotencyKey: row.idempotency_key,
@@ -254,6 +148,36 @@ export async function findByKey(
     resolvedAt: row.resolved_at === null ? null : new Date(row.resolved_at),
     usageEventId: row.usage_event_id,
   };
+}
+
+/** The reservations of an organisation with these ids (at most a batch's worth), by id; unknown ids are absent. */
+export async function findByKeys(
+  orm: Orm,
+  orgId: bigint,
+  idempotencyKeys: readonly string[],
+): Promise<Map<string, StoredReservation>> {
+  if (idempotencyKeys.length === 0) return new Map();
+  const rows = await queryRows<StoredRow>(
+    orm,
+    sql`select id::text, idempotency_key, member_id::text, user_ref, model, state, amount::text, expires_at,
+               created_at, resolved_at, usage_event_id
+          from reservations
+         where org_id = ${orgId.toString()}::bigint
+           and idempotency_key in (${sql.join(
+             idempotencyKeys.map((key) => sql`${key}`),
+             sql`, `,
+           )})`,
+  );
+  return new Map(rows.map((row) => [row.idempotency_key, storedReservation(row)]));
+}
+
+/** A reservation by the gateway's id for it. */
+export async function findByKey(
+  orm: Orm,
+  orgId: bigint,
+  idempotencyKey: string,
+): Promise<StoredReservation | undefined> {
+  return (await findByKeys(orm, orgId, [idempotencyKey])).get(idempotencyKey);
 }
 
 /** A wallet's balance, what its open reservations hold, and what is available (balance − held). */

@@ -7,10 +7,19 @@ import { fail, ok, type Result } from '../lib/result';
 import * as membersRepo from '../members/members.repository';
 import { thresholdsReached } from '../usage/limits.models';
 import { usageIdempotencyKey } from '../usage/replay.models';
-import { hashEventContent, parseUsageEvent, parseUser, userRefText } from '../usage/usage.models';
+import {
+  type EventParse,
+  hashEventContent,
+  parseUsageEvent,
+  parseUser,
+  type UsageEventInput,
+  userRefText,
+} from '../usage/usage.models';
 import * as usageRepo from '../usage/usage.repository';
 import type { WalletDebit } from '../usage/usage.usecases';
+import { reservationBatcher } from './reservations.batcher';
 import { reservationDeadline, reservationKeyLengthMax, settleEventId } from './reservations.models';
+import type { SettleEvent, SettleOutcome, StoredReservation } from './reservations.repository';
 import * as reservationsRepo from './reservations.repository';
 import type { ReservationState } from './reservations.tables';
 
@@ -83,18 +92,15 @@ export async function reserveTokens(
     model,
     timeoutSeconds: input.timeoutSeconds ?? null,
   });
-  const outcome = await withRetries(() =>
-    reservationsRepo.reserve(ctx.db.orm, {
-      orgId: input.orgId,
-      idempotencyKey: input.idempotencyKey,
-      requestHash,
-      user,
-      amount: input.tokens,
-      model,
-      now,
-      expiresAt,
-    }),
-  );
+  const outcome = await reservationBatcher(ctx.db).reserve(input.orgId, {
+    idempotencyKey: input.idempotencyKey,
+    requestHash,
+    user,
+    amount: input.tokens,
+    model,
+    now,
+    expiresAt,
+  });
   switch (outcome.status) {
     case 'ok':
     case 'exists': {
@@ -169,44 +175,34 @@ export async function settleReservation(
   ctx: Ctx,
   input: { orgId: bigint; idempotencyKey: string; usage: SettleUsage; platform?: Platform },
 ): Promise<Result<Settled, SettleFailure>> {
-  const found = await reservationsRepo.findByKey(ctx.db.orm, input.orgId, input.idempotencyKey);
+  const now = ctx.clock.now();
+  // Filled by the batcher's call of `prepare`, once the reservation is read (in the batch's one read).
+  const prepared: { event?: UsageEventInput; rejection?: Extract<EventParse, { ok: false }> } = {};
+  const { found, outcome } = await reservationBatcher(ctx.db).settle(input.orgId, {
+    idempotencyKey: input.idempotencyKey,
+    platform: input.platform ?? 'api',
+    now,
+    prepare(stored) {
+      prepared.event = undefined;
+      prepared.rejection = undefined;
+      if (!stored || stored.state === 'released') return null;
+      const parsed = settleUsageEvent(stored, input.idempotencyKey, input.usage, now);
+      if (!parsed.ok) {
+        prepared.rejection = parsed;
+        return null;
+      }
+      prepared.event = parsed.event;
+      return storedEvent(parsed.event);
+    },
+  });
   if (!found) return fail('reservation_not_found');
   if (found.state === 'released') return fail('reservation_released');
-  const now = ctx.clock.now();
-  const eventId = settleEventId(input.idempotencyKey);
-  const raw: Record<string, unknown> = {
-    id: eventId,
-    time: input.usage.time ?? found.createdAt.toISOString(),
-    user: found.userRef,
-    model: input.usage.model ?? found.model,
-    input_tokens: input.usage.input_tokens,
-    output_tokens: input.usage.output_tokens,
-  };
-  if (input.usage.category !== undefined) raw.category = input.usage.category;
-  const parsed = parseUsageEvent(raw, now);
-  if (!parsed.ok) {
-    return fail('usage_rejected', { reason: parsed.reason, message: parsed.message, field: parsed.field });
+  if (prepared.rejection) {
+    const { reason, message, field } = prepared.rejection;
+    return fail('usage_rejected', { reason, message, field });
   }
-  const event = parsed.event;
-  const outcome = await withRetries(() =>
-    reservationsRepo.settle(ctx.db.orm, {
-      orgId: input.orgId,
-      idempotencyKey: input.idempotencyKey,
-      platform: input.platform ?? 'api',
-      now,
-      event: {
-        eventId,
-        opKey: usageIdempotencyKey(eventId),
-        contentHash: hashEventContent(event),
-        model: event.model,
-        category: event.category,
-        inputTokens: event.inputTokens,
-        outputTokens: event.outputTokens,
-        eventAt: event.time,
-      },
-    }),
-  );
-  switch (outcome.status) {
+  const event = prepared.event!;
+  switch (outcome!.status) {
     case 'not_found':
       return fail('reservation_not_found');
     case 'released':
@@ -215,30 +211,67 @@ export async function settleReservation(
       // The settle's event exists with other figures: an earlier settle of this reservation said otherwise.
       return fail('idempotency_conflict');
     case 'ok':
-      return ok({
-        reservation: {
-          idempotencyKey: input.idempotencyKey,
-          state: outcome.state!,
-          tokens: found.amount,
-          expiresAt: found.expiresAt,
-        },
-        usedTokens: event.inputTokens + event.outputTokens,
-        heldTokens: found.amount,
-        replayed: outcome.event === 'duplicate',
-        afterExpiry: outcome.state === 'expired',
-        unpricedModel: outcome.event === 'accepted' && !outcome.priced ? event.model : null,
-        debit:
-          outcome.debited > 0n && outcome.balanceAfter !== null
-            ? {
-                memberId: outcome.memberId!,
-                walletId: outcome.walletId!,
-                before: outcome.balanceAfter + outcome.debited,
-                after: outcome.balanceAfter,
-                debited: outcome.debited,
-              }
-            : null,
-      });
+      return ok(settledAnswer(input.idempotencyKey, found, event, outcome!));
   }
+}
+
+/** The settle's usage event as /v1/usage would read it: id `reservation:<id>`, the reservation's user, and by default its time and model. */
+function settleUsageEvent(
+  stored: StoredReservation,
+  idempotencyKey: string,
+  usage: SettleUsage,
+  now: Date,
+): EventParse {
+  const raw: Record<string, unknown> = {
+    id: settleEventId(idempotencyKey),
+    time: usage.time ?? stored.createdAt.toISOString(),
+    user: stored.userRef,
+    model: usage.model ?? stored.model,
+    input_tokens: usage.input_tokens,
+    output_tokens: usage.output_tokens,
+  };
+  if (usage.category !== undefined) raw.category = usage.category;
+  return parseUsageEvent(raw, now);
+}
+
+/** A parsed settle event in allot_ingest_usage's terms. */
+function storedEvent(event: UsageEventInput): SettleEvent {
+  return {
+    eventId: event.id,
+    opKey: usageIdempotencyKey(event.id),
+    contentHash: hashEventContent(event),
+    model: event.model,
+    category: event.category,
+    inputTokens: event.inputTokens,
+    outputTokens: event.outputTokens,
+    eventAt: event.time,
+  };
+}
+
+function settledAnswer(
+  idempotencyKey: string,
+  found: StoredReservation,
+  event: UsageEventInput,
+  outcome: SettleOutcome,
+): Settled {
+  return {
+    reservation: { idempotencyKey, state: outcome.state!, tokens: found.amount, expiresAt: found.expiresAt },
+    usedTokens: event.inputTokens + event.outputTokens,
+    heldTokens: found.amount,
+    replayed: outcome.event === 'duplicate',
+    afterExpiry: outcome.state === 'expired',
+    unpricedModel: outcome.event === 'accepted' && !outcome.priced ? event.model : null,
+    debit:
+      outcome.debited > 0n && outcome.balanceAfter !== null
+        ? {
+            memberId: outcome.memberId!,
+            walletId: outcome.walletId!,
+            before: outcome.balanceAfter + outcome.debited,
+            after: outcome.balanceAfter,
+            debited: outcome.debited,
+          }
+        : null,
+  };
 }
 
 export type ReleaseFailure = 'reservation_not_found' | 'reservation_already_resolved';

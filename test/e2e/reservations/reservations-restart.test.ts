@@ -79,4 +79,5 @@ it('after a kill -9 and a restart, reservations past their deadline expire and t
   expect(await allot.release('long')).toMatchObject({ status: 'released', tokens: 2_000 });
   expect(await allot.entitlement('ana@acme.test')).toMatchObject({ held: 0, available: 10_000 });
   expect(await cli('audit')).toMatch(/^Ledger audit of all organisations: OK \(.*holds match open reservations\)/);
-});
+  // Two server starts and eight CLI runs, each opening the PGlite folder: about a minute on a busy machine.
+}, 180_000);

@@ -1,0 +1,370 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryRows } from '../../src/db/client';
+import { auditLedger } from '../../src/ledger/ledger.usecases';
+import type { BatchedReserve } from '../../src/reservations/reservation-batches.repository';
+import {
+  configureReservationBatcher,
+  createReservationBatcher,
+  type ReservationBatcher,
+} from '../../src/reservations/reservations.batcher';
+import type { SettleEvent } from '../../src/reservations/reservations.repository';
+import {
+  getHolding,
+  releaseReservation,
+  reserveTokens,
+  settleReservation,
+} from '../../src/reservations/reservations.usecases';
+import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
+import { makeMember, makeOrganisation, uniqueKey } from '../support/fixtures';
+import { fund } from '../usage/support';
+
+// The batcher applies reserves and settles of one organisation that arrive together in one
+// transaction (group commit). Each request must still be answered exactly as if it came alone, in
+// arrival order; these tests pin that, and that batching does happen. Every test ends with a clean audit.
+
+let tdb: TestDatabase;
+let ctx: ReturnType<typeof createTestCtx>;
+let batcher: ReservationBatcher;
+beforeAll(async () => {
+  tdb = await createTestDatabase({ poolMax: 10 });
+  ctx = createTestCtx(tdb.db, undefined);
+  ctx.clock.set('2026-11-30T10:00:00Z');
+  batcher = configureReservationBatcher(tdb.db, {});
+});
+afterAll(async () => tdb?.close());
+
+async function expectAuditClean(orgId: bigint) {
+  expect(await auditLedger(ctx, { orgId })).toEqual([]);
+}
+
+/** An organisation whose members (one per amount) hold these tokens, each with an email. */
+async function team(...tokens: bigint[]) {
+  const org = await makeOrganisation(ctx);
+  const people: { id: bigint; email: string }[] = [];
+  for (const amount of tokens) {
+    const email = `${uniqueKey('p')}@acme.test`;
+    const member = await makeMember(ctx, org.id, { email });
+    if (amount > 0n) await fund(ctx, org.id, [member.id], amount);
+    people.push({ id: member.id, email });
+  }
+  return { orgId: org.id, people };
+}
+
+/** How many transactions wrote these reservations (their row versions' transaction ids). */
+async function transactionsThatWrote(orgId: bigint, keys: string[]): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(
+    ctx.db.orm,
+    sql`select count(distinct xmin::text)::int as n from reservations
+         where org_id = ${orgId.toString()}::bigint
+           and idempotency_key in (${sql.join(
+             keys.map((key) => sql`${key}`),
+             sql`, `,
+           )})`,
+  );
+  return row!.n;
+}
+
+function reserveRequest(email: string, key: string, amount: bigint, hash = 'h'): BatchedReserve {
+  return {
+    idempotencyKey: key,
+    requestHash: hash,
+    user: { kind: 'email', value: email, text: email },
+    amount,
+    model: 'gpt-4o',
+    now: ctx.clock.now(),
+    expiresAt: new Date(ctx.clock.now().getTime() + 300_000),
+  };
+}
+
+describe('reserves that arrive together are decided together, as if one by one', () => {
+  it('a batch of reserves on one wallet that covers exactly K holds exactly K, in one transaction', async () => {
+    const { orgId, people } = await team(10n * 100n);
+    const [ana] = people;
+    const before = batcher.stats();
+    // The first goes at once, alone; the 39 that arrive while it is in flight go together next.
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, index) =>
+        reserveTokens(ctx, { orgId, idempotencyKey: `k-${index}`, user: ana!.email, tokens: 100n }),
+      ),
+    );
+    const after = batcher.stats();
+    expect(after.batches - before.batches).toBe(2);
+    expect(after.requests - before.requests).toBe(40);
+    expect(answers.map((answer) => answer.ok)).toEqual(Array.from({ length: 40 }, (_, index) => index < 10));
+    // Each held answer says what it left, in arrival order.
+    expect(answers.slice(0, 10).map((answer) => answer.ok && answer.value.available)).toEqual(
+      [9n, 8n, 7n, 6n, 5n, 4n, 3n, 2n, 1n, 0n].map((n) => n * 100n),
+    );
+    for (const answer of answers.slice(10)) {
+      expect(answer).toMatchObject({ ok: false, failure: 'insufficient_tokens', detail: { available: 0n } });
+    }
+    expect(await getHolding(ctx, { orgId, memberId: ana!.id })).toEqual({
+      balance: 1_000n,
+      held: 1_000n,
+      available: 0n,
+    });
+    expect(
+      await transactionsThatWrote(
+        orgId,
+        Array.from({ length: 9 }, (_, index) => `k-${index + 1}`),
+      ),
+    ).toBe(1);
+    await expectAuditClean(orgId);
+  });
+
+  it('a large reserve refused in a batch does not stop a smaller one after it that still fits', async () => {
+    const { orgId, people } = await team(1_000n);
+    const [ana] = people;
+    const answers = await Promise.all(
+      [600n, 500n, 400n].map((tokens, index) =>
+        reserveTokens(ctx, { orgId, idempotencyKey: `fit-${index}`, user: ana!.email, tokens }),
+      ),
+    );
+    expect(answers.map((answer) => (answer.ok ? answer.value.available : answer.failure))).toEqual([
+      400n,
+      'insufficient_tokens',
+      0n,
+    ]);
+    await expectAuditClean(orgId);
+  });
+
+  it('reserves for several people in one batch each draw on their own wallet only', async () => {
+    const { orgId, people } = await team(300n, 100n, 0n);
+    const [ana, ben, cy] = people;
+    const answers = await Promise.all(
+      [ana, ben, cy, ana, ben, ana].map((person, index) =>
+        reserveTokens(ctx, { orgId, idempotencyKey: `many-${index}`, user: person!.email, tokens: 100n }),
+      ),
+    );
+    expect(answers.map((answer) => (answer.ok ? answer.value.available : answer.failure))).toEqual([
+      200n,
+      0n,
+      'insufficient_tokens',
+      100n,
+      'insufficient_tokens',
+      0n,
+    ]);
+    await expectAuditClean(orgId);
+  });
+
+  it('a duplicate within one batch gets the first answer; the same id with another body is a conflict', async () => {
+    const { orgId, people } = await team(1_000n);
+    const [ana] = people;
+    const reserve = (key: string, tokens: bigint) =>
+      reserveTokens(ctx, { orgId, idempotencyKey: key, user: ana!.email, tokens });
+    await batcher.drain();
+    const [, first, again, other] = await Promise.all([
+      reserve('busy', 100n),
+      reserve('twice', 200n),
+      reserve('twice', 200n),
+      reserve('twice', 300n),
+    ]);
+    expect(first.ok && first.value).toMatchObject({ available: 700n, replayed: false });
+    expect(again.ok && again.value).toMatchObject({ available: 700n, replayed: true });
+    expect(other).toMatchObject({ ok: false, failure: 'idempotency_conflict' });
+    expect(await getHolding(ctx, { orgId, memberId: ana!.id })).toEqual({
+      balance: 1_000n,
+      held: 300n,
+      available: 700n,
+    });
+    await expectAuditClean(orgId);
+  });
+});
+
+describe('settles that arrive together share one transaction', () => {
+  const usage = (input: number, output: number) => ({ model: 'gpt-4o', input_tokens: input, output_tokens: output });
+
+  it('settles of one person in one batch each debit their own usage and answer with the balance after it, in order', async () => {
+    const { orgId, people } = await team(1_000n, 500n);
+    const [ana, ben] = people;
+    for (const key of ['a1', 'a2', 'a3'])
+      await reserveTokens(ctx, { orgId, idempotencyKey: key, user: ana!.email, tokens: 200n });
+    await reserveTokens(ctx, { orgId, idempotencyKey: 'b1', user: ben!.email, tokens: 100n });
+    await batcher.drain();
+    // a1 goes alone; the other three arrive while it is in flight and go together.
+    const [, a2, a3, b1] = await Promise.all([
+      settleReservation(ctx, { orgId, idempotencyKey: 'a1', usage: usage(50, 50) }),
+      settleReservation(ctx, { orgId, idempotencyKey: 'a2', usage: usage(100, 50) }),
+      settleReservation(ctx, { orgId, idempotencyKey: 'a3', usage: usage(200, 100) }),
+      settleReservation(ctx, { orgId, idempotencyKey: 'b1', usage: usage(10, 10) }),
+    ]);
+    expect(a2.ok && a2.value.debit).toMatchObject({ before: 900n, after: 750n, debited: 150n });
+    expect(a3.ok && a3.value.debit).toMatchObject({ before: 750n, after: 450n, debited: 300n });
+    expect(b1.ok && b1.value.debit).toMatchObject({ before: 500n, after: 480n, debited: 20n });
+    expect(await getHolding(ctx, { orgId, memberId: ana!.id })).toEqual({ balance: 450n, held: 0n, available: 450n });
+    expect(await transactionsThatWrote(orgId, ['a2', 'a3', 'b1'])).toBe(1);
+    await expectAuditClean(orgId);
+  });
+
+  it('reserves and settles in one batch: a settle that frees tokens goes first, and a retried settle debits nothing', async () => {
+    const { orgId, people } = await team(500n, 100n);
+    const [ana, ben] = people;
+    await reserveTokens(ctx, { orgId, idempotencyKey: 'held', user: ana!.email, tokens: 500n });
+    await batcher.drain();
+    // Ben's reserve goes alone; the three that arrive while it is in flight go together (the retried
+    // settle, whose id is already in that batch, in the one after).
+    const [, settled, reserved, again] = await Promise.all([
+      reserveTokens(ctx, { orgId, idempotencyKey: 'busy', user: ben!.email, tokens: 1n }),
+      settleReservation(ctx, { orgId, idempotencyKey: 'held', usage: usage(100, 100) }),
+      reserveTokens(ctx, { orgId, idempotencyKey: 'next', user: ana!.email, tokens: 300n }),
+      settleReservation(ctx, { orgId, idempotencyKey: 'held', usage: usage(100, 100) }),
+    ]);
+    expect(settled.ok && settled.value).toMatchObject({ usedTokens: 200n, replayed: false });
+    expect(reserved).toMatchObject({ ok: true, value: { available: 0n } });
+    expect(again.ok && again.value).toMatchObject({ replayed: true, debit: null });
+    expect(await getHolding(ctx, { orgId, memberId: ana!.id })).toEqual({ balance: 300n, held: 300n, available: 0n });
+    expect(await transactionsThatWrote(orgId, ['held', 'next'])).toBe(1);
+    await expectAuditClean(orgId);
+  });
+
+  it('an unknown, a released and a refused settle in a batch are answered so, and the others settle', async () => {
+    const { orgId, people } = await team(1_000n);
+    const [ana] = people;
+    for (const key of ['ok-1', 'gone', 'bad', 'ok-2']) {
+      await reserveTokens(ctx, { orgId, idempotencyKey: key, user: ana!.email, tokens: 100n });
+    }
+    await releaseReservation(ctx, { orgId, idempotencyKey: 'gone' });
+    await batcher.drain();
+    const answers = await Promise.all([
+      settleReservation(ctx, { orgId, idempotencyKey: 'ok-1', usage: usage(10, 10) }),
+      settleReservation(ctx, { orgId, idempotencyKey: 'nope', usage: usage(10, 10) }),
+      settleReservation(ctx, { orgId, idempotencyKey: 'gone', usage: usage(10, 10) }),
+      settleReservation(ctx, {
+        orgId,
+        idempotencyKey: 'bad',
+        usage: { model: 'gpt-4o', input_tokens: -5, output_tokens: 1 },
+      }),
+      settleReservation(ctx, { orgId, idempotencyKey: 'ok-2', usage: usage(30, 10) }),
+    ]);
+    expect(answers.map((answer) => (answer.ok ? answer.value.usedTokens : answer.failure))).toEqual([
+      20n,
+      'reservation_not_found',
+      'reservation_released',
+      'usage_rejected',
+      40n,
+    ]);
+    expect(await getHolding(ctx, { orgId, memberId: ana!.id })).toEqual({ balance: 940n, held: 100n, available: 840n });
+    await expectAuditClean(orgId);
+  });
+});
+
+describe('a settle reads what it needs of its reservation, whichever replica made it', () => {
+  it('a reservation made by another replica (not remembered here) is read and settled', async () => {
+    const { orgId, people } = await team(1_000n);
+    const [ana] = people;
+    await reserveTokens(ctx, { orgId, idempotencyKey: 'elsewhere', user: ana!.email, tokens: 300n, model: 'gpt-4o' });
+    // A fresh batcher remembers nothing, as another replica would.
+    batcher = configureReservationBatcher(tdb.db, {});
+    const settled = await settleReservation(ctx, {
+      orgId,
+      idempotencyKey: 'elsewhere',
+      usage: { input_tokens: 100, output_tokens: 20 },
+    });
+    expect(settled.ok && settled.value).toMatchObject({ usedTokens: 120n, heldTokens: 300n, unpricedModel: null });
+    expect(await getHolding(ctx, { orgId, memberId: ana!.id })).toEqual({ balance: 880n, held: 0n, available: 880n });
+    await expectAuditClean(orgId);
+  });
+
+  it('a reservation released since it was made here is answered as released, even for usage that would be refused', async () => {
+    const { orgId, people } = await team(1_000n);
+    const [ana] = people;
+    await reserveTokens(ctx, { orgId, idempotencyKey: 'let-go', user: ana!.email, tokens: 300n });
+    await releaseReservation(ctx, { orgId, idempotencyKey: 'let-go' });
+    const refused = { model: 'gpt-4o', input_tokens: 'many', output_tokens: 1 };
+    expect(await settleReservation(ctx, { orgId, idempotencyKey: 'let-go', usage: refused })).toMatchObject({
+      ok: false,
+      failure: 'reservation_released',
+    });
+    expect(
+      await settleReservation(ctx, { orgId, idempotencyKey: 'let-go', usage: { ...refused, input_tokens: 5 } }),
+    ).toMatchObject({
+      ok: false,
+      failure: 'reservation_released',
+    });
+    expect(await getHolding(ctx, { orgId, memberId: ana!.id })).toEqual({
+      balance: 1_000n,
+      held: 0n,
+      available: 1_000n,
+    });
+    await expectAuditClean(orgId);
+  });
+});
+
+describe('the batcher isolates failures and finishes what it took', () => {
+  it('a request the database refuses fails alone; its batch-mates are answered', async () => {
+    const { orgId, people } = await team(1_000n);
+    const [ana] = people;
+    const own = createReservationBatcher(ctx.db.orm);
+    const email = ana!.email;
+    const results = await Promise.allSettled([
+      own.reserve(orgId, reserveRequest(email, 'first', 100n)),
+      own.reserve(orgId, reserveRequest(email, 'good-1', 100n)),
+      // Zero tokens passes no verb; here it reaches the database, whose check refuses it.
+      own.reserve(orgId, reserveRequest(email, 'bad', 0n)),
+      own.reserve(orgId, reserveRequest(email, 'good-2', 100n)),
+    ]);
+    expect(results.map((result) => (result.status === 'fulfilled' ? result.value.status : 'threw'))).toEqual([
+      'ok',
+      'ok',
+      'threw',
+      'ok',
+    ]);
+    expect(await getHolding(ctx, { orgId, memberId: ana!.id })).toEqual({
+      balance: 1_000n,
+      held: 300n,
+      available: 700n,
+    });
+    await expectAuditClean(orgId);
+  });
+
+  it('a settle whose event cannot be built fails alone', async () => {
+    const { orgId, people } = await team(1_000n);
+    const [ana] = people;
+    for (const key of ['s-1', 's-2'])
+      await reserveTokens(ctx, { orgId, idempotencyKey: key, user: ana!.email, tokens: 100n });
+    const own = createReservationBatcher(ctx.db.orm);
+    const settle = (key: string, prepare: () => SettleEvent) =>
+      own.settle(orgId, { idempotencyKey: key, platform: 'api', now: ctx.clock.now(), prepare });
+    // The first goes alone; the two settles arrive while it is in flight and go together.
+    const busy = own.reserve(orgId, reserveRequest(ana!.email, 'busy', 1n));
+    const broken = settle('s-1', () => {
+      throw new Error('a bug in building the event');
+    });
+    const good = settle('s-2', () => ({
+      eventId: 'reservation:s-2',
+      opKey: 'usage:reservation:s-2',
+      contentHash: 'c',
+      model: 'm',
+      category: 'other',
+      inputTokens: 5n,
+      outputTokens: 5n,
+      eventAt: ctx.clock.now(),
+    }));
+    expect((await busy).status).toBe('ok');
+    await expect(broken).rejects.toThrow('a bug in building the event');
+    expect((await good).outcome).toMatchObject({ status: 'ok', state: 'settled', debited: 10n });
+    expect(own.stats()).toEqual({ batches: 2, requests: 3 });
+    expect(await getHolding(ctx, { orgId, memberId: ana!.id })).toEqual({ balance: 990n, held: 101n, available: 889n });
+    await expectAuditClean(orgId);
+  });
+
+  it('a lone request goes at once in a batch of its own, and drain waits for everything taken', async () => {
+    const { orgId, people } = await team(1_000n);
+    const [ana] = people;
+    const own = createReservationBatcher(ctx.db.orm);
+    await own.reserve(orgId, reserveRequest(ana!.email, 'alone', 10n));
+    await own.drain();
+    expect(own.stats()).toEqual({ batches: 1, requests: 1 });
+    const answered: string[] = [];
+    for (let index = 0; index < 5; index++) {
+      void own.reserve(orgId, reserveRequest(ana!.email, `late-${index}`, 10n)).then((outcome) => {
+        answered.push(outcome.status);
+      });
+    }
+    await own.drain();
+    expect(answered).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+    expect(own.stats()).toEqual({ batches: 3, requests: 6 });
+    await expectAuditClean(orgId);
+  });
+});
