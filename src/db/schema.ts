@@ -6,6 +6,7 @@ export * from '../chat/chat.tables';
 export * from '../digest/digest.tables';
 export * from '../digest/scheduler.tables';
 export * from '../ledger/ledger.tables';
+export * from '../ledger/lots.tables';
 export * from '../members/members.tables';
 export * from '../reservations/reservations.tables';
 export * from '../sessions/sessions.tables';
