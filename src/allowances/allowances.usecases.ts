@@ -5,20 +5,30 @@ import { transferTokensMax } from '../ledger/ledger.tables';
 import { getBalances, post } from '../ledger/ledger.usecases';
 import type { Actor, Ctx } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
+import type { ExpiryInput } from '../lib/expiry.models';
 import { localDate, nextPeriodStart, periodStart } from '../lib/periods.models';
 import { fail, ok, type Result } from '../lib/result';
 import type { Member, Organisation } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 import { isAdminActor } from '../members/members.usecases';
+import { type AllowanceExpiryFailure, allowanceExpiryOf, allowanceLotTerms } from './allowances.models';
 import type { AllowanceRule, AllowanceTarget } from './allowances.repository';
 import * as repo from './allowances.repository';
 import type { AllowancePeriod } from './allowances.tables';
 
 const periodKind = { weekly: 'week', monthly: 'month' } as const;
 
-export type SetAllowanceFailure = 'not_an_admin' | 'amount_invalid' | 'member_not_found' | 'cap_invalid';
+export type SetAllowanceFailure =
+  | 'not_an_admin'
+  | 'amount_invalid'
+  | 'member_not_found'
+  | 'cap_invalid'
+  | AllowanceExpiryFailure;
 
-/** Sets (or replaces) the recurring allowance of a role or of one member. */
+/**
+ * Sets (or replaces) the recurring allowance of a role or of one member. `expiry` (allowances.models.ts):
+ * a number of days after which each period's tokens expire, or the rule's last day.
+ */
 export async function setAllowance(
   ctx: Ctx,
   input: {
@@ -28,6 +38,7 @@ export async function setAllowance(
     amount: bigint;
     period: AllowancePeriod;
     rolloverCapTokens: bigint | null;
+    expiry?: ExpiryInput;
   },
 ): Promise<Result<AllowanceRule, SetAllowanceFailure>> {
   if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
@@ -42,9 +53,16 @@ export async function setAllowance(
     return fail('member_not_found');
   }
   const now = ctx.clock.now();
+  const organisation = await membersRepo.findOrganisationById(ctx.db.orm, input.orgId);
+  const expiry = allowanceExpiryOf(input.expiry, {
+    rolloverCapTokens: input.rolloverCapTokens,
+    now,
+    timeZone: organisation?.timeZone ?? 'UTC',
+  });
+  if (!expiry.ok) return expiry;
   const rule = await ctx.db.orm.transaction(async (tx) => {
     await repo.retireRules(tx, input.orgId, input.target, now);
-    const created = await repo.insertRule(tx, { ...input, at: now });
+    const created = await repo.insertRule(tx, { ...input, ...expiry.value, at: now });
     await membersRepo.insertActorAudit(tx, {
       orgId: input.orgId,
       actor: input.actor,
@@ -55,6 +73,7 @@ export async function setAllowance(
         amount: input.amount,
         period: input.period,
         cap: input.rolloverCapTokens,
+        ...expiry.value,
       },
       at: now,
     });
@@ -125,6 +144,8 @@ export async function issueDueAllowances(ctx: Ctx, input: { orgId: bigint }): Pr
     if (!rule) continue;
     const zone = memberZone(member, organisation);
     const start = periodStart(periodKind[rule.period], zone, now);
+    // A rule with an end date issues nothing for a period that starts after it.
+    if (!allowanceLotTerms(rule, { start, timeZone: zone }).issue) continue;
     due.push({ member, rule, start, zone, idempotencyKey: allowanceKey(rule, member, start, zone) });
   }
   const done = await repo.existingOperationKeys(
@@ -195,9 +216,14 @@ async function issueAllowance(
       if (result.status !== 'ok') throw new Error(`expire: ${result.status}`);
     }
   }
+  // A rule with an expiry gives its lot that expiry and no rollover (allowances.models.ts).
+  const terms = allowanceLotTerms(item.rule, { start: item.start, timeZone: item.zone });
+  const expiryTerms =
+    terms.issue && terms.expiresAt ? { lotExpiresAt: [terms.expiresAt], rolloverTokens: terms.rolloverTokens } : {};
   const result = await post(
     tx,
     {
+      ...expiryTerms,
       orgId,
       idempotencyKey: item.idempotencyKey,
       requestHash: hashOperation({ code: 'allocate', key: item.idempotencyKey, amount: item.rule.amount }),

@@ -1,8 +1,10 @@
+import { type ExpiryFailure, type ResolvedExpiry, resolveExpiry } from '../ledger/expiry.usecases';
 import { cleanMemo, isValidAmount } from '../ledger/ledger.models';
 import * as ledgerRepo from '../ledger/ledger.repository';
 import { topUp } from '../ledger/ledger.usecases';
-import { type Ctx, type Platform, platforms } from '../lib/context';
+import { type Actor, type Ctx, operatorActor, type Platform, platforms } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
+import type { ExpiryInput } from '../lib/expiry.models';
 import { type Failure, fail, ok, type Result } from '../lib/result';
 import type { Member } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
@@ -21,6 +23,9 @@ export interface RequestActor {
   memberId: bigint;
   platform: string;
 }
+
+/** Who decides a request: a member, or an operator at the `allot` CLI, who decides as an admin does. */
+export type DecidingActor = RequestActor | { operator: true };
 
 // ---------------------------------------------------------------------------------------------
 // request
@@ -126,6 +131,7 @@ export type DecideFailure =
   | 'request_already_decided'
   | 'request_expired'
   | 'requester_inactive'
+  | ExpiryFailure
   | 'exceeds_budget';
 
 export interface Decided {
@@ -133,6 +139,8 @@ export interface Decided {
   /** The top-up transfer of an approval. */
   transferId: bigint | null;
   fundedFrom: 'budget' | 'treasury' | null;
+  /** When the approved tokens expire (an approval only). */
+  expiry: ResolvedExpiry | null;
 }
 
 class RollbackWith extends Error {
@@ -146,20 +154,32 @@ class RollbackWith extends Error {
  * run in one transaction, and the top-up's key comes from the request id, so racing clicks produce
  * exactly one outcome and at most one transfer. An approval the approver's budget cannot pay is refused
  * and leaves the request pending. Failures of `request_already_decided` carry the outcome and who decided.
+ * `expiry` (an approval; as typed, default: the organisation's) says when the requester's tokens expire,
+ * in their zone; one in the past or too far ahead is refused and leaves the request pending.
  */
 export async function decideRequest(
   ctx: Ctx,
-  input: { orgId: bigint; actor: RequestActor; requestId: bigint; decision: 'approve' | 'deny'; note?: string },
+  input: {
+    orgId: bigint;
+    actor: DecidingActor;
+    requestId: bigint;
+    decision: 'approve' | 'deny';
+    note?: string;
+    expiry?: ExpiryInput;
+  },
 ): Promise<Result<Decided, DecideFailure>> {
-  const actor = await membersRepo.findMember(ctx.db.orm, input.orgId, input.actor.memberId);
+  const operator = 'operator' in input.actor;
+  const actor =
+    'operator' in input.actor ? undefined : await membersRepo.findMember(ctx.db.orm, input.orgId, input.actor.memberId);
+  const platform = 'operator' in input.actor ? 'cli' : input.actor.platform;
   return withRetries(async () => {
     try {
       return await ctx.db.orm.transaction(async (tx): Promise<Result<Decided, DecideFailure>> => {
         const request = await approvalsRepo.findRequest(tx, input.orgId, input.requestId);
         if (!request) return fail('request_not_found');
-        const isAdmin = isActiveAdmin(actor);
+        const isAdmin = operator || isActiveAdmin(actor);
         const isApprover = actor?.isActive && request.approverId === actor.id;
-        if (!actor || actor.id === request.requesterId || !(isAdmin || isApprover)) {
+        if (!operator && (!actor || actor.id === request.requesterId || !(isAdmin || isApprover))) {
           return fail('not_the_approver', { approverId: request.approverId });
         }
         if (request.state !== 'pending') return alreadyClosed(request);
@@ -172,12 +192,21 @@ export async function decideRequest(
           const requester = await membersRepo.findMember(tx, input.orgId, request.requesterId);
           if (!requester?.isActive) return fail('requester_inactive', { request });
         }
+        const expiry =
+          input.decision === 'approve'
+            ? await resolveExpiry(tx, ctx.clock, {
+                orgId: input.orgId,
+                memberIds: [request.requesterId],
+                expiry: input.expiry,
+              })
+            : null;
+        if (expiry && !expiry.ok) return expiry;
         const closed = await approvalsRepo.closePendingRequest(tx, {
           orgId: input.orgId,
           requestId: request.id,
           state: input.decision === 'approve' ? 'approved' : 'denied',
           decidedAt: now,
-          decidedById: actor.id,
+          decidedById: actor?.id ?? null,
           decisionNote: input.decision === 'deny' ? cleanMemo(input.note) || null : null,
         });
         if (!closed) {
@@ -190,17 +219,21 @@ export async function decideRequest(
         let result = closed;
         if (input.decision === 'approve') {
           fundedFrom = isAdmin ? 'treasury' : 'budget';
+          const by: Actor = actor
+            ? { kind: 'member', memberId: actor.id, platform: platformOf(platform) }
+            : operatorActor;
           const topped = await topUp(tx, {
             orgId: input.orgId,
-            actor: { kind: 'member', memberId: actor.id, platform: platformOf(input.actor.platform) },
-            fromMemberId: isAdmin ? null : actor.id,
+            actor: by,
+            fromMemberId: isAdmin || !actor ? null : actor.id,
             toMemberId: request.requesterId,
             amount: request.amount,
             memo: request.reason ? `top-up request ${request.id}: ${request.reason}` : `top-up request ${request.id}`,
             idempotencyKey: topUpKeyForRequest(request.id),
+            expiry: expiry?.value,
           });
           if (!topped.ok) {
-            const budget = isAdmin ? null : await ledgerRepo.findAccount(tx, input.orgId, 'budget', actor.id);
+            const budget = isAdmin || !actor ? null : await ledgerRepo.findAccount(tx, input.orgId, 'budget', actor.id);
             throw new RollbackWith(fail('exceeds_budget', { budget: budget?.balance, amount: request.amount }));
           }
           transferId = topped.value.transferIds[0] ?? null;
@@ -209,13 +242,13 @@ export async function decideRequest(
         }
         await membersRepo.insertAudit(tx, {
           orgId: input.orgId,
-          actorMemberId: actor.id,
-          platform: input.actor.platform,
+          actorMemberId: actor?.id ?? null,
+          platform,
           action: input.decision === 'approve' ? 'topup_request.approve' : 'topup_request.deny',
           details: { requestId: request.id, transferId, note: result.decisionNote },
           at: now,
         });
-        return ok({ request: result, transferId, fundedFrom });
+        return ok({ request: result, transferId, fundedFrom, expiry: expiry?.value ?? null });
       });
     } catch (error) {
       if (error instanceof RollbackWith) return error.failure;

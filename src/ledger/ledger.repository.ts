@@ -90,6 +90,13 @@ export interface PostInput {
   platform: string;
   memo: string;
   reversesTransferId: bigint | null;
+  /**
+   * One entry per leg: when the lot the leg's credit creates expires (omitted or null: never). Dates
+   * people type become instants in lib/expiry.models.ts, in the recipient's zone.
+   */
+  lotExpiresAt?: (Date | null)[];
+  /** Allowances only: at the lot's expiry up to this many tokens roll over instead of expiring. */
+  rolloverTokens?: bigint | null;
 }
 
 export interface PostOutcome {

@@ -42,9 +42,7 @@ export const lots = pgTable(
       .on(t.orgId, t.accountId, sql`${t.expiresAt} ASC NULLS LAST`, t.id)
       .where(sql`${t.remaining} > 0`),
     // The expiry sweeper's queue.
-    index('lots_due_idx')
-      .on(t.expiresAt)
-      .where(sql`${t.remaining} > 0 AND ${t.expiresAt} IS NOT NULL`),
+    index('lots_due_idx').on(t.expiresAt).where(sql`${t.remaining} > 0 AND ${t.expiresAt} IS NOT NULL`),
     index('lots_transfer_idx').on(t.orgId, t.transferId),
     check('lots_amount', sql`${t.amount} BETWEEN 0 AND 1000000000000`),
     check('lots_remaining', sql`${t.remaining} BETWEEN 0 AND ${t.amount}`),

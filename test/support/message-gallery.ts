@@ -126,6 +126,7 @@ export function messageGallery(name: string, memo: string): GalleryItem[] {
     budget: 0n,
     recent: [{ transfer: transfer(memo), direction: 1, counterpart: manager }],
     ownRequests: [request(1n, memo, 'pending')],
+    expiring: { wallet: { tokens: 2_000n, day: '2026-12-31', at: new Date('2027-01-01T00:00:00Z') } },
   };
   const board = {
     window: 'week' as const,
