@@ -480,6 +480,10 @@ export function helpMessage(isAdmin: boolean, options: { dashboard?: boolean } =
         ' managers from their budget, admins from the treasury',
       ],
       [{ code: '/request-tokens 200k eval runs' }, ' ask your manager (or the admins) for more'],
+      [
+        { code: '/tokens approve 12 for 90d' },
+        ' approve request #12 with tokens that expire (the button uses the default)',
+      ],
       [{ code: '/leaderboard week' }, ' value-weighted use over a week, month or quarter'],
       [{ code: '/tokens leaderboard opt-out' }, ' (or opt-in) leave or rejoin the leaderboard'],
       ...(options.dashboard
@@ -495,6 +499,10 @@ export function helpMessage(isAdmin: boolean, options: { dashboard?: boolean } =
         [{ code: '/tokens role @ana admin|manager|member' }],
         [{ code: '/tokens manager @ana @mia' }, ' (or ', { code: 'none' }, ')'],
         [{ code: '/tokens budget @mia 500k Q3 budget' }, ' issue tokens from the treasury into a budget'],
+        [
+          { code: '/tokens default-expiry 90d' },
+          ' how long granted tokens last when a command names no expiry (or none)',
+        ],
         [
           { code: '/tokens price gpt-4o 2.50 10' },
           ' dollars per million input / output tokens (',
@@ -512,7 +520,11 @@ export function helpMessage(isAdmin: boolean, options: { dashboard?: boolean } =
       ),
     );
   }
-  blocks.push(context('Amounts: 50000, 50k, 1.5M or 50,000.'));
+  blocks.push(
+    context(
+      'Amounts: 50000, 50k, 1.5M or 50,000. Expiry: end a grant, budget or approval with for 90d, expires 2026-12-31 or expires never.',
+    ),
+  );
   if (options.dashboard) blocks.push({ type: 'actions', actions: [openDashboardAction] });
   return message('Allot commands: /balance, /grant-tokens, /request-tokens, /leaderboard, /tokens help', ...blocks);
 }

@@ -98,3 +98,57 @@ export async function listExpiringLots(
     code: row.code,
   }));
 }
+
+/** A member's wallet tokens expiring in a window, with their manager, for the manager's digest note. */
+export interface ExpiringReport {
+  memberId: bigint;
+  name: string;
+  managerId: bigint;
+  tokens: bigint;
+  /** When the first of them expires. */
+  firstExpiresAt: Date;
+  /** The member's zone, else the organisation's. */
+  timeZone: string;
+}
+
+/**
+ * Active members with a manager whose wallet lots expire in (after, until], with how many tokens, most
+ * first, at most `limit`.
+ */
+export async function expiringByReport(
+  orm: Orm,
+  input: { orgId: bigint; after: Date; until: Date; limit: number },
+): Promise<ExpiringReport[]> {
+  const rows = await queryRows<{
+    member_id: string;
+    name: string;
+    manager_id: string;
+    tokens: string;
+    first: string | Date;
+    time_zone: string;
+  }>(
+    orm,
+    sql`select m.id::text as member_id, m.display_name as name, m.manager_id::text as manager_id,
+               sum(${expiringSql})::text as tokens, min(l.expires_at) as first,
+               coalesce(m.time_zone, o.time_zone) as time_zone
+          from lots l
+          join accounts a on a.org_id = l.org_id and a.id = l.account_id and a.kind = 'wallet'
+          join members m on m.org_id = l.org_id and m.id = l.member_id
+          join organisations o on o.id = l.org_id
+         where l.org_id = ${input.orgId} and l.remaining > 0
+           and l.expires_at > ${input.after.toISOString()}::timestamptz
+           and l.expires_at <= ${input.until.toISOString()}::timestamptz
+           and ${expiringSql} > 0 and m.is_active and m.manager_id is not null
+         group by m.id, m.display_name, m.manager_id, m.time_zone, o.time_zone
+         order by sum(${expiringSql}) desc, m.id
+         limit ${Math.max(1, Math.min(input.limit, 500))}`,
+  );
+  return rows.map((row) => ({
+    memberId: BigInt(row.member_id),
+    name: row.name,
+    managerId: BigInt(row.manager_id),
+    tokens: BigInt(row.tokens),
+    firstExpiresAt: new Date(row.first),
+    timeZone: row.time_zone,
+  }));
+}

@@ -219,6 +219,7 @@ export function messageGallery(name: string, memo: string): GalleryItem[] {
         },
         requests: { approved: 1, denied: 0, expired: 0, approvedTokens: 200_000n },
         movers: [{ memberId: 1n, name, value: 60_000n, previousValue: 10_000n }],
+        expiredTokens: 1_200n,
       }),
       members: both,
     },
