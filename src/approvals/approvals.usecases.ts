@@ -1,4 +1,4 @@
-import { type ExpiryFailure, type ResolvedExpiry, resolveExpiry } from '../ledger/expiry.usecases';
+import { type ExpiryFailure, type ResolvedExpiry, resolveExpiry } from '../ledger/expiry-terms.usecases';
 import { cleanMemo, isValidAmount } from '../ledger/ledger.models';
 import * as ledgerRepo from '../ledger/ledger.repository';
 import { topUp } from '../ledger/ledger.usecases';

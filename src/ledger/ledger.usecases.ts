@@ -7,7 +7,7 @@ import { fail, ok, type Result } from '../lib/result';
 import type { Member } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 import { grantSource, isActiveAdmin, mayHoldBudget } from '../members/roles.models';
-import { type ExpiryFailure, expiryBody, type ResolvedExpiry, resolveExpiry } from './expiry.usecases';
+import { type ExpiryFailure, expiryBody, type ResolvedExpiry, resolveExpiry } from './expiry-terms.usecases';
 import { cleanMemo, grantRecipientsMax, hashOperation, idempotencyKeyLengthMax, isValidAmount } from './ledger.models';
 import type { Account, PostInput, PostOutcome } from './ledger.repository';
 import * as ledgerRepo from './ledger.repository';
