@@ -11,6 +11,7 @@ import { createDatabase, type Database } from './db/client';
 import { applyMigrations } from './db/migrate';
 import { createDigestModule } from './digest/digest.module';
 import { createHttpApp, finishHttpApp, listen } from './http/server';
+import { createExpiryModule } from './ledger/expiry.module';
 import { type Clock, systemClock } from './lib/clock';
 import { createLogger, type Logger } from './lib/logger';
 import { createMetrics } from './lib/metrics';
@@ -67,6 +68,7 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
       : (await import('./teams/teams.module')).createTeamsModule(deps),
     createUsageModule(deps),
     createReservationsModule(deps),
+    createExpiryModule(deps),
     createApprovalsModule(deps, () => sweepExpiredRequests(deps)),
     createDigestModule({ ...deps, failureNotice: digestFailureNotice }),
     createDashboardModule(deps),

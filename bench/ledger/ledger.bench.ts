@@ -399,7 +399,7 @@ async function main(): Promise<void> {
 
   // Audit the bench ledger: a fast ledger that drifts is worth nothing.
   const audit = await createDatabase({ databaseUrl: benchUrl, poolMax: 1 });
-  const { findInvariantViolations } = await import('../../src/ledger/ledger.repository');
+  const { findInvariantViolations } = await import('../../src/ledger/audit.repository');
   const violations = await findInvariantViolations(audit.orm);
   await audit.close();
   await admin.unsafe(`drop database if exists "${pgbenchDatabase}" with (force)`);

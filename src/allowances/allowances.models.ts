@@ -58,25 +58,28 @@ function endOfDay(day: string, timeZone: string): Date {
 }
 
 /**
- * The lot one period's allowance creates, for a member in `timeZone` whose period starts at `start`:
- * `issue` false when the rule has ended before that period; otherwise the lot's expiry and rollover, or
- * undefined for the ordinary allowance lot (expiring at its period's end, the rollover cap carried).
+ * The lot one period's allowance creates, for a member in `timeZone` whose period runs [start, end):
+ * `issue` false when the rule has ended before that period; otherwise the lot's expiry (all its remains
+ * expire then, nothing rolls over), or none for the ordinary allowance lot (expiring at its period's end,
+ * the rollover cap carried). With an end date and `rollover 0`, the earlier of the period's end and the
+ * end date.
  */
 export function allowanceLotTerms(
-  rule: AllowanceExpiry,
-  period: { start: Date; timeZone: string },
-): { issue: false } | { issue: true; expiresAt?: Date; rolloverTokens?: null } {
+  rule: AllowanceExpiry & { rolloverCapTokens: bigint | null },
+  period: { start: Date; end?: Date; timeZone: string },
+): { issue: false } | { issue: true; expiresAt?: Date } {
   const startDay = localDate(period.start, period.timeZone);
   if (rule.endsOn !== null) {
     if (startDay > rule.endsOn) return { issue: false };
-    return { issue: true, expiresAt: endOfDay(rule.endsOn, period.timeZone), rolloverTokens: null };
+    const last = endOfDay(rule.endsOn, period.timeZone);
+    const periodFirst = rule.rolloverCapTokens === 0n && period.end && period.end.getTime() < last.getTime();
+    return { issue: true, expiresAt: periodFirst ? period.end : last };
   }
   if (rule.expiresAfterDays !== null) {
     const [year, month, day] = startDay.split('-').map(Number) as [number, number, number];
     return {
       issue: true,
       expiresAt: endOfLocalDay(period.timeZone, { year, month, day: day + rule.expiresAfterDays }),
-      rolloverTokens: null,
     };
   }
   return { issue: true };

@@ -82,28 +82,3 @@ export async function existingOperationKeys(orm: Orm, orgId: bigint, keys: strin
     .where(and(eq(transfers.orgId, orgId), inArray(transfers.idempotencyKey, keys)));
   return new Set(rows.map((row) => row.key));
 }
-
-/**
- * The newest allowance paid into a wallet (the previous period's, during a sweep) and how much usage
- * has been debited from the wallet since. Usage spends allowance first; bonus grants last.
- */
-export async function lastAllowanceUse(
-  orm: Orm,
-  orgId: bigint,
-  walletAccountId: bigint,
-): Promise<{ amount: bigint; spent: bigint }> {
-  const [row] = await queryRows<{ amount: string; spent: string }>(
-    orm,
-    sql`with last_allocate as (
-          select id, amount from transfers
-           where org_id = ${orgId} and credit_account_id = ${walletAccountId} and code = 'allocate'
-           order by id desc limit 1
-        )
-        select l.amount::text as amount,
-               coalesce((select sum(t.amount) from transfers t
-                          where t.org_id = ${orgId} and t.debit_account_id = ${walletAccountId}
-                            and t.code = 'usage' and t.id > l.id), 0)::text as spent
-          from last_allocate l`,
-  );
-  return row ? { amount: BigInt(row.amount), spent: BigInt(row.spent) } : { amount: 0n, spent: 0n };
-}

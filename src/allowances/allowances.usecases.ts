@@ -1,10 +1,9 @@
-import type { Orm } from '../db/client';
+import { expireDueLots } from '../ledger/expiry.usecases';
 import { hashOperation, isValidAmount } from '../ledger/ledger.models';
 import { findAccount } from '../ledger/ledger.repository';
 import { transferTokensMax } from '../ledger/ledger.tables';
 import { getBalances, post } from '../ledger/ledger.usecases';
 import type { Actor, Ctx } from '../lib/context';
-import { withRetries } from '../lib/db-errors';
 import type { ExpiryInput } from '../lib/expiry.models';
 import { localDate, nextPeriodStart, periodStart } from '../lib/periods.models';
 import { fail, ok, type Result } from '../lib/result';
@@ -121,14 +120,17 @@ export function allowanceKey(rule: AllowanceRule, member: Member, start: Date, z
 export interface SweepReport {
   issued: number;
   alreadyIssued: number;
+  /** Tokens that expired in this sweep (allowance above its rollover cap, and any other lot due). */
   expiredTokens: bigint;
 }
 
 /**
  * Issues every allowance due in one organisation: for each member with a rule, the current period
- * (in the member's own zone) gets its allowance once. Unused allowance of the previous period beyond
- * the rollover cap moves to `expired` in the same transaction. Safe to run on several replicas at
- * once and as often as wanted: the ledger's idempotency keys make each issue happen once.
+ * (in the member's own zone) gets its allowance once, as a lot that expires at the period's end
+ * keeping up to the rule's rollover cap (allot_expire_lot). The organisation's due lots are expired
+ * first, so the previous period's unused allowance above the cap is gone before the new one arrives.
+ * Safe to run on several replicas at once and as often as wanted: the ledger's idempotency keys make
+ * each issue happen once.
  */
 export async function issueDueAllowances(ctx: Ctx, input: { orgId: bigint }): Promise<SweepReport> {
   const report: SweepReport = { issued: 0, alreadyIssued: 0, expiredTokens: 0n };
@@ -136,6 +138,7 @@ export async function issueDueAllowances(ctx: Ctx, input: { orgId: bigint }): Pr
   if (!organisation) return report;
   const rules = await repo.listLiveRules(ctx.db.orm, input.orgId);
   if (rules.length === 0) return report;
+  for (const expiry of await expireDueLots(ctx, { orgId: input.orgId })) report.expiredTokens += expiry.amount;
   const now = ctx.clock.now();
   const due: DueAllowance[] = [];
   for (const member of await membersRepo.listMembers(ctx.db.orm, input.orgId)) {
@@ -146,7 +149,8 @@ export async function issueDueAllowances(ctx: Ctx, input: { orgId: bigint }): Pr
     const start = periodStart(periodKind[rule.period], zone, now);
     // A rule with an end date issues nothing for a period that starts after it.
     if (!allowanceLotTerms(rule, { start, timeZone: zone }).issue) continue;
-    due.push({ member, rule, start, zone, idempotencyKey: allowanceKey(rule, member, start, zone) });
+    const end = nextPeriodStart(periodKind[rule.period], zone, now);
+    due.push({ member, rule, start, end, zone, idempotencyKey: allowanceKey(rule, member, start, zone) });
   }
   const done = await repo.existingOperationKeys(
     ctx.db.orm,
@@ -158,10 +162,8 @@ export async function issueDueAllowances(ctx: Ctx, input: { orgId: bigint }): Pr
       report.alreadyIssued++;
       continue;
     }
-    const outcome = await withRetries(() => ctx.db.orm.transaction((tx) => issueAllowance(tx, input.orgId, item)));
-    if (outcome.issued) report.issued++;
+    if (await issueAllowance(ctx, input.orgId, item)) report.issued++;
     else report.alreadyIssued++;
-    report.expiredTokens += outcome.expired;
   }
   return report;
 }
@@ -172,72 +174,38 @@ interface DueAllowance {
   rule: AllowanceRule;
   idempotencyKey: string;
   start: Date;
+  /** The period's end: the allowance's lot expires then, keeping up to the rule's rollover cap. */
+  end: Date;
   zone: string;
 }
 
 /**
- * In one transaction: expires what the rollover cap does not carry over, then allocates the period's
- * allowance from the treasury; nothing when another replica issued it first (the key is taken).
+ * Allocates the period's allowance from the treasury into the member's wallet, as a lot expiring at
+ * the period's end that keeps up to the rollover cap (no cap: keeps all); false when another replica
+ * issued it first (the key is taken).
  */
-async function issueAllowance(
-  tx: Orm,
-  orgId: bigint,
-  item: DueAllowance,
-): Promise<{ issued: boolean; expired: bigint }> {
-  if ((await repo.existingOperationKeys(tx, orgId, [item.idempotencyKey])).size > 0)
-    return { issued: false, expired: 0n };
-  const balances = await getBalances(tx, orgId, item.member.id);
-  const treasury = await findAccount(tx, orgId, 'treasury');
-  const expiredAccount = await findAccount(tx, orgId, 'expired');
-  if (!balances || !treasury || !expiredAccount) throw new Error(`accounts missing for member ${item.member.id}`);
-  let expired = 0n;
-  if (item.rule.rolloverCapTokens !== null) {
-    const previous = await repo.lastAllowanceUse(tx, orgId, balances.walletAccountId);
-    const left = previous.amount > previous.spent ? previous.amount - previous.spent : 0n;
-    const unused = balances.wallet < left ? (balances.wallet > 0n ? balances.wallet : 0n) : left;
-    expired = unused > item.rule.rolloverCapTokens ? unused - item.rule.rolloverCapTokens : 0n;
-    if (expired > 0n) {
-      const expireKey = item.idempotencyKey.replace(/^allowance:/, 'expire:');
-      const result = await post(
-        tx,
-        {
-          orgId,
-          idempotencyKey: expireKey,
-          requestHash: hashOperation({ code: 'expire', key: expireKey, amount: expired }),
-          code: 'expire',
-          legs: [{ debitAccountId: balances.walletAccountId, creditAccountId: expiredAccount.id, amount: expired }],
-          actorMemberId: null,
-          platform: 'system',
-          memo: `unused allowance above the rollover cap of ${item.rule.rolloverCapTokens}`,
-          reversesTransferId: null,
-        },
-        true,
-      );
-      if (result.status !== 'ok') throw new Error(`expire: ${result.status}`);
-    }
-  }
+async function issueAllowance(ctx: Ctx, orgId: bigint, item: DueAllowance): Promise<boolean> {
+  const balances = await getBalances(ctx.db.orm, orgId, item.member.id);
+  const treasury = await findAccount(ctx.db.orm, orgId, 'treasury');
+  if (!balances || !treasury) throw new Error(`accounts missing for member ${item.member.id}`);
   // A rule with an expiry gives its lot that expiry and no rollover (allowances.models.ts).
-  const terms = allowanceLotTerms(item.rule, { start: item.start, timeZone: item.zone });
-  const expiryTerms =
-    terms.issue && terms.expiresAt ? { lotExpiresAt: [terms.expiresAt], rolloverTokens: terms.rolloverTokens } : {};
-  const result = await post(
-    tx,
-    {
-      ...expiryTerms,
-      orgId,
-      idempotencyKey: item.idempotencyKey,
-      requestHash: hashOperation({ code: 'allocate', key: item.idempotencyKey, amount: item.rule.amount }),
-      code: 'allocate',
-      legs: [{ debitAccountId: treasury.id, creditAccountId: balances.walletAccountId, amount: item.rule.amount }],
-      actorMemberId: null,
-      platform: 'system',
-      memo: `${item.rule.period} allowance from ${localDate(item.start, item.zone)}`,
-      reversesTransferId: null,
-    },
-    true,
-  );
-  if (result.status !== 'ok') throw new Error(`allocate: ${result.status}`);
-  return { issued: true, expired };
+  const terms = allowanceLotTerms(item.rule, { start: item.start, end: item.end, timeZone: item.zone });
+  const expiresAt = terms.issue && terms.expiresAt ? terms.expiresAt : undefined;
+  const result = await post(ctx.db.orm, {
+    orgId,
+    idempotencyKey: item.idempotencyKey,
+    requestHash: hashOperation({ code: 'allocate', key: item.idempotencyKey, amount: item.rule.amount }),
+    code: 'allocate',
+    legs: [{ debitAccountId: treasury.id, creditAccountId: balances.walletAccountId, amount: item.rule.amount }],
+    actorMemberId: null,
+    platform: 'system',
+    memo: `${item.rule.period} allowance from ${localDate(item.start, item.zone)}`,
+    reversesTransferId: null,
+    lotExpiresAt: [expiresAt ?? item.end],
+    rolloverTokens: expiresAt ? null : (item.rule.rolloverCapTokens ?? transferTokensMax),
+  });
+  if (result.status !== 'ok' && result.status !== 'exists') throw new Error(`allocate: ${result.status}`);
+  return result.status === 'ok';
 }
 
 /** When a member's allowance next arrives, and how much; undefined without a rule. */

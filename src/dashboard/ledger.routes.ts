@@ -44,6 +44,8 @@ const reverseFailureLines: Record<ReverseFailure, string> = {
   already_reversed: 'That transfer was already reversed; a transfer is reversed at most once.',
   exceeds_balance:
     'Reversing it would take an account below zero (the tokens were spent, or are held by AI calls in flight), so nothing was moved.',
+  nothing_left:
+    'Nothing of that transfer is left to reverse: its tokens were all spent or expired, and what was spent stays spent.',
   idempotency_conflict: 'This confirmation was already used for another reversal. Open the transfer again.',
 };
 

@@ -78,7 +78,15 @@ export async function lockAccounts(orm: Orm, orgId: bigint, accountIds: bigint[]
     .for('update');
 }
 
-export type PostStatus = 'ok' | 'exists' | 'conflict' | 'account_not_found' | 'already_reversed' | 'exceeds_balance';
+export type PostStatus =
+  | 'ok'
+  | 'exists'
+  | 'conflict'
+  | 'account_not_found'
+  | 'already_reversed'
+  | 'exceeds_balance'
+  /** A reversal of a credit whose lot is all spent or expired: nothing is left to take back. */
+  | 'nothing_left';
 
 export interface PostInput {
   orgId: bigint;
@@ -91,11 +99,11 @@ export interface PostInput {
   memo: string;
   reversesTransferId: bigint | null;
   /**
-   * One entry per leg: when the lot the leg's credit creates expires (omitted or null: never). Dates
-   * people type become instants in lib/expiry.models.ts, in the recipient's zone.
+   * Per leg, when the lot its credit makes in a wallet or budget expires (an instant: a date people
+   * typed is the end of that day in the recipient's zone); absent or null: never.
    */
   lotExpiresAt?: (Date | null)[];
-  /** Allowances only: at the lot's expiry up to this many tokens roll over instead of expiring. */
+  /** An allowance's lot: how many of its remains roll over at its expiry instead of expiring. */
   rolloverTokens?: bigint | null;
 }
 
@@ -108,6 +116,8 @@ export interface PostOutcome {
 }
 
 const pgArray = (values: bigint[]) => `{${values.join(',')}}`;
+const pgTimestamps = (values: (Date | null)[]) =>
+  `{${values.map((value) => (value ? `"${value.toISOString()}"` : 'NULL')).join(',')}}`;
 
 /** One round trip: allot_post locks, checks, updates balances and inserts the transfers. */
 export async function postOperation(orm: Orm, input: PostInput): Promise<PostOutcome> {
@@ -124,7 +134,9 @@ export async function postOperation(orm: Orm, input: PostInput): Promise<PostOut
       ${pgArray(input.legs.map((leg) => leg.creditAccountId))}::bigint[],
       ${pgArray(input.legs.map((leg) => leg.amount))}::bigint[],
       ${input.actorMemberId?.toString() ?? null}::bigint, ${input.platform}, ${input.memo},
-      ${input.reversesTransferId?.toString() ?? null}::bigint)`,
+      ${input.reversesTransferId?.toString() ?? null}::bigint,
+      ${input.lotExpiresAt ? pgTimestamps(input.lotExpiresAt) : null}::timestamptz[],
+      ${input.rolloverTokens?.toString() ?? null}::bigint)`,
   );
   if (!row) throw new Error('allot_post returned no row');
   return {
@@ -220,147 +232,4 @@ export async function listTransfersForExport(
     .where(and(...conditions))
     .orderBy(asc(transfers.id))
     .limit(limit);
-}
-
-export interface InvariantViolation {
-  orgId: bigint;
-  invariant:
-    | 'balances_sum_to_zero'
-    | 'balance_equals_transfers'
-    | 'no_overdraft'
-    | 'transfer_accounts_exist'
-    | ReservationInvariant;
-  accountId: bigint | null;
-  detail: string;
-}
-
-/**
- * Recomputes the ledger's invariants from the transfers: each organisation's balances sum to zero,
- * each stored balance equals its transfers, and no account is below zero outside the rules
- * (treasury always may be; a wallet only by metered usage, which the overdraft check allows).
- */
-export async function findInvariantViolations(orm: Orm, orgId?: bigint): Promise<InvariantViolation[]> {
-  const orgFilter = orgId === undefined ? sql`true` : sql`a.org_id = ${orgId.toString()}::bigint`;
-  const sumRows = await queryRows<{ org_id: string; total: string }>(
-    orm,
-    sql`select a.org_id, sum(a.balance)::text as total from accounts a where ${orgFilter}
-        group by a.org_id having sum(a.balance) <> 0`,
-  );
-  const driftRows = await queryRows<{ org_id: string; id: string; balance: string; computed: string }>(
-    orm,
-    sql`with moves as (
-          select org_id, credit_account_id as account_id, amount as delta from transfers
-          union all
-          select org_id, debit_account_id, -amount from transfers
-        ), computed as (
-          select org_id, account_id, sum(delta) as total from moves group by org_id, account_id
-        )
-        select a.org_id, a.id, a.balance::text as balance, coalesce(c.total, 0)::text as computed
-          from accounts a left join computed c on c.org_id = a.org_id and c.account_id = a.id
-         where ${orgFilter} and a.balance <> coalesce(c.total, 0)`,
-  );
-  const overdraftRows = await queryRows<{ org_id: string; id: string; kind: string; balance: string }>(
-    orm,
-    sql`select a.org_id, a.id, a.kind, a.balance::text as balance from accounts a
-         where ${orgFilter} and a.balance < 0 and a.kind not in ('treasury', 'wallet')`,
-  );
-  // Transfers have no foreign keys to accounts (see ledger.tables.ts): each one's accounts must be
-  // accounts of its own organisation.
-  const transferOrgFilter = orgId === undefined ? sql`true` : sql`t.org_id = ${orgId.toString()}::bigint`;
-  const strayRows = await queryRows<{ org_id: string; id: string; debit: string; credit: string }>(
-    orm,
-    sql`select t.org_id, t.id, t.debit_account_id as debit, t.credit_account_id as credit from transfers t
-         where ${transferOrgFilter}
-           and (not exists (select 1 from accounts a where a.org_id = t.org_id and a.id = t.debit_account_id)
-             or not exists (select 1 from accounts a where a.org_id = t.org_id and a.id = t.credit_account_id))`,
-  );
-  return [
-    ...strayRows.map((row) => ({
-      orgId: BigInt(row.org_id),
-      invariant: 'transfer_accounts_exist' as const,
-      accountId: null,
-      detail: `transfer ${row.id} moves from account ${row.debit} to ${row.credit}, not both accounts of this organisation`,
-    })),
-    ...sumRows.map((row) => ({
-      orgId: BigInt(row.org_id),
-      invariant: 'balances_sum_to_zero' as const,
-      accountId: null,
-      detail: `balances sum to ${row.total}`,
-    })),
-    ...driftRows.map((row) => ({
-      orgId: BigInt(row.org_id),
-      invariant: 'balance_equals_transfers' as const,
-      accountId: BigInt(row.id),
-      detail: `stored balance ${row.balance}, transfers say ${row.computed}`,
-    })),
-    ...overdraftRows.map((row) => ({
-      orgId: BigInt(row.org_id),
-      invariant: 'no_overdraft' as const,
-      accountId: BigInt(row.id),
-      detail: `${row.kind} account at ${row.balance}`,
-    })),
-    ...(await findReservationViolations(orm, orgId)),
-  ];
-}
-
-/** The invariants of reservations (pending transfers; migrations/0005_reservations.sql). */
-export type ReservationInvariant =
-  | 'held_equals_open_reservations'
-  | 'available_below_zero_only_by_usage'
-  | 'settled_has_usage_event';
-
-/**
- * The reservation invariants, recomputed: each account's `held` is the sum of its open reservations; a
- * wallet whose available is below zero got there by usage (its last debit is a `usage` transfer: every
- * other debit and every reservation is refused when it would take the available below zero); each
- * settled reservation names a stored usage event. That a reservation resolves at most once is held by
- * the trigger of migration 0005 (no resolved row can change again).
- */
-async function findReservationViolations(orm: Orm, orgId?: bigint): Promise<InvariantViolation[]> {
-  const orgFilter = orgId === undefined ? sql`true` : sql`a.org_id = ${orgId.toString()}::bigint`;
-  const heldRows = await queryRows<{ org_id: string; id: string; held: string; open: string }>(
-    orm,
-    sql`select a.org_id, a.id, a.held::text, coalesce(r.total, 0)::text as open
-          from accounts a
-          left join (select org_id, account_id, sum(amount) as total from reservations where state = 'held'
-                      group by org_id, account_id) r on r.org_id = a.org_id and r.account_id = a.id
-         where ${orgFilter} and a.held <> coalesce(r.total, 0)`,
-  );
-  const availableRows = await queryRows<{ org_id: string; id: string; available: string; code: string | null }>(
-    orm,
-    sql`select a.org_id, a.id, (a.balance - a.held)::text as available, last.code
-          from accounts a
-          left join lateral (select t.code from transfers t
-                              where t.org_id = a.org_id and t.debit_account_id = a.id
-                              order by t.id desc limit 1) last on true
-         where ${orgFilter} and a.kind = 'wallet' and a.balance - a.held < 0
-           and last.code is distinct from 'usage'`,
-  );
-  const settledRows = await queryRows<{ org_id: string; id: string; event: string | null }>(
-    orm,
-    sql`select r.org_id, r.id, r.usage_event_id as event from reservations r
-         where ${orgId === undefined ? sql`true` : sql`r.org_id = ${orgId.toString()}::bigint`}
-           and r.state = 'settled'
-           and not exists (select 1 from usage_events e where e.org_id = r.org_id and e.event_id = r.usage_event_id)`,
-  );
-  return [
-    ...heldRows.map((row) => ({
-      orgId: BigInt(row.org_id),
-      invariant: 'held_equals_open_reservations' as const,
-      accountId: BigInt(row.id),
-      detail: `held ${row.held}, open reservations say ${row.open}`,
-    })),
-    ...availableRows.map((row) => ({
-      orgId: BigInt(row.org_id),
-      invariant: 'available_below_zero_only_by_usage' as const,
-      accountId: BigInt(row.id),
-      detail: `available ${row.available}, last debit ${row.code ?? 'none'}`,
-    })),
-    ...settledRows.map((row) => ({
-      orgId: BigInt(row.org_id),
-      invariant: 'settled_has_usage_event' as const,
-      accountId: null,
-      detail: `reservation ${row.id} is settled by usage event ${row.event ?? '(none)'}, which is not stored`,
-    })),
-  ];
 }

@@ -7,6 +7,7 @@ import { fail, ok, type Result } from '../lib/result';
 import type { Member } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 import { grantSource, isActiveAdmin, mayHoldBudget } from '../members/roles.models';
+import { findInvariantViolations } from './audit.repository';
 import { type ExpiryFailure, expiryBody, type ResolvedExpiry, resolveExpiry } from './expiry-terms.usecases';
 import { cleanMemo, grantRecipientsMax, hashOperation, idempotencyKeyLengthMax, isValidAmount } from './ledger.models';
 import type { Account, PostInput, PostOutcome } from './ledger.repository';
@@ -365,5 +366,5 @@ export async function getBalances(orm: Orm, orgId: bigint, memberId: bigint): Pr
 }
 
 export async function auditLedger(ctx: Ctx, input: { orgId?: bigint } = {}) {
-  return ledgerRepo.findInvariantViolations(ctx.db.orm, input.orgId);
+  return findInvariantViolations(ctx.db.orm, input.orgId);
 }

@@ -18,17 +18,20 @@ export type ReverseFailure =
   | 'cannot_reverse_reversal'
   | 'already_reversed'
   | 'exceeds_balance'
+  | 'nothing_left'
   | 'idempotency_conflict';
 
 /**
  * Reverses a transfer (admins and operators): moves its amount back from the account it credited to the
- * one it debited. Refused for a reversal, a transfer already reversed, or one whose tokens are spent or
- * held (exceeds_balance); the same key and body replays the first answer.
+ * one it debited. A credit into a wallet or budget (a grant, a top-up, an allowance) is reversed only by
+ * what remains of its lot: what was spent or expired is history (`amount` says what moved back;
+ * nothing_left when none remains). Refused for a reversal, a transfer already reversed, or one whose
+ * tokens are held by calls in flight (exceeds_balance); the same key and body replays the first answer.
  */
 export async function reverseTransfer(
   ctx: Ctx,
   input: { orgId: bigint; actor: Actor; transferId: bigint; memo?: string; idempotencyKey: string },
-): Promise<Result<Posted & { reversed: Transfer }, ReverseFailure>> {
+): Promise<Result<Posted & { reversed: Transfer; amount: bigint }, ReverseFailure>> {
   const actorMember = await loadActorMember(ctx, input.orgId, input.actor);
   const allowed = input.actor.kind !== 'member' || isActiveAdmin(actorMember);
   if (!allowed) return fail('not_an_admin');
@@ -75,8 +78,12 @@ export async function reverseTransfer(
   );
   switch (outcome.status) {
     case 'ok':
-    case 'exists':
-      return ok({ ...posted(outcome), reversed: original });
+    case 'exists': {
+      const reversal = await ledgerRepo.findTransfer(ctx.db.orm, input.orgId, outcome.transferIds[0]!);
+      return ok({ ...posted(outcome), reversed: original, amount: reversal?.amount ?? original.amount });
+    }
+    case 'nothing_left':
+      return fail('nothing_left');
     case 'conflict':
       return fail('idempotency_conflict');
     case 'already_reversed':

@@ -13,6 +13,7 @@ import {
 import { reverseTransfer } from '../../src/ledger/reversal.usecases';
 import { type Actor, operatorActor } from '../../src/lib/context';
 import { updateMember } from '../../src/members/members.repository';
+import { reserveTokens } from '../../src/reservations/reservations.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
 import { makeMember, makeTeam, uniqueKey } from '../support/fixtures';
 import { expectNothingChanged, transferCount } from './ledger-snapshot';
@@ -378,7 +379,8 @@ describe('reversals', () => {
     ['of a transfer that does not exist', 'transfer_not_found'],
     ['of a reversal', 'cannot_reverse_reversal'],
     ['a second time', 'already_reversed'],
-    ['that would overdraw the wallet the tokens were spent from', 'exceeds_balance'],
+    ['of a grant whose tokens were all spent', 'nothing_left'],
+    ['of a grant whose tokens are held by an AI call in flight', 'exceeds_balance'],
   ] as const)('a reversal %s is refused as %s and moves nothing', async (name, failure) => {
     const { ctx, org, manager, ana, grantId } = await grantedTeam();
     let actor: Actor = operatorActor;
@@ -395,20 +397,52 @@ describe('reversals', () => {
       if (!first.ok) throw new Error(first.failure);
       if (name === 'of a reversal') transferId = first.value.transferIds[0]!;
     }
-    if (name === 'that would overdraw the wallet the tokens were spent from') {
+    if (name === 'of a grant whose tokens were all spent') {
       const key = uniqueKey();
       await debitUsage(tdb.db.orm, {
         orgId: org.id,
         memberId: ana.id,
-        amount: 6_000n,
+        amount: 10_000n,
         idempotencyKey: key,
         body: { key },
       });
+    }
+    if (name === 'of a grant whose tokens are held by an AI call in flight') {
+      await updateMember(tdb.db.orm, org.id, ana.id, { email: 'ana@example.com' });
+      const held = await reserveTokens(ctx, {
+        orgId: org.id,
+        idempotencyKey: uniqueKey(),
+        user: 'ana@example.com',
+        tokens: 1n,
+      });
+      expect(held.ok).toBe(true);
     }
     const result = await expectNothingChanged(tdb.db.orm, org.id, () =>
       reverseTransfer(ctx, { orgId: org.id, actor, transferId, idempotencyKey: uniqueKey() }),
     );
     expect(result).toMatchObject({ ok: false, failure });
+  });
+
+  it('a reversal of a grant partly spent takes back only what remains of it: what was spent is history', async () => {
+    const { ctx, org, manager, ana, grantId } = await grantedTeam();
+    const key = uniqueKey();
+    await debitUsage(tdb.db.orm, {
+      orgId: org.id,
+      memberId: ana.id,
+      amount: 6_000n,
+      idempotencyKey: key,
+      body: { key },
+    });
+    const reversed = await reverseTransfer(ctx, {
+      orgId: org.id,
+      actor: operatorActor,
+      transferId: grantId,
+      idempotencyKey: uniqueKey(),
+    });
+    expect(reversed).toMatchObject({ ok: true, value: { amount: 4_000n, reversed: { id: grantId, amount: 10_000n } } });
+    expect(await getBalances(tdb.db.orm, org.id, ana.id)).toMatchObject({ wallet: 0n });
+    expect(await getBalances(tdb.db.orm, org.id, manager.id)).toMatchObject({ budget: 94_000n });
+    expect(await auditLedger(ctx, { orgId: org.id })).toEqual([]);
   });
 
   it('a reversal retried with its own key returns the first answer; with that key for another transfer, a conflict', async () => {

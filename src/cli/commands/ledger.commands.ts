@@ -217,7 +217,10 @@ function registerReverse(program: Command): void {
         const { value } = reversed;
         console.log(
           `${value.replayed ? 'Already reversed (same --key): ' : 'Reversed '}transfer ${transferId} ` +
-            `(${value.reversed.code}, ${formatTokens(value.reversed.amount)} tokens) with transfer ${value.transferIds[0]}.`,
+            `(${value.reversed.code}, ${formatTokens(value.reversed.amount)} tokens) with transfer ${value.transferIds[0]}` +
+            (value.amount < value.reversed.amount
+              ? `: ${formatTokens(value.amount)} tokens taken back, the rest was already spent or expired.`
+              : '.'),
         );
       });
     });
