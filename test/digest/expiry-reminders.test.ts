@@ -273,7 +273,8 @@ describe('after tokens expired', () => {
     expect(first.texts(`UANA${org.id}`).at(-1)).toBe(
       '700 tokens of your balance expired unused at the end of 31 Dec 2026.',
     );
-    expect(plainText((told[0]!.message.blocks.at(-1) as { line: never }).line)).toBe('Your balance is now 0 tokens.');
+    const last = told[0]!.message.blocks.at(-1);
+    expect(last?.type === 'context' && plainText(last.line)).toBe('Your balance is now 0 tokens.');
     expect(await auditLedger(ctx, { orgId: org.id })).toEqual([]);
   });
 
