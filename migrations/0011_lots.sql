@@ -60,6 +60,17 @@ BEGIN
     INSERT INTO lot_draws (org_id, transfer_id, lot_id, amount) VALUES (p_org, p_transfer, p_lot, p_amount);
     RETURN;
   END IF;
+  -- Most debits fit in the first lot of the order: one probe of lots_live_idx, one update.
+  UPDATE lots l SET remaining = l.remaining - p_amount
+   WHERE l.org_id = p_org AND l.remaining >= p_amount
+     AND l.id = (SELECT f.id FROM lots f
+                  WHERE f.org_id = p_org AND f.account_id = p_account AND f.remaining > 0
+                  ORDER BY f.expires_at ASC NULLS LAST, f.id LIMIT 1)
+  RETURNING l.id INTO r;
+  IF FOUND THEN
+    INSERT INTO lot_draws (org_id, transfer_id, lot_id, amount) VALUES (p_org, p_transfer, r.id, p_amount);
+    RETURN;
+  END IF;
   FOR r IN
     SELECT l.id, l.remaining FROM lots l
      WHERE l.org_id = p_org AND l.account_id = p_account AND l.remaining > 0

@@ -25,6 +25,8 @@ export interface RunningAllot {
   port: number;
   deps: AppDeps;
   stop(): Promise<void>;
+  /** Resolves once no module has request work in flight (AppModule.idle). */
+  idle(): Promise<void>;
 }
 
 /** Starts Allot as `npm start` does: database and migrations, modules, HTTP server, schedules. */
@@ -104,7 +106,10 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
     })();
     return stopping;
   };
-  return { server, port, deps, stop };
+  const idle = async () => {
+    await Promise.all(modules.map((module) => module.idle?.()));
+  };
+  return { server, port, deps, stop, idle };
 }
 
 function describeConfiguration(config: Config, logger: Logger): void {

@@ -17,6 +17,7 @@ import { sql as dsql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { createDatabase, queryRows } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
+import { usageStripes } from '../../src/ledger/ledger.tables';
 
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -24,6 +25,7 @@ const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const manyAccountsCount = 10_000;
 const hotAccountsCount = 10;
+const lotsWalletsCount = 5_000;
 const pgbenchScale = 10;
 const benchDatabase = 'allot_bench';
 const pgbenchDatabase = 'allot_bench_pgbench';
@@ -101,6 +103,90 @@ async function prepareLedger(run: (query: string) => Promise<unknown[]>, account
     );
   }
   return [BigInt(orgId), ...accounts.map((account) => BigInt(account.id))];
+}
+
+/** Wallets for the lots row (issue 16) and the organisation's usage account. */
+interface LotsLedger {
+  orgId: bigint;
+  /** Stripe 0 of the usage account; stripe k is this id + k. */
+  usageAccountId: bigint;
+  firstWallet: bigint;
+  lastWallet: bigint;
+}
+
+/** Tokens in each of a lots-row wallet's lots. */
+const lotTokens = 20_000;
+/** Live lots per wallet in the lots row: four expiring 1 to 4 months ahead, one that never expires. */
+const lotsPerWallet = 5;
+
+/**
+ * Issue 16's usage debit path: `membersCount` wallets (contiguous ids), each funded with five live
+ * lots, four expiring on different dates and one never, each by allot_post itself (one operation per
+ * lot, one leg per wallet), so every debit draws from lots in the burn-down order.
+ */
+async function prepareLotsLedger(
+  run: (query: string) => Promise<unknown[]>,
+  membersCount: number,
+): Promise<LotsLedger> {
+  await run(
+    `insert into organisations (slug, name) values ('bench-lots-${randomBytes(3).toString('hex')}', 'Bench lots')`,
+  );
+  const [org] = (await run(`select max(id)::text as id from organisations`)) as { id: string }[];
+  const orgId = org!.id;
+  await run(`insert into accounts (org_id, kind) values (${orgId}, 'treasury'), (${orgId}, 'expired')`);
+  // The usage account's stripes, as an organisation gets them (ledger.tables.ts, usageStripes), ids in stripe order.
+  await run(
+    `insert into accounts (org_id, kind, stripe) select ${orgId}, 'usage', s from generate_series(0, ${usageStripes - 1}) s order by s`,
+  );
+  await run(
+    `insert into members (org_id, display_name) select ${orgId}, 'lots ' || g from generate_series(1, ${membersCount}) g`,
+  );
+  for (const kind of ['wallet', 'budget']) {
+    await run(
+      `insert into accounts (org_id, kind, member_id) select ${orgId}, '${kind}', m.id from members m where m.org_id = ${orgId} order by m.id`,
+    );
+  }
+  const [range] = (await run(
+    `select min(id)::text as low, max(id)::text as high,
+            (select id::text from accounts where org_id = ${orgId} and kind = 'treasury') as treasury,
+            (select id::text from accounts where org_id = ${orgId} and kind = 'usage' and stripe = 0) as usage
+       from accounts where org_id = ${orgId} and kind = 'wallet'`,
+  )) as { low: string; high: string; treasury: string; usage: string }[];
+  for (let lot = 0; lot < lotsPerWallet; lot++) {
+    const expiry = lot < lotsPerWallet - 1 ? `(now() + interval '${lot + 1} months')` : 'null';
+    await run(
+      `select * from allot_post(${orgId}, 'fund-lot-${lot}', 'h', 'grant',
+         array_fill(${range!.treasury}::bigint, array[${membersCount}]), array(select generate_series(${range!.low}::bigint, ${range!.high}::bigint)),
+         array_fill(${lotTokens}::bigint, array[${membersCount}]), null, 'system', 'bench lots', null,
+         array_fill(${expiry}::timestamptz, array[${membersCount}]))`,
+    );
+  }
+  return {
+    orgId: BigInt(orgId),
+    usageAccountId: BigInt(range!.usage),
+    firstWallet: BigInt(range!.low),
+    lastWallet: BigInt(range!.high),
+  };
+}
+
+/**
+ * A usage debit of 1 to 2,000 tokens from a random wallet of the lots row, to the wallet's stripe of the
+ * usage account, as debitUsage posts it (what /v1/usage's debit and a settle's do per member).
+ */
+async function writeUsageDebitScript(ledger: LotsLedger): Promise<string> {
+  const file = path.join(await mkdtemp(path.join(tmpdir(), 'allot-bench-script-')), 'usage_debit.sql');
+  await writeFile(
+    file,
+    [
+      `\\set w random(${ledger.firstWallet}, ${ledger.lastWallet})`,
+      '\\set a random(1, 2000)',
+      // The wallet's stripe of the usage account, as findUsageAccountFor picks it.
+      `\\set u ${ledger.usageAccountId} + :w % ${usageStripes}`,
+      `select 1 / (o_status = 'ok')::int from allot_post(${ledger.orgId}, md5(random()::text || clock_timestamp()::text), 'h', 'usage', array[:w]::bigint[], array[:u]::bigint[], array[:a]::bigint[], null, 'api', '', null);`,
+      '',
+    ].join('\n'),
+  );
+  return file;
 }
 
 async function deadlocksOf(admin: postgres.Sql, name: string): Promise<number> {
@@ -338,6 +424,7 @@ async function main(): Promise<void> {
   const run = (query: string) => setup.unsafe(query) as Promise<unknown[]>;
   const [manyOrg, ...manyAccounts] = await prepareLedger(run, manyAccountsCount);
   const [hotOrg, ...hotAccounts] = await prepareLedger(run, hotAccountsCount);
+  const lotsLedger = await prepareLotsLedger(run, lotsWalletsCount);
   await setup.unsafe('vacuum analyze');
   await setup.end();
 
@@ -363,12 +450,18 @@ async function main(): Promise<void> {
       database: benchDatabase,
       admin,
     },
+    lots: {
+      name: `usage debits drawing ${lotsPerWallet} live lots per wallet, pgbench, ${format(lotsWalletsCount)} wallets`,
+      file: await writeUsageDebitScript(lotsLedger),
+      database: benchDatabase,
+      admin,
+    },
   };
   for (let round = 1; round <= rounds; round++) {
     console.error(`round ${round} of ${rounds}`);
     for (const connections of [1, 8]) {
       await step(`TPC-B, ${connections} connection(s)`, () => runPgbench(connections, pgbenchUrl));
-      for (const script of [scripts.many, scripts.hot]) {
+      for (const script of [scripts.many, scripts.hot, scripts.lots]) {
         await step(`${script.name}, ${connections} connection(s)`, () => runPgbench(connections, benchUrl, script));
       }
       await step(`allot_post (postgres.js), ${connections} connection(s), 10,000 accounts`, () =>
@@ -450,6 +543,11 @@ async function main(): Promise<void> {
       '0 deadlocks on hot accounts, both clients',
       String(hot.reduce((sum, r) => sum + (r.deadlocks ?? 0), 0)),
       hot.every((r) => r.deadlocks === 0),
+    ],
+    [
+      `usage debits with ${lotsPerWallet} live lots per wallet at 8 connections >= 1x TPC-B (${format(tpcb8.tps)} tps), same client`,
+      ratio(scripts.lots.name, 8, tpcb8),
+      find(scripts.lots.name, 8).tps >= tpcb8.tps,
     ],
     ['audit of the bench ledger finds nothing', String(violations.length), violations.length === 0],
   ] as const;

@@ -25,4 +25,10 @@ export interface AppModule {
   mount?(app: Express): void;
   start?(): Promise<void>;
   stop?(): Promise<void>;
+  /**
+   * Resolves once the module has no work in flight that a request started (replies, DMs after an
+   * acknowledgement); background timers do not count. For an orderly wait, e.g. a test that posted a
+   * command and reads what the bot sent.
+   */
+  idle?(): Promise<void>;
 }

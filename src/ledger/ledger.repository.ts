@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql } from 'drizzle-orm';
 import { type Orm, queryRows } from '../db/client';
-import { type AccountKind, accounts, type TransferCode, transfers } from './ledger.tables';
+import { type AccountKind, accounts, type TransferCode, transfers, usageStripes } from './ledger.tables';
 import { transferIdBounds } from './transfer-listing.repository';
 
 export type Account = typeof accounts.$inferSelect;
@@ -9,12 +9,31 @@ export type Transfer = typeof transfers.$inferSelect;
 /** Bound on transfers listed or exported in one page. */
 export const transfersPageMax = 1_000;
 
+/** An organisation's own accounts: the treasury, the usage account's stripes (0 first), `expired`. */
 export async function insertOrganisationAccounts(orm: Orm, orgId: bigint): Promise<void> {
-  await orm.insert(accounts).values([
-    { orgId, kind: 'treasury' },
-    { orgId, kind: 'usage' },
-    { orgId, kind: 'expired' },
-  ]);
+  await orm
+    .insert(accounts)
+    .values([
+      { orgId, kind: 'treasury' },
+      { orgId, kind: 'usage' },
+      { orgId, kind: 'expired' },
+      ...Array.from({ length: usageStripes - 1 }, (_, index) => ({ orgId, kind: 'usage' as const, stripe: index + 1 })),
+    ]);
+}
+
+/**
+ * The stripe of the organisation's usage account that usage of account `accountId` (a wallet)
+ * credits: stripe `accountId mod usageStripes`, or stripe 0 when the organisation has fewer (as
+ * allot_settle_reservation picks it, migrations/0012_usage_stripes.sql).
+ */
+export async function findUsageAccountFor(orm: Orm, orgId: bigint, accountId: bigint): Promise<Account | undefined> {
+  const [row] = await orm
+    .select()
+    .from(accounts)
+    .where(and(eq(accounts.orgId, orgId), eq(accounts.kind, 'usage'), sql`${accounts.memberId} IS NULL`))
+    .orderBy(desc(sql`${accounts.stripe} = ${Number(accountId % BigInt(usageStripes))}`), asc(accounts.stripe))
+    .limit(1);
+  return row;
 }
 
 export async function insertMemberAccounts(orm: Orm, orgId: bigint, memberId: bigint): Promise<void> {
@@ -41,6 +60,7 @@ export async function findAccount(
         eq(accounts.orgId, orgId),
         eq(accounts.kind, kind),
         memberId === null ? sql`${accounts.memberId} IS NULL` : eq(accounts.memberId, memberId),
+        eq(accounts.stripe, 0),
       ),
     )
     .limit(1);

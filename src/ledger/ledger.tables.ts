@@ -20,6 +20,13 @@ export type AccountKind = (typeof accountKinds)[number];
 export const transferCodes = ['issue', 'allocate', 'grant', 'topup', 'usage', 'expire', 'reversal'] as const;
 export type TransferCode = (typeof transferCodes)[number];
 
+/**
+ * An organisation's `usage` account is striped over this many rows (a striped counter): usage debits
+ * credit the stripe of their wallet, so concurrent debits of different wallets do not all queue on
+ * one row lock. Their balances add up to the organisation's usage.
+ */
+export const usageStripes = 16;
+
 /** The most tokens one transfer may move (1e12); also the column CHECK. */
 export const transferTokensMax = 1_000_000_000_000n;
 
@@ -40,17 +47,20 @@ export const accounts = pgTable(
      * What the member may still reserve or move is `balance - held` (their *available*).
      */
     held: bigint({ mode: 'bigint' }).notNull().default(sql`0`),
+    /** Which stripe of the organisation's `usage` account this is (0 to usageStripes - 1); 0 for every other account. */
+    stripe: smallint().notNull().default(0),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),
-    unique('accounts_org_kind_member_key').on(t.orgId, t.kind, t.memberId).nullsNotDistinct(),
+    unique('accounts_org_kind_member_key').on(t.orgId, t.kind, t.memberId, t.stripe).nullsNotDistinct(),
     foreignKey({ columns: [t.orgId, t.memberId], foreignColumns: [members.orgId, members.id] }),
     check('accounts_kind', sql`${t.kind} IN ('treasury', 'budget', 'wallet', 'usage', 'expired')`),
     check('accounts_owner', sql`(${t.kind} IN ('budget', 'wallet')) = (${t.memberId} IS NOT NULL)`),
     // Only the treasury issues tokens, and only a wallet may be overdrawn (by metered usage, checked
     // in allot_post); every other account can never be below zero.
     check('accounts_no_overdraft', sql`${t.kind} IN ('treasury', 'wallet') OR ${t.balance} >= 0`),
+    check('accounts_stripe', sql`${t.stripe} = 0 OR (${t.kind} = 'usage' AND ${t.stripe} BETWEEN 1 AND 15)`),
     check('accounts_held', sql`${t.held} >= 0 AND (${t.kind} = 'wallet' OR ${t.held} = 0)`),
   ],
 );

@@ -318,7 +318,8 @@ export async function debitUsage(
   inTransaction = false,
 ): Promise<Result<Posted, UsageDebitFailure>> {
   const wallet = await requireAccount(orm, input.orgId, 'wallet', input.memberId);
-  const usage = await requireAccount(orm, input.orgId, 'usage', null);
+  const usage = await ledgerRepo.findUsageAccountFor(orm, input.orgId, wallet.id);
+  if (!usage) throw new Error(`organisation ${input.orgId} has no usage account`);
   const outcome = await post(
     orm,
     {

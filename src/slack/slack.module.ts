@@ -108,6 +108,7 @@ export function createSlackModule(deps: AppDeps): AppModule | null {
       await work.drain();
       await Promise.all([pruning, keyCheck]);
     },
+    idle: () => work.drain(),
   };
 }
 

@@ -284,7 +284,9 @@ async function postBatch(
   },
 ): Promise<{ unpriced: Set<string>; debits: WalletDebit[] }> {
   const { orgId, results } = input;
-  const usageAccount = await ledgerRepo.findAccount(ctx.db.orm, orgId, 'usage', null);
+  // The batch credits one stripe of the usage account: its first wallet's, so concurrent batches
+  // spread over the stripes.
+  const usageAccount = await ledgerRepo.findUsageAccountFor(ctx.db.orm, orgId, input.batch[0]?.walletId ?? 0n);
   if (!usageAccount) throw new Error(`organisation ${orgId} has no usage account`);
   const outcome = await withRetries(() =>
     ctx.db.orm.transaction(async (tx) => {

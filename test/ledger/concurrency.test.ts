@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database, queryRows } from '../../src/db/client';
-import { findAccount } from '../../src/ledger/ledger.repository';
+import { findAccount, findUsageAccountFor } from '../../src/ledger/ledger.repository';
 import { auditLedger, debitUsage, getBalances, grantTokens, issueBudget } from '../../src/ledger/ledger.usecases';
 import { reverseTransfer } from '../../src/ledger/reversal.usecases';
 import { type Actor, operatorActor } from '../../src/lib/context';
@@ -140,9 +140,11 @@ const realMix: Operation = async (db, scenario, serial) => {
     const key = `usage-${serial}`;
     const result = await debitUsage(db.orm, { orgId, memberId, amount, idempotencyKey: key, body: { key, amount } });
     if (!result.ok) throw new Error(`usage refused: ${result.failure}`);
+    const wallet = scenario.walletOf.get(memberId)!;
     scenario.acknowledged.set(result.value.transferIds[0]!, {
-      debit: scenario.walletOf.get(memberId)!,
-      credit: scenario.usage,
+      debit: wallet,
+      // Usage credits the wallet's stripe of the usage account.
+      credit: (await findUsageAccountFor(db.orm, orgId, wallet))!.id,
       amount,
     });
   } else {

@@ -4,7 +4,7 @@ import { createDatabase, type Database, queryRows } from '../../src/db/client';
 import { parseAmount } from '../../src/ledger/amount.models';
 import { expireDueLots } from '../../src/ledger/expiry.usecases';
 import { hashOperation } from '../../src/ledger/ledger.models';
-import { findAccount } from '../../src/ledger/ledger.repository';
+import { findAccount, findUsageAccountFor } from '../../src/ledger/ledger.repository';
 import { transferTokensMax } from '../../src/ledger/ledger.tables';
 import {
   auditLedger,
@@ -107,12 +107,15 @@ it(`a seeded random sequence of ${operationsCount} ledger operations matches a s
   const missingId = 987_654_321n;
 
   const treasury = (await findAccount(orm, orgId, 'treasury'))!.id;
-  const usage = (await findAccount(orm, orgId, 'usage'))!.id;
+  const usageStripeRows = await queryRows<{ id: string }>(
+    orm,
+    sql`select id::text from accounts where org_id = ${orgId.toString()}::bigint and kind = 'usage'`,
+  );
   const walletOf = new Map<bigint, bigint>();
   const budgetOf = new Map<bigint, bigint>();
   const kindOf = new Map<bigint, string>([
     [treasury, 'treasury'],
-    [usage, 'usage'],
+    ...usageStripeRows.map((row) => [BigInt(row.id), 'usage'] as [bigint, string]),
     [(await findAccount(orm, orgId, 'expired'))!.id, 'expired'],
   ]);
   for (const member of [admin, ...managers, ...people, bot, gone]) {
@@ -287,7 +290,9 @@ it(`a seeded random sequence of ${operationsCount} ledger operations matches a s
         const result = await debitUsage(orm, input);
         expectOutcome(result, 'ok');
         if (result.ok) {
-          record(result.value.transferIds, 'usage', [[walletOf.get(person.id)!, usage]], amount);
+          const wallet = walletOf.get(person.id)!;
+          const usage = (await findUsageAccountFor(orm, orgId, wallet))!.id;
+          record(result.value.transferIds, 'usage', [[wallet, usage]], amount);
           replayable.push({
             run: () => debitUsage(orm, input),
             conflicting: () =>

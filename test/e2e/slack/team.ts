@@ -64,11 +64,16 @@ export function everythingSent(h: SlackHarness): string {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Waits until Allot has no Slack work in flight (replies, DMs) by watching the fake go quiet. */
-export async function settle(h: SlackHarness, quietMs = 150) {
+/**
+ * Waits until Allot has no Slack work in flight (replies, DMs): its work queue is drained and the fake
+ * has heard nothing new for `quietMs`. Waiting on the queue, not on a quiet interval alone, holds
+ * however slowly a loaded machine runs the work.
+ */
+export async function settle(h: SlackHarness, quietMs = 100) {
   let count = -1;
   while (count !== h.slack.calls.length + h.slack.responses.length) {
     count = h.slack.calls.length + h.slack.responses.length;
+    await h.allot.idle();
     await sleep(quietMs);
   }
 }
