@@ -17,29 +17,38 @@ export interface ExpiryRefusal {
 
 /** An expiry in the past: nothing was changed; a later date or a number of days instead. */
 export function expiryPastLines(refused: ExpiryRefusal | undefined): Line[] {
-  return [
-    [
-      'That expiry',
-      refused ? ` (${dayLabel(refused.day)})` : '',
-      ' has already passed, so nothing was changed. End the command with a later date, like ',
-      { code: `expires ${refused?.suggestion ?? '2027-06-30'}` },
-      ', or a number of days, like ',
-      { code: 'for 90d' },
-      '.',
-    ],
-  ];
+  return refusedExpiryLines(refused, {
+    why: 'has already passed',
+    instead: 'a later date, like ',
+    fallback: '2027-06-30',
+    days: 'a number of days, like ',
+    example: 'for 90d',
+  });
 }
 
 /** An expiry more than five years ahead: nothing was changed; the latest date allowed, or fewer days. */
 export function expiryTooFarLines(refused: ExpiryRefusal | undefined): Line[] {
+  return refusedExpiryLines(refused, {
+    why: 'is more than 5 years ahead',
+    instead: 'a date up to ',
+    fallback: 'in 5 years',
+    days: 'fewer days, like ',
+    example: 'for 365d',
+  });
+}
+
+function refusedExpiryLines(
+  refused: ExpiryRefusal | undefined,
+  words: { why: string; instead: string; fallback: string; days: string; example: string },
+): Line[] {
   return [
     [
       'That expiry',
       refused ? ` (${dayLabel(refused.day)})` : '',
-      ' is more than 5 years ahead, so nothing was changed. End the command with a date up to ',
-      { code: `expires ${refused?.suggestion ?? 'in 5 years'}` },
-      ', or fewer days, like ',
-      { code: 'for 365d' },
+      ` ${words.why}, so nothing was changed. End the command with ${words.instead}`,
+      { code: `expires ${refused?.suggestion ?? words.fallback}` },
+      `, or ${words.days}`,
+      { code: words.example },
       '.',
     ],
   ];
