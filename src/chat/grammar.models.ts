@@ -186,22 +186,10 @@ function parseTokens(tokens: CommandToken[]): GrammarResult {
         },
       };
     }
-    case 'approve': {
-      const tail = takeExpiryTail(rest);
-      if (!tail.ok) return refuse(tail.problem, usages['tokens-approve']);
-      const requestId = readRequestId(tail.rest[0]);
-      if (requestId === undefined || tail.rest.length > 1)
-        return refuse('Give the request number, then the expiry if you want one.', usages['tokens-approve']);
-      return {
-        ok: true,
-        command: { name: 'tokens-approve', requestId, ...(tail.expiry ? { expiry: tail.expiry } : {}) },
-      };
-    }
-    case 'default-expiry': {
-      const read = readDefaultExpiry(rest);
-      if (!read.ok) return refuse(read.problem, usages['tokens-default-expiry']);
-      return { ok: true, command: { name: 'tokens-default-expiry', days: read.days } };
-    }
+    case 'approve':
+      return parseApprove(rest);
+    case 'default-expiry':
+      return parseDefaultExpiry(rest);
     case 'digest':
       return parseDigest(rest);
     case 'allowance':
@@ -222,6 +210,23 @@ function parseTokens(tokens: CommandToken[]): GrammarResult {
       return refuse(`I don't know “/tokens ${wordText(first)}”.`, 'Type /tokens help to see what I can do.');
     }
   }
+}
+
+/** `/tokens approve <request> [expiry]`. */
+function parseApprove(tokens: CommandToken[]): GrammarResult {
+  const tail = takeExpiryTail(tokens);
+  if (!tail.ok) return refuse(tail.problem, usages['tokens-approve']);
+  const requestId = readRequestId(tail.rest[0]);
+  if (requestId === undefined || tail.rest.length > 1)
+    return refuse('Give the request number, then the expiry if you want one.', usages['tokens-approve']);
+  return { ok: true, command: { name: 'tokens-approve', requestId, ...(tail.expiry ? { expiry: tail.expiry } : {}) } };
+}
+
+/** `/tokens default-expiry [90d | none]`. */
+function parseDefaultExpiry(tokens: CommandToken[]): GrammarResult {
+  const read = readDefaultExpiry(tokens);
+  if (!read.ok) return refuse(read.problem, usages['tokens-default-expiry']);
+  return { ok: true, command: { name: 'tokens-default-expiry', days: read.days } };
 }
 
 function wordText(token: CommandToken | undefined): string {

@@ -3,7 +3,7 @@ import type { Actor, Ctx } from '../lib/context';
 import { actorMemberId } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
 import type { ExpiryInput } from '../lib/expiry.models';
-import { fail, ok, type Result } from '../lib/result';
+import { type Failure, fail, ok, type Result } from '../lib/result';
 import type { Member } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 import { grantSource, isActiveAdmin, mayHoldBudget } from '../members/roles.models';
@@ -145,6 +145,23 @@ export interface Granted extends Posted {
   expiry: ResolvedExpiry;
 }
 
+/** Why one of the people named cannot receive a grant (the first, in the order named); undefined when all can. */
+async function refuseRecipients(
+  ctx: Ctx,
+  orgId: bigint,
+  recipientIds: bigint[],
+): Promise<Failure<'recipient_not_found' | 'recipient_is_bot' | 'recipient_inactive'> | undefined> {
+  const recipients = await membersRepo.findMembers(ctx.db.orm, orgId, recipientIds);
+  const byId = new Map(recipients.map((member) => [member.id, member]));
+  for (const id of recipientIds) {
+    const member = byId.get(id);
+    if (!member) return fail('recipient_not_found', { memberId: id });
+    if (member.isBot) return fail('recipient_is_bot', { memberId: id, name: member.displayName });
+    if (!member.isActive) return fail('recipient_inactive', { memberId: id, name: member.displayName });
+  }
+  return undefined;
+}
+
 /**
  * Grants `amount` to each recipient, all or nothing. `expiry` (as typed; default: the organisation's)
  * says when each recipient's lot expires, in that recipient's zone.
@@ -172,14 +189,8 @@ export async function grantTokens(
   );
   if (fundedFrom === null) return fail('not_a_manager');
   const fromTreasury = fundedFrom === 'treasury';
-  const recipients = await membersRepo.findMembers(ctx.db.orm, input.orgId, recipientIds);
-  const byId = new Map(recipients.map((member) => [member.id, member]));
-  for (const id of recipientIds) {
-    const member = byId.get(id);
-    if (!member) return fail('recipient_not_found', { memberId: id });
-    if (member.isBot) return fail('recipient_is_bot', { memberId: id, name: member.displayName });
-    if (!member.isActive) return fail('recipient_inactive', { memberId: id, name: member.displayName });
-  }
+  const refused = await refuseRecipients(ctx, input.orgId, recipientIds);
+  if (refused) return refused;
   const total = input.amount * BigInt(recipientIds.length);
   const source = fromTreasury
     ? await requireAccount(ctx.db.orm, input.orgId, 'treasury', null)
@@ -196,18 +207,11 @@ export async function grantTokens(
   });
   if (!expiry.ok) return expiry;
   const memo = cleanMemo(input.memo);
-  const body = {
-    code: 'grant',
-    from: source.id,
-    to: recipientIds,
-    amount: input.amount,
-    memo,
-    ...expiryBody(expiry.value),
-  };
+  const body = { code: 'grant', from: source.id, to: recipientIds, amount: input.amount, memo };
   const outcome = await post(ctx.db.orm, {
     orgId: input.orgId,
     idempotencyKey: input.idempotencyKey,
-    requestHash: hashOperation(body),
+    requestHash: hashOperation({ ...body, ...expiryBody(expiry.value) }),
     code: 'grant',
     legs: recipientIds.map((id) => {
       const wallet = walletByMember.get(id);
