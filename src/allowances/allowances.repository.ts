@@ -51,6 +51,8 @@ export async function insertRule(
     amount: bigint;
     period: AllowancePeriod;
     rolloverCapTokens: bigint | null;
+    expiresAfterDays?: number | null;
+    endsOn?: string | null;
     at: Date;
   },
 ): Promise<AllowanceRule> {
@@ -63,6 +65,8 @@ export async function insertRule(
       amount: input.amount,
       period: input.period,
       rolloverCapTokens: input.rolloverCapTokens,
+      expiresAfterDays: input.expiresAfterDays ?? null,
+      endsOn: input.endsOn ?? null,
       createdAt: input.at,
     })
     .returning();

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, check, date, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { organisations } from '../members/members.tables';
 
 export const allowancePeriods = ['weekly', 'monthly'] as const;
@@ -23,9 +23,16 @@ export const allowanceRules = pgTable(
     period: text({ enum: allowancePeriods }).notNull(),
     /**
      * Most unused allowance carried into the next period; the rest of the unused allowance moves to
-     * `expired`. NULL carries everything over. Bonus grants never expire.
+     * `expired`. NULL carries everything over.
      */
     rolloverCapTokens: bigint({ mode: 'bigint' }),
+    /** Each period's tokens expire this many days after the period starts (end of that local day), instead of rolling over. */
+    expiresAfterDays: integer(),
+    /**
+     * The last local day of the rule: no period starting after it is issued, and every token it issued
+     * expires at the end of that day (in each member's zone) at the latest.
+     */
+    endsOn: date({ mode: 'string' }),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     removedAt: timestamp({ withTimezone: true }),
   },
@@ -35,5 +42,9 @@ export const allowanceRules = pgTable(
     check('allowance_rules_target', sql`(${t.role} IS NULL) <> (${t.memberId} IS NULL)`),
     check('allowance_rules_amount', sql`${t.amount} BETWEEN 1 AND 1000000000000`),
     check('allowance_rules_cap', sql`${t.rolloverCapTokens} IS NULL OR ${t.rolloverCapTokens} >= 0`),
+    check(
+      'allowance_rules_expiry',
+      sql`(${t.expiresAfterDays} IS NULL OR (${t.expiresAfterDays} BETWEEN 1 AND 1830 AND ${t.endsOn} IS NULL))`,
+    ),
   ],
 );

@@ -4,20 +4,30 @@ import { findAccount } from '../ledger/ledger.repository';
 import { transferTokensMax } from '../ledger/ledger.tables';
 import { getBalances, post } from '../ledger/ledger.usecases';
 import type { Actor, Ctx } from '../lib/context';
+import type { ExpiryInput } from '../lib/expiry.models';
 import { localDate, nextPeriodStart, periodStart } from '../lib/periods.models';
 import { fail, ok, type Result } from '../lib/result';
 import type { Member, Organisation } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 import { isAdminActor } from '../members/members.usecases';
+import { type AllowanceExpiryFailure, allowanceExpiryOf, allowanceLotTerms } from './allowances.models';
 import type { AllowanceRule, AllowanceTarget } from './allowances.repository';
 import * as repo from './allowances.repository';
 import type { AllowancePeriod } from './allowances.tables';
 
 const periodKind = { weekly: 'week', monthly: 'month' } as const;
 
-export type SetAllowanceFailure = 'not_an_admin' | 'amount_invalid' | 'member_not_found' | 'cap_invalid';
+export type SetAllowanceFailure =
+  | 'not_an_admin'
+  | 'amount_invalid'
+  | 'member_not_found'
+  | 'cap_invalid'
+  | AllowanceExpiryFailure;
 
-/** Sets (or replaces) the recurring allowance of a role or of one member. */
+/**
+ * Sets (or replaces) the recurring allowance of a role or of one member. `expiry` (allowances.models.ts):
+ * a number of days after which each period's tokens expire, or the rule's last day.
+ */
 export async function setAllowance(
   ctx: Ctx,
   input: {
@@ -27,6 +37,7 @@ export async function setAllowance(
     amount: bigint;
     period: AllowancePeriod;
     rolloverCapTokens: bigint | null;
+    expiry?: ExpiryInput;
   },
 ): Promise<Result<AllowanceRule, SetAllowanceFailure>> {
   if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
@@ -41,9 +52,16 @@ export async function setAllowance(
     return fail('member_not_found');
   }
   const now = ctx.clock.now();
+  const organisation = await membersRepo.findOrganisationById(ctx.db.orm, input.orgId);
+  const expiry = allowanceExpiryOf(input.expiry, {
+    rolloverCapTokens: input.rolloverCapTokens,
+    now,
+    timeZone: organisation?.timeZone ?? 'UTC',
+  });
+  if (!expiry.ok) return expiry;
   const rule = await ctx.db.orm.transaction(async (tx) => {
     await repo.retireRules(tx, input.orgId, input.target, now);
-    const created = await repo.insertRule(tx, { ...input, at: now });
+    const created = await repo.insertRule(tx, { ...input, ...expiry.value, at: now });
     await membersRepo.insertActorAudit(tx, {
       orgId: input.orgId,
       actor: input.actor,
@@ -54,6 +72,7 @@ export async function setAllowance(
         amount: input.amount,
         period: input.period,
         cap: input.rolloverCapTokens,
+        ...expiry.value,
       },
       at: now,
     });
@@ -128,6 +147,8 @@ export async function issueDueAllowances(ctx: Ctx, input: { orgId: bigint }): Pr
     if (!rule) continue;
     const zone = memberZone(member, organisation);
     const start = periodStart(periodKind[rule.period], zone, now);
+    // A rule with an end date issues nothing for a period that starts after it.
+    if (!allowanceLotTerms(rule, { start, timeZone: zone }).issue) continue;
     const end = nextPeriodStart(periodKind[rule.period], zone, now);
     due.push({ member, rule, start, end, zone, idempotencyKey: allowanceKey(rule, member, start, zone) });
   }
@@ -167,6 +188,9 @@ async function issueAllowance(ctx: Ctx, orgId: bigint, item: DueAllowance): Prom
   const balances = await getBalances(ctx.db.orm, orgId, item.member.id);
   const treasury = await findAccount(ctx.db.orm, orgId, 'treasury');
   if (!balances || !treasury) throw new Error(`accounts missing for member ${item.member.id}`);
+  // A rule with an expiry gives its lot that expiry and no rollover (allowances.models.ts).
+  const terms = allowanceLotTerms(item.rule, { start: item.start, end: item.end, timeZone: item.zone });
+  const expiresAt = terms.issue && terms.expiresAt ? terms.expiresAt : undefined;
   const result = await post(ctx.db.orm, {
     orgId,
     idempotencyKey: item.idempotencyKey,
@@ -177,8 +201,8 @@ async function issueAllowance(ctx: Ctx, orgId: bigint, item: DueAllowance): Prom
     platform: 'system',
     memo: `${item.rule.period} allowance from ${localDate(item.start, item.zone)}`,
     reversesTransferId: null,
-    lotExpiresAt: [item.end],
-    rolloverTokens: item.rule.rolloverCapTokens ?? transferTokensMax,
+    lotExpiresAt: [expiresAt ?? item.end],
+    rolloverTokens: expiresAt ? null : (item.rule.rolloverCapTokens ?? transferTokensMax),
   });
   if (result.status !== 'ok' && result.status !== 'exists') throw new Error(`allocate: ${result.status}`);
   return result.status === 'ok';

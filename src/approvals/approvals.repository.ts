@@ -141,6 +141,16 @@ export async function listPendingForApprover(
 }
 
 /** Marks pending requests past their expiry as expired, at most `limit` of them, and returns them. */
+/** An organisation's pending requests, oldest first, at most `limit` (the CLI's `request list`). */
+export async function listPendingRequests(orm: Orm, input: { orgId: bigint; limit: number }): Promise<TopUpRequest[]> {
+  return orm
+    .select()
+    .from(topUpRequests)
+    .where(and(eq(topUpRequests.orgId, input.orgId), eq(topUpRequests.state, 'pending')))
+    .orderBy(asc(topUpRequests.id))
+    .limit(Math.min(input.limit, requestsListMax));
+}
+
 export async function expireDueRequests(
   orm: Orm,
   input: { now: Date; limit: number; orgId?: bigint },

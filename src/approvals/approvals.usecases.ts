@@ -1,8 +1,12 @@
+import type { Orm } from '../db/client';
+import { type ExpiryFailure, type ResolvedExpiry, resolveExpiry } from '../ledger/expiry-terms.usecases';
 import { cleanMemo, isValidAmount } from '../ledger/ledger.models';
 import * as ledgerRepo from '../ledger/ledger.repository';
 import { topUp } from '../ledger/ledger.usecases';
-import { type Ctx, type Platform, platforms } from '../lib/context';
+import type { Clock } from '../lib/clock';
+import { type Actor, type Ctx, operatorActor, type Platform, platforms } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
+import type { ExpiryInput } from '../lib/expiry.models';
 import { type Failure, fail, ok, type Result } from '../lib/result';
 import type { Member } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
@@ -21,6 +25,9 @@ export interface RequestActor {
   memberId: bigint;
   platform: string;
 }
+
+/** Who decides a request: a member, or an operator at the `allot` CLI, who decides as an admin does. */
+export type DecidingActor = RequestActor | { operator: true };
 
 // ---------------------------------------------------------------------------------------------
 // request
@@ -126,6 +133,7 @@ export type DecideFailure =
   | 'request_already_decided'
   | 'request_expired'
   | 'requester_inactive'
+  | ExpiryFailure
   | 'exceeds_budget';
 
 export interface Decided {
@@ -133,6 +141,8 @@ export interface Decided {
   /** The top-up transfer of an approval. */
   transferId: bigint | null;
   fundedFrom: 'budget' | 'treasury' | null;
+  /** When the approved tokens expire (an approval only). */
+  expiry: ResolvedExpiry | null;
 }
 
 class RollbackWith extends Error {
@@ -141,25 +151,37 @@ class RollbackWith extends Error {
   }
 }
 
+/** A decision on a request; `note`: the reason of a denial; `expiry`: of an approval's tokens. */
+export interface DecideInput {
+  orgId: bigint;
+  actor: DecidingActor;
+  requestId: bigint;
+  decision: 'approve' | 'deny';
+  note?: string;
+  expiry?: ExpiryInput;
+}
+
 /**
  * Approves or denies a pending request. The conditional update `WHERE state = 'pending'` and the top-up
  * run in one transaction, and the top-up's key comes from the request id, so racing clicks produce
  * exactly one outcome and at most one transfer. An approval the approver's budget cannot pay is refused
  * and leaves the request pending. Failures of `request_already_decided` carry the outcome and who decided.
+ * `expiry` (an approval; as typed, default: the organisation's) says when the requester's tokens expire,
+ * in their zone; one in the past or too far ahead is refused and leaves the request pending.
  */
-export async function decideRequest(
-  ctx: Ctx,
-  input: { orgId: bigint; actor: RequestActor; requestId: bigint; decision: 'approve' | 'deny'; note?: string },
-): Promise<Result<Decided, DecideFailure>> {
-  const actor = await membersRepo.findMember(ctx.db.orm, input.orgId, input.actor.memberId);
+export async function decideRequest(ctx: Ctx, input: DecideInput): Promise<Result<Decided, DecideFailure>> {
+  const operator = 'operator' in input.actor;
+  const actor =
+    'operator' in input.actor ? undefined : await membersRepo.findMember(ctx.db.orm, input.orgId, input.actor.memberId);
+  const platform = 'operator' in input.actor ? 'cli' : input.actor.platform;
   return withRetries(async () => {
     try {
       return await ctx.db.orm.transaction(async (tx): Promise<Result<Decided, DecideFailure>> => {
         const request = await approvalsRepo.findRequest(tx, input.orgId, input.requestId);
         if (!request) return fail('request_not_found');
-        const isAdmin = isActiveAdmin(actor);
+        const isAdmin = operator || isActiveAdmin(actor);
         const isApprover = actor?.isActive && request.approverId === actor.id;
-        if (!actor || actor.id === request.requesterId || !(isAdmin || isApprover)) {
+        if (!operator && (!actor || actor.id === request.requesterId || !(isAdmin || isApprover))) {
           return fail('not_the_approver', { approverId: request.approverId });
         }
         if (request.state !== 'pending') return alreadyClosed(request);
@@ -167,17 +189,17 @@ export async function decideRequest(
         // A request past its time is refused here but closed only by expireRequests, which also tells
         // the requester and edits the approval messages: one writer for the 'expired' state.
         if (request.expiresAt.getTime() <= now.getTime()) return fail('request_expired', { request });
-        if (input.decision === 'approve') {
-          // Deactivated since asking: they receive nothing. The request stays pending for a denial.
-          const requester = await membersRepo.findMember(tx, input.orgId, request.requesterId);
-          if (!requester?.isActive) return fail('requester_inactive', { request });
-        }
+        const expiry =
+          input.decision === 'approve'
+            ? await prepareApproval(tx, ctx.clock, { orgId: input.orgId, request, expiry: input.expiry })
+            : null;
+        if (expiry && !expiry.ok) return expiry;
         const closed = await approvalsRepo.closePendingRequest(tx, {
           orgId: input.orgId,
           requestId: request.id,
           state: input.decision === 'approve' ? 'approved' : 'denied',
           decidedAt: now,
-          decidedById: actor.id,
+          decidedById: actor?.id ?? null,
           decisionNote: input.decision === 'deny' ? cleanMemo(input.note) || null : null,
         });
         if (!closed) {
@@ -190,38 +212,84 @@ export async function decideRequest(
         let result = closed;
         if (input.decision === 'approve') {
           fundedFrom = isAdmin ? 'treasury' : 'budget';
-          const topped = await topUp(tx, {
+          const payer = isAdmin ? null : (actor ?? null);
+          transferId = await payApproval(tx, {
             orgId: input.orgId,
-            actor: { kind: 'member', memberId: actor.id, platform: platformOf(input.actor.platform) },
-            fromMemberId: isAdmin ? null : actor.id,
-            toMemberId: request.requesterId,
-            amount: request.amount,
-            memo: request.reason ? `top-up request ${request.id}: ${request.reason}` : `top-up request ${request.id}`,
-            idempotencyKey: topUpKeyForRequest(request.id),
+            request,
+            actor,
+            payer,
+            platform,
+            expiry: expiry?.value,
           });
-          if (!topped.ok) {
-            const budget = isAdmin ? null : await ledgerRepo.findAccount(tx, input.orgId, 'budget', actor.id);
-            throw new RollbackWith(fail('exceeds_budget', { budget: budget?.balance, amount: request.amount }));
-          }
-          transferId = topped.value.transferIds[0] ?? null;
           if (transferId !== null)
             result = await approvalsRepo.setRequestTransfer(tx, input.orgId, request.id, transferId);
         }
         await membersRepo.insertAudit(tx, {
           orgId: input.orgId,
-          actorMemberId: actor.id,
-          platform: input.actor.platform,
+          actorMemberId: actor?.id ?? null,
+          platform,
           action: input.decision === 'approve' ? 'topup_request.approve' : 'topup_request.deny',
           details: { requestId: request.id, transferId, note: result.decisionNote },
           at: now,
         });
-        return ok({ request: result, transferId, fundedFrom });
+        return ok({ request: result, transferId, fundedFrom, expiry: expiry?.value ?? null });
       });
     } catch (error) {
       if (error instanceof RollbackWith) return error.failure;
       throw error;
     }
   });
+}
+
+/**
+ * What an approval needs before the request closes: a requester still active (one deactivated since
+ * asking receives nothing; the request stays pending for a denial), and the expiry of their tokens.
+ */
+async function prepareApproval(
+  tx: Orm,
+  clock: Clock,
+  input: { orgId: bigint; request: TopUpRequest; expiry?: ExpiryInput },
+): Promise<Result<ResolvedExpiry, 'requester_inactive' | ExpiryFailure>> {
+  const requester = await membersRepo.findMember(tx, input.orgId, input.request.requesterId);
+  if (!requester?.isActive) return fail('requester_inactive', { request: input.request });
+  return resolveExpiry(tx, clock, { orgId: input.orgId, memberIds: [input.request.requesterId], expiry: input.expiry });
+}
+
+/**
+ * Pays an approved request: the top-up from `payer`'s budget (null: the treasury), keyed by the request.
+ * A budget that cannot pay rolls the whole decision back (RollbackWith exceeds_budget). The transfer id.
+ */
+async function payApproval(
+  tx: Orm,
+  input: {
+    orgId: bigint;
+    request: TopUpRequest;
+    /** Who decided; undefined for an operator at the CLI. */
+    actor: Member | undefined;
+    payer: Member | null;
+    platform: string;
+    expiry: ResolvedExpiry | undefined;
+  },
+): Promise<bigint | null> {
+  const { request } = input;
+  const by: Actor = input.actor
+    ? { kind: 'member', memberId: input.actor.id, platform: platformOf(input.platform) }
+    : operatorActor;
+  const topped = await topUp(tx, {
+    orgId: input.orgId,
+    actor: by,
+    fromMemberId: input.payer?.id ?? null,
+    toMemberId: request.requesterId,
+    amount: request.amount,
+    memo: request.reason ? `top-up request ${request.id}: ${request.reason}` : `top-up request ${request.id}`,
+    idempotencyKey: topUpKeyForRequest(request.id),
+    expiry: input.expiry,
+  });
+  if (!topped.ok) {
+    const budget = input.payer ? await ledgerRepo.findAccount(tx, input.orgId, 'budget', input.payer.id) : null;
+    throw new RollbackWith(fail('exceeds_budget', { budget: budget?.balance, amount: request.amount }));
+  }
+  return topped.value.transferIds[0] ?? null;
 }
 
 function alreadyClosed(request: TopUpRequest): Failure<DecideFailure> {

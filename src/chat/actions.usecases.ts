@@ -2,6 +2,7 @@ import type { TopUpRequest } from '../approvals/approvals.repository';
 import * as approvalsRepo from '../approvals/approvals.repository';
 import { cancelRequest, decideRequest, expireRequests } from '../approvals/approvals.usecases';
 import { getBalances } from '../ledger/ledger.usecases';
+import type { ExpiryInput } from '../lib/expiry.models';
 import * as membersRepo from '../members/members.repository';
 import type { ChatMessage } from '../notify/message.models';
 import type { SendOutcome } from '../notify/notifier';
@@ -9,7 +10,7 @@ import type { ChatDeps, ChatOutcome, DeliveryReport, RunActionInput } from './ch
 import { dashboardLinkActionId } from './dashboard.replies';
 import { dashboardLinkOutcome } from './dashboard.usecases';
 import { decideOperation } from './operations.usecases';
-import { deliver, refusal, withDeliveryProblems } from './outcomes.usecases';
+import { deliver, expiryRefusalOf, refusal, withDeliveryProblems } from './outcomes.usecases';
 import {
   actionIds,
   approvalCard,
@@ -65,11 +66,31 @@ async function cardFor(deps: ChatDeps, request: TopUpRequest): Promise<ChatMessa
   return approvalCard({ request, requester, decidedBy: await nameOf(deps, request.orgId, request.decidedById) });
 }
 
+/**
+ * `/tokens approve <request> [expiry]`: the Approve button with an expiry typed (the button itself uses
+ * the organisation's default): the same verb, checks, edits of the approval messages and notices.
+ */
+export async function approveWithExpiry(
+  deps: ChatDeps,
+  input: Omit<RunActionInput, 'actionId' | 'value'>,
+  requestId: bigint,
+  expiry: ExpiryInput | undefined,
+): Promise<ChatOutcome> {
+  return decide(
+    deps,
+    { ...input, actionId: actionIds.approve, value: requestId.toString() },
+    requestId,
+    'approve',
+    expiry,
+  );
+}
+
 async function decide(
   deps: ChatDeps,
   input: RunActionInput,
   requestId: bigint,
   decision: 'approve' | 'deny',
+  expiry?: ExpiryInput,
 ): Promise<ChatOutcome> {
   const orgId = input.org.id;
   const decided = await decideRequest(deps.ctx, {
@@ -78,6 +99,7 @@ async function decide(
     requestId,
     decision,
     note: input.note,
+    expiry,
   });
   if (!decided.ok) {
     // Each code's details are typed (src/lib/failures.ts); `in` picks the codes that carry a field.
@@ -88,6 +110,7 @@ async function decide(
       decidedBy: request ? await nameOf(deps, orgId, request.decidedById) : null,
       budget: detail && 'budget' in detail ? (detail.budget ?? undefined) : undefined,
       total: detail && 'amount' in detail ? detail.amount : undefined,
+      expiry: expiryRefusalOf(decided),
     });
     return request ? { ...outcome, card: await cardFor(deps, request) } : outcome;
   }
@@ -97,13 +120,14 @@ async function decide(
   const requester = (await nameOf(deps, orgId, request.requesterId))!;
   const balance =
     decision === 'approve' ? (await getBalances(deps.ctx.db.orm, orgId, request.requesterId))?.wallet : undefined;
-  const notice = decisionNotice({ request, decidedBy: refOf(input.actor), balance });
+  const validUntil = decided.value.expiry?.validUntil ?? null;
+  const notice = decisionNotice({ request, decidedBy: refOf(input.actor), balance, validUntil });
   deliveries.push(await deliver(deps, input.platform, orgId, request.requesterId, 'decision_notice', notice));
   const budgetBalance =
     decision === 'approve' && decided.value.fundedFrom === 'budget'
       ? ((await getBalances(deps.ctx.db.orm, orgId, input.actor.id))?.budget ?? null)
       : null;
-  const reply = decisionConfirmation({ request, requester, budgetBalance });
+  const reply = decisionConfirmation({ request, requester, budgetBalance, validUntil });
   return {
     ok: true,
     reply: withDeliveryProblems(

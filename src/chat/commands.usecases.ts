@@ -9,6 +9,7 @@ import { recordInboundDelivery } from './chat.repository';
 import type { CommandRun } from './commands/command.models';
 import { dispatchCommand } from './commands/commands.table';
 import { openDashboardAction } from './dashboard.replies';
+import { isNextExpiryBlock } from './expiry.replies';
 import { normaliseCommandName, type ParsedCommand, parseCommand } from './grammar.models';
 import { refusal } from './outcomes.usecases';
 import { grammarReply } from './replies.models';
@@ -177,10 +178,12 @@ export async function homeFor(deps: ChatDeps, input: { orgId: bigint; memberId: 
     ? { summary: built.summary, blocks: [{ type: 'actions', actions: [openDashboardAction] }, ...built.blocks] }
     : built;
   // This month's usage by model goes right under the balance, as in /balance.
-  const at = home.blocks.findIndex((block) => block.type === 'fields');
-  if (at < 0) return home;
+  const fields = home.blocks.findIndex((block) => block.type === 'fields');
+  if (fields < 0) return home;
+  // After the balance fields and the next expiry line under them.
+  const at = fields + 1 + (isNextExpiryBlock(home.blocks[fields + 1]) ? 1 : 0);
   const usage = await usageBlocks(deps.ctx, input);
-  return { summary: home.summary, blocks: [...home.blocks.slice(0, at + 1), ...usage, ...home.blocks.slice(at + 1)] };
+  return { summary: home.summary, blocks: [...home.blocks.slice(0, at), ...usage, ...home.blocks.slice(at)] };
 }
 
 /**

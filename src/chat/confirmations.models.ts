@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { grantRecipientsMax, idempotencyKeyLengthMax, memoLengthMax } from '../ledger/ledger.models';
+import { decodeExpiry, type ExpiryInput, encodeExpiry } from '../lib/expiry.models';
 
 // A large grant or budget issue waits for its issuer's Confirm click (src/ledger/ledger.models.ts says
 // how large). The operation travels in the buttons' value, so nothing is stored until it is confirmed:
@@ -19,8 +20,18 @@ export type PendingOperation =
       reason: string;
       /** The idempotency key of the command that asked (its Slack trigger id, its Teams activity id). */
       idempotencyKey: string;
+      /** The expiry typed with the command; absent: the organisation's default when it is posted. */
+      expiry?: ExpiryInput;
     }
-  | { kind: 'budget'; issuerId: bigint; managerId: bigint; amount: bigint; memo: string; idempotencyKey: string };
+  | {
+      kind: 'budget';
+      issuerId: bigint;
+      managerId: bigint;
+      amount: bigint;
+      memo: string;
+      idempotencyKey: string;
+      expiry?: ExpiryInput;
+    };
 
 /** Longest button value both platforms carry back (Slack: 2000 characters; Teams cards hold more). */
 export const pendingOperationValueLengthMax = 2_000;
@@ -34,6 +45,7 @@ const wire = z.discriminatedUnion('kind', [
     amount: id,
     reason: z.string().max(memoLengthMax),
     key: z.string().min(1).max(idempotencyKeyLengthMax),
+    expires: z.string().max(64).optional(),
   }),
   z.object({
     kind: z.literal('budget'),
@@ -42,11 +54,13 @@ const wire = z.discriminatedUnion('kind', [
     amount: id,
     memo: z.string().max(memoLengthMax),
     key: z.string().min(1).max(idempotencyKeyLengthMax),
+    expires: z.string().max(64).optional(),
   }),
 ]);
 
 /** The buttons' value for an operation, or undefined when it would be longer than a button carries. */
 export function encodePendingOperation(operation: PendingOperation): string | undefined {
+  const expires = operation.expiry ? { expires: encodeExpiry(operation.expiry) } : {};
   const value = JSON.stringify(
     operation.kind === 'grant'
       ? {
@@ -56,6 +70,7 @@ export function encodePendingOperation(operation: PendingOperation): string | un
           amount: operation.amount.toString(),
           reason: operation.reason,
           key: operation.idempotencyKey,
+          ...expires,
         }
       : {
           kind: 'budget',
@@ -64,6 +79,7 @@ export function encodePendingOperation(operation: PendingOperation): string | un
           amount: operation.amount.toString(),
           memo: operation.memo,
           key: operation.idempotencyKey,
+          ...expires,
         },
   );
   return value.length > pendingOperationValueLengthMax ? undefined : value;
@@ -81,6 +97,9 @@ export function decodePendingOperation(value: string): PendingOperation | undefi
   const parsed = wire.safeParse(json);
   if (!parsed.success) return undefined;
   const data = parsed.data;
+  const expiry = data.expires === undefined ? undefined : decodeExpiry(data.expires);
+  if (data.expires !== undefined && !expiry) return undefined;
+  const withExpiry = expiry ? { expiry } : {};
   return data.kind === 'grant'
     ? {
         kind: 'grant',
@@ -89,6 +108,7 @@ export function decodePendingOperation(value: string): PendingOperation | undefi
         amount: BigInt(data.amount),
         reason: data.reason,
         idempotencyKey: data.key,
+        ...withExpiry,
       }
     : {
         kind: 'budget',
@@ -97,6 +117,7 @@ export function decodePendingOperation(value: string): PendingOperation | undefi
         amount: BigInt(data.amount),
         memo: data.memo,
         idempotencyKey: data.key,
+        ...withExpiry,
       };
 }
 

@@ -1,5 +1,7 @@
 import { unconfirmedTokensMax } from '../ledger/ledger.models';
 import { getBalances, grantTokens, issueBudget } from '../ledger/ledger.usecases';
+import type { ExpiryInput } from '../lib/expiry.models';
+import { validUntilLabel } from '../lib/expiry.models';
 import type { IdentityPlatform, Member } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 import { grantSource } from '../members/roles.models';
@@ -11,7 +13,7 @@ import {
   operationDecisionKeys,
   type PendingOperation,
 } from './confirmations.models';
-import { deliver, refusal, withDeliveryProblems } from './outcomes.usecases';
+import { deliver, expiryRefusalOf, refusal, withDeliveryProblems } from './outcomes.usecases';
 import {
   budgetIssued,
   budgetNotice,
@@ -31,7 +33,7 @@ import { refOf } from './summary.usecases';
 export async function postGrant(
   deps: ChatDeps,
   by: OperationActor,
-  grant: { recipients: Member[]; amount: bigint; reason: string; idempotencyKey: string },
+  grant: { recipients: Member[]; amount: bigint; reason: string; idempotencyKey: string; expiry?: ExpiryInput },
 ): Promise<ChatOutcome> {
   const { ctx } = deps;
   const { orgId, platform } = by;
@@ -43,6 +45,7 @@ export async function postGrant(
     amount: grant.amount,
     memo: grant.reason,
     idempotencyKey: grant.idempotencyKey,
+    expiry: grant.expiry,
   });
   if (!granted.ok) {
     // Each code's details are typed (src/lib/failures.ts); `in` picks the codes that carry a field.
@@ -54,6 +57,7 @@ export async function postGrant(
       budget: detail && 'budget' in detail ? (detail.budget ?? undefined) : undefined,
       total: detail && 'total' in detail ? detail.total : undefined,
       max: detail && 'max' in detail ? detail.max : undefined,
+      expiry: expiryRefusalOf(granted),
     });
   }
   const reply = grantConfirmation({
@@ -61,13 +65,21 @@ export async function postGrant(
     amountEach: granted.value.amountEach,
     reason: grant.reason,
     budgetBalance: granted.value.budgetBalance,
+    validUntil: granted.value.expiry.validUntil,
   });
   // A redelivered command replays the grant: the recipients were told the first time.
   if (granted.value.replayed) return { ok: true, reply, deliveries: [] };
   const deliveries: DeliveryReport[] = [];
   for (const recipient of recipients) {
     const balance = (await getBalances(ctx.db.orm, orgId, recipient.id))?.wallet ?? 0n;
-    const notice = grantNotice({ granter: refOf(by.actor), amount: grant.amount, reason: grant.reason, balance });
+    const lot = granted.value.expiry.lots.find((l) => l.memberId === recipient.id);
+    const notice = grantNotice({
+      granter: refOf(by.actor),
+      amount: grant.amount,
+      reason: grant.reason,
+      balance,
+      validUntil: lot?.at ? validUntilLabel(lot.at, lot.timeZone) : null,
+    });
     deliveries.push(await deliver(deps, platform, orgId, recipient.id, 'grant_notice', notice));
   }
   return { ok: true, reply: withDeliveryProblems(reply, deliveries, recipients), deliveries };
@@ -77,7 +89,7 @@ export async function postGrant(
 export async function postBudget(
   deps: ChatDeps,
   by: OperationActor,
-  budget: { manager: Member; amount: bigint; memo: string; idempotencyKey: string },
+  budget: { manager: Member; amount: bigint; memo: string; idempotencyKey: string; expiry?: ExpiryInput },
 ): Promise<ChatOutcome> {
   const { orgId, platform } = by;
   const target = budget.manager;
@@ -88,6 +100,7 @@ export async function postBudget(
     amount: budget.amount,
     memo: budget.memo,
     idempotencyKey: budget.idempotencyKey,
+    expiry: budget.expiry,
   });
   if (!issued.ok) {
     // not_a_manager from issueBudget means the target has no manager role.
@@ -102,13 +115,14 @@ export async function postBudget(
         ),
       };
     }
-    return refusal(issued.failure, { person: refOf(target), verb: 'add to budgets' });
+    return refusal(issued.failure, { person: refOf(target), verb: 'add to budgets', expiry: expiryRefusalOf(issued) });
   }
   const reply = budgetIssued({
     manager: refOf(target),
     amount: budget.amount,
     budget: issued.value.budgetBalance,
     memo: budget.memo,
+    validUntil: issued.value.expiry.validUntil,
   });
   if (issued.value.replayed || target.id === by.actor.id) return { ok: true, reply, deliveries: [] };
   const notice = budgetNotice({
@@ -116,6 +130,7 @@ export async function postBudget(
     amount: budget.amount,
     budget: issued.value.budgetBalance,
     memo: budget.memo,
+    validUntil: issued.value.expiry.validUntil,
   });
   const deliveries = [await deliver(deps, platform, orgId, target.id, 'budget_notice', notice)];
   return { ok: true, reply: withDeliveryProblems(reply, deliveries, [target]), deliveries };
@@ -207,6 +222,7 @@ async function postOperation(
       amount: operation.amount,
       memo: operation.memo,
       idempotencyKey: operation.idempotencyKey,
+      expiry: operation.expiry,
     });
   }
   const found = await membersRepo.findMembers(deps.ctx.db.orm, orgId, operation.recipientIds);
@@ -218,5 +234,6 @@ async function postOperation(
     amount: operation.amount,
     reason: operation.reason,
     idempotencyKey: operation.idempotencyKey,
+    expiry: operation.expiry,
   });
 }

@@ -1,7 +1,9 @@
+import type { Failure } from '../lib/result';
 import type { Member } from '../members/members.repository';
 import type { Block, ChatMessage } from '../notify/message.models';
 import type { SendOutcome } from '../notify/notifier';
 import type { ActingPlatform, ChatDeps, ChatOutcome, DeliveryReport } from './chat.models';
+import type { ExpiryRefusal } from './expiry.replies';
 import {
   type ChatFailure,
   deliveryProblemLine,
@@ -17,6 +19,18 @@ import { refOf } from './summary.usecases';
 /** A refused command or click: the failure's words from the one failure → reply table. */
 export function refusal(failure: ChatFailure, detail: FailureContext = {}): ChatOutcome {
   return { ok: false, failure, deliveries: [], reply: failureReply(failure, detail) };
+}
+
+/** The day and suggestion of a refused expiry (`expiry_past`, `expiry_too_far`) for the refusal's words. */
+export function expiryRefusalOf(failure: Failure<string>): ExpiryRefusal | undefined {
+  const detail = failure.detail;
+  if (failure.failure === 'expiry_past' && typeof detail?.day === 'string' && typeof detail.example === 'string') {
+    return { day: detail.day, suggestion: detail.example };
+  }
+  if (failure.failure === 'expiry_too_far' && typeof detail?.day === 'string' && typeof detail.latest === 'string') {
+    return { day: detail.day, suggestion: detail.latest };
+  }
+  return undefined;
 }
 
 /**

@@ -12,6 +12,13 @@ import {
   text,
 } from '../notify/message.models';
 import { openDashboardAction } from './dashboard.replies';
+import {
+  type ExpiryRefusal,
+  expiryPastLines,
+  expiryTooFarLines,
+  validUntilSpans,
+  validUntilText,
+} from './expiry.replies';
 
 // Every reply the chat core sends, built from spans: text typed by people is always a plain string
 // span, which presenters escape for their platform, never markup spliced into a template.
@@ -61,6 +68,8 @@ export const chatFailures = [
   'recipient_is_bot',
   'recipient_inactive',
   'exceeds_budget',
+  'expiry_past',
+  'expiry_too_far',
   'idempotency_conflict',
   'not_an_admin',
   'member_not_found',
@@ -108,6 +117,8 @@ export interface FailureContext {
   verb?: string;
   /** A command that would do what was refused (e.g. the CLI line that returns a budget). */
   suggestion?: string;
+  /** An expiry refused: the day asked for and a day to suggest. */
+  expiry?: ExpiryRefusal;
 }
 
 type FailureLine = (f: FailureContext) => Line[];
@@ -151,6 +162,8 @@ const failureLines: Record<ChatFailure, FailureLine> = {
       '. Nothing was moved. Try a smaller amount, or ask an admin to add to your budget.',
     ],
   ],
+  expiry_past: (f) => expiryPastLines(f.expiry),
+  expiry_too_far: (f) => expiryTooFarLines(f.expiry),
   idempotency_conflict: () => [
     [
       'That looks like a repeat of an earlier command with different details; nothing was changed. Run the command again.',
@@ -277,6 +290,8 @@ export function grantConfirmation(input: {
   amountEach: bigint;
   reason: string;
   budgetBalance: bigint | null;
+  /** The day the tokens are valid until (`31 Dec 2026`); null or absent: they never expire. */
+  validUntil?: string | null;
 }): ChatMessage {
   const names: Span[] = [];
   input.recipients.forEach((recipient, index) => {
@@ -289,8 +304,16 @@ export function grantConfirmation(input: {
       ? context('Granted from the treasury.')
       : context('Left in your budget: ', tokens(input.budgetBalance));
   return message(
-    `You granted ${formatTokens(input.amountEach)} tokens${each} to ${plainText(names)}`,
-    text(['You granted ', tokens(input.amountEach), each, ' to ', ...names, ...reasonSpans(input.reason)]),
+    `You granted ${formatTokens(input.amountEach)} tokens${each} to ${plainText(names)}${validUntilText(input.validUntil)}`,
+    text([
+      'You granted ',
+      tokens(input.amountEach),
+      each,
+      ' to ',
+      ...names,
+      ...validUntilSpans(input.validUntil),
+      ...reasonSpans(input.reason),
+    ]),
     left,
   );
 }
@@ -300,26 +323,60 @@ export function grantNotice(input: {
   amount: bigint;
   reason: string;
   balance: bigint;
+  validUntil?: string | null;
 }): ChatMessage {
   return message(
-    `${input.granter.name} granted you ${formatTokens(input.amount)} tokens`,
-    text([member(input.granter), ' granted you ', tokens(input.amount), ...reasonSpans(input.reason)]),
+    `${input.granter.name} granted you ${formatTokens(input.amount)} tokens${validUntilText(input.validUntil)}`,
+    text([
+      member(input.granter),
+      ' granted you ',
+      tokens(input.amount),
+      ...validUntilSpans(input.validUntil),
+      ...reasonSpans(input.reason),
+    ]),
     context('Your balance is now ', tokens(input.balance), '. Type /balance to see more.'),
   );
 }
 
-export function budgetIssued(input: { manager: MemberRef; amount: bigint; budget: bigint; memo: string }): ChatMessage {
+export function budgetIssued(input: {
+  manager: MemberRef;
+  amount: bigint;
+  budget: bigint;
+  memo: string;
+  validUntil?: string | null;
+}): ChatMessage {
   return message(
-    `Added ${formatTokens(input.amount)} tokens to ${input.manager.name}'s budget`,
-    text(['Added ', tokens(input.amount), ' to ', member(input.manager), "'s budget", ...reasonSpans(input.memo)]),
+    `Added ${formatTokens(input.amount)} tokens to ${input.manager.name}'s budget${validUntilText(input.validUntil)}`,
+    text([
+      'Added ',
+      tokens(input.amount),
+      ' to ',
+      member(input.manager),
+      "'s budget",
+      ...validUntilSpans(input.validUntil),
+      ...reasonSpans(input.memo),
+    ]),
     context('Their budget is now ', tokens(input.budget), '.'),
   );
 }
 
-export function budgetNotice(input: { admin: MemberRef; amount: bigint; budget: bigint; memo: string }): ChatMessage {
+export function budgetNotice(input: {
+  admin: MemberRef;
+  amount: bigint;
+  budget: bigint;
+  memo: string;
+  validUntil?: string | null;
+}): ChatMessage {
   return message(
-    `${input.admin.name} added ${formatTokens(input.amount)} tokens to your budget`,
-    text([member(input.admin), ' added ', tokens(input.amount), ' to your budget', ...reasonSpans(input.memo)]),
+    `${input.admin.name} added ${formatTokens(input.amount)} tokens to your budget${validUntilText(input.validUntil)}`,
+    text([
+      member(input.admin),
+      ' added ',
+      tokens(input.amount),
+      ' to your budget',
+      ...validUntilSpans(input.validUntil),
+      ...reasonSpans(input.memo),
+    ]),
     context('Your budget is now ', tokens(input.budget), '. Grant with /grant-tokens @someone 10k why.'),
   );
 }
@@ -423,6 +480,10 @@ export function helpMessage(isAdmin: boolean, options: { dashboard?: boolean } =
         ' managers from their budget, admins from the treasury',
       ],
       [{ code: '/request-tokens 200k eval runs' }, ' ask your manager (or the admins) for more'],
+      [
+        { code: '/tokens approve 12 for 90d' },
+        ' approve request #12 with tokens that expire (the button uses the default)',
+      ],
       [{ code: '/leaderboard week' }, ' value-weighted use over a week, month or quarter'],
       [{ code: '/tokens leaderboard opt-out' }, ' (or opt-in) leave or rejoin the leaderboard'],
       ...(options.dashboard
@@ -438,6 +499,10 @@ export function helpMessage(isAdmin: boolean, options: { dashboard?: boolean } =
         [{ code: '/tokens role @ana admin|manager|member' }],
         [{ code: '/tokens manager @ana @mia' }, ' (or ', { code: 'none' }, ')'],
         [{ code: '/tokens budget @mia 500k Q3 budget' }, ' issue tokens from the treasury into a budget'],
+        [
+          { code: '/tokens default-expiry 90d' },
+          ' how long granted tokens last when a command names no expiry (or none)',
+        ],
         [
           { code: '/tokens price gpt-4o 2.50 10' },
           ' dollars per million input / output tokens (',
@@ -455,7 +520,11 @@ export function helpMessage(isAdmin: boolean, options: { dashboard?: boolean } =
       ),
     );
   }
-  blocks.push(context('Amounts: 50000, 50k, 1.5M or 50,000.'));
+  blocks.push(
+    context(
+      'Amounts: 50000, 50k, 1.5M or 50,000. Expiry: end a grant, budget or approval with for 90d, expires 2026-12-31 or expires never.',
+    ),
+  );
   if (options.dashboard) blocks.push({ type: 'actions', actions: [openDashboardAction] });
   return message('Allot commands: /balance, /grant-tokens, /request-tokens, /leaderboard, /tokens help', ...blocks);
 }
@@ -542,6 +611,7 @@ export function decisionConfirmation(input: {
   request: TopUpRequest;
   requester: MemberRef;
   budgetBalance: bigint | null;
+  validUntil?: string | null;
 }): ChatMessage {
   const approved = input.request.state === 'approved';
   return message(
@@ -551,6 +621,7 @@ export function decisionConfirmation(input: {
       member(input.requester),
       approved ? ' received ' : ' will not receive ',
       tokens(input.request.amount),
+      ...(approved ? validUntilSpans(input.validUntil) : []),
       '.',
     ]),
     ...(approved && input.budgetBalance !== null
@@ -563,14 +634,23 @@ export function decisionNotice(input: {
   request: TopUpRequest;
   decidedBy: MemberRef | null;
   balance?: bigint;
+  validUntil?: string | null;
 }): ChatMessage {
   const { request } = input;
   const by: Span[] = input.decidedBy ? [' by ', member(input.decidedBy)] : [];
   switch (request.state) {
     case 'approved':
       return message(
-        `Your request for ${formatTokens(request.amount)} tokens was approved`,
-        text(['Your request for ', tokens(request.amount), ' was ', { bold: 'approved' }, ...by, '.']),
+        `Your request for ${formatTokens(request.amount)} tokens was approved${validUntilText(input.validUntil)}`,
+        text([
+          'Your request for ',
+          tokens(request.amount),
+          ' was ',
+          { bold: 'approved' },
+          ...by,
+          ...validUntilSpans(input.validUntil),
+          '.',
+        ]),
         ...(input.balance !== undefined ? [context('Your balance is now ', tokens(input.balance), '.')] : []),
       );
     case 'denied':

@@ -1,3 +1,4 @@
+import { describeAllowanceExpiry } from '../allowances/allowances.models';
 import { listLiveRules } from '../allowances/allowances.repository';
 import {
   nextAllowance,
@@ -15,7 +16,9 @@ import {
 } from '../digest/digest-schedules.usecases';
 import { formatTokens } from '../ledger/amount.models';
 import type { Actor, Ctx } from '../lib/context';
+import { dayLabel } from '../lib/expiry.models';
 import type { FailureDetails } from '../lib/failures';
+import type { Failure } from '../lib/result';
 import type { IdentityPlatform, Member } from '../members/members.repository';
 import { findMembers } from '../members/members.repository';
 import { type Block, type ChatMessage, context, type Line, message, text } from '../notify/message.models';
@@ -87,14 +90,35 @@ const digestOffRefusals = {
   digest_not_found: () => refused('No digest is scheduled there.', '/tokens digest'),
 } satisfies Record<'not_an_admin' | 'digest_not_found', () => Refused>;
 
-const allowanceSetRefusals = {
+type AllowanceSetRefusals = {
+  [F in SetAllowanceFailure]: (
+    detail: F extends keyof FailureDetails ? FailureDetails[F] | undefined : undefined,
+  ) => Refused;
+};
+
+const allowanceSetRefusals: AllowanceSetRefusals = {
   not_an_admin: () => notAdmin('set allowances'),
   amount_invalid: () =>
     refused('The allowance could not be set: that amount is not one I can use.', usages['tokens-allowance']),
   member_not_found: () => refused('I could not find that person.', usages['tokens-allowance']),
   cap_invalid: () =>
     refused('The allowance could not be set: the carry-over cap is not one I can use.', usages['tokens-allowance']),
-} satisfies Record<SetAllowanceFailure, () => Refused>;
+  expiry_with_rollover: () =>
+    refused(
+      'An allowance that expires carries nothing over, so it takes no rollover cap (with an end date, only rollover 0). Leave out “rollover …”.',
+      '/tokens allowance member 200k monthly for 90d',
+    ),
+  expiry_past: (detail) =>
+    refused(
+      `The allowance could not be set: its end date${detail ? `, ${dayLabel(detail.day)},` : ''} has already passed.`,
+      `/tokens allowance member 200k monthly expires ${detail?.example ?? '2027-06-30'}`,
+    ),
+  expiry_too_far: (detail) =>
+    refused(
+      `The allowance could not be set: its end date${detail ? `, ${dayLabel(detail.day)},` : ''} is more than 5 years ahead.`,
+      `/tokens allowance member 200k monthly expires ${detail?.latest ?? '2030-12-31'}`,
+    ),
+};
 
 const allowanceOffRefusals = {
   not_an_admin: () => notAdmin('set allowances'),
@@ -211,17 +235,21 @@ export async function runAllowanceCommand(
     amount: command.amount,
     period: command.period,
     rolloverCapTokens: command.rolloverCap,
+    expiry: command.expiry,
   });
-  if (!set.ok) return allowanceSetRefusals[set.failure]();
+  if (!set.ok) return refuseAllowance(set);
+  const expiry = describeAllowanceExpiry(set.value);
   return done(
     message(
       'Allowance set',
       text([
         ...targetName,
         ` will get ${formatTokens(command.amount)} tokens ${command.period}, at midnight in their own time zone`,
-        command.rolloverCap === null
-          ? '; unused tokens carry over.'
-          : `; at most ${formatTokens(command.rolloverCap)} unused tokens carry over, the rest expires.`,
+        expiry
+          ? `; ${expiry}.`
+          : command.rolloverCap === null
+            ? '; unused tokens carry over.'
+            : `; at most ${formatTokens(command.rolloverCap)} unused tokens carry over, the rest expires.`,
       ]),
       context('The first one arrives within 15 minutes.'),
     ),
@@ -293,10 +321,24 @@ async function allowancesMessage(ctx: Ctx, orgId: bigint): Promise<ChatMessage> 
                   },
                 },
             `: ${formatTokens(rule.amount)} ${rule.period}`,
-            rule.rolloverCapTokens === null
-              ? ', unused carries over'
-              : `, at most ${formatTokens(rule.rolloverCapTokens)} carries over`,
+            describeAllowanceExpiry(rule)
+              ? `; ${describeAllowanceExpiry(rule)}`
+              : rule.rolloverCapTokens === null
+                ? ', unused carries over'
+                : `, at most ${formatTokens(rule.rolloverCapTokens)} carries over`,
           ],
         );
   return message('Allowances', text([{ bold: 'Allowances' }]), text(...lines));
+}
+
+/** The words for a refused allowance, each code's details typed. */
+function refuseAllowance(failed: Failure<SetAllowanceFailure>): Refused {
+  switch (failed.failure) {
+    case 'expiry_past':
+      return allowanceSetRefusals.expiry_past(failed.detail);
+    case 'expiry_too_far':
+      return allowanceSetRefusals.expiry_too_far(failed.detail);
+    default:
+      return allowanceSetRefusals[failed.failure](undefined);
+  }
 }

@@ -4,10 +4,12 @@ import { formatTokens } from '../ledger/amount.models';
 import type { Transfer } from '../ledger/ledger.repository';
 import * as ledgerRepo from '../ledger/ledger.repository';
 import { getBalances } from '../ledger/ledger.usecases';
+import { memberNextExpiries, type NextExpiry } from '../ledger/lots.usecases';
 import type { Ctx } from '../lib/context';
 import type { Member } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 import { type Block, type ChatMessage, context, type Line, message, type Span, text } from '../notify/message.models';
+import { isNextExpiryBlock, nextExpiryBlocks } from './expiry.replies';
 import { actionIds, approvalCard, type MemberRef, member, tokens } from './replies.models';
 
 /** Recent transfers shown in /balance and on the Home tab. */
@@ -24,6 +26,8 @@ export interface MemberSummary {
   budget: bigint;
   recent: { transfer: Transfer; direction: 1 | -1; counterpart: MemberRef | null }[];
   ownRequests: TopUpRequest[];
+  /** The next tokens to expire in the wallet and in the budget (days in the member's zone); absent: none. */
+  expiring: { wallet?: NextExpiry; budget?: NextExpiry };
 }
 
 export const refOf = (m: Pick<Member, 'id' | 'displayName'>): MemberRef => ({ id: m.id, name: m.displayName });
@@ -53,6 +57,7 @@ export async function loadMemberSummary(
     requesterId: memberId,
     limit: options.requests ?? ownRequestsShown,
   });
+  const expiring = await memberNextExpiries(ctx, { orgId, memberId });
   return {
     member: target,
     wallet: balances.wallet,
@@ -67,6 +72,7 @@ export async function loadMemberSummary(
       };
     }),
     ownRequests,
+    expiring,
   };
 }
 
@@ -118,6 +124,8 @@ export function summaryBlocks(summary: MemberSummary, options: { own: boolean; w
         ...(showBudget ? [{ label: 'Budget to grant', value: [tokens(summary.budget)] }] : []),
       ],
     },
+    // "100 tokens expire on 31 Dec 2026", right under the balance; nothing when none expire.
+    ...nextExpiryBlocks({ wallet: summary.expiring.wallet, budget: showBudget ? summary.expiring.budget : undefined }),
   ];
   if (summary.recent.length > 0) {
     blocks.push(text([{ bold: 'Recent' }], ...summary.recent.map(transferLine)));
@@ -147,14 +155,16 @@ export function summaryBlocks(summary: MemberSummary, options: { own: boolean; w
 export function balanceMessage(summary: MemberSummary, own: boolean, usage: Block[] = []): ChatMessage {
   const who = own ? 'Your balance' : `Balance of ${summary.member.displayName}`;
   const blocks = summaryBlocks(summary, { own, withCancel: false });
+  const after = blocks.findIndex((block, index) => index > 0 && !isNextExpiryBlock(block));
+  const head = after < 0 ? blocks.length : after;
   return message(
     `${who}: ${formatTokens(summary.wallet)} tokens`,
     // Someone else's balance is headed by their name, not a mention: looking must not notify them.
     { type: 'header', text: own ? 'Your tokens' : `Tokens of ${summary.member.displayName}` },
-    // Usage by model goes right after the balance fields.
-    ...blocks.slice(0, 1),
+    // Usage by model goes right after the balance fields and the next expiry.
+    ...blocks.slice(0, head),
     ...usage,
-    ...blocks.slice(1),
+    ...blocks.slice(head),
   );
 }
 

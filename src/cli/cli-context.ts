@@ -12,6 +12,7 @@ import { idempotencyKeyLengthMax } from '../ledger/ledger.models';
 import { systemClock } from '../lib/clock';
 import type { Ctx } from '../lib/context';
 import { parseInstantInput } from '../lib/date-input.models';
+import { type ExpiryInput, parseExpiryInput } from '../lib/expiry.models';
 import type { Member, Organisation } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 
@@ -226,6 +227,18 @@ export function requireLeadingAmount(words: readonly string[], after: AfterAmoun
 export function requireDate(text: string, option: string): Date {
   const parsed = parseInstantInput(text, { dateOnlyZone: 'UTC' });
   if (!parsed.ok) throw new CliError(`${option}: ${parsed.message}`);
+  return parsed.value;
+}
+
+/**
+ * The value of `--expires` (src/lib/expiry.models.ts): a date (`2026-12-31`, the end of that day in the
+ * recipient's zone), a number of days (`90d`), or `never`; undefined when the option was not given (the
+ * organisation's default then applies). Anything else ends the command, exit 1, saying what to type.
+ */
+export function requireExpiry(text: string | undefined): ExpiryInput | undefined {
+  if (text === undefined) return undefined;
+  const parsed = parseExpiryInput(text);
+  if (!parsed.ok) throw new CliError(`--expires: ${parsed.message}`);
   return parsed.value;
 }
 

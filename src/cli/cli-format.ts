@@ -1,5 +1,6 @@
 import { formatTokens } from '../ledger/amount.models';
 import { grantRecipientsMax } from '../ledger/ledger.models';
+import { dayLabel } from '../lib/expiry.models';
 import type { Member } from '../members/members.repository';
 import { type ChatMessage, plainText } from '../notify/message.models';
 
@@ -36,6 +37,13 @@ const failureLines = {
   name_invalid: 'A member needs a name, like "Ana Lima".',
   own_manager: 'Nobody can be their own manager.',
   reporting_cycle: 'That would make a reporting loop (the manager reports, directly or not, to this member).',
+  expiry_past:
+    'That expiry has already passed; nothing was written. Use a later date, like --expires 2027-06-30, or a number of days, like --expires 90d.',
+  expiry_too_far:
+    'That expiry is more than 5 years ahead; nothing was written. Use a nearer date, or fewer days, like --expires 365d.',
+  expiry_with_rollover:
+    'An allowance that expires carries nothing over, so it takes no --rollover-cap (with an end date, only --rollover-cap 0); nothing was written.',
+  expiry_days_invalid: 'The default expiry is a number of days from 1d to 1830d, like 90d, or none.',
   budget_not_empty:
     'That member still holds a budget, which a member cannot spend; nothing was changed. Add --return-budget to move it back to the treasury with the role change, or keep them a manager.',
 } as const;
@@ -46,6 +54,12 @@ export function failureLine(failure: CliFailure, detail?: Record<string, unknown
   const line = failureLines[failure];
   if (failure === 'exceeds_budget' && detail && typeof detail.total === 'bigint' && typeof detail.budget === 'bigint') {
     return `${line} It needs ${formatTokens(detail.total)} and holds ${formatTokens(detail.budget)}.`;
+  }
+  if (failure === 'expiry_past' && typeof detail?.day === 'string' && typeof detail.example === 'string') {
+    return `That expiry (${dayLabel(detail.day)}) has already passed; nothing was written. Use a later date, like --expires ${detail.example}, or a number of days, like --expires 90d.`;
+  }
+  if (failure === 'expiry_too_far' && typeof detail?.day === 'string' && typeof detail.latest === 'string') {
+    return `That expiry (${dayLabel(detail.day)}) is more than 5 years ahead; nothing was written. Use a date up to --expires ${detail.latest}, or fewer days, like --expires 365d.`;
   }
   if (failure === 'budget_not_empty' && typeof detail?.budget === 'bigint') {
     return line.replace('holds a budget', `holds a budget of ${formatTokens(detail.budget)} tokens`);

@@ -12,6 +12,7 @@ import { registerMemberCommands } from './commands/member.commands';
 import { registerOrgCommands } from './commands/org.commands';
 import { registerOtlpCommands } from './commands/otlp.commands';
 import { registerPriceCommands } from './commands/price.commands';
+import { registerRequestCommands } from './commands/request.commands';
 import { registerUsageCommands } from './commands/usage.commands';
 import { registerWeightCommands } from './commands/weight.commands';
 
@@ -31,6 +32,7 @@ const program = new Command('allot')
 registerOrgCommands(program);
 registerMemberCommands(program);
 registerLedgerCommands(program);
+registerRequestCommands(program);
 registerApikeyCommands(program);
 registerUsageCommands(program);
 registerPriceCommands(program);

@@ -3,7 +3,9 @@ import { nextAllowance } from '../allowances/allowances.usecases';
 import { runAction } from '../chat/actions.usecases';
 import { actionIds } from '../chat/replies.models';
 import { loadMemberSummary } from '../chat/summary.usecases';
+import { expiringWalletLots } from '../ledger/lots.usecases';
 import type { Ctx } from '../lib/context';
+import { validUntilLabel } from '../lib/expiry.models';
 import { type HistoryWindowDays, historyWindowsDays } from '../usage/usage-history.models';
 import { getUsageHistory } from '../usage/usage-history.usecases';
 import {
@@ -30,13 +32,22 @@ export function windowOf(req: Request): HistoryWindowDays {
   return historyWindowsDays.find((days) => days === asked) ?? 30;
 }
 
+/** Lots listed under "Tokens expiring". */
+const expiringLotsListed = 10;
+
 /**
- * Grants expiring soon. Grants do not expire yet (the `--expires` on grants of DESIGN.md is still to
- * come); when they do, this is the one place to read them from the ledger, and the page already shows
- * what it returns.
+ * The tokens in the member's wallet that will expire, soonest first: one line per lot (a grant, a
+ * top-up, an allowance), what its expiry will move to `expired`, and the day it is valid until in the
+ * member's own zone.
  */
-async function grantsExpiringSoon(_ctx: Ctx, _input: { orgId: bigint; memberId: bigint }): Promise<ExpiringGrant[]> {
-  return [];
+async function grantsExpiringSoon(ctx: Ctx, input: { orgId: bigint; memberId: bigint }): Promise<ExpiringGrant[]> {
+  const { lots, timeZone } = await expiringWalletLots(ctx, { ...input, limit: expiringLotsListed });
+  return lots.map((lot) => ({
+    amount: lot.tokens,
+    expiresAt: lot.expiresAt,
+    validUntil: validUntilLabel(lot.expiresAt, timeZone),
+    memo: lot.memo,
+  }));
 }
 
 async function loadMe(ctx: Ctx, viewer: Viewer, days: HistoryWindowDays): Promise<MePageData> {

@@ -4,6 +4,7 @@ export * from '../allowances/allowances.tables';
 export * from '../approvals/approvals.tables';
 export * from '../chat/chat.tables';
 export * from '../digest/digest.tables';
+export * from '../digest/expiry-notices.tables';
 export * from '../digest/scheduler.tables';
 export * from '../ledger/ledger.tables';
 export * from '../ledger/lots.tables';

@@ -1,4 +1,6 @@
 import { formatTokens } from '../ledger/amount.models';
+import type { ExpiringReport } from '../ledger/lots.repository';
+import { validUntilLabel } from '../lib/expiry.models';
 import { type Block, type ChatMessage, context, type Line, message, text } from '../notify/message.models';
 import { formatMoney, valuePerMoney } from '../usage/pricing.models';
 import type { DigestSchedule, GrantStats, LimitWatch, Mover, WeekTotals } from './digest.repository';
@@ -25,6 +27,8 @@ export interface DigestData {
   grants: GrantStats;
   requests: { approved: number; denied: number; expired: number; approvedTokens: bigint };
   movers: Mover[];
+  /** Tokens that expired during the week (moved to `expired`). */
+  expiredTokens: bigint;
 }
 
 function dayLabel(at: Date, timeZone: string): string {
@@ -136,11 +140,20 @@ function grantsBlocks(data: DigestData): Block[] {
     data.requests.expired > 0 ? `, ${data.requests.expired} expired` : '',
     '.',
   ]);
+  if (data.expiredTokens > 0n) {
+    lines.push(['⏳ ', { bold: `${formatTokens(data.expiredTokens)} tokens` }, ' expired unused this week.']);
+  }
   return [{ type: 'divider' }, text([{ bold: 'Grants and top-ups' }]), text(...lines)];
 }
 
-/** A manager's private note: their reports near or over their limit. */
-export function limitWatchMessage(reports: LimitWatch[]): ChatMessage {
+/** Days ahead a manager's note looks for their reports' expiring tokens. */
+export const reportsExpiringDays = 7;
+
+/**
+ * A manager's private note: their reports near or over their limit, and their reports' tokens that
+ * expire in the next reportsExpiringDays days (either list may be empty, not both).
+ */
+export function limitWatchMessage(reports: LimitWatch[], expiring: ExpiringReport[] = []): ChatMessage {
   const lines = reports
     .slice(0, 20)
     .map(
@@ -151,11 +164,34 @@ export function limitWatchMessage(reports: LimitWatch[]): ChatMessage {
           : ` has ${formatTokens(report.balance)} of ${formatTokens(report.received)} tokens left this month`,
       ],
     );
+  const expiringLines = expiring
+    .slice(0, 20)
+    .map(
+      (report): Line => [
+        { bold: report.name },
+        `: ${formatTokens(report.tokens)} tokens expire in the next ${reportsExpiringDays} days, the first on ${validUntilLabel(report.firstExpiresAt, report.timeZone)}`,
+      ],
+    );
+  const summary =
+    reports.length > 0
+      ? `${reports.length} of your reports ${reports.length === 1 ? 'is' : 'are'} near or over their token limit`
+      : `${expiring.length} of your reports ${expiring.length === 1 ? 'has' : 'have'} tokens expiring this week`;
   return message(
-    `${reports.length} of your reports ${reports.length === 1 ? 'is' : 'are'} near or over their token limit`,
-    text([{ bold: 'Your team’s token limits' }]),
-    text(...lines),
-    context('Top them up with /grant-tokens, or approve their /request-tokens.'),
+    summary,
+    ...(lines.length > 0
+      ? [
+          text([{ bold: 'Your team’s token limits' }]),
+          text(...lines),
+          context('Top them up with /grant-tokens, or approve their /request-tokens.'),
+        ]
+      : []),
+    ...(expiringLines.length > 0
+      ? [
+          text([{ bold: 'Tokens your team will lose' }]),
+          text(...expiringLines),
+          context('Unused tokens expire at the end of that day, in each person’s time zone.'),
+        ]
+      : []),
   );
 }
 

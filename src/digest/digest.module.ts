@@ -4,6 +4,7 @@ import type { AppDeps, AppModule } from '../app/module';
 import type { Config } from '../config/config';
 import * as repo from './digest.repository';
 import { type DigestDeps, deliverDigest, digestJobName } from './digest.usecases';
+import { sendExpiryReminders } from './expiry-reminders.usecases';
 import { type Job, Scheduler } from './scheduler';
 
 /** How often a replica re-reads digest schedules (changed on another replica, or by a command). */
@@ -12,6 +13,22 @@ export const scheduleReloadIntervalMs = 60_000;
 export const allowanceSweepCron = '*/15 * * * *';
 /** Most organisations one allowance sweep walks through. */
 export const sweepOrganisationsMax = 10_000;
+/** Expiry reminders are looked for every 5 minutes (each is due from 09:00 in its member's zone). */
+export const expiryReminderCron = '*/5 * * * *';
+
+/** Builds the expiry reminder sweep: reminders due now and tokens expired lately, each lot's notice once. */
+export function expiryReminderJob(deps: Pick<AppDeps, 'ctx' | 'logger' | 'notifier'>, replicaId: string): Job {
+  return {
+    name: 'expiry-reminders',
+    expression: expiryReminderCron,
+    timeZone: 'UTC',
+    catchUpGraceMs: 5 * 60_000,
+    run: async () => {
+      const report = await sendExpiryReminders({ ...deps, replicaId });
+      if (report.reminders + report.expired > 0) deps.logger.info(report, 'expiry notices sent');
+    },
+  };
+}
 
 /** Builds the allowance sweep: every organisation with allowance rules, each member's period once. */
 export function allowanceSweepJob(deps: Pick<AppDeps, 'ctx' | 'logger'>): Job {
@@ -57,8 +74,8 @@ export function digestJob(
 }
 
 /**
- * Schedules: weekly digests and recurring allowances. Every replica keeps the timers; the database
- * decides which replica runs each slot, so a slot runs once however many replicas fire.
+ * Schedules: weekly digests, recurring allowances and expiry reminders. Every replica keeps the timers;
+ * the database decides which replica runs each slot, so a slot runs once however many replicas fire.
  */
 export function createDigestModule(deps: AppDeps & Pick<DigestDeps, 'failureNotice'>): AppModule | null {
   if (!deps.config.SCHEDULER_ENABLED) return null;
@@ -92,11 +109,14 @@ export function createDigestModule(deps: AppDeps & Pick<DigestDeps, 'failureNoti
     name: 'schedules',
     async start() {
       const sweep = allowanceSweepJob(deps);
+      const reminders = expiryReminderJob(deps, scheduler.replicaId);
       scheduler.schedule(sweep);
+      scheduler.schedule(reminders);
       scheduler.start();
       // Catching up runs in the background: start-up must not wait on a digest post.
       reloading = (async () => {
         await scheduler.catchUp(sweep);
+        await scheduler.catchUp(reminders);
         await reload(true);
       })().catch((error) => deps.logger.error({ err: error }, 'schedule catch-up failed'));
       timer = setInterval(() => {

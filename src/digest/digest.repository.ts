@@ -225,6 +225,17 @@ export async function grantStats(orm: Orm, orgId: bigint, from: Date, to: Date):
   };
 }
 
+/** Tokens moved to `expired` in [from, to) (every `expire` transfer: lots past their expiry, allowances past their cap). */
+export async function expiredTokens(orm: Orm, orgId: bigint, from: Date, to: Date): Promise<bigint> {
+  const [row] = await queryRows<{ total: string }>(
+    orm,
+    sql`select coalesce(sum(t.amount), 0)::text as total from transfers t
+         where t.org_id = ${orgId} and t.code = 'expire'
+           and t.created_at >= ${from.toISOString()}::timestamptz and t.created_at < ${to.toISOString()}::timestamptz`,
+  );
+  return BigInt(row?.total ?? 0);
+}
+
 export async function requestStats(
   orm: Orm,
   orgId: bigint,

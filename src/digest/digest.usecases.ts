@@ -1,3 +1,4 @@
+import * as lotsRepo from '../ledger/lots.repository';
 import type { Ctx } from '../lib/context';
 import type { Logger } from '../lib/logger';
 import { localDate, periodStart, previousPeriodStart } from '../lib/periods.models';
@@ -13,6 +14,7 @@ import {
   digestFailureNoticePlain,
   digestMessage,
   limitWatchMessage,
+  reportsExpiringDays,
 } from './digest.models';
 import type { DigestSchedule } from './digest.repository';
 import * as repo from './digest.repository';
@@ -67,13 +69,14 @@ export async function collectDigest(ctx: Ctx, input: { orgId: bigint; at: Date }
   const before = previousPeriodStart('week', zone, from);
   const weekDay = localDate(from, zone);
   const previousDay = localDate(before, zone);
-  const [board, totals, previousTotals, grants, requests, movers] = await Promise.all([
+  const [board, totals, previousTotals, grants, requests, movers, expiredTokens] = await Promise.all([
     leaderboardOf(ctx, input.orgId, from),
     repo.weekTotals(ctx.db.orm, input.orgId, weekDay),
     repo.weekTotals(ctx.db.orm, input.orgId, previousDay),
     repo.grantStats(ctx.db.orm, input.orgId, from, to),
     repo.requestStats(ctx.db.orm, input.orgId, from, to),
     repo.biggestMovers(ctx.db.orm, input.orgId, weekDay, previousDay),
+    repo.expiredTokens(ctx.db.orm, input.orgId, from, to),
   ]);
   return {
     organisationName: organisation.name,
@@ -87,6 +90,7 @@ export async function collectDigest(ctx: Ctx, input: { orgId: bigint; at: Date }
     grants,
     requests,
     movers: board.rows === 'disabled' ? [] : movers,
+    expiredTokens,
   };
 }
 
@@ -181,13 +185,24 @@ async function notifyManagers(deps: DigestDeps, orgId: bigint, at: Date): Promis
     const near = isNearLimit({ balance: entry.balance, received: entry.received, percentLeft: nearLimitPercentLeft });
     if (entry.balance >= 0n && !near) throw new Error(`membersNearLimit returned member ${entry.memberId}`);
   }
-  const byManager = new Map<bigint, typeof watched>();
+  const expiring = await lotsRepo.expiringByReport(deps.ctx.db.orm, {
+    orgId,
+    after: at,
+    until: new Date(at.getTime() + reportsExpiringDays * 86_400_000),
+    limit: 500,
+  });
+  const byManager = new Map<bigint, { near: typeof watched; expiring: typeof expiring }>();
+  const of = (managerId: bigint) => byManager.get(managerId) ?? { near: [], expiring: [] };
   for (const entry of watched) {
     if (entry.managerId === null) continue;
-    byManager.set(entry.managerId, [...(byManager.get(entry.managerId) ?? []), entry]);
+    byManager.set(entry.managerId, { ...of(entry.managerId), near: [...of(entry.managerId).near, entry] });
+  }
+  for (const entry of expiring) {
+    byManager.set(entry.managerId, { ...of(entry.managerId), expiring: [...of(entry.managerId).expiring, entry] });
   }
   for (const [managerId, reports] of [...byManager].slice(0, 200)) {
-    const sent = await deps.notifier.notifyMember({ orgId, memberId: managerId, message: limitWatchMessage(reports) });
+    const note = limitWatchMessage(reports.near, reports.expiring);
+    const sent = await deps.notifier.notifyMember({ orgId, memberId: managerId, message: note });
     if (!sent.ok) deps.logger.info({ orgId, managerId, reason: sent.reason }, 'manager limit note not delivered');
   }
 }

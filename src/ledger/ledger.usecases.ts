@@ -2,11 +2,13 @@ import type { Orm } from '../db/client';
 import type { Actor, Ctx } from '../lib/context';
 import { actorMemberId } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
-import { fail, ok, type Result } from '../lib/result';
+import type { ExpiryInput } from '../lib/expiry.models';
+import { type Failure, fail, ok, type Result } from '../lib/result';
 import type { Member } from '../members/members.repository';
 import * as membersRepo from '../members/members.repository';
 import { grantSource, isActiveAdmin, mayHoldBudget } from '../members/roles.models';
 import { findInvariantViolations } from './audit.repository';
+import { type ExpiryFailure, expiryBody, type ResolvedExpiry, resolveExpiry } from './expiry-terms.usecases';
 import { cleanMemo, grantRecipientsMax, hashOperation, idempotencyKeyLengthMax, isValidAmount } from './ledger.models';
 import type { Account, PostInput, PostOutcome } from './ledger.repository';
 import * as ledgerRepo from './ledger.repository';
@@ -38,7 +40,8 @@ export function posted(outcome: PostOutcome): Posted {
   return { transferIds: outcome.transferIds, replayed: outcome.status === 'exists', createdAt: outcome.createdAt! };
 }
 
-async function requireAccount(
+/** The account of a kind (and member); a missing one is a bug (every organisation and member has theirs). */
+export async function requireAccount(
   orm: Orm,
   orgId: bigint,
   kind: Account['kind'],
@@ -62,12 +65,25 @@ export type IssueFailure =
   | 'not_an_admin'
   | 'member_not_found'
   | 'not_a_manager'
+  | ExpiryFailure
   | 'idempotency_conflict';
 
+/**
+ * Issues `amount` from the treasury into a manager's budget. `expiry` (as typed; default: the
+ * organisation's) says when the budget lot expires, in the manager's zone.
+ */
 export async function issueBudget(
   ctx: Ctx,
-  input: { orgId: bigint; actor: Actor; managerId: bigint; amount: bigint; memo?: string; idempotencyKey: string },
-): Promise<Result<Posted & { budgetBalance: bigint }, IssueFailure>> {
+  input: {
+    orgId: bigint;
+    actor: Actor;
+    managerId: bigint;
+    amount: bigint;
+    memo?: string;
+    idempotencyKey: string;
+    expiry?: ExpiryInput;
+  },
+): Promise<Result<Posted & { budgetBalance: bigint; expiry: ResolvedExpiry }, IssueFailure>> {
   if (!isValidAmount(input.amount)) return fail('amount_invalid');
   const actorMember = await loadActorMember(ctx, input.orgId, input.actor);
   if (input.actor.kind !== 'operator' && !isActiveAdmin(actorMember)) return fail('not_an_admin');
@@ -76,8 +92,14 @@ export async function issueBudget(
   if (!mayHoldBudget(manager)) return fail('not_a_manager');
   const treasury = await requireAccount(ctx.db.orm, input.orgId, 'treasury', null);
   const budget = await requireAccount(ctx.db.orm, input.orgId, 'budget', manager.id);
+  const expiry = await resolveExpiry(ctx.db.orm, ctx.clock, {
+    orgId: input.orgId,
+    memberIds: [manager.id],
+    expiry: input.expiry,
+  });
+  if (!expiry.ok) return expiry;
   const memo = cleanMemo(input.memo);
-  const body = { code: 'issue', to: manager.id, amount: input.amount, memo };
+  const body = { code: 'issue', to: manager.id, amount: input.amount, memo, ...expiryBody(expiry.value) };
   const outcome = await post(ctx.db.orm, {
     orgId: input.orgId,
     idempotencyKey: input.idempotencyKey,
@@ -88,11 +110,12 @@ export async function issueBudget(
     platform: input.actor.platform,
     memo,
     reversesTransferId: null,
+    lotExpiresAt: expiry.value.lots.map((lot) => lot.at),
   });
   if (outcome.status === 'conflict') return fail('idempotency_conflict');
   if (outcome.status !== 'ok' && outcome.status !== 'exists') throw new Error(`issue: unexpected ${outcome.status}`);
   const after = await requireAccount(ctx.db.orm, input.orgId, 'budget', manager.id);
-  return ok({ ...posted(outcome), budgetBalance: after.balance });
+  return ok({ ...posted(outcome), budgetBalance: after.balance, expiry: expiry.value });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -107,6 +130,7 @@ export type GrantFailure =
   | 'recipient_not_found'
   | 'recipient_is_bot'
   | 'recipient_inactive'
+  | ExpiryFailure
   | 'exceeds_budget'
   | 'idempotency_conflict';
 
@@ -117,11 +141,42 @@ export interface Granted extends Posted {
   fundedFrom: 'budget' | 'treasury';
   /** What is left in the granter's budget; null when granted from the treasury. */
   budgetBalance: bigint | null;
+  /** When each recipient's lot expires. */
+  expiry: ResolvedExpiry;
 }
 
+/** Why one of the people named cannot receive a grant (the first, in the order named); undefined when all can. */
+async function refuseRecipients(
+  ctx: Ctx,
+  orgId: bigint,
+  recipientIds: bigint[],
+): Promise<Failure<'recipient_not_found' | 'recipient_is_bot' | 'recipient_inactive'> | undefined> {
+  const recipients = await membersRepo.findMembers(ctx.db.orm, orgId, recipientIds);
+  const byId = new Map(recipients.map((member) => [member.id, member]));
+  for (const id of recipientIds) {
+    const member = byId.get(id);
+    if (!member) return fail('recipient_not_found', { memberId: id });
+    if (member.isBot) return fail('recipient_is_bot', { memberId: id, name: member.displayName });
+    if (!member.isActive) return fail('recipient_inactive', { memberId: id, name: member.displayName });
+  }
+  return undefined;
+}
+
+/**
+ * Grants `amount` to each recipient, all or nothing. `expiry` (as typed; default: the organisation's)
+ * says when each recipient's lot expires, in that recipient's zone.
+ */
 export async function grantTokens(
   ctx: Ctx,
-  input: { orgId: bigint; actor: Actor; recipientIds: bigint[]; amount: bigint; memo?: string; idempotencyKey: string },
+  input: {
+    orgId: bigint;
+    actor: Actor;
+    recipientIds: bigint[];
+    amount: bigint;
+    memo?: string;
+    idempotencyKey: string;
+    expiry?: ExpiryInput;
+  },
 ): Promise<Result<Granted, GrantFailure>> {
   if (!isValidAmount(input.amount)) return fail('amount_invalid');
   const recipientIds = [...new Set(input.recipientIds)];
@@ -134,14 +189,8 @@ export async function grantTokens(
   );
   if (fundedFrom === null) return fail('not_a_manager');
   const fromTreasury = fundedFrom === 'treasury';
-  const recipients = await membersRepo.findMembers(ctx.db.orm, input.orgId, recipientIds);
-  const byId = new Map(recipients.map((member) => [member.id, member]));
-  for (const id of recipientIds) {
-    const member = byId.get(id);
-    if (!member) return fail('recipient_not_found', { memberId: id });
-    if (member.isBot) return fail('recipient_is_bot', { memberId: id, name: member.displayName });
-    if (!member.isActive) return fail('recipient_inactive', { memberId: id, name: member.displayName });
-  }
+  const refused = await refuseRecipients(ctx, input.orgId, recipientIds);
+  if (refused) return refused;
   const total = input.amount * BigInt(recipientIds.length);
   const source = fromTreasury
     ? await requireAccount(ctx.db.orm, input.orgId, 'treasury', null)
@@ -151,12 +200,18 @@ export async function grantTokens(
       .filter((account) => account.kind === 'wallet')
       .map((account) => [account.memberId!, account]),
   );
+  const expiry = await resolveExpiry(ctx.db.orm, ctx.clock, {
+    orgId: input.orgId,
+    memberIds: recipientIds,
+    expiry: input.expiry,
+  });
+  if (!expiry.ok) return expiry;
   const memo = cleanMemo(input.memo);
   const body = { code: 'grant', from: source.id, to: recipientIds, amount: input.amount, memo };
   const outcome = await post(ctx.db.orm, {
     orgId: input.orgId,
     idempotencyKey: input.idempotencyKey,
-    requestHash: hashOperation(body),
+    requestHash: hashOperation({ ...body, ...expiryBody(expiry.value) }),
     code: 'grant',
     legs: recipientIds.map((id) => {
       const wallet = walletByMember.get(id);
@@ -167,6 +222,7 @@ export async function grantTokens(
     platform: input.actor.platform,
     memo,
     reversesTransferId: null,
+    lotExpiresAt: expiry.value.lots.map((lot) => lot.at),
   });
   if (outcome.status === 'conflict') return fail('idempotency_conflict');
   if (outcome.status === 'exceeds_balance') {
@@ -186,6 +242,7 @@ export async function grantTokens(
     total,
     fundedFrom,
     budgetBalance,
+    expiry: expiry.value,
   });
 }
 
@@ -205,6 +262,8 @@ export async function topUp(
     amount: bigint;
     memo?: string;
     idempotencyKey: string;
+    /** When the requester's lot expires, resolved by the approval (resolveExpiry); absent: never. */
+    expiry?: ResolvedExpiry;
   },
   inTransaction = true,
 ): Promise<Result<Posted, TopUpFailure>> {
@@ -214,7 +273,14 @@ export async function topUp(
       : await requireAccount(orm, input.orgId, 'budget', input.fromMemberId);
   const wallet = await requireAccount(orm, input.orgId, 'wallet', input.toMemberId);
   const memo = cleanMemo(input.memo);
-  const body = { code: 'topup', from: source.id, to: wallet.id, amount: input.amount, memo };
+  const body = {
+    code: 'topup',
+    from: source.id,
+    to: wallet.id,
+    amount: input.amount,
+    memo,
+    ...(input.expiry ? expiryBody(input.expiry) : {}),
+  };
   const outcome = await post(
     orm,
     {
@@ -227,6 +293,7 @@ export async function topUp(
       platform: input.actor.platform,
       memo,
       reversesTransferId: null,
+      lotExpiresAt: input.expiry?.lots.map((lot) => lot.at),
     },
     inTransaction,
   );
@@ -234,46 +301,6 @@ export async function topUp(
   if (outcome.status === 'exceeds_balance') return fail('exceeds_budget');
   if (outcome.status !== 'ok' && outcome.status !== 'exists') throw new Error(`topup: unexpected ${outcome.status}`);
   return ok(posted(outcome));
-}
-
-// ---------------------------------------------------------------------------------------------
-// return: a manager's whole budget → the treasury, when they stop managing; inside the caller's transaction
-
-/**
- * Moves everything left in a member's budget back to the treasury, as an `issue` transfer the other
- * way (budget → treasury): the undoing of what issued it. Runs on `orm`, an open transaction: the two
- * accounts are locked in id order first, so the amount read is the amount moved. Returns 0 moved and
- * no transfer when the budget is empty.
- */
-export async function returnBudget(
-  orm: Orm,
-  input: { orgId: bigint; actor: Actor; memberId: bigint; memo?: string; idempotencyKey: string },
-): Promise<Result<{ returned: bigint; transferIds: bigint[] }, 'idempotency_conflict'>> {
-  const treasury = await requireAccount(orm, input.orgId, 'treasury', null);
-  const budget = await requireAccount(orm, input.orgId, 'budget', input.memberId);
-  const locked = await ledgerRepo.lockAccounts(orm, input.orgId, [treasury.id, budget.id]);
-  const balance = locked.find((account) => account.id === budget.id)?.balance ?? 0n;
-  if (balance <= 0n) return ok({ returned: 0n, transferIds: [] });
-  const memo = cleanMemo(input.memo || 'budget returned to the treasury');
-  const body = { code: 'issue', from: budget.id, to: treasury.id, amount: balance, memo };
-  const outcome = await post(
-    orm,
-    {
-      orgId: input.orgId,
-      idempotencyKey: input.idempotencyKey,
-      requestHash: hashOperation(body),
-      code: 'issue',
-      legs: [{ debitAccountId: budget.id, creditAccountId: treasury.id, amount: balance }],
-      actorMemberId: actorMemberId(input.actor),
-      platform: input.actor.platform,
-      memo,
-      reversesTransferId: null,
-    },
-    true,
-  );
-  if (outcome.status === 'conflict') return fail('idempotency_conflict');
-  if (outcome.status !== 'ok' && outcome.status !== 'exists') throw new Error(`return: unexpected ${outcome.status}`);
-  return ok({ returned: balance, transferIds: outcome.transferIds });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,9 +8,8 @@ import { instantOfWallTime } from './zoned-time.models';
 // (`1`, `2026`), which Date reads as years. The calendar check is zod's ISO date pattern (leap years
 // included), the one the usage API's times already go through.
 //
-// Readers of other typed time values sit beside this one and share its result shape: a duration
-// reader (`90d`, for grant expiry) returns `InputParse<DurationInput>` the same way, and a command that
-// takes either (`expires 2026-12-31` or `expires 90d`) tries one, then the other.
+// Readers of other typed time values share its result shape: the expiry reader of lib/expiry.models.ts
+// (`expires 2026-12-31`, `for 90d`, `never`) reads a number of days itself and dates through this one.
 
 /** A date or a moment as a person typed it, before any time zone is applied to a bare date. */
 export type DateInput =
@@ -19,8 +18,10 @@ export type DateInput =
   /** A moment: the zone was typed, so it is one instant everywhere. */
   | { kind: 'instant'; at: Date };
 
-/** What a reader of typed input answers: the value, or a refusal saying what to type instead. */
-export type InputParse<T> = { ok: true; value: T } | { ok: false; failure: 'date_invalid'; message: string };
+/** What a reader of typed input answers: the value, or a refusal (named `F`) saying what to type instead. */
+export type InputParse<T, F extends string = 'date_invalid'> =
+  | { ok: true; value: T }
+  | { ok: false; failure: F; message: string };
 
 export const dateInputHelp =
   'Type a date like 2026-01-31, or a date and time with its zone like 2026-01-31T09:00:00Z or 2026-01-31T09:00:00+01:00.';

@@ -13,6 +13,10 @@ export interface FailureDetails {
   /** A grant gives `total`; an approval `amount`. `budget` is what the budget held, when it was read. */
   exceeds_budget: { budget: bigint | null | undefined; total?: bigint; amount?: bigint };
   exceeds_balance: { accountId: bigint | null };
+  /** The last valid day asked for (`YYYY-MM-DD`, the recipient's zone) and a later day to suggest instead. */
+  expiry_past: { day: string; example: string };
+  /** The last valid day asked for, and the latest allowed (five years from today), both `YYYY-MM-DD`. */
+  expiry_too_far: { day: string; latest: string };
   // members
   workspace_taken: { slug: string | undefined };
   budget_not_empty: { budget: bigint };

@@ -36,6 +36,16 @@ export async function findOrganisationById(orm: Orm, id: bigint): Promise<Organi
   return row;
 }
 
+/** Changes an organisation's settings; undefined when there is no such organisation. */
+export async function updateOrganisation(
+  orm: Orm,
+  id: bigint,
+  fields: Partial<Pick<Organisation, 'defaultExpiryDays'>>,
+): Promise<Organisation | undefined> {
+  const [row] = await orm.update(organisations).set(fields).where(eq(organisations.id, id)).returning();
+  return row;
+}
+
 export async function findOrganisationByWorkspace(
   orm: Orm,
   platform: IdentityPlatform,

@@ -5,6 +5,7 @@ import {
   check,
   foreignKey,
   index,
+  integer,
   jsonb,
   pgTable,
   primaryKey,
@@ -13,15 +14,24 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
-export const organisations = pgTable('organisations', {
-  id: bigint({ mode: 'bigint' }).primaryKey().generatedAlwaysAsIdentity(),
-  /** Short unique name operators type in the CLI, e.g. "acme". */
-  slug: text().notNull().unique(),
-  name: text().notNull(),
-  /** IANA zone used for periods when a member has none of their own. */
-  timeZone: text().notNull().default('UTC'),
-  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
-});
+export const organisations = pgTable(
+  'organisations',
+  {
+    id: bigint({ mode: 'bigint' }).primaryKey().generatedAlwaysAsIdentity(),
+    /** Short unique name operators type in the CLI, e.g. "acme". */
+    slug: text().notNull().unique(),
+    name: text().notNull(),
+    /** IANA zone used for periods when a member has none of their own. */
+    timeZone: text().notNull().default('UTC'),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    /**
+     * Days after which tokens of a grant, top-up or budget issue expire when it names no expiry of its own
+     * (the end of the local day that many days on, in the recipient's zone); NULL: they never expire.
+     */
+    defaultExpiryDays: integer(),
+  },
+  (t) => [check('organisations_default_expiry', sql`${t.defaultExpiryDays} BETWEEN 1 AND 1830`)],
+);
 
 /** Maps a chat workspace (Slack team or enterprise, Teams tenant) to the organisation it belongs to. */
 export const workspaces = pgTable(

@@ -1,5 +1,5 @@
+import { returnBudget } from '../ledger/budgets.usecases';
 import * as ledgerRepo from '../ledger/ledger.repository';
-import { returnBudget } from '../ledger/ledger.usecases';
 import type { Actor, Ctx } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
 import { fail, ok, type Result } from '../lib/result';

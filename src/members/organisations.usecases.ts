@@ -2,10 +2,12 @@ import * as ledgerRepo from '../ledger/ledger.repository';
 import type { Actor, Ctx } from '../lib/context';
 import { actorMemberId } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
+import { expiryDaysMax } from '../lib/expiry.models';
 import { fail, ok, type Result } from '../lib/result';
 import { isTimeZone } from '../lib/zoned-time.models';
 import type { Organisation } from './members.repository';
 import * as membersRepo from './members.repository';
+import { isAdminActor } from './members.usecases';
 
 // Organisations: created with their treasury, usage and expired accounts (at the CLI, or the first
 // time a chat workspace is seen), and the chat workspaces linked to them.
@@ -111,4 +113,31 @@ export async function linkWorkspace(
   });
   const linked = await membersRepo.findOrganisationByWorkspace(ctx.db.orm, input.platform, externalId);
   return linked?.id === input.orgId ? ok({ alreadyLinked: false }) : fail('workspace_taken', { slug: linked?.slug });
+}
+
+/**
+ * Sets (`days`, 1 to expiryDaysMax) or removes (`null`) the organisation's default expiry: the tokens of
+ * a grant, a top-up or a budget issue that names no expiry of its own expire at the end of the local day
+ * that many days on. Admins and operators only; what was granted before keeps its own expiry.
+ */
+export async function setDefaultExpiry(
+  ctx: Ctx,
+  input: { orgId: bigint; actor: Actor; days: number | null },
+): Promise<Result<Organisation, 'not_an_admin' | 'expiry_days_invalid'>> {
+  if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
+  if (input.days !== null && (!Number.isInteger(input.days) || input.days < 1 || input.days > expiryDaysMax)) {
+    return fail('expiry_days_invalid');
+  }
+  return ctx.db.orm.transaction(async (tx) => {
+    const updated = await membersRepo.updateOrganisation(tx, input.orgId, { defaultExpiryDays: input.days });
+    if (!updated) throw new Error(`organisation ${input.orgId} not found`);
+    await membersRepo.insertActorAudit(tx, {
+      orgId: input.orgId,
+      actor: input.actor,
+      action: 'organisation.default_expiry',
+      details: { days: input.days },
+      at: ctx.clock.now(),
+    });
+    return ok(updated);
+  });
 }

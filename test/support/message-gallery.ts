@@ -1,4 +1,5 @@
 import type { TopUpRequest } from '../../src/approvals/approvals.repository';
+import { defaultExpiryMessage } from '../../src/chat/expiry.replies';
 import {
   approvalCard,
   budgetIssued,
@@ -18,6 +19,7 @@ import {
 } from '../../src/chat/replies.models';
 import { balanceMessage, type MemberSummary } from '../../src/chat/summary.usecases';
 import { digestMessage, limitWatchMessage } from '../../src/digest/digest.models';
+import { expiryReminderMessage, tokensExpiredMessage } from '../../src/digest/expiry-reminders.models';
 import type { Transfer } from '../../src/ledger/ledger.repository';
 import type { Member } from '../../src/members/members.repository';
 import type { ChatMessage } from '../../src/notify/message.models';
@@ -126,6 +128,7 @@ export function messageGallery(name: string, memo: string): GalleryItem[] {
     budget: 0n,
     recent: [{ transfer: transfer(memo), direction: 1, counterpart: manager }],
     ownRequests: [request(1n, memo, 'pending')],
+    expiring: { wallet: { tokens: 2_000n, day: '2026-12-31', at: new Date('2027-01-01T00:00:00Z') } },
   };
   const board = {
     window: 'week' as const,
@@ -161,6 +164,28 @@ export function messageGallery(name: string, memo: string): GalleryItem[] {
       message: grantNotice({ granter: manager, amount: 50_000n, reason: memo, balance: 62_000n }),
       members: both,
     },
+    {
+      kind: 'grant notice (expiring)',
+      message: grantNotice({
+        granter: manager,
+        amount: 50_000n,
+        reason: memo,
+        balance: 62_000n,
+        validUntil: '31 Dec 2026',
+      }),
+      members: both,
+    },
+    {
+      kind: 'expiry reminder',
+      message: expiryReminderMessage({ tokens: 2_000n, day: '2026-12-31', days: 7, account: 'wallet' }),
+      members: both,
+    },
+    {
+      kind: 'tokens expired',
+      message: tokensExpiredMessage({ tokens: 2_000n, day: '2026-12-31', account: 'budget', balance: 0n }),
+      members: both,
+    },
+    { kind: 'default expiry', message: defaultExpiryMessage({ days: 90, changed: true }), members: both },
     {
       kind: 'budget issued',
       message: budgetIssued({ manager, amount: 500_000n, budget: 500_000n, memo }),
@@ -218,12 +243,25 @@ export function messageGallery(name: string, memo: string): GalleryItem[] {
         },
         requests: { approved: 1, denied: 0, expired: 0, approvedTokens: 200_000n },
         movers: [{ memberId: 1n, name, value: 60_000n, previousValue: 10_000n }],
+        expiredTokens: 1_200n,
       }),
       members: both,
     },
     {
       kind: 'limit watch',
-      message: limitWatchMessage([{ memberId: 1n, name, managerId: 2n, balance: -5n, received: 100n }]),
+      message: limitWatchMessage(
+        [{ memberId: 1n, name, managerId: 2n, balance: -5n, received: 100n }],
+        [
+          {
+            memberId: 1n,
+            name,
+            managerId: 2n,
+            tokens: 300n,
+            firstExpiresAt: new Date('2027-01-01T00:00:00Z'),
+            timeZone: 'UTC',
+          },
+        ],
+      ),
       members: both,
     },
     {

@@ -4,8 +4,10 @@ import { grantTokensCommand } from './grant-tokens.command';
 import { leaderboardCommand } from './leaderboard.command';
 import { requestTokensCommand } from './request-tokens.command';
 import { tokensAllowanceCommand } from './tokens-allowance.command';
+import { tokensApproveCommand } from './tokens-approve.command';
 import { tokensBudgetCommand } from './tokens-budget.command';
 import { tokensDashboardCommand } from './tokens-dashboard.command';
+import { tokensDefaultExpiryCommand } from './tokens-default-expiry.command';
 import { tokensDigestCommand } from './tokens-digest.command';
 import { tokensHelpCommand } from './tokens-help.command';
 import { tokensManagerCommand } from './tokens-manager.command';
@@ -23,6 +25,8 @@ export const commandHandlers: CommandTable = {
   'tokens-role': tokensRoleCommand,
   'tokens-manager': tokensManagerCommand,
   'tokens-budget': tokensBudgetCommand,
+  'tokens-approve': tokensApproveCommand,
+  'tokens-default-expiry': tokensDefaultExpiryCommand,
   'tokens-digest': tokensDigestCommand,
   'tokens-allowance': tokensAllowanceCommand,
   'tokens-usage': tokensUsageCommand,

@@ -17,7 +17,13 @@ export const grantTokensCommand: CommandHandler<'grant-tokens'> = async ({ deps,
     if (!found) return refusal('unknown_person');
     recipients.push(found);
   }
-  const grant = { recipients, amount: command.amount, reason: command.reason, idempotencyKey: input.idempotencyKey };
+  const grant = {
+    recipients,
+    amount: command.amount,
+    reason: command.reason,
+    idempotencyKey: input.idempotencyKey,
+    expiry: command.expiry,
+  };
   const total = command.amount * BigInt(new Set(recipients.map((r) => r.id)).size);
   if (needsConfirmation(total) && (await couldGrant(deps, orgId, input.actor, total))) {
     return askToConfirm(
@@ -28,6 +34,7 @@ export const grantTokensCommand: CommandHandler<'grant-tokens'> = async ({ deps,
         amount: command.amount,
         reason: cleanMemo(command.reason),
         idempotencyKey: input.idempotencyKey,
+        ...(command.expiry ? { expiry: command.expiry } : {}),
       },
       {
         kind: 'grant',

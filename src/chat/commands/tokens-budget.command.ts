@@ -21,6 +21,7 @@ export const tokensBudgetCommand: CommandHandler<'tokens-budget'> = async (
         amount: command.amount,
         memo: cleanMemo(command.memo),
         idempotencyKey: input.idempotencyKey,
+        ...(command.expiry ? { expiry: command.expiry } : {}),
       },
       { kind: 'budget', manager: refOf(target), amount: command.amount, memo: cleanMemo(command.memo) },
     );
@@ -28,6 +29,12 @@ export const tokensBudgetCommand: CommandHandler<'tokens-budget'> = async (
   return postBudget(
     deps,
     { platform: input.platform, orgId, actor: input.actor },
-    { manager: target, amount: command.amount, memo: command.memo, idempotencyKey: input.idempotencyKey },
+    {
+      manager: target,
+      amount: command.amount,
+      memo: command.memo,
+      idempotencyKey: input.idempotencyKey,
+      expiry: command.expiry,
+    },
   );
 };

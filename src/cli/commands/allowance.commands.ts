@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { describeAllowanceExpiry } from '../../allowances/allowances.models';
 import type { AllowanceTarget } from '../../allowances/allowances.repository';
 import { listLiveRules } from '../../allowances/allowances.repository';
 import { type AllowancePeriod, allowancePeriods } from '../../allowances/allowances.tables';
@@ -9,12 +10,13 @@ import { type MemberRole, memberRoles } from '../../members/members.tables';
 import {
   CliError,
   requireAmount,
+  requireExpiry,
   requireLeadingAmount,
   requireMember,
   requireOrganisation,
   withCliContext,
 } from '../cli-context';
-import { formatTable, formatTokens } from '../cli-format';
+import { failureLine, formatTable, formatTokens } from '../cli-format';
 
 // `allot allowance …`: recurring base allowances, issued from the treasury.
 
@@ -46,15 +48,21 @@ function registerAllowanceSet(allowance: Command): void {
     .command('set <org> <target> <amount> <period>')
     .description('Give a role (admin|manager|member) or one member (email or id) a weekly or monthly allowance')
     .option('--rollover-cap <tokens>', 'most unused allowance carried into the next period; the rest expires')
+    .option(
+      '--expires <when>',
+      'a number of days (90d): each period’s tokens expire that long after it starts, instead of rolling over; ' +
+        'or a date (2026-12-31): the last day of the allowance, when all its tokens expire',
+    )
     .action(
       async (
         slug: string,
         targetText: string,
         amountText: string,
         periodText: string,
-        options: { rolloverCap?: string },
+        options: { rolloverCap?: string; expires?: string },
       ) => {
         const amount = requireLeadingAmount([amountText, periodText], 'other');
+        const expiry = requireExpiry(options.expires);
         return withCliContext(async (ctx) => {
           const organisation = await requireOrganisation(ctx, slug);
           const result = await setAllowance(ctx, {
@@ -69,10 +77,20 @@ function registerAllowanceSet(allowance: Command): void {
                 : options.rolloverCap === '0'
                   ? 0n
                   : requireAmount(options.rolloverCap),
+            expiry,
           });
-          if (!result.ok) throw new CliError(`Allowance not set: ${result.failure}.`);
+          if (!result.ok) {
+            const { failure } = result;
+            const line =
+              failure === 'expiry_past' || failure === 'expiry_too_far' || failure === 'expiry_with_rollover'
+                ? failureLine(failure, result.detail)
+                : `${failure}.`;
+            throw new CliError(`Allowance not set: ${line}`);
+          }
+          const ends = describeAllowanceExpiry(result.value);
           console.log(
-            `Allowance set: ${formatTokens(result.value.amount)} tokens ${result.value.period} for ${targetText}.`,
+            `Allowance set: ${formatTokens(result.value.amount)} tokens ${result.value.period} for ${targetText}` +
+              `${ends ? `; ${ends}` : ''}.`,
           );
         });
       },
@@ -110,12 +128,13 @@ function registerAllowanceList(allowance: Command): void {
         const rules = await listLiveRules(ctx.db.orm, organisation.id);
         console.log(
           formatTable(
-            ['target', 'amount', 'period', 'rollover cap'],
+            ['target', 'amount', 'period', 'rollover cap', 'expiry'],
             rules.map((rule) => [
               rule.role ?? `member #${rule.memberId}`,
               formatTokens(rule.amount),
               rule.period,
               rule.rolloverCapTokens === null ? 'unlimited' : formatTokens(rule.rolloverCapTokens),
+              describeAllowanceExpiry(rule) ?? 'end of each period',
             ]),
           ),
         );

@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { needsConfirmation, unconfirmedTokensMax } from '../../ledger/ledger.models';
 import { auditLedger, getBalances, grantTokens, issueBudget } from '../../ledger/ledger.usecases';
+import { memberNextExpiries } from '../../ledger/lots.usecases';
 import { reverseTransfer } from '../../ledger/reversal.usecases';
 import { operatorActor } from '../../lib/context';
+import { dayLabel } from '../../lib/expiry.models';
 import type { Member } from '../../members/members.repository';
 import {
   CliError,
   idempotencyKey,
+  requireExpiry,
   requireLeadingAmount,
   requireMember,
   requireOrganisation,
@@ -26,11 +29,20 @@ const yesHelp = `confirm a grant or budget of more than ${formatTokens(unconfirm
 const keyOption = '--key <key>';
 const keyHelp = 'idempotency key: the same key twice posts once (default: a fresh one)';
 
+const expiresOption = '--expires <when>';
+const expiresHelp =
+  'when the tokens expire: a date (2026-12-31, the end of that day in the recipient’s time zone), a number ' +
+  'of days (90d), or never (default: the organisation’s default expiry, see allot org set)';
+
 /** The options budget and grant share. */
 interface CliOptions {
   key?: string;
   yes?: boolean;
+  expires?: string;
 }
+
+/** `, valid until 31 Dec 2026` for tokens that expire; nothing for tokens that never do. */
+const validUntil = (day: string | null) => (day ? `, valid until ${day}` : '');
 
 /**
  * A grant or budget issue moving more than unconfirmedTokensMax in all needs --yes: without it the
@@ -66,8 +78,10 @@ function registerBudget(program: Command): void {
     .argument('[memo...]', 'why, kept on the transfer')
     .option(keyOption, keyHelp)
     .option(yesOption, yesHelp)
+    .option(expiresOption, expiresHelp)
     .action(async (slug: string, reference: string, amountText: string, memo: string[], options: CliOptions) => {
       const amount = requireLeadingAmount([amountText, ...memo], 'reason');
+      const expiry = requireExpiry(options.expires);
       requireConfirmation(amount, options.yes, `Issuing ${formatTokens(amount)} tokens`);
       const key = idempotencyKey(options.key);
       await withCliContext(async (ctx) => {
@@ -80,11 +94,13 @@ function registerBudget(program: Command): void {
           amount,
           memo: memo.join(' '),
           idempotencyKey: key,
+          expiry,
         });
         if (!issued.ok) throw new CliError(failureLine(issued.failure, issued.detail));
         const { value } = issued;
         console.log(
-          `${value.replayed ? 'Already issued (same --key): ' : 'Issued '}${formatTokens(amount)} tokens to the budget of ` +
+          `${value.replayed ? 'Already issued (same --key): ' : 'Issued '}${formatTokens(amount)} tokens` +
+            `${validUntil(value.expiry.validUntil)} to the budget of ` +
             `${describeMember(manager)}; it now holds ${formatTokens(value.budgetBalance)}. Transfer ${value.transferIds[0]}.`,
         );
       });
@@ -102,8 +118,10 @@ function registerGrant(program: Command): void {
     .option('--memo <memo>', 'why, kept on the transfers')
     .option(keyOption, keyHelp)
     .option(yesOption, yesHelp)
+    .option(expiresOption, expiresHelp)
     .action(async (slug: string, amountText: string, references: string[], options: CliOptions & { memo?: string }) => {
       const amount = requireLeadingAmount([amountText, ...references], 'member');
+      const expiry = requireExpiry(options.expires);
       const key = idempotencyKey(options.key);
       await withCliContext(async (ctx) => {
         const organisation = await requireOrganisation(ctx, slug);
@@ -124,6 +142,7 @@ function registerGrant(program: Command): void {
           amount,
           memo: options.memo,
           idempotencyKey: key,
+          expiry,
         });
         if (!granted.ok) throw new CliError(failureLine(granted.failure, granted.detail));
         const { value } = granted;
@@ -132,7 +151,8 @@ function registerGrant(program: Command): void {
           .map(describeMember)
           .join(', ');
         console.log(
-          `${value.replayed ? 'Already granted (same --key): ' : 'Granted '}${formatTokens(amount)} tokens each to ${names} ` +
+          `${value.replayed ? 'Already granted (same --key): ' : 'Granted '}${formatTokens(amount)} tokens each` +
+            `${validUntil(value.expiry.validUntil)} to ${names} ` +
             `(${formatTokens(value.total)} in all, from the treasury). Transfers ${value.transferIds.join(', ')}.`,
         );
       });
@@ -152,13 +172,21 @@ function registerBalance(program: Command): void {
         const member = await requireMember(ctx, organisation, reference);
         const balances = await getBalances(ctx.db.orm, organisation.id, member.id);
         if (!balances) throw new Error(`member ${member.id} has no accounts`);
+        const next = await memberNextExpiries(ctx, { orgId: organisation.id, memberId: member.id });
+        const expiring = [
+          ...(next.wallet ? [`${formatTokens(next.wallet.tokens)} tokens expire on ${dayLabel(next.wallet.day)}`] : []),
+          ...(next.budget
+            ? [`${formatTokens(next.budget.tokens)} tokens of the budget expire on ${dayLabel(next.budget.day)}`]
+            : []),
+        ];
         console.log(
           `${describeMember(member)}: wallet ${formatTokens(balances.wallet)}` +
             // Only while AI calls hold tokens (README, "Reservations").
             (balances.held > 0n
               ? ` (held by AI calls in flight ${formatTokens(balances.held)}, available ${formatTokens(balances.wallet - balances.held)})`
               : '') +
-            `, budget ${formatTokens(balances.budget)}`,
+            `, budget ${formatTokens(balances.budget)}` +
+            (expiring.length > 0 ? `; ${expiring.join('; ')}` : ''),
         );
       });
     });

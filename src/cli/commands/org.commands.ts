@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { operatorActor } from '../../lib/context';
+import { describeDefaultExpiry, parseDurationDays } from '../../lib/expiry.models';
 import * as membersRepo from '../../members/members.repository';
-import { createOrganisation, linkWorkspace } from '../../members/organisations.usecases';
+import { createOrganisation, linkWorkspace, setDefaultExpiry } from '../../members/organisations.usecases';
 import { CliError, requireOrganisation, withCliContext } from '../cli-context';
 import { failureLine, formatTable } from '../cli-format';
 
@@ -13,6 +14,7 @@ export function registerOrgCommands(program: Command): void {
   registerOrgCreate(org);
   registerOrgList(org);
   registerOrgLink(org);
+  registerOrgSet(org);
 }
 
 /** `allot org create <slug>`: an organisation with its treasury, usage and expired accounts. */
@@ -52,8 +54,14 @@ function registerOrgList(org: Command): void {
         }
         console.log(
           formatTable(
-            ['ID', 'SLUG', 'NAME', 'TIME ZONE'],
-            rows.map((row) => [row.id.toString(), row.slug, row.name, row.timeZone]),
+            ['ID', 'SLUG', 'NAME', 'TIME ZONE', 'DEFAULT EXPIRY'],
+            rows.map((row) => [
+              row.id.toString(),
+              row.slug,
+              row.name,
+              row.timeZone,
+              describeDefaultExpiry(row.defaultExpiryDays),
+            ]),
           ),
         );
       });
@@ -94,6 +102,46 @@ function registerOrgLink(org: Command): void {
           linked.value.alreadyLinked
             ? `${platform} ${workspaceId} was already linked to ${organisation.slug}.`
             : `Linked ${platform} ${workspaceId} to ${organisation.slug}.`,
+        );
+      });
+    });
+}
+
+/**
+ * `allot org set <org> default-expiry <90d|none>`: how long the tokens of a grant, a top-up or a budget
+ * issue last when the command names no expiry (the end of the local day that many days on, in the
+ * recipient's zone); `none`: they never expire. What was granted before keeps its own expiry.
+ */
+function registerOrgSet(org: Command): void {
+  org
+    .command('set <org> <setting> <value>')
+    .description(
+      'Change a setting: default-expiry 90d|none (how long granted, approved and budget tokens last when ' +
+        'the command names no expiry)',
+    )
+    .action(async (slug: string, setting: string, value: string) => {
+      if (setting !== 'default-expiry') {
+        throw new CliError(
+          `There is no setting "${setting.slice(0, 40)}". The one setting is default-expiry, e.g. allot org set ${slug} default-expiry 90d`,
+          2,
+        );
+      }
+      const none = ['none', 'never', 'off'].includes(value.trim().toLowerCase());
+      const days = none ? undefined : parseDurationDays(value);
+      if (days && !days.ok) throw new CliError(`${days.message} Or none, for no default.`);
+      await withCliContext(async (ctx) => {
+        const organisation = await requireOrganisation(ctx, slug);
+        const set = await setDefaultExpiry(ctx, {
+          orgId: organisation.id,
+          actor: operatorActor,
+          days: days?.ok ? days.value : null,
+        });
+        if (!set.ok) throw new CliError(failureLine(set.failure));
+        console.log(
+          set.value.defaultExpiryDays === null
+            ? `Tokens granted in ${organisation.slug} now never expire unless a command says when (--expires).`
+            : `Tokens granted, approved or added to budgets in ${organisation.slug} now expire after ` +
+                `${describeDefaultExpiry(set.value.defaultExpiryDays)} unless a command says otherwise (--expires).`,
         );
       });
     });

@@ -8,10 +8,12 @@ import { CsrfField, type FrameViewer, Page } from './layout';
 // The "Me" page: balance, held and available, the next allowance, grants expiring, usage by model over
 // 30 or 90 days (a chart and its table), recent transfers and one's own requests.
 
-/** A grant that will expire (none yet: grants do not expire; me.routes.ts grantsExpiringSoon is the seam). */
+/** Tokens of one grant (a lot) that will expire: how many, when, and the day they are valid until. */
 export interface ExpiringGrant {
   amount: bigint;
   expiresAt: Date;
+  /** `31 Dec 2026`, in the member's zone. */
+  validUntil: string;
   memo: string;
 }
 
@@ -82,19 +84,20 @@ function BalanceSection(props: { data: MePageData }) {
   );
 }
 
-function ExpiringSection(props: { expiring: ExpiringGrant[]; timeZone: string }) {
+function ExpiringSection(props: { expiring: ExpiringGrant[] }) {
   if (props.expiring.length === 0) return null;
   return (
     <section aria-labelledby="expiring">
-      <h2 id="expiring">Grants expiring</h2>
+      <h2 id="expiring">Tokens expiring</h2>
       <ul>
-        {props.expiring.map((grant) => (
-          <li key={grant.expiresAt.toISOString()}>
-            {formatTokens(grant.amount)} tokens on {formatLocalTime(grant.expiresAt, props.timeZone)}
+        {props.expiring.map((grant, index) => (
+          <li key={`${grant.expiresAt.toISOString()}-${index}`}>
+            {formatTokens(grant.amount)} tokens expire on {grant.validUntil}
             {grant.memo ? ` — ${grant.memo}` : ''}
           </li>
         ))}
       </ul>
+      <p>Tokens that expire soonest are spent first.</p>
     </section>
   );
 }
@@ -208,7 +211,7 @@ export function mePage(input: { viewer: FrameViewer; data: MePageData; notice?: 
     <Page title="My tokens" viewer={input.viewer} section="me" charts>
       <NoticeLines notice={input.notice} />
       <BalanceSection data={data} />
-      <ExpiringSection expiring={data.expiring} timeZone={data.timeZone} />
+      <ExpiringSection expiring={data.expiring} />
       <UsageSection history={data.history} days={data.days} />
       <TransfersSection summary={data.summary} timeZone={data.timeZone} />
       <RequestsSection

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../../src/config/config';
+import { createTestClock, type TestClock } from '../../../src/lib/clock';
 import { type RunningAllot, startAllot } from '../../../src/main';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { type FakeConnector, type FakeTeamsMember, startFakeConnector } from '../../support/fake-connector';
@@ -15,6 +16,8 @@ export const botAccount = { id: '28:00000000-0000-0000-0000-00000000b07', name: 
 export interface TeamsHarness {
   allot: RunningAllot;
   connector: FakeConnector;
+  /** The clock Allot reads (a test clock starting at the real time), for tests of what falls due later. */
+  clock: TestClock;
   tenantId: string;
   post(activity: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
   close(): Promise<void>;
@@ -57,12 +60,14 @@ export async function startTeamsHarness(
     ...options.env,
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
-  const allot = await startAllot({ config: parsed.config });
+  const clock = createTestClock(new Date());
+  const allot = await startAllot({ config: parsed.config, clock });
   const address = options.address ?? '127.0.0.1';
   const base = `http://${address.includes(':') ? `[${address}]` : address}:${allot.port}`;
   return {
     allot,
     connector,
+    clock,
     tenantId: (options.members?.[0]?.tenantId as string | undefined) ?? 'tenant-unset',
     async post(activity, headers = {}) {
       const response = await fetch(`${base}/api/messages`, {
