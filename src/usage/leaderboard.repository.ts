@@ -33,7 +33,8 @@ export async function upsertLeaderboardSettings(
  * `valueOnly`: member_id and value, what ranking needs); with `member` (an SQL expression, such as a
  * lateral reference), that member's row alone. Only months are stored (`usage_period_totals`); a week
  * is summed from the daily rollups (7 days, index `usage_daily_rollups_org_day_idx`; one member's by
- * the primary key) and a quarter from its three months.
+ * the primary key) and a quarter from its three months (named by their first days, each a probe of
+ * the primary key, also for one member: a range of months would scan every member's).
  */
 export function periodTotals(
   orgId: bigint,
@@ -62,8 +63,9 @@ export function periodTotals(
     case 'quarter':
       return sql`(select t.member_id, ${summed(sql`t`)}
                     from usage_period_totals t
-                   where t.org_id = ${org} and t.period = 'month' and t.period_start >= ${start}::date
-                     and t.period_start < (${start}::date + interval '3 months')::date${member(sql`t`)}
+                   where t.org_id = ${org} and t.period = 'month'
+                     and t.period_start in (${start}::date, (${start}::date + interval '1 month')::date,
+                                            (${start}::date + interval '2 months')::date)${member(sql`t`)}
                    group by t.member_id)`;
   }
 }
