@@ -30,7 +30,7 @@ function gatedClient(client: PGlite, gate: SessionGate): PGlite {
  * processes (the CLI) reach the same session through `embedded.serveSocket`, which the server calls
  * once its migrations are applied.
  */
-export async function createPgliteDatabase(dataDir?: string): Promise<Database> {
+export async function createPgliteDatabase(dataDir?: string, memory: { template?: Blob } = {}): Promise<Database> {
   let release = async () => {};
   let client: PGlite;
   let location: DatabaseLocation = { kind: 'pglite-memory' };
@@ -47,8 +47,9 @@ export async function createPgliteDatabase(dataDir?: string): Promise<Database> 
       throw error;
     }
   } else {
-    // In memory (tests): unpacked from the build's template when there is one, as a new folder is.
-    const template = await readPgliteTemplate();
+    // In memory (tests): unpacked from the template given (the tests' migrated one), else the build's
+    // template when there is one, as a new folder is.
+    const template = memory.template ?? (await readPgliteTemplate());
     client = await PGlite.create(template ? { ...pgliteOptions, loadDataDir: template } : pgliteOptions);
   }
   const orm = drizzle({ client: gatedClient(client, gate), casing: 'snake_case' }) as unknown as Orm;

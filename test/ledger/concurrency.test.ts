@@ -32,6 +32,8 @@ interface Scenario {
   usage: bigint;
   /** Every transfer some client was told was posted, by id. */
   acknowledged: Map<bigint, Leg>;
+  /** The same ids in the order they were first acknowledged (reversals pick among the latest). */
+  acknowledgedIds: bigint[];
 }
 
 let tdb: TestDatabase;
@@ -71,6 +73,7 @@ async function setUp(managersCount: number, peopleCount: number): Promise<Scenar
     treasury: (await findAccount(tdb.db.orm, org.id, 'treasury'))!.id,
     usage: (await findAccount(tdb.db.orm, org.id, 'usage'))!.id,
     acknowledged: new Map(),
+    acknowledgedIds: [],
   };
   for (const id of [...managers, ...people]) {
     const balances = (await getBalances(tdb.db.orm, org.id, id))!;
@@ -86,13 +89,19 @@ async function setUp(managersCount: number, peopleCount: number): Promise<Scenar
       idempotencyKey: `seed-budget-${managerId}`,
     });
     if (!issued.ok) throw new Error(issued.failure);
-    scenario.acknowledged.set(issued.value.transferIds[0]!, {
+    acknowledge(scenario, issued.value.transferIds[0]!, {
       debit: scenario.treasury,
       credit: scenario.budgetOf.get(managerId)!,
       amount: 2_000_000n,
     });
   }
   return scenario;
+}
+
+/** Records a transfer some client was told was posted (a replayed answer records nothing new). */
+function acknowledge(scenario: Scenario, transferId: bigint, leg: Leg): void {
+  if (!scenario.acknowledged.has(transferId)) scenario.acknowledgedIds.push(transferId);
+  scenario.acknowledged.set(transferId, leg);
 }
 
 type Operation = (db: Database, scenario: Scenario, serial: number) => Promise<void>;
@@ -124,7 +133,7 @@ const realMix: Operation = async (db, scenario, serial) => {
         continue;
       }
       for (const { memberId, transferId } of result.value.recipients) {
-        scenario.acknowledged.set(transferId, {
+        acknowledge(scenario, transferId, {
           debit: scenario.budgetOf.get(managerId)!,
           credit: scenario.walletOf.get(memberId)!,
           amount,
@@ -141,15 +150,14 @@ const realMix: Operation = async (db, scenario, serial) => {
     const result = await debitUsage(db.orm, { orgId, memberId, amount, idempotencyKey: key, body: { key, amount } });
     if (!result.ok) throw new Error(`usage refused: ${result.failure}`);
     const wallet = scenario.walletOf.get(memberId)!;
-    scenario.acknowledged.set(result.value.transferIds[0]!, {
+    acknowledge(scenario, result.value.transferIds[0]!, {
       debit: wallet,
       // Usage credits the wallet's stripe of the usage account.
       credit: (await findUsageAccountFor(db.orm, orgId, wallet))!.id,
       amount,
     });
   } else {
-    const candidates = [...scenario.acknowledged.entries()].slice(-200);
-    const [transferId] = pick(candidates);
+    const transferId = pick(scenario.acknowledgedIds.slice(-200));
     const result = await reverseTransfer(ctx, {
       orgId,
       actor: operatorActor,
@@ -164,7 +172,7 @@ const realMix: Operation = async (db, scenario, serial) => {
       return;
     }
     const original = result.value.reversed;
-    scenario.acknowledged.set(result.value.transferIds[0]!, {
+    acknowledge(scenario, result.value.transferIds[0]!, {
       debit: original.creditAccountId,
       credit: original.debitAccountId,
       // What remained of the lot, which may be less than the grant.
@@ -205,7 +213,7 @@ const naiveDebit: Operation = async (db, scenario, serial) => {
                 ${scenario.usage.toString()}::bigint, ${amount.toString()}::bigint, 'usage', 'api')
         returning id::text`,
   );
-  scenario.acknowledged.set(BigInt(row!.id), { debit: wallet, credit: scenario.usage, amount });
+  acknowledge(scenario, BigInt(row!.id), { debit: wallet, credit: scenario.usage, amount });
 };
 
 /** Runs `count` operations spread over `clientsCount` clients, each with its own connection. */

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -26,7 +26,12 @@ export const onPostgres = Boolean(process.env.DATABASE_URL);
 export async function createTestDatabase(options: { poolMax?: number } = {}): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    const db = await createDatabase({});
+    // Unpacked from the run's migrated template (global-setup.ts), as Postgres clones its template:
+    // applying every migration again costs each test file seconds. applyMigrations then finds none pending.
+    const templateFile = inject('pgliteTemplate');
+    const template = templateFile ? new Blob([await readFile(templateFile)]) : undefined;
+    const { createPgliteDatabase } = await import('../../src/db/pglite');
+    const db = await createPgliteDatabase(undefined, { template });
     await applyMigrations(db);
     return { db, url: undefined, close: () => db.close() };
   }

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
@@ -16,6 +18,8 @@ import { applyMigrations } from '../../src/db/migrate';
 declare module 'vitest' {
   export interface ProvidedContext {
     templateDatabase: string;
+    /** On PGlite: a migrated in-memory cluster (dumpDataDir, gzip) that test databases are unpacked from. */
+    pgliteTemplate: string;
   }
 }
 
@@ -41,8 +45,20 @@ export default async function setup(project: TestProject) {
   const url = process.env.DATABASE_URL;
   if (!url) {
     project.provide('templateDatabase', '');
-    return;
+    // The PGlite counterpart of the Postgres template database below: migrated once per run.
+    const folder = await mkdtemp(path.join(tmpdir(), 'allot-test-pglite-'));
+    const file = path.join(folder, 'migrated.tar.gz');
+    const db = await createDatabase({});
+    try {
+      await applyMigrations(db);
+      await writeFile(file, Buffer.from(await (await db.embedded!.client.dumpDataDir('gzip')).arrayBuffer()));
+    } finally {
+      await db.close();
+    }
+    project.provide('pgliteTemplate', file);
+    return async () => rm(folder, { recursive: true, force: true });
   }
+  project.provide('pgliteTemplate', '');
   const template = testDatabaseName('tpl');
   const admin = postgres(url, { max: 1, onnotice: () => {} });
   try {
