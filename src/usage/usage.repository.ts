@@ -81,6 +81,33 @@ export interface StoredHashes {
   rawHash: string | null;
 }
 
+/** What a batch needs first: its organisation's time zone, and whether it was accepted whole before. */
+export interface BatchStart {
+  timeZone: string;
+  /** A batch with this digest was accepted whole before: every event of it is a duplicate. */
+  resent: boolean;
+}
+
+/**
+ * The organisation (undefined: none) and whether a batch with this digest was accepted whole before
+ * (see usageBatches; undefined digest: never), in one small read: two primary-key probes, its
+ * parameters two short texts, so its answer comes back before the events' checks have gone far and a
+ * replay is answered without checking them (ingestUsage).
+ */
+export async function findBatchStart(
+  orm: Orm,
+  orgId: bigint,
+  digest: string | undefined,
+): Promise<BatchStart | undefined> {
+  const [row] = await queryRows<{ time_zone: string; resent: boolean }>(
+    orm,
+    sql`select o.time_zone,
+               exists (select 1 from usage_batches b where b.org_id = o.id and b.digest = ${digest ?? null}::text) as resent
+          from organisations o where o.id = ${orgId.toString()}::bigint`,
+  );
+  return row && { timeZone: row.time_zone, resent: row.resent === true };
+}
+
 /** What is known of a batch before it is checked (findKnownEvents). */
 export interface KnownEvents {
   /** A batch with this digest was accepted whole before: every event of it is a duplicate. */
