@@ -107,7 +107,8 @@ export async function ingestUsage(
   const now = ctx.clock.now();
   const count = input.events.length;
   const raw = readRawIdentities(input.events);
-  // Two reads. The first is small and answers first: the organisation, and whether this request was
+  // Two reads. The first is small and answers first: the organisation (and its usage account's
+  // stripes, so the post needs no read of its own), and whether this request was
   // accepted whole before (found by its digest; a client retrying after a timeout): then every event
   // in it is a duplicate, answered without checking one. The second is what is known of the events
   // (stored ones, the members behind the others): 1,000 ids and users to write out and send, which a
@@ -144,6 +145,7 @@ export async function ingestUsage(
       : await postBatch(ctx, {
           orgId: input.orgId,
           timeZone: organisation.timeZone,
+          usageStripes: organisation.usageStripes,
           platform: input.platform ?? 'api',
           now,
           batch,
@@ -352,6 +354,7 @@ async function postBatch(
   input: {
     orgId: bigint;
     timeZone: string;
+    usageStripes: usageRepo.BatchStart['usageStripes'];
     platform: Platform;
     now: Date;
     batch: BatchEvent[];
@@ -363,8 +366,8 @@ async function postBatch(
 ): Promise<{ unpriced: Set<string>; debits: WalletDebit[] }> {
   const { orgId, results } = input;
   // The batch credits one stripe of the usage account: its first wallet's, so concurrent batches
-  // spread over the stripes.
-  const usageAccount = await ledgerRepo.findUsageAccountFor(ctx.db.orm, orgId, input.batch[0]?.walletId ?? 0n);
+  // spread over the stripes (the stripes came with the first read: no round trip of its own).
+  const usageAccount = ledgerRepo.pickUsageStripe(input.usageStripes, input.batch[0]?.walletId ?? 0n);
   if (!usageAccount) throw new Error(`organisation ${orgId} has no usage account`);
   const outcome = await withRetries(() =>
     usageRepo.ingestBatch(ctx.db.orm, {
