@@ -10,8 +10,13 @@
 // moves far less than wall time when the machine is busy, which makes it the fairer way to compare
 // two versions of the code on a shared machine.
 //
+// Then the same batches are resent, one by one, and measured the same three ways (replay: every event
+// a duplicate, answered from the batch digest).
+//
 // Options: --batches N (default 60), --profile FILE (a V8 CPU profile of the measured loop, for
-// chrome://inspect or speedscope: ingestUsage and, under floorBatch, the floor's client side), --keep.
+// chrome://inspect or speedscope: ingestUsage and, under floorBatch, the floor's client side),
+// --replay-profile FILE (the same for the replays), --keep. BENCH_DATABASE names the scratch database
+// instead (two people profiling on one server).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { performance } from 'node:perf_hooks';
@@ -40,9 +45,11 @@ if (!parsed.ok || !parsed.config.DATABASE_URL) {
   process.exit(2);
 }
 const serverUrl = parsed.config.DATABASE_URL;
+const scratch = process.env.BENCH_DATABASE ?? 'allot_bench_usage_profile';
+if (!/^[a-z_][a-z0-9_]*$/.test(scratch)) throw new Error(`BENCH_DATABASE: not a plain name: ${scratch}`);
 const url = (() => {
   const target = new URL(serverUrl);
-  target.pathname = '/allot_bench_usage_profile';
+  target.pathname = `/${scratch}`;
   return target.toString();
 })();
 
@@ -109,8 +116,8 @@ async function serverCpuMs(raw: postgres.Sql): Promise<number> {
 
 async function main() {
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe('drop database if exists allot_bench_usage_profile with (force)');
-  await admin.unsafe('create database allot_bench_usage_profile');
+  await admin.unsafe(`drop database if exists ${scratch} with (force)`);
+  await admin.unsafe(`create database ${scratch}`);
   const db = await createDatabase({ databaseUrl: url, poolMax: 4 });
   await applyMigrations(db, url);
   const ctx: Ctx = { db, clock: systemClock };
@@ -120,7 +127,11 @@ async function main() {
     const batches = makeBatches(emails, warmUpBatches + batchesTotal);
     for (const batch of batches.slice(0, warmUpBatches)) await ingestUsage(ctx, { orgId, events: batch });
     const target = await floorTarget(raw, orgId);
-    const phases = { ingestUsage: { wall: 0, node: 0, server: 0 }, floor: { wall: 0, node: 0, server: 0 } };
+    const phases = {
+      ingestUsage: { wall: 0, node: 0, server: 0 },
+      floor: { wall: 0, node: 0, server: 0 },
+      replay: { wall: 0, node: 0, server: 0 },
+    };
     const measured = async (phase: keyof typeof phases, work: () => Promise<unknown>) => {
       const server = await serverCpuMs(raw);
       const node = process.cpuUsage();
@@ -131,11 +142,23 @@ async function main() {
       phases[phase].node += (used.user + used.system) / 1000;
       phases[phase].server += (await serverCpuMs(raw)) - server;
     };
-    const profileFile = argument('profile');
     const session = new Session();
     session.connect();
-    if (profileFile)
-      await new Promise((resolve) => session.post('Profiler.enable', () => session.post('Profiler.start', resolve)));
+    const startProfile = async (file: string | undefined) => {
+      if (file)
+        await new Promise((resolve) => session.post('Profiler.enable', () => session.post('Profiler.start', resolve)));
+    };
+    const stopProfile = async (file: string | undefined) => {
+      if (!file) return;
+      await new Promise<void>((resolve) =>
+        session.post('Profiler.stop', (_error, result) => {
+          writeFileSync(file, JSON.stringify(result.profile));
+          resolve();
+        }),
+      );
+    };
+    const profileFile = argument('profile');
+    await startProfile(profileFile);
     for (const [b, batch] of batches.slice(warmUpBatches).entries()) {
       await measured('ingestUsage', async () => {
         const result = await ingestUsage(ctx, { orgId, events: batch });
@@ -144,18 +167,22 @@ async function main() {
       // The profile covers the whole loop; the floor's client side sits under floorBatch in it.
       await measured('floor', () => floorBatch(raw, target, batch, `floor-${b}`));
     }
-    if (profileFile) {
-      await new Promise<void>((resolve) =>
-        session.post('Profiler.stop', (_error, result) => {
-          writeFileSync(profileFile, JSON.stringify(result.profile));
-          resolve();
-        }),
-      );
+    await stopProfile(profileFile);
+    const replayFile = argument('replay-profile');
+    await startProfile(replayFile);
+    for (const batch of batches.slice(warmUpBatches)) {
+      await measured('replay', async () => {
+        const result = await ingestUsage(ctx, { orgId, events: batch });
+        if (!result.ok || result.value.duplicate !== batch.length) throw new Error('a replay was not all duplicates');
+      });
     }
+    await stopProfile(replayFile);
     session.disconnect();
     const per = (ms: number) => `${(ms / batchesTotal).toFixed(1).padStart(6)} ms`;
     const floor = phases.floor;
-    console.log(`${batchesTotal} batches of 1,000 new events, one client, per batch:`);
+    console.log(
+      `${batchesTotal} batches of 1,000 new events, one client, per batch (replay: the same batches resent):`,
+    );
     for (const [name, phase] of Object.entries(phases)) {
       console.log(
         `  ${name.padEnd(12)} wall ${per(phase.wall)} (floor ÷ this ${(floor.wall / phase.wall).toFixed(2)})` +
@@ -166,7 +193,7 @@ async function main() {
   } finally {
     await raw.end();
     await db.close();
-    if (!args.includes('--keep')) await admin.unsafe('drop database if exists allot_bench_usage_profile with (force)');
+    if (!args.includes('--keep')) await admin.unsafe(`drop database if exists ${scratch} with (force)`);
     await admin.end();
   }
 }

@@ -16,6 +16,7 @@
 //
 // Options: --events N (default 200000), --clients 1,2, --leaderboard-runs N (default 300), --uniform,
 // --skip-ingest, --skip-otlp, --skip-leaderboard, --keep (leave the database allot_bench_usage for inspection).
+// BENCH_DATABASE names the scratch database instead of allot_bench_usage (two people benching on one server).
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
@@ -61,9 +62,11 @@ if (!parsed.ok || !parsed.config.DATABASE_URL) {
   process.exit(2);
 }
 const serverUrl = parsed.config.DATABASE_URL;
+const benchDatabase = process.env.BENCH_DATABASE ?? 'allot_bench_usage';
+if (!/^[a-z_][a-z0-9_]*$/.test(benchDatabase)) throw new Error(`BENCH_DATABASE: not a plain name: ${benchDatabase}`);
 const benchUrl = (() => {
   const url = new URL(serverUrl);
-  url.pathname = '/allot_bench_usage';
+  url.pathname = `/${benchDatabase}`;
   return url.toString();
 })();
 
@@ -72,13 +75,13 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 
 async function main() {
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe('drop database if exists allot_bench_usage with (force)');
-  await admin.unsafe('create database allot_bench_usage');
+  await admin.unsafe(`drop database if exists ${benchDatabase} with (force)`);
+  await admin.unsafe(`create database ${benchDatabase}`);
   await admin.end();
   const db = await createDatabase({ databaseUrl: benchUrl, poolMax: 4 });
   await applyMigrations(db, benchUrl);
   if (args.includes('--log-slow'))
-    await db.orm.execute(sql`alter database allot_bench_usage set log_min_duration_statement = 30`);
+    await db.orm.execute(sql.raw(`alter database ${benchDatabase} set log_min_duration_statement = 30`));
   const ctx: Ctx = { db, clock: systemClock };
   const raw = postgres(benchUrl, { max: 1, onnotice: () => {} });
   const [server] = await raw`select version() as v, current_setting('shared_buffers') as sb`;
@@ -91,7 +94,7 @@ async function main() {
     await db.close();
     if (!args.includes('--keep')) {
       const dropper = postgres(serverUrl, { max: 1, onnotice: () => {} });
-      await dropper.unsafe('drop database if exists allot_bench_usage with (force)');
+      await dropper.unsafe(`drop database if exists ${benchDatabase} with (force)`);
       await dropper.end();
     }
   }
@@ -254,7 +257,7 @@ async function benchIngest(ctx: Ctx, raw: postgres.Sql) {
   const rowsChanged = await rowsWrittenSince(replayXid);
   const unchanged = JSON.stringify(before) === JSON.stringify(after);
 
-  // Floor: only the writes the issue requires for each new batch, as bare SQL (floor.ts), rolled back.
+  // Floor: only the writes the issue requires for each new batch, lot draws included, as bare SQL (floor.ts), rolled back.
   const target = await floorTarget(raw, orgId);
   const floorBatches = batches.slice(0, Math.min(40, batches.length));
   let floorMs = 0;
@@ -300,7 +303,7 @@ async function benchIngest(ctx: Ctx, raw: postgres.Sql) {
     );
   }
   console.log(
-    `  floor: the required writes alone ${fmt(floorRate).padStart(9)} events/s (${floorBatches.length} batches, bare SQL, rolled back)  = ${(floorRate / copyRate).toFixed(2)} × COPY`,
+    `  floor: the required writes alone ${fmt(floorRate).padStart(9)} events/s (${floorBatches.length} batches, bare SQL, one lot drawn per member, rolled back)  = ${(floorRate / copyRate).toFixed(2)} × COPY`,
   );
   for (const run of replayRuns) {
     const runRate = rate(eventsTotal, run.ms);

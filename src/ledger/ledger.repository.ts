@@ -26,6 +26,20 @@ export async function insertOrganisationAccounts(orm: Orm, orgId: bigint): Promi
  * credits: stripe `accountId mod usageStripes`, or stripe 0 when the organisation has fewer (as
  * allot_settle_reservation picks it, migrations/0012_usage_stripes.sql).
  */
+/**
+ * findUsageAccountFor's choice among stripes already read (`id`, `stripe`): the one of `accountId`'s
+ * stripe, or the lowest (stripe 0) when the organisation has fewer; undefined when there are none.
+ */
+export function pickUsageStripe<T extends { stripe: number }>(stripes: readonly T[], accountId: bigint): T | undefined {
+  const wanted = Number(accountId % BigInt(usageStripes));
+  let lowest: T | undefined;
+  for (const candidate of stripes) {
+    if (candidate.stripe === wanted) return candidate;
+    if (lowest === undefined || candidate.stripe < lowest.stripe) lowest = candidate;
+  }
+  return lowest;
+}
+
 export async function findUsageAccountFor(orm: Orm, orgId: bigint, accountId: bigint): Promise<Account | undefined> {
   const [row] = await orm
     .select()

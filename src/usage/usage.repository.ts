@@ -81,6 +81,42 @@ export interface StoredHashes {
   rawHash: string | null;
 }
 
+/** What a batch needs first: its organisation's time zone and usage account, and whether it was accepted whole before. */
+export interface BatchStart {
+  timeZone: string;
+  /** A batch with this digest was accepted whole before: every event of it is a duplicate. */
+  resent: boolean;
+  /** The stripes of the organisation's usage account (ledgerRepo.pickUsageStripe chooses the batch's). */
+  usageStripes: { id: bigint; stripe: number }[];
+}
+
+/**
+ * The organisation (undefined: none), the stripes of its usage account, and whether a batch with this
+ * digest was accepted whole before (see usageBatches; undefined digest: never), in one small read:
+ * key probes, its parameters two short texts, so its answer comes back before the events' checks have
+ * gone far and a replay is answered without checking them (ingestUsage).
+ */
+export async function findBatchStart(
+  orm: Orm,
+  orgId: bigint,
+  digest: string | undefined,
+): Promise<BatchStart | undefined> {
+  const [row] = await queryRows<{ time_zone: string; resent: boolean; stripes: string | null }>(
+    orm,
+    sql`select o.time_zone,
+               exists (select 1 from usage_batches b where b.org_id = o.id and b.digest = ${digest ?? null}::text) as resent,
+               (select string_agg(a.id::text || ':' || a.stripe::text, ',') from accounts a
+                 where a.org_id = o.id and a.kind = 'usage' and a.member_id is null) as stripes
+          from organisations o where o.id = ${orgId.toString()}::bigint`,
+  );
+  if (!row) return undefined;
+  const usageStripes = (row.stripes ?? '').split(',').flatMap((pair) => {
+    const [id, stripe] = pair.split(':');
+    return id && stripe ? [{ id: BigInt(id), stripe: Number(stripe) }] : [];
+  });
+  return { timeZone: row.time_zone, resent: row.resent === true, usageStripes };
+}
+
 /** What is known of a batch before it is checked (findKnownEvents). */
 export interface KnownEvents {
   /** A batch with this digest was accepted whole before: every event of it is a duplicate. */

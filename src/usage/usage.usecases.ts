@@ -2,7 +2,6 @@ import * as ledgerRepo from '../ledger/ledger.repository';
 import type { Ctx, Platform } from '../lib/context';
 import { withRetries } from '../lib/db-errors';
 import { fail, ok, type Result } from '../lib/result';
-import * as membersRepo from '../members/members.repository';
 import { batchDigest, hashRawEvent, usageIdempotencyKey } from './replay.models';
 import {
   type EventParse,
@@ -108,30 +107,45 @@ export async function ingestUsage(
   const now = ctx.clock.now();
   const count = input.events.length;
   const raw = readRawIdentities(input.events);
-  // One round trip of reads, side by side: the organisation and what is known of the events. A request resent whole after it was accepted whole (a client retrying after a timeout)
-  // is found by its digest in one probe: every event in it is a duplicate, and nothing else is read.
+  // Two reads. The first is small and answers first: the organisation (and its usage account's
+  // stripes, so the post needs no read of its own), and whether this request was
+  // accepted whole before (found by its digest; a client retrying after a timeout): then every event
+  // in it is a duplicate, answered without checking one. The second is what is known of the events
+  // (stored ones, the members behind the others): 1,000 ids and users to write out and send, which a
+  // replay should not pay for, so it goes out as soon as the first says "not resent" (or after a few
+  // chunks of checks without an answer), while the events are still being checked: a new batch of
+  // any size waits no longer for it. A batch that cannot have been resent (no digest), or a small
+  // one, sends both at once.
   const digest = batchDigest(raw.ids, raw.hashes);
-  const reads = Promise.all([
-    membersRepo.findOrganisationById(ctx.db.orm, input.orgId),
-    usageRepo.findKnownEvents(ctx.db.orm, input.orgId, { events: raw.sent, digest }),
-  ]);
-  const checked = await checkWhileReading(input.events, now, reads);
-  const [organisation, known] = await reads;
+  const start = usageRepo.findBatchStart(ctx.db.orm, input.orgId, digest);
+  let knownRead: Promise<usageRepo.KnownEvents> | undefined;
+  const readKnown = () => {
+    if (knownRead) return knownRead;
+    knownRead = usageRepo.findKnownEvents(ctx.db.orm, input.orgId, { events: raw.sent, digest });
+    // A resent batch is answered without waiting for it (its failure then changes nothing).
+    knownRead.catch(() => {});
+    return knownRead;
+  };
+  if (digest === undefined || count < checkBeforeKnownEvents) readKnown();
+  const checked = await checkWhileReading(input.events, now, start, readKnown);
+  const organisation = await start;
   if (!organisation) return fail('organisation_not_found');
-  if (known.resent) {
+  if (organisation.resent) {
     const duplicates = raw.ids.map((id, index): EventResult => ({ index, id: id!, status: 'duplicate' }));
     return ok({ results: duplicates, accepted: 0, duplicate: count, rejected: 0, unpricedModels: [], debits: [] });
   }
+  const { stored, users } = await readKnown();
   const results = new EventResults(count);
-  const valid = validateEvents(input.events, raw, known.stored, now, checked, results);
-  const candidates = foldRepeatedIds(valid, known.stored, results);
-  const { batch, memberByWallet } = resolveMembers(candidates, known.users, results);
+  const valid = validateEvents(input.events, raw, stored, now, checked, results);
+  const candidates = foldRepeatedIds(valid, stored, results);
+  const { batch, memberByWallet } = resolveMembers(candidates, users, results);
   const posted =
     batch.length === 0
       ? { unpriced: new Set<string>(), debits: [] }
       : await postBatch(ctx, {
           orgId: input.orgId,
           timeZone: organisation.timeZone,
+          usageStripes: organisation.usageStripes,
           platform: input.platform ?? 'api',
           now,
           batch,
@@ -183,32 +197,52 @@ function checkEvent(raw: unknown, now: Date): CheckedEvent {
   return { parsed, timeIso, hash: hashEventContent(parsed.event, timeIso) };
 }
 
-/** Events checked between two looks at the reads' answer (about a third of a millisecond of work). */
-const checkChunkEvents = 100;
+/** Events checked between two looks at the first read's answer (about a fifth of a millisecond of work). */
+const checkChunkEvents = 50;
+
+/**
+ * Events checked, with no answer yet from the first read, before the second is sent anyway (under a
+ * millisecond of work: a new batch of 1,000 still has most of its checks ahead to hide the read behind).
+ */
+const checkBeforeKnownEvents = 200;
+
+/** Until the next turn of the event loop after the current one: a query asked for now has been sent. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
 
 /**
  * Step 2a, while the reads are away: validates and hashes the events a chunk at a time, giving way
- * between chunks so the reads' answer is taken in as soon as it comes, and stops as soon as it says
- * the batch was resent (then nothing needs checking). Returns what it checked (undefined: not yet).
- * An event found stored byte for byte is a duplicate whatever its check says (validateEvents), so
- * checking it here can waste work, never change an answer.
+ * between chunks so the first read's answer is taken in as soon as it comes, and stops as soon as it
+ * says the batch was resent (then nothing needs checking); when it says "not resent", or after
+ * checkBeforeKnownEvents without an answer, `readKnown` sends the second read. Nothing is checked
+ * before the first read is on the wire (postgres.js sends a short query at the next setImmediate; one
+ * of ours queued earlier would run first), so a replay whose answer is quick checks nothing. Returns
+ * what it checked (undefined: not yet). An event found stored byte for byte is a duplicate whatever
+ * its check says (validateEvents), so checking it here can waste work, never change an answer.
  */
 async function checkWhileReading(
   events: readonly unknown[],
   now: Date,
-  reads: Promise<readonly [unknown, { resent: boolean }]>,
+  start: Promise<{ resent: boolean } | undefined>,
+  readKnown: () => unknown,
 ): Promise<(CheckedEvent | undefined)[]> {
-  let resent = false;
-  reads.then(
-    ([, known]) => {
-      resent = known.resent;
+  let stop = false;
+  start.then(
+    (answer) => {
+      stop = answer === undefined || answer.resent;
+      if (!stop) readKnown();
     },
-    () => {},
+    () => {
+      stop = true;
+    },
   );
   const checked: (CheckedEvent | undefined)[] = new Array(events.length);
-  for (let start = 0; start < events.length && !resent; start += checkChunkEvents) {
-    const end = Math.min(events.length, start + checkChunkEvents);
-    for (let index = start; index < end; index++) checked[index] = checkEvent(events[index], now);
+  await nextTurn();
+  for (let from = 0; from < events.length && !stop; from += checkChunkEvents) {
+    const end = Math.min(events.length, from + checkChunkEvents);
+    for (let index = from; index < end; index++) checked[index] = checkEvent(events[index], now);
+    if (end >= checkBeforeKnownEvents) readKnown();
     await new Promise((resolve) => setImmediate(resolve));
   }
   return checked;
@@ -320,6 +354,7 @@ async function postBatch(
   input: {
     orgId: bigint;
     timeZone: string;
+    usageStripes: usageRepo.BatchStart['usageStripes'];
     platform: Platform;
     now: Date;
     batch: BatchEvent[];
@@ -331,8 +366,8 @@ async function postBatch(
 ): Promise<{ unpriced: Set<string>; debits: WalletDebit[] }> {
   const { orgId, results } = input;
   // The batch credits one stripe of the usage account: its first wallet's, so concurrent batches
-  // spread over the stripes.
-  const usageAccount = await ledgerRepo.findUsageAccountFor(ctx.db.orm, orgId, input.batch[0]?.walletId ?? 0n);
+  // spread over the stripes (the stripes came with the first read: no round trip of its own).
+  const usageAccount = ledgerRepo.pickUsageStripe(input.usageStripes, input.batch[0]?.walletId ?? 0n);
   if (!usageAccount) throw new Error(`organisation ${orgId} has no usage account`);
   const outcome = await withRetries(() =>
     usageRepo.ingestBatch(ctx.db.orm, {

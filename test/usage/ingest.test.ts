@@ -1,11 +1,14 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client';
+import { findUsageAccountFor, pickUsageStripe } from '../../src/ledger/ledger.repository';
+import { usageStripes } from '../../src/ledger/ledger.tables';
 import { auditLedger } from '../../src/ledger/ledger.usecases';
 import { operatorActor } from '../../src/lib/context';
 import { addMember } from '../../src/members/members.usecases';
 import { setPrice, setWeight } from '../../src/usage/prices.usecases';
 import { batchDigestEventsMin, hashRawEvent } from '../../src/usage/replay.models';
+import { findBatchStart } from '../../src/usage/usage.repository';
 import { ingestUsage } from '../../src/usage/usage.usecases';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
 import { makeMember, makeOrganisation, uniqueKey } from '../support/fixtures';
@@ -471,5 +474,25 @@ describe('ingesting usage', () => {
       2_000_000n - spent,
     );
     expect(await auditLedger(ctx), `seed ${seed}`).toEqual([]);
+  });
+});
+
+describe("a batch's usage stripe, from its first read", () => {
+  it('is the stripe findUsageAccountFor picks for every wallet id, and stripe 0 when the organisation has fewer', async () => {
+    const { ctx, org } = await setup();
+    const start = await findBatchStart(ctx.db.orm, org.id, undefined);
+    expect(start?.usageStripes.length).toBe(usageStripes);
+    const fewer = start!.usageStripes.filter((candidate) => candidate.stripe % 3 === 0);
+    for (let wallet = 0n; wallet < BigInt(usageStripes * 2); wallet++) {
+      const picked = pickUsageStripe(start!.usageStripes, wallet);
+      expect(picked?.id).toBe((await findUsageAccountFor(ctx.db.orm, org.id, wallet))!.id);
+      expect(picked?.stripe).toBe(Number(wallet % BigInt(usageStripes)));
+      const fromFewer = pickUsageStripe(fewer, wallet)!;
+      expect(fromFewer.stripe).toBe(
+        Number(wallet % BigInt(usageStripes)) % 3 === 0 ? Number(wallet % BigInt(usageStripes)) : 0,
+      );
+    }
+    expect(pickUsageStripe([], 5n)).toBeUndefined();
+    expect(await findBatchStart(ctx.db.orm, org.id + 1_000_000n, undefined)).toBeUndefined();
   });
 });
