@@ -45,9 +45,7 @@ export const lots = pgTable(
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),
     // The burn-down order of an account's live lots.
-    index('lots_live_idx')
-      .on(t.orgId, t.accountId, sql`${t.expiresAt} ASC NULLS LAST`, t.id)
-      .where(sql`${t.live}`),
+    index('lots_live_idx').on(t.orgId, t.accountId, sql`${t.expiresAt} ASC NULLS LAST`, t.id).where(sql`${t.live}`),
     // The expiry sweeper's queue.
     index('lots_due_idx').on(t.expiresAt).where(sql`${t.live} AND ${t.expiresAt} IS NOT NULL`),
     index('lots_transfer_idx').on(t.orgId, t.transferId),
