@@ -8,8 +8,9 @@
 --   It flips only when a lot is used up. Every query for live lots says `live` (the planner matches an
 --   index predicate by its expression, not by what implies it).
 -- * allot_post's one-leg path makes its lot draw and lot credit itself (the statements of
---   allot_lots_draw and allot_lots_credit) instead of calling them: each call of a plpgsql function
---   with a SET clause cost about as much as the statement inside it.
+--   allot_lots_draw and allot_lots_credit) instead of calling them (PERFORM: a statement of its own,
+--   and a function with a SET clause, which saves and restores the setting on every call). Server CPU
+--   per one-leg grant between accounts with one lot each fell by about a seventh with the two changes.
 -- * allot_lots_draw and allot_ingest_usage (array form, as in 0013_ingest_usage_arrays.sql) find live
 --   lots by `live`; nothing else in them changes.
 -- * lot_draws_lot_idx goes: no query looks up one lot's draws (the audit sums the draws of every lot
@@ -17,10 +18,11 @@
 --   more index entry per draw.
 -- * allot_settle_reservation (as in 0012_usage_stripes.sql) calls the array form of allot_ingest_usage
 --   with its one event's fields instead of the jsonb form: that wrapper is a SQL function, which is
---   planned afresh on every call and turns the object into arrays, about a quarter of a settle's
---   server time. The fields are read from the event object with the same types as the wrapper's
+--   planned afresh on every call and turns the object into arrays: about 0.4 ms of server CPU of the
+--   2 ms a single-event settle took. The fields are read from the event object with the same types as the wrapper's
 --   jsonb_to_recordset gives them.
--- The burn-down order, the lot_draws rows and every answer are as before.
+-- The burn-down order, the lot_draws rows and every answer are as before. Adding the stored column
+-- rewrites the table (at fillfactor 80) under an exclusive lock: about 3 s for 250,000 lots.
 ALTER TABLE "lots" SET (fillfactor = 80);--> statement-breakpoint
 DROP INDEX "lot_draws_lot_idx";--> statement-breakpoint
 DROP INDEX "lots_live_idx";--> statement-breakpoint

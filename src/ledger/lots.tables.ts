@@ -24,10 +24,11 @@ export const lots = pgTable(
     /** `amount` minus the lot's draws. */
     remaining: bigint({ mode: 'bigint' }).notNull(),
     /**
-     * `remaining > 0`, stored: the predicate of the live and due indexes. It changes only when a lot is
-     * used up (or a credit fills an empty one), so an ordinary draw, which lowers `remaining` alone,
-     * changes no indexed column and is a heap-only update (migration 0016). Queries for live lots
-     * say `live`, not `remaining > 0`, so the planner matches the indexes' predicate.
+     * `remaining > 0`, stored: the predicate of the live and due indexes. It changes only when a draw
+     * uses a lot up, so an ordinary draw, which lowers `remaining` alone, changes no indexed column and
+     * is a heap-only update (migration 0016, which also gives the table fillfactor 80, for room on the
+     * page; drizzle has no table option for it). Queries for live lots say `live`, not
+     * `remaining > 0`, so the planner matches the indexes' predicate.
      */
     live: boolean().generatedAlwaysAs(sql`remaining > 0`),
     /**
