@@ -63,7 +63,7 @@ export async function lotsExpiringSoon(
           join accounts a on a.org_id = l.org_id and a.id = l.account_id
           join members m on m.org_id = l.org_id and m.id = l.member_id
           join organisations o on o.id = l.org_id
-         where l.remaining > 0 and l.expires_at is not null
+         where l.live and l.expires_at is not null
            and l.expires_at > ${input.after.toISOString()}::timestamptz
            and l.expires_at <= ${input.until.toISOString()}::timestamptz
            and l.remaining > coalesce(l.rollover_tokens, 0)

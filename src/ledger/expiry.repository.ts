@@ -15,7 +15,7 @@ export async function findDueLots(orm: Orm, input: { now: Date; limit: number; o
   const rows = await queryRows<{ org_id: string; id: string }>(
     orm,
     sql`select l.org_id, l.id from lots l
-         where l.remaining > 0 and l.expires_at is not null and l.expires_at <= ${input.now.toISOString()}::timestamptz
+         where l.live and l.expires_at is not null and l.expires_at <= ${input.now.toISOString()}::timestamptz
            and ${input.orgId === undefined ? sql`true` : sql`l.org_id = ${input.orgId.toString()}::bigint`}
          order by l.expires_at, l.id
          limit ${input.limit}`,

@@ -30,7 +30,7 @@ export async function firstExpiries(
            accountIds.map((id) => sql`${id}`),
            sql`, `,
          )})
-           and l.remaining > 0 and l.expires_at > ${input.after.toISOString()}::timestamptz and ${expiringSql} > 0
+           and l.live and l.expires_at > ${input.after.toISOString()}::timestamptz and ${expiringSql} > 0
          group by l.account_id`,
   );
   return new Map(rows.map((row) => [BigInt(row.account_id), new Date(row.expires_at)]));
@@ -51,7 +51,7 @@ export async function expiringTokens(
             sql`, `,
           )}) as w(account_id, until)
           join lots l on l.org_id = ${input.orgId} and l.account_id = w.account_id
-         where l.remaining > 0 and l.expires_at > ${input.after.toISOString()}::timestamptz and l.expires_at <= w.until
+         where l.live and l.expires_at > ${input.after.toISOString()}::timestamptz and l.expires_at <= w.until
          group by l.account_id`,
   );
   return new Map(rows.map((row) => [BigInt(row.account_id), BigInt(row.tokens)]));
@@ -85,7 +85,7 @@ export async function listExpiringLots(
     sql`select l.id::text as id, l.expires_at, ${expiringSql}::text as tokens, t.memo, t.code
           from lots l
           left join transfers t on t.org_id = l.org_id and t.id = l.transfer_id
-         where l.org_id = ${input.orgId} and l.account_id = ${input.accountId} and l.remaining > 0
+         where l.org_id = ${input.orgId} and l.account_id = ${input.accountId} and l.live
            and l.expires_at > ${input.after.toISOString()}::timestamptz and ${expiringSql} > 0
          order by l.expires_at, l.id
          limit ${limit}`,
@@ -135,7 +135,7 @@ export async function expiringByReport(
           join accounts a on a.org_id = l.org_id and a.id = l.account_id and a.kind = 'wallet'
           join members m on m.org_id = l.org_id and m.id = l.member_id
           join organisations o on o.id = l.org_id
-         where l.org_id = ${input.orgId} and l.remaining > 0
+         where l.org_id = ${input.orgId} and l.live
            and l.expires_at > ${input.after.toISOString()}::timestamptz
            and l.expires_at <= ${input.until.toISOString()}::timestamptz
            and ${expiringSql} > 0 and m.is_active and m.manager_id is not null
