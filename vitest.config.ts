@@ -7,8 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Two files at a time on the 2-core machine: the suite then runs in about 2.5 minutes per database
-    // instead of 4 (vitest would otherwise use one worker here).
+    // Two files at a time on the 2-core machine (vitest would otherwise use one worker here).
     maxWorkers: 2,
     // A worker runs its files one after another in the same process instead of a new one per file:
     // each file no longer re-imports the sources and recompiles PGlite's WebAssembly (about half of
