@@ -138,6 +138,15 @@ async function main(): Promise<void> {
     for (const problem of parsed.problems) console.error(`config: ${problem}`);
     process.exit(startupExitCodes.configuration);
   }
+  // The handlers go in before anything starts: /healthz answers as soon as the server listens, while
+  // the modules' first sweeps still run, and a SIGINT or SIGTERM then (an orchestrator that stops a
+  // replica as soon as it is ready) must still stop it cleanly, once the start has finished.
+  let signalled: string | undefined;
+  let onSignal = (signal: string) => {
+    signalled ??= signal;
+  };
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
   let running: RunningAllot;
   try {
     running = await startAllot({ config: parsed.config });
@@ -165,8 +174,8 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => {
     running.deps.logger.error({ err: reason }, 'unhandled promise rejection (a bug): logged, process kept running');
   });
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  onSignal = shutdown;
+  if (signalled) shutdown(signalled);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
