@@ -22,13 +22,10 @@ export async function insertOrganisationAccounts(orm: Orm, orgId: bigint): Promi
 }
 
 /**
- * The stripe of the organisation's usage account that usage of account `accountId` (a wallet)
- * credits: stripe `accountId mod usageStripes`, or stripe 0 when the organisation has fewer (as
- * allot_settle_reservation picks it, migrations/0012_usage_stripes.sql).
- */
-/**
- * findUsageAccountFor's choice among stripes already read (`id`, `stripe`): the one of `accountId`'s
- * stripe, or the lowest (stripe 0) when the organisation has fewer; undefined when there are none.
+ * The usage account's stripe that usage of account `accountId` (a wallet) credits, among stripes
+ * already read (`id`, `stripe`): stripe `accountId mod usageStripes`, or the lowest (stripe 0) when the
+ * organisation has fewer; undefined when there are none. The one rule in TypeScript; the SQL that
+ * picks a stripe itself (allot_settle_reservation, migrations/0012_usage_stripes.sql) follows it.
  */
 export function pickUsageStripe<T extends { stripe: number }>(stripes: readonly T[], accountId: bigint): T | undefined {
   const wanted = Number(accountId % BigInt(usageStripes));
@@ -40,14 +37,17 @@ export function pickUsageStripe<T extends { stripe: number }>(stripes: readonly 
   return lowest;
 }
 
-export async function findUsageAccountFor(orm: Orm, orgId: bigint, accountId: bigint): Promise<Account | undefined> {
-  const [row] = await orm
+/** The organisation's usage account stripes (at most `usageStripes` rows). */
+export async function findUsageStripes(orm: Orm, orgId: bigint): Promise<Account[]> {
+  return orm
     .select()
     .from(accounts)
-    .where(and(eq(accounts.orgId, orgId), eq(accounts.kind, 'usage'), sql`${accounts.memberId} IS NULL`))
-    .orderBy(desc(sql`${accounts.stripe} = ${Number(accountId % BigInt(usageStripes))}`), asc(accounts.stripe))
-    .limit(1);
-  return row;
+    .where(and(eq(accounts.orgId, orgId), eq(accounts.kind, 'usage'), sql`${accounts.memberId} IS NULL`));
+}
+
+/** The stripe of the organisation's usage account that usage of `accountId` credits (pickUsageStripe). */
+export async function findUsageAccountFor(orm: Orm, orgId: bigint, accountId: bigint): Promise<Account | undefined> {
+  return pickUsageStripe(await findUsageStripes(orm, orgId), accountId);
 }
 
 export async function insertMemberAccounts(orm: Orm, orgId: bigint, memberId: bigint): Promise<void> {

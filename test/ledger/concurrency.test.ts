@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database, queryRows } from '../../src/db/client';
-import { findAccount, findUsageAccountFor } from '../../src/ledger/ledger.repository';
+import { findAccount, findUsageStripes, pickUsageStripe } from '../../src/ledger/ledger.repository';
 import { auditLedger, debitUsage, getBalances, grantTokens, issueBudget } from '../../src/ledger/ledger.usecases';
 import { reverseTransfer } from '../../src/ledger/reversal.usecases';
 import { type Actor, operatorActor } from '../../src/lib/context';
@@ -26,6 +26,8 @@ interface Scenario {
   managers: bigint[];
   people: bigint[];
   walletOf: Map<bigint, bigint>;
+  /** The usage account's stripe each wallet's usage credits, by wallet (read once, not per debit). */
+  usageOf: Map<bigint, bigint>;
   budgetOf: Map<bigint, bigint>;
   treasury: bigint;
   usage: bigint;
@@ -68,15 +70,18 @@ async function setUp(managersCount: number, peopleCount: number): Promise<Scenar
     managers,
     people,
     walletOf: new Map(),
+    usageOf: new Map(),
     budgetOf: new Map(),
     treasury: (await findAccount(tdb.db.orm, org.id, 'treasury'))!.id,
     usage: (await findAccount(tdb.db.orm, org.id, 'usage'))!.id,
     acknowledged: new Map(),
     acknowledgedIds: [],
   };
+  const stripes = await findUsageStripes(tdb.db.orm, org.id);
   for (const id of [...managers, ...people]) {
     const balances = (await getBalances(tdb.db.orm, org.id, id))!;
     scenario.walletOf.set(id, balances.walletAccountId);
+    scenario.usageOf.set(balances.walletAccountId, pickUsageStripe(stripes, balances.walletAccountId)!.id);
     scenario.budgetOf.set(id, balances.budgetAccountId);
   }
   for (const managerId of managers) {
@@ -152,7 +157,7 @@ const realMix: Operation = async (db, scenario, serial) => {
     acknowledge(scenario, result.value.transferIds[0]!, {
       debit: wallet,
       // Usage credits the wallet's stripe of the usage account.
-      credit: (await findUsageAccountFor(db.orm, orgId, wallet))!.id,
+      credit: scenario.usageOf.get(wallet)!,
       amount,
     });
   } else {

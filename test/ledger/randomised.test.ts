@@ -4,7 +4,7 @@ import { createDatabase, type Database, queryRows } from '../../src/db/client';
 import { parseAmount } from '../../src/ledger/amount.models';
 import { expireDueLots } from '../../src/ledger/expiry.usecases';
 import { hashOperation } from '../../src/ledger/ledger.models';
-import { findAccount, findUsageAccountFor } from '../../src/ledger/ledger.repository';
+import { findAccount, findUsageStripes, pickUsageStripe } from '../../src/ledger/ledger.repository';
 import { transferTokensMax } from '../../src/ledger/ledger.tables';
 import {
   auditLedger,
@@ -112,6 +112,8 @@ it(`a seeded random sequence of ${operationsCount} ledger operations matches a s
     sql`select id::text from accounts where org_id = ${orgId.toString()}::bigint and kind = 'usage'`,
   );
   const walletOf = new Map<bigint, bigint>();
+  // The usage account's stripes, read once: a wallet's usage credits the one pickUsageStripe names.
+  const usageStripes = await findUsageStripes(orm, orgId);
   const budgetOf = new Map<bigint, bigint>();
   const kindOf = new Map<bigint, string>([
     [treasury, 'treasury'],
@@ -291,7 +293,7 @@ it(`a seeded random sequence of ${operationsCount} ledger operations matches a s
         expectOutcome(result, 'ok');
         if (result.ok) {
           const wallet = walletOf.get(person.id)!;
-          const usage = (await findUsageAccountFor(orm, orgId, wallet))!.id;
+          const usage = pickUsageStripe(usageStripes, wallet)!.id;
           record(result.value.transferIds, 'usage', [[wallet, usage]], amount);
           replayable.push({
             run: () => debitUsage(orm, input),
