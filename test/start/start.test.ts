@@ -73,6 +73,27 @@ describe('`npm start` on a fresh PGlite folder', () => {
     expect(existsSync(path.join(dataDir, 'allot.lock'))).toBe(false);
     expect(existsSync(path.join(dataDir, '.s.PGSQL.5432'))).toBe(false);
   }, 60_000);
+
+  // CI once caught `npm start` killed by a SIGINT sent as soon as /healthz answered: the handlers went in
+  // only after every module had started. A stop at any moment of the start is the same case.
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s while it starts (database open, not yet listening) stops it cleanly once the start is done',
+    async (signal) => {
+      const starting = spawnServer({ DATA_DIR: dataDir, PORT: String(await freePort()) });
+      const deadline = Date.now() + 60_000;
+      while (!starting.stdout().includes('"msg":"database ready"')) {
+        if (Date.now() > deadline) throw new Error(`no "database ready":\n${starting.stderr()}\n${starting.stdout()}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      starting.child.kill(signal);
+      const { code } = await withTimeout(starting.exited, 60_000, 'the server to stop');
+      expect(code, starting.stderr()).toBe(0);
+      expect(starting.stdout()).toContain(`"signal":"${signal}"`);
+      expect(starting.stdout()).toContain('Allot stopped');
+      expect(existsSync(path.join(dataDir, 'allot.lock'))).toBe(false);
+    },
+    90_000,
+  );
 });
 
 describe.runIf(onPostgres)('`npm start` with DATABASE_URL', () => {
