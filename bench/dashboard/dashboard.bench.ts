@@ -23,7 +23,6 @@ import postgres from 'postgres';
 import { loadConfigFromProcessEnv, parseConfig } from '../../src/config/config';
 import { createDatabase } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
-import { grantTokens } from '../../src/ledger/ledger.usecases';
 import { systemClock } from '../../src/lib/clock';
 import { type Ctx, operatorActor } from '../../src/lib/context';
 import { localDate } from '../../src/lib/periods.models';
@@ -35,6 +34,7 @@ import { ingestUsage } from '../../src/usage/usage.usecases';
 import { freePort } from '../../test/start/spawn';
 import { launchChromium } from '../../test/support/chromium';
 import { followSignInLink } from '../../test/support/dashboard-signin';
+import { benchCategories, benchModels, fundedOrganisation } from '../usage/bench-events';
 import { generateUsage } from '../usage/generate-usage';
 
 const args = process.argv.slice(2);
@@ -168,32 +168,12 @@ async function timeFirstLoads(baseUrl: string, cookie: string): Promise<number[]
 
 /** Ingestion of 1,000-event batches with the organisation rollups' triggers on, then off, alternately. */
 async function timeTriggerCost(ctx: Ctx, raw: postgres.Sql): Promise<{ on: number[]; off: number[] }> {
-  const created = await createOrganisation(ctx, { slug: 'bench-ingest', actor: operatorActor });
-  if (!created.ok) throw new Error(created.failure);
-  const orgId = created.value.id;
-  const ids: bigint[] = [];
-  for (let i = 0; i < 600; i++) {
-    const member = await addMember(ctx, {
-      orgId,
-      displayName: `M${i}`,
-      email: `m${i}@ingest.example`,
-      actor: operatorActor,
-    });
-    if (!member.ok) throw new Error(member.failure);
-    ids.push(member.value.id);
-  }
-  for (let i = 0; i < ids.length; i += 50) {
-    const granted = await grantTokens(ctx, {
-      orgId,
-      actor: operatorActor,
-      recipientIds: ids.slice(i, i + 50),
-      amount: 1_000_000_000n,
-      idempotencyKey: `bench-ingest-fund-${i}`,
-    });
-    if (!granted.ok) throw new Error(granted.failure);
-  }
-  const models = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'gpt-5', 'o4-mini'];
-  const categories = ['code', 'review', 'docs', 'chat'];
+  const { orgId } = await fundedOrganisation(ctx, {
+    slug: 'bench-ingest',
+    members: 600,
+    email: (i) => `m${i}@ingest.example`,
+    name: (i) => `M${i}`,
+  });
   let sent = 0;
   const times = { on: [] as number[], off: [] as number[] };
   try {
@@ -206,8 +186,8 @@ async function timeTriggerCost(ctx: Ctx, raw: postgres.Sql): Promise<{ on: numbe
           id: `ingest-${sent}`,
           time: new Date(Date.now() - (sent % 6) * 3_600_000).toISOString(),
           user: `m${(sent * 7) % 600}@ingest.example`,
-          model: models[sent % models.length]!,
-          category: categories[sent % categories.length]!,
+          model: benchModels[sent % benchModels.length]!,
+          category: benchCategories[sent % benchCategories.length]!,
           input_tokens: 1_000 + (sent % 500),
           output_tokens: 200,
         };

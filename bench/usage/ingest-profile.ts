@@ -24,12 +24,10 @@ import postgres from 'postgres';
 import { loadConfigFromProcessEnv } from '../../src/config/config';
 import { createDatabase } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
-import { grantTokens } from '../../src/ledger/ledger.usecases';
 import { systemClock } from '../../src/lib/clock';
-import { type Ctx, operatorActor } from '../../src/lib/context';
-import { addMember } from '../../src/members/members.usecases';
-import { createOrganisation } from '../../src/members/organisations.usecases';
+import type { Ctx } from '../../src/lib/context';
 import { ingestUsage } from '../../src/usage/usage.usecases';
+import { fundedOrganisation, newEventBatches } from './bench-events';
 import { floorBatch, floorTarget } from './floor';
 
 const args = process.argv.slice(2);
@@ -53,50 +51,9 @@ const url = (() => {
   return target.toString();
 })();
 
-/** Batches of new events as bench:usage makes them (its default, skewed members). */
-function makeBatches(emails: string[], count: number): Record<string, unknown>[][] {
-  const models = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'gpt-5', 'o4-mini'];
-  const categories = ['code', 'review', 'docs', 'chat'];
-  const now = Date.now();
-  return Array.from({ length: count }, (_, b) =>
-    Array.from({ length: 1_000 }, (_, i) => {
-      const n = b * 1_000 + i;
-      const u = ((n * 2654435761) % 4294967296) / 4294967296;
-      return {
-        id: `evt-${n.toString(36)}-${(n * 2654435761) % 1_000_003}`,
-        time: new Date(now - ((n * 7919) % (6 * 3_600_000))).toISOString(),
-        user: emails[Math.min(emails.length - 1, Math.floor(emails.length * u ** 3))],
-        model: models[n % models.length],
-        input_tokens: 500 + (n % 4000),
-        output_tokens: 100 + (n % 900),
-        category: categories[n % categories.length],
-      };
-    }),
-  );
-}
-
-async function setUp(ctx: Ctx): Promise<{ orgId: bigint; emails: string[] }> {
-  const created = await createOrganisation(ctx, { slug: 'bench-profile', actor: operatorActor });
-  if (!created.ok) throw new Error(created.failure);
-  const orgId = created.value.id;
-  const emails = Array.from({ length: 1_000 }, (_, i) => `m${i}@bench.example`);
-  const memberIds: bigint[] = [];
-  for (const email of emails) {
-    const member = await addMember(ctx, { orgId, displayName: email, email, actor: operatorActor });
-    if (!member.ok) throw new Error(member.failure);
-    memberIds.push(member.value.id);
-  }
-  for (let i = 0; i < memberIds.length; i += 50) {
-    const granted = await grantTokens(ctx, {
-      orgId,
-      actor: operatorActor,
-      recipientIds: memberIds.slice(i, i + 50),
-      amount: 1_000_000_000n,
-      idempotencyKey: `bench-fund-${i}`,
-    });
-    if (!granted.ok) throw new Error(granted.failure);
-  }
-  return { orgId, emails };
+/** The organisation bench:usage ingests into: 1,000 members, each funded (bench-events.ts). */
+function setUp(ctx: Ctx): Promise<{ orgId: bigint; emails: string[] }> {
+  return fundedOrganisation(ctx, { slug: 'bench-profile', members: 1_000, email: (i) => `m${i}@bench.example` });
 }
 
 /** Milliseconds of CPU used so far by the database's server processes (user + system, from /proc). */
@@ -124,7 +81,8 @@ async function main() {
   const raw = postgres(url, { max: 1, onnotice: () => {} });
   try {
     const { orgId, emails } = await setUp(ctx);
-    const batches = makeBatches(emails, warmUpBatches + batchesTotal);
+    // Batches of new events as bench:usage makes them (its default, skewed members).
+    const batches = newEventBatches({ emails, count: warmUpBatches + batchesTotal, batchSize: 1_000, now: Date.now() });
     for (const batch of batches.slice(0, warmUpBatches)) await ingestUsage(ctx, { orgId, events: batch });
     const target = await floorTarget(raw, orgId);
     const phases = {

@@ -26,14 +26,13 @@ import postgres from 'postgres';
 import { loadConfigFromProcessEnv } from '../../src/config/config';
 import { createDatabase, queryRows } from '../../src/db/client';
 import { applyMigrations } from '../../src/db/migrate';
-import { grantTokens } from '../../src/ledger/ledger.usecases';
 import { systemClock } from '../../src/lib/clock';
 import { type Ctx, operatorActor } from '../../src/lib/context';
 import { currentPeriod } from '../../src/lib/periods.models';
-import { addMember } from '../../src/members/members.usecases';
 import { createOrganisation } from '../../src/members/organisations.usecases';
 import { getLeaderboard } from '../../src/usage/leaderboard.usecases';
 import { ingestUsage } from '../../src/usage/usage.usecases';
+import { fundedOrganisation, newEventBatches } from './bench-events';
 import { floorBatch, floorTarget } from './floor';
 import { generateUsage } from './generate-usage';
 import { otlpRequests, runInterleaved } from './otlp-spans';
@@ -101,65 +100,17 @@ async function main() {
 }
 
 async function benchIngest(ctx: Ctx, raw: postgres.Sql) {
-  const created = await createOrganisation(ctx, { slug: 'bench-ingest', actor: operatorActor });
-  if (!created.ok) throw new Error(created.failure);
-  const orgId = created.value.id;
-  const emails: string[] = [];
-  const memberIds: bigint[] = [];
-  for (let i = 0; i < ingestMembers; i++) {
-    const member = await addMember(ctx, {
-      orgId,
-      displayName: `Member ${i}`,
-      email: `m${i}@bench.example`,
-      actor: operatorActor,
-    });
-    if (!member.ok) throw new Error(member.failure);
-    emails.push(`m${i}@bench.example`);
-    memberIds.push(member.value.id);
-  }
-  for (let i = 0; i < memberIds.length; i += 50) {
-    const granted = await grantTokens(ctx, {
-      orgId,
-      actor: operatorActor,
-      recipientIds: memberIds.slice(i, i + 50),
-      amount: 1_000_000_000n,
-      idempotencyKey: `bench-fund-${i}`,
-    });
-    if (!granted.ok) throw new Error(granted.failure);
-  }
-  // Events as they arrive from JSON.parse: spread over the last 30 days, 6 models, 4 categories.
-  const models = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'gpt-5', 'o4-mini'];
-  const categories = ['code', 'review', 'docs', 'chat'];
-  const now = Date.now();
-  // Who sent each event: by default skewed as real use is (member ⌊1000·u³⌋ for a uniform u: the
-  // heaviest members send most events; measured: ~600 distinct members per batch of 1000);
-  // --uniform spreads them evenly (nearly every member in every batch), the costliest case.
+  const { orgId, emails } = await fundedOrganisation(ctx, {
+    slug: 'bench-ingest',
+    members: ingestMembers,
+    email: (i) => `m${i}@bench.example`,
+    name: (i) => `Member ${i}`,
+  });
+  // Events as they arrive from JSON.parse (bench-events.ts): skewed members, or with --uniform evenly.
   const uniform = args.includes('--uniform');
-  const memberOf = (n: number) => {
-    const u = ((n * 2654435761) % 4294967296) / 4294967296;
-    return Math.min(emails.length - 1, Math.floor(emails.length * (uniform ? u : u ** 3)));
-  };
-  const makeBatches = (set: number) => {
-    const batches: Record<string, unknown>[][] = [];
-    for (let b = 0; b < eventsTotal / batchSize; b++) {
-      const batch: Record<string, unknown>[] = [];
-      for (let i = 0; i < batchSize; i++) {
-        const n = b * batchSize + i;
-        batch.push({
-          id: `evt-${set}-${n.toString(36)}-${(n * 2654435761) % 1_000_003}`,
-          // Events arrive within hours of happening: spread over the last 6 hours.
-          time: new Date(now - ((n * 7919) % (6 * 3_600_000))).toISOString(),
-          user: emails[memberOf(n)],
-          model: models[n % models.length],
-          input_tokens: 500 + (n % 4000),
-          output_tokens: 100 + (n % 900),
-          category: categories[n % categories.length],
-        });
-      }
-      batches.push(batch);
-    }
-    return batches;
-  };
+  const now = Date.now();
+  const makeBatches = (set: number) =>
+    newEventBatches({ emails, count: eventsTotal / batchSize, batchSize, now, set, uniform });
   const sets = clientCounts.map((_, set) => makeBatches(set));
   const batches = sets[0]!;
   // Runs the batches with `clients` concurrent callers, each taking the next batch when it is done.
