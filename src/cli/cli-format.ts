@@ -1,5 +1,6 @@
 import { formatTokens } from '../ledger/amount.models';
 import { grantRecipientsMax } from '../ledger/ledger.models';
+import { reversalRefusalLines } from '../ledger/reversal.replies';
 import { dayLabel } from '../lib/expiry.models';
 import type { Member } from '../members/members.repository';
 import { type ChatMessage, plainText } from '../notify/message.models';
@@ -24,10 +25,7 @@ const failureLines = {
   exceeds_balance:
     'An account would go below zero (tokens held by AI calls in flight count as spent until they settle); nothing was moved.',
   transfer_not_found: 'No such transfer. See: allot transfers <org>',
-  cannot_reverse_reversal: 'A reversal cannot itself be reversed; post a new grant or budget instead.',
-  already_reversed: 'That transfer was already reversed; a transfer is reversed at most once.',
-  nothing_left:
-    'Nothing of that transfer is left to reverse: its tokens were all spent or expired, and what was spent stays spent.',
+  ...reversalRefusalLines,
   slug_invalid: 'An organisation slug is 1 to 63 lower-case letters, digits or dashes, like acme or acme-eu.',
   slug_taken: 'That slug is taken; choose another. See: allot org list',
   time_zone_invalid: 'Unknown time zone. Use an IANA name like Europe/Paris or America/New_York.',

@@ -2,6 +2,7 @@ import type { Request, Response, Router } from 'express';
 import * as ledgerRepo from '../ledger/ledger.repository';
 import { type TransferCode, transferCodes } from '../ledger/ledger.tables';
 import { getBalances } from '../ledger/ledger.usecases';
+import { reversalRefusalLines } from '../ledger/reversal.replies';
 import { type ReverseFailure, reverseTransfer } from '../ledger/reversal.usecases';
 import { findReversalsOf } from '../ledger/transfer-listing.repository';
 import { createTransferNamer } from '../ledger/transfer-listing.usecases';
@@ -40,12 +41,9 @@ export const ledgerPageSize = 50;
 const reverseFailureLines: Record<ReverseFailure, string> = {
   not_an_admin: 'Only admins may reverse transfers.',
   transfer_not_found: 'There is no such transfer.',
-  cannot_reverse_reversal: 'A reversal cannot itself be reversed; post a new grant or budget instead.',
-  already_reversed: 'That transfer was already reversed; a transfer is reversed at most once.',
+  ...reversalRefusalLines,
   exceeds_balance:
-    'Reversing it would take an account below zero (the tokens were spent, or are held by AI calls in flight), so nothing was moved.',
-  nothing_left:
-    'Nothing of that transfer is left to reverse: its tokens were all spent or expired, and what was spent stays spent.',
+    'Reversing it would take tokens that AI calls in flight hold, so nothing was moved. Try again once they settle.',
   idempotency_conflict: 'This confirmation was already used for another reversal. Open the transfer again.',
 };
 
