@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestTopUp } from '../../src/approvals/approvals.usecases';
@@ -165,6 +166,35 @@ describe('allot and expiring tokens', { timeout: 300_000 }, () => {
       'That request was already decided.',
     );
     expect(await allotOk('request', 'list', 'exp')).toBe('No requests are waiting in exp.\n');
+    expect(await allotOk('audit', 'exp')).toMatch(/OK/);
+  });
+
+  it('reverse takes back only what remains of a grant, says how much, and refuses one wholly spent', async () => {
+    await allotOk('member', 'add', 'exp', 'Ben Ng', '--email', 'ben@exp.test', '--manager', 'mia@exp.test');
+    const grantOf = async (amount: string) =>
+      /Transfers (\d+)\./.exec(await allotOk('grant', 'exp', amount, 'ben@exp.test', '--expires', 'never'))![1]!;
+    const spend = async (id: string, tokens: number) => {
+      const file = path.join(dir.path, `${id}.csv`);
+      const time = new Date(Date.now() - 60_000).toISOString();
+      await writeFile(
+        file,
+        `id,time,user,model,input_tokens,output_tokens\n${id},${time},ben@exp.test,gpt-4o,${tokens},0\n`,
+      );
+      expect(await allotOk('usage', 'import', 'exp', file)).toContain('1 rows: 1 accepted');
+    };
+    const first = await grantOf('1k');
+    await spend('ben-1', 400);
+    expect(await allotOk('reverse', 'exp', first)).toMatch(
+      new RegExp(
+        `^Reversed transfer ${first} \\(grant, 1,000 tokens\\) with transfer \\d+: 600 tokens taken back, the rest was already spent or expired\\.\n$`,
+      ),
+    );
+    const second = await grantOf('300');
+    await spend('ben-2', 300);
+    expect(await allotRefused(1, 'reverse', 'exp', second)).toBe(
+      'Nothing of that transfer is left to reverse: its tokens were all spent or expired, and what was spent stays spent.',
+    );
+    expect(await allotOk('balance', 'exp', 'ben@exp.test')).toMatch(/: wallet 0, budget 0\n$/);
     expect(await allotOk('audit', 'exp')).toMatch(/OK/);
   });
 });
