@@ -1,16 +1,25 @@
 // A small typed client for AI gateways: reserve tokens before a model call, settle them with the
 // call's usage after it, release them when the call fails, and read a person's entitlement. It speaks
-// Allot's HTTP API (README, "Reservations") with the global fetch; nothing else of Allot is imported,
-// so a gateway can copy this file alone.
+// Allot's HTTP API (README, "Reservations") over Node's own http/https with keep-alive connections
+// (or any fetch you pass); nothing else of Allot is imported, so a gateway can copy this file alone.
+//
+// Why not the global fetch by default: a gateway calls Allot twice per model call, and Node's fetch
+// (undici's WHATWG layer, with an AbortSignal per request) costs several times the CPU of
+// http.request on a kept-alive socket (bench/README.md, "Reservations"), CPU the gateway needs.
+import http from 'node:http';
+import https from 'node:https';
 
 /** Where Allot runs and the organisation's API key (`allot apikey create`). */
 export interface AllotClientOptions {
   /** Allot's base URL, e.g. `https://allot.acme.com`. */
   baseUrl: string;
   apiKey: string;
-  /** Per-request timeout in milliseconds (default 10,000). */
+  /** Per-request timeout in milliseconds (default 10,000): past it the call fails with AllotTimeoutError. */
   timeoutMs?: number;
+  /** Send through this fetch instead of Node's http/https (another runtime, a proxy, a test's recorder). */
   fetch?: typeof fetch;
+  /** Most connections kept open to Allot at once (default 64); more requests wait for one. */
+  maxSockets?: number;
 }
 
 export interface ReserveInput {
@@ -92,14 +101,39 @@ export class InsufficientTokensError extends AllotApiError {
   }
 }
 
-/** The gateway's view of Allot: reserve, settle, release, entitlement. Each call is one HTTP request. */
+/** Allot did not answer within `timeoutMs`; the call may or may not have reached it (retry with the same id). */
+export class AllotTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`Allot did not answer within ${timeoutMs} ms; retry with the same id (a retry is never applied twice).`);
+    this.name = 'AllotTimeoutError';
+  }
+}
+
+/** An answer as the client reads it: the HTTP status and the body's text. */
+interface Answer {
+  status: number;
+  text: string;
+}
+
+/**
+ * The gateway's view of Allot: reserve, settle, release, entitlement. Each call is one HTTP request, on
+ * a kept-alive connection; `close()` ends the idle connections (they never keep a process alive).
+ */
 export class AllotClient {
   private readonly baseUrl: string;
-  private readonly fetch: typeof fetch;
+  private readonly agent: http.Agent | undefined;
 
   constructor(private readonly options: AllotClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.fetch = options.fetch ?? fetch;
+    if (!options.fetch) {
+      const Agent = this.baseUrl.startsWith('https:') ? https.Agent : http.Agent;
+      this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 });
+    }
+  }
+
+  /** Closes the connections kept open to Allot (in-flight calls finish first). */
+  close(): void {
+    this.agent?.destroy();
   }
 
   /** Holds tokens for a call. Throws InsufficientTokensError (402) when the person has too few. */
@@ -129,23 +163,21 @@ export class AllotClient {
   }
 
   private async request<T>(method: 'GET' | 'POST', path: string, body: unknown): Promise<T> {
-    const response = await this.fetch(`${this.baseUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.options.apiKey}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
-    });
-    const text = await response.text();
+    const json = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}` };
+    if (json !== undefined) headers['content-type'] = 'application/json';
+    const timeoutMs = this.options.timeoutMs ?? 10_000;
+    const response = this.options.fetch
+      ? await this.viaFetch(this.options.fetch, method, path, headers, json, timeoutMs)
+      : await this.viaHttp(method, path, headers, json, timeoutMs);
+    const text = response.text;
     let parsed: Record<string, unknown> = {};
     try {
       parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     } catch {
       parsed = { error: 'not_json', message: text.slice(0, 200) };
     }
-    if (response.ok) return parsed as T;
+    if (response.status >= 200 && response.status < 300) return parsed as T;
     if (response.status === 402) throw new InsufficientTokensError(parsed);
     throw new AllotApiError(
       response.status,
@@ -153,5 +185,57 @@ export class AllotClient {
       String(parsed.message ?? `${method} ${path} answered ${response.status}`),
       parsed,
     );
+  }
+
+  private async viaFetch(
+    send: typeof fetch,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    timeoutMs: number,
+  ): Promise<Answer> {
+    try {
+      const response = await send(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      return { status: response.status, text: await response.text() };
+    } catch (error) {
+      if ((error as Error | undefined)?.name === 'TimeoutError') throw new AllotTimeoutError(timeoutMs);
+      throw error;
+    }
+  }
+
+  private viaHttp(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    timeoutMs: number,
+  ): Promise<Answer> {
+    const url = new URL(`${this.baseUrl}${path}`);
+    const send = url.protocol === 'https:' ? https.request : http.request;
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    return new Promise<Answer>((resolve, reject) => {
+      const request = send(url, { method, headers, agent: this.agent }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
+        response.on('error', fail);
+      });
+      const timer = setTimeout(() => request.destroy(new AllotTimeoutError(timeoutMs)), timeoutMs);
+      function fail(error: Error) {
+        clearTimeout(timer);
+        reject(error);
+      }
+      request.on('error', fail);
+      request.end(body);
+    });
   }
 }
