@@ -9,10 +9,11 @@
 //
 //   npm run bench:reservations            # DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test
 //   BENCH_SECONDS=10 BENCH_RATE=500 BENCH_ROUNDS=3 npm run bench:reservations
+//   BENCH_ONLY=http npm run bench:reservations    # the HTTP open loop alone (BENCH_SERVER_ARGS=--cpu-prof to profile the server)
 //
 // It creates (and drops first) the databases allot_bench_resv and allot_bench_resv_pgbench.
 import { execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -36,6 +37,8 @@ const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 5);
 const openLoopRate = Number(process.env.BENCH_RATE ?? 500);
 /** Rounds of every throughput phase, interleaved, reporting the median: load that drifts hits every side. */
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+/** `http`: only the HTTP open loop (no verbs, no pgbench). */
+const only = process.env.BENCH_ONLY;
 /** Pairs per transaction of the batched SQL from pgbench. */
 const sqlBatchPairs = [8, 32] as const;
 const membersCount = 1_000;
@@ -209,6 +212,34 @@ function pgbenchBatchedPairsPerSecond(connections: number, pairs: number, orgId:
   return pairs * runScript(script, connections, 'batch', ['-D', 'prev=0']);
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function processCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU seconds used so far by the PostgreSQL server's processes on this machine (Linux; NaN elsewhere). */
+function postgresCpuSeconds(): number {
+  try {
+    let total = 0;
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('postgres'))
+          total += processCpuSeconds(Number(pid));
+      } catch {
+        // The process ended meanwhile.
+      }
+    }
+    return total;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -227,7 +258,8 @@ async function freePort(): Promise<number> {
  */
 async function openLoop(emails: string[], apiKey: string) {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(root, 'dist/main.js')], {
+  const nodeArgs = (process.env.BENCH_SERVER_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/main.js')], {
     cwd: root,
     env: {
       ...process.env,
@@ -253,6 +285,11 @@ async function openLoop(emails: string[], apiKey: string) {
     let failed = 0;
     const failures = new Map<string, number>();
     const total = openLoopRate * phaseSeconds;
+    const cpuBefore = {
+      server: processCpuSeconds(child.pid!),
+      client: process.cpuUsage(),
+      postgres: postgresCpuSeconds(),
+    };
     const started = performance.now();
     const calls: Promise<void>[] = [];
     for (let n = 0; n < total; n++) {
@@ -283,6 +320,14 @@ async function openLoop(emails: string[], apiKey: string) {
     }
     await Promise.all(calls);
     const seconds = (performance.now() - started) / 1_000;
+    const clientCpu = process.cpuUsage(cpuBefore.client);
+    // Where the machine's CPU went, per pair that was held and settled (µs).
+    const perPair = (cpuSeconds: number) => Math.round((cpuSeconds * 1e6) / Math.max(1, held));
+    const cpu = {
+      server: perPair(processCpuSeconds(child.pid!) - cpuBefore.server),
+      client: perPair((clientCpu.user + clientCpu.system) / 1e6),
+      postgres: perPair(postgresCpuSeconds() - cpuBefore.postgres),
+    };
     for (const [name, count] of failures) console.error(`failed ${count}×: ${name}`);
     return {
       offered: total,
@@ -293,6 +338,7 @@ async function openLoop(emails: string[], apiKey: string) {
       p50: percentile(reserveMs, 0.5),
       p99: percentile(reserveMs, 0.99),
       load: loadavg()[0]!,
+      cpu,
     };
   } finally {
     child.kill('SIGTERM');
@@ -310,7 +356,7 @@ async function main() {
   const db = await createDatabase({ databaseUrl: withDatabase(serverUrl, benchDatabase), poolMax: 2 });
   await applyMigrations(db, withDatabase(serverUrl, benchDatabase));
   const ctx: Ctx = { db, clock: systemClock };
-  const verbs = await seed(ctx, 1_000_000_000n);
+  const verbs = only === 'http' ? { orgId: 0n, emails: [] } : await seed(ctx, 1_000_000_000n);
 
   const load = [loadavg()[0]!];
   const rows: string[] = [];
@@ -327,7 +373,7 @@ async function main() {
     sqlBatched: sqlBatchPairs.map(() => [] as number[]),
     tps: [] as number[],
   }));
-  for (let round = 0; round < rounds; round++) {
+  for (let round = 0; round < (only === 'http' ? 0 : rounds); round++) {
     for (const [index, setting] of settings.entries()) {
       const into = figures[index]!;
       const tag = `r${round}c${setting.connections}x${setting.callers}`;
@@ -352,7 +398,7 @@ async function main() {
   }
   const whole = (value: number) => Math.round(value).toLocaleString('en-US');
   const times = (value: number, tps: number) => `${(value / tps).toFixed(2)}×`;
-  for (const [index, setting] of settings.entries()) {
+  for (const [index, setting] of only === 'http' ? [] : settings.entries()) {
     const into = figures[index]!;
     const reference = figures[settings.findIndex((other) => other.connections === setting.connections)]!;
     const tps = median(reference.tps);
@@ -393,6 +439,7 @@ async function main() {
     `\nHTTP open loop at ${openLoopRate} pairs/s for ${phaseSeconds} s (${loop.offered} offered, ${(loop.offered / loop.seconds).toFixed(0)}/s achieved):` +
       ` ${loop.held} held and settled, ${loop.refused} refused (402), ${loop.failed} failed;` +
       ` reserve latency p50 ${loop.p50.toFixed(1)} ms, p99 ${loop.p99.toFixed(1)} ms;` +
+      ` CPU per pair held and settled: server ${loop.cpu.server} µs, this client ${loop.cpu.client} µs, PostgreSQL ${loop.cpu.postgres} µs;` +
       ` overshoot: ${overshoot?.wallets} wallets below zero (${overshoot?.tokens} tokens); audit: ${audit.length === 0 ? 'clean' : `${audit.length} violations`};` +
       ` load average (1 min) ${loop.load.toFixed(1)}`,
   );
