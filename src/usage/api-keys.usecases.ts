@@ -57,12 +57,16 @@ export async function listApiKeys(
   return ok(await apiKeysRepo.listApiKeys(ctx.db.orm, input.orgId));
 }
 
+/**
+ * Revokes the organisation's live key called `name` (admins only), with an audit row: requests with it
+ * get 401 at once on this process, and within apiKeyTrustMs on every other (the CLI revokes from its own).
+ */
 export async function revokeApiKey(
   ctx: Ctx,
   input: { orgId: bigint; actor: Actor; name: string },
 ): Promise<Result<ApiKey, Extract<ApiKeyFailure, 'not_an_admin' | 'key_not_found'>>> {
   if (!(await isAdminActor(ctx, input.orgId, input.actor))) return fail('not_an_admin');
-  return ctx.db.orm.transaction(async (tx) => {
+  const result = await ctx.db.orm.transaction(async (tx) => {
     const revoked = await apiKeysRepo.revokeApiKey(tx, input.orgId, input.name.trim(), ctx.clock.now());
     if (!revoked) return fail('key_not_found');
     await membersRepo.insertActorAudit(tx, {
@@ -74,14 +78,53 @@ export async function revokeApiKey(
     });
     return ok(revoked);
   });
+  // This process stops trusting the key at once; other processes within apiKeyTrustMs.
+  if (result.ok) knownKeysOf(ctx).delete(result.value.keyHash);
+  return result;
 }
 
-/** The organisation a bearer key belongs to; undefined for an unknown, malformed or revoked key. */
+/**
+ * How long a process trusts a key it looked up before asking the database again (ms). A key revoked
+ * by another process (the CLI, another replica) stops working there within this; in the process that
+ * revoked it, at once. Without it every API request paid a query for its key (bench/README.md,
+ * "Reservations": two of a reserve + settle pair's queries).
+ */
+export const apiKeyTrustMs = 2_000;
+
+/** Most keys a process keeps trusted at once (the oldest lookup is forgotten first). */
+const knownKeysMax = 1_000;
+
+type KnownKey = { orgId: bigint; keyId: bigint; name: string; until: number };
+const knownKeysByDatabase = new WeakMap<Ctx['db'], Map<string, KnownKey>>();
+
+function knownKeysOf(ctx: Ctx): Map<string, KnownKey> {
+  let known = knownKeysByDatabase.get(ctx.db);
+  if (!known) {
+    known = new Map();
+    knownKeysByDatabase.set(ctx.db, known);
+  }
+  return known;
+}
+
+/**
+ * The organisation a bearer key belongs to; undefined for an unknown, malformed or revoked key. A live
+ * key is trusted for apiKeyTrustMs after its lookup (monotonic time); unknown keys are looked up each time.
+ */
 export async function authenticateApiKey(
   ctx: Ctx,
   key: string,
 ): Promise<{ orgId: bigint; keyId: bigint; name: string } | undefined> {
   if (!looksLikeApiKey(key)) return undefined;
-  const found = await apiKeysRepo.findLiveApiKeyByHash(ctx.db.orm, hashApiKey(key));
-  return found ? { orgId: found.orgId, keyId: found.id, name: found.name } : undefined;
+  const hash = hashApiKey(key);
+  const known = knownKeysOf(ctx);
+  const now = performance.now();
+  const trusted = known.get(hash);
+  if (trusted && trusted.until > now) return { orgId: trusted.orgId, keyId: trusted.keyId, name: trusted.name };
+  known.delete(hash);
+  const found = await apiKeysRepo.findLiveApiKeyByHash(ctx.db.orm, hash);
+  if (!found) return undefined;
+  const answer = { orgId: found.orgId, keyId: found.id, name: found.name };
+  known.set(hash, { ...answer, until: now + apiKeyTrustMs });
+  if (known.size > knownKeysMax) known.delete(known.keys().next().value!);
+  return answer;
 }

@@ -3,7 +3,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client';
 import { operatorActor } from '../../src/lib/context';
 import { hashApiKey } from '../../src/usage/api-keys.models';
-import { authenticateApiKey, createApiKey, listApiKeys, revokeApiKey } from '../../src/usage/api-keys.usecases';
+import {
+  apiKeyTrustMs,
+  authenticateApiKey,
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+} from '../../src/usage/api-keys.usecases';
 import { apiKeyCreatedReply } from '../../src/usage/usage.replies';
 import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
 import { makeMember, makeOrganisation } from '../support/fixtures';
@@ -65,6 +71,32 @@ it('an API key is shown once, stored only as its SHA-256, and stops working when
   // The name is free again once revoked; the new key is a different key.
   const renewed = await createApiKey(ctx, { orgId: org.id, actor: operatorActor, name: 'ci-gateway' });
   expect(renewed.ok && renewed.value.key).not.toBe(key);
+});
+
+it('a key revoked by another process stops working there within apiKeyTrustMs, and at once where it was revoked', async () => {
+  const ctx = createTestCtx(tdb.db);
+  // Another process (the CLI, another replica): the same database through a handle of its own.
+  const elsewhere = createTestCtx({ ...tdb.db });
+  const org = await makeOrganisation(ctx);
+  const created = await createApiKey(ctx, { orgId: org.id, actor: operatorActor, name: 'gw' });
+  if (!created.ok) throw new Error(created.failure);
+  const { key } = created.value;
+  expect(await authenticateApiKey(ctx, key)).toMatchObject({ orgId: org.id });
+  expect(await authenticateApiKey(elsewhere, key)).toMatchObject({ orgId: org.id });
+
+  const trustedFrom = performance.now();
+  expect(await revokeApiKey(elsewhere, { orgId: org.id, actor: operatorActor, name: 'gw' })).toMatchObject({
+    ok: true,
+  });
+  expect(await authenticateApiKey(elsewhere, key)).toBeUndefined();
+  // The server that looked it up before trusts it no longer than apiKeyTrustMs, then asks again.
+  let lastTrusted = trustedFrom;
+  while ((await authenticateApiKey(ctx, key)) !== undefined) {
+    lastTrusted = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(lastTrusted - trustedFrom).toBeLessThanOrEqual(apiKeyTrustMs);
+  expect(await authenticateApiKey(ctx, key)).toBeUndefined();
 });
 
 it('only admins manage API keys', async () => {
