@@ -345,15 +345,22 @@ export async function heldOn(orm: Orm, orgId: bigint, walletIds: bigint[]): Prom
   return new Map(rows.map((row) => [BigInt(row.id), BigInt(row.held)]));
 }
 
-/** Records an alert; false when that member already had it this period. */
-export async function recordAlert(
+/**
+ * Records alerts in one statement, each at most once per member, period and threshold; answers the keys
+ * (`alertKey(memberId, threshold)`) of those recorded now, not those a member already had.
+ */
+export async function recordAlerts(
   orm: Orm,
-  input: { orgId: bigint; memberId: bigint; period: string; threshold: string; balance: bigint; at: Date },
-): Promise<boolean> {
+  alerts: readonly { orgId: bigint; memberId: bigint; period: string; threshold: string; balance: bigint; at: Date }[],
+): Promise<Set<string>> {
+  if (alerts.length === 0) return new Set();
   const rows = await orm
     .insert(lowBalanceAlerts)
-    .values({ ...input, createdAt: input.at })
+    .values(alerts.map(({ at, ...alert }) => ({ ...alert, createdAt: at })))
     .onConflictDoNothing()
-    .returning({ memberId: lowBalanceAlerts.memberId });
-  return rows.length > 0;
+    .returning({ memberId: lowBalanceAlerts.memberId, threshold: lowBalanceAlerts.threshold });
+  return new Set(rows.map((row) => alertKey(row.memberId, row.threshold)));
 }
+
+/** The key of a recorded alert in recordAlerts' answer. */
+export const alertKey = (memberId: bigint, threshold: string) => `${memberId}:${threshold}`;

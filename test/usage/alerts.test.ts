@@ -194,3 +194,51 @@ it('a burst of debits from many requests alerts everyone who crossed a threshold
   expect(warnings).toEqual([]);
   expect(sent).toEqual([]);
 });
+
+it('debits that keep coming are checked a batch at a time, at most one run per gap, and everyone is still alerted once', async () => {
+  const { ctx, clock, org } = await setup();
+  const people = [];
+  for (let index = 0; index < 40; index++) {
+    const created = await addMember(ctx, {
+      orgId: org.id,
+      displayName: `Q${index}`,
+      email: `q${index}-${uniqueKey()}@example.com`,
+      identity: { platform: 'slack', externalId: `U0Q${index}`, workspaceId: 'T1' },
+      actor: operatorActor,
+    });
+    if (!created.ok) throw new Error(created.failure);
+    people.push(created.value);
+  }
+  await fund(
+    ctx,
+    org.id,
+    people.map((person) => person.id),
+    1000n,
+  );
+  const time = new Date(clock.now().getTime() - 60_000).toISOString();
+  const used = await ingestUsage(ctx, {
+    orgId: org.id,
+    events: people.map((person) => event({ user: person.email!, time, input_tokens: 850, output_tokens: 0 })),
+  });
+  if (!used.ok) throw new Error(used.failure);
+  const notifier = new Notifier(() => tdb.db.orm);
+  const { sent, sender } = recordingSender();
+  notifier.register(sender);
+  const gapMs = 100;
+  const runner = createAlertRunner({ ctx, notifier, logger: console as never, percents: [20, 5], gapMs });
+  // One debit every 10 ms for 400 ms, as settles of a busy gateway arrive.
+  const started = performance.now();
+  for (const debit of used.value.debits) {
+    runner.alertAfter(org.id, [debit]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await runner.drain();
+  const elapsed = performance.now() - started;
+  expect(sent).toHaveLength(40);
+  expect(new Set(sent.map((dm) => dm.to)).size).toBe(40);
+  const { runs, debits } = runner.stats();
+  expect(debits).toBe(40);
+  // The first debit is checked at once; after it, runs start at most every gapMs.
+  expect(runs).toBeGreaterThanOrEqual(2);
+  expect(runs).toBeLessThanOrEqual(Math.ceil(elapsed / gapMs) + 1);
+});
