@@ -182,7 +182,7 @@ describe.skipIf(onPostgres)('backups on PGlite', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim()).toBe(
       `DATA_DIR ${restoredDir} already holds a database with 1 organisation(s); restore refuses to replace it. ` +
-        `Restore into an empty folder (DATA_DIR=./data-restored allot restore ${file}), or add --force to replace it ` +
+        `Restore into an empty folder (DATA_DIR=./data/restored allot restore ${file}), or add --force to replace it ` +
         '(the current database is kept beside it as pgdata.replaced-<time>).',
     );
     const forced = await runCli(['restore', file, '--force'], { DATA_DIR: restoredDir });

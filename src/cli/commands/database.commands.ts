@@ -226,7 +226,7 @@ async function restoreIntoPglite(dataDir: string, { source, file, custom, force 
         throw new CliError(
           `DATA_DIR ${dataDir} already holds a database with ${restored.detail?.organisations} ` +
             'organisation(s); restore refuses to replace it. Restore into an empty folder ' +
-            `(DATA_DIR=./data-restored allot restore ${file}), or add --force to replace it ` +
+            `(DATA_DIR=./data/restored allot restore ${file}), or add --force to replace it ` +
             '(the current database is kept beside it as pgdata.replaced-<time>).',
         );
     }
