@@ -289,6 +289,11 @@ describe('the allot CLI', () => {
     expect(verbose.code).toBe(0);
     expect(verbose.stderr).toMatch(where);
     expect(verbose.stdout).toMatch(/piedpiper/);
+    // status says which database itself: --verbose does not say it a second time.
+    const statusVerbose = await allot('status', '--verbose');
+    expect(statusVerbose.code).toBe(0);
+    expect(statusVerbose.stdout).toMatch(where);
+    expect(`${statusVerbose.stderr}${statusVerbose.stdout}`.match(/^Database: /gm)).toHaveLength(1);
   }, 600_000);
 
   it.skipIf(onPostgres)(

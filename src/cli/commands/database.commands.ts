@@ -72,7 +72,7 @@ async function status(): Promise<void> {
       );
       console.log(`Organisations: ${applied.length > 0 ? await countOrganisations(ctx.db.orm) : 0}`);
     },
-    { migrate: false },
+    { migrate: false, saysWhichDatabase: true },
   );
 }
 
