@@ -132,6 +132,9 @@ function describeConfiguration(config: Config, logger: Logger): void {
   else logger.info('the web dashboard is off: set DASHBOARD_URL to its public address, e.g. https://allot.acme.com');
 }
 
+/** How long a shutdown may take before the process exits anyway (exit 1), whatever is still in flight. */
+const shutdownForceExitMs = 15_000;
+
 async function main(): Promise<void> {
   const parsed = loadConfigFromProcessEnv();
   if (!parsed.ok) {
@@ -141,12 +144,15 @@ async function main(): Promise<void> {
   // The handlers go in before anything starts: /healthz answers as soon as the server listens, while
   // the modules' first sweeps still run, and a SIGINT or SIGTERM then (an orchestrator that stops a
   // replica as soon as it is ready) must still stop it cleanly, once the start has finished.
-  let signalled: string | undefined;
-  let onSignal = (signal: string) => {
+  // They stay for the process's whole life (`on`, not `once`): Ctrl-C on `npm start` sends SIGINT to
+  // the whole process group, so the server gets one directly and a second that npm forwards. Without a
+  // listener that second one would take Node's default action and kill the shutdown half-way through
+  // (the database never closed, the PGlite folder's lock left behind). A repeat is already handled.
+  let signalled: NodeJS.Signals | undefined;
+  let onSignal = (signal: NodeJS.Signals) => {
     signalled ??= signal;
   };
-  process.once('SIGINT', () => onSignal('SIGINT'));
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => onSignal(signal));
   let running: RunningAllot;
   try {
     running = await startAllot({ config: parsed.config });
@@ -157,9 +163,18 @@ async function main(): Promise<void> {
     console.error(failure.message);
     process.exit(failure.exitCode);
   }
-  const shutdown = (signal: string) => {
+  let shuttingDown = false;
+  let repeatSaid = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (shuttingDown) {
+      // Said once only: a Ctrl-C alone brings a second signal, a key held down many more.
+      if (!repeatSaid) running.deps.logger.info({ signal }, 'already shutting down (it exits within 15 s)');
+      repeatSaid = true;
+      return;
+    }
+    shuttingDown = true;
     running.deps.logger.info({ signal }, 'shutting down, finishing work in flight');
-    const force = setTimeout(() => process.exit(1), 15_000);
+    const force = setTimeout(() => process.exit(1), shutdownForceExitMs);
     force.unref();
     running.stop().then(
       () => process.exit(0),

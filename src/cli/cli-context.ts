@@ -46,6 +46,8 @@ const serverSocketWaitMs = 20_000;
 export interface CliOpenOptions {
   /** Apply pending migrations when the CLI opens the database itself (default true; `status` only looks). */
   migrate?: boolean;
+  /** The command prints which database it opened on its own (`status`), so `--verbose` does not say it again. */
+  saysWhichDatabase?: boolean;
 }
 
 /**
@@ -86,8 +88,9 @@ export async function openCliContext(options: CliOpenOptions = {}): Promise<{ ct
     await db.close();
     throw startupFailure(error, config);
   }
-  if (cliSettings.verbose) console.error(`Database: ${describeLocation(db.location)}`);
-  else if (db.location.kind === 'pglite-folder' && db.location.created) {
+  if (cliSettings.verbose) {
+    if (!options.saysWhichDatabase) console.error(`Database: ${describeLocation(db.location)}`);
+  } else if (db.location.kind === 'pglite-folder' && db.location.created) {
     console.error(`Created a new, empty database at ${db.location.dataDir}.`);
   }
   return { ctx: { db, clock: systemClock }, close: () => db.close() };

@@ -1,4 +1,4 @@
-import { rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
@@ -47,6 +47,28 @@ export async function dumpEmbeddedPglite(embedded: EmbeddedPglite): Promise<stri
       await embedded.client.exec('RESET ALL');
     }
   });
+}
+
+/**
+ * Writes a backup file as every backup is written, on PGlite and PostgreSQL alike: `write` fills
+ * `<target>.partial-<pid>` beside the target, a file created here with mode 0600 before a byte goes
+ * in (the dump is the whole ledger: readable by its owner only, whoever writes into it), which is
+ * renamed over the target only once `write` has succeeded. On any failure the partial file is removed
+ * and the target is as it was: never a half-written backup under the name asked for.
+ */
+export async function writeBackupFile(target: string, write: (partial: string) => Promise<void>): Promise<void> {
+  const partial = `${target}.partial-${process.pid}`;
+  // A leftover of a killed run that had this pid (a container's pids repeat) is never ours to keep.
+  await rm(partial, { force: true });
+  // Created exclusively ('wx'): the mode is the one given here, not that of a file (or link) found there.
+  await (await open(partial, 'wx', 0o600)).close();
+  try {
+    await write(partial);
+    await rename(partial, target);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
 }
 
 /** The header put before pg_dump's text: what it is and how to restore it. */

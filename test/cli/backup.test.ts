@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -66,6 +66,16 @@ async function fillLedger(db: Database): Promise<{ slug: string; anaId: bigint }
   return { slug: org.slug, anaId: ana.id };
 }
 
+function expectNoPartial(folder: string): void {
+  expect(readdirSync(folder).filter((entry) => entry.includes('.partial-'))).toEqual([]);
+}
+
+/** A backup is readable by its owner only, and nothing half-written is left beside it. */
+function expectOwnerOnlyAndWhole(file: string): void {
+  expect((statSync(file).mode & 0o777).toString(8)).toBe('600');
+  expectNoPartial(path.dirname(file));
+}
+
 async function expectTransfersAppendOnly(db: Database): Promise<void> {
   await expect(db.orm.execute(sql`update transfers set amount = amount + 1`)).rejects.toThrow();
   await expect(db.orm.execute(sql`delete from transfers`)).rejects.toThrow();
@@ -112,6 +122,7 @@ describe.skipIf(onPostgres)('backups on PGlite', () => {
     for (const grant of grants) expect(grant.code, grant.stderr).toBe(0);
     const quiet = await runCli(['backup', file], env);
     expect(quiet.code, quiet.stderr).toBe(0);
+    expectOwnerOnlyAndWhole(file);
     expect((await runCli(['backup', file], env)).stderr.trim()).toBe(
       `${file} already exists. Choose another file, or add --force to replace it.`,
     );
@@ -171,7 +182,7 @@ describe.skipIf(onPostgres)('backups on PGlite', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim()).toBe(
       `DATA_DIR ${restoredDir} already holds a database with 1 organisation(s); restore refuses to replace it. ` +
-        `Restore into an empty folder (DATA_DIR=./data-restored allot restore ${file}), or add --force to replace it ` +
+        `Restore into an empty folder (DATA_DIR=./data/restored allot restore ${file}), or add --force to replace it ` +
         '(the current database is kept beside it as pgdata.replaced-<time>).',
     );
     const forced = await runCli(['restore', file, '--force'], { DATA_DIR: restoredDir });
@@ -224,10 +235,12 @@ describe.runIf(onPostgres)('backups on PostgreSQL', () => {
     const file = path.join(dir.path, 'allot.dump');
     const backup = await runCli(['backup', file], { DATABASE_URL: source.url });
     expect(backup.code, backup.stderr).toBe(0);
+    // pg_dump writes beside the file, into one made 0600 first, renamed into place once it exits 0.
     expect(backup.stderr).toMatch(
-      /^Running: pg_dump -Fc -f '.*allot\.dump' 'postgres:\/\/postgres@127\.0\.0\.1:5432\/allot_test_\w+'$/m,
+      /^Running: pg_dump -Fc -f '.*allot\.dump\.partial-\d+' 'postgres:\/\/postgres@127\.0\.0\.1:5432\/allot_test_\w+'$/m,
     );
     expect((await readFile(file)).subarray(0, 5).toString()).toBe('PGDMP');
+    expectOwnerOnlyAndWhole(file);
 
     const restore = await runCli(['restore', file], { DATABASE_URL: targetUrl });
     expect(restore.code, restore.stderr).toBe(0);
@@ -256,4 +269,25 @@ describe.runIf(onPostgres)('backups on PostgreSQL', () => {
       /holds 1 organisation\(s\); restore refuses to replace them\. Restore into a new, empty database/,
     );
   }, 600_000);
+
+  it('a pg_dump that fails leaves neither the file nor a partial one, keeps a file --force would replace, and says so', async () => {
+    const missing = withDatabase(serverUrl, testDatabaseName('db')); // Never created.
+    const file = path.join(dir.path, 'never.dump');
+    const failed = await runCli(['backup', file], { DATABASE_URL: missing });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/^pg_dump: error: .*does not exist$/m);
+    expect(failed.stderr.trim().split('\n').at(-1)).toBe(
+      `pg_dump failed (exit 1); see its message above. No backup was written to ${file}.`,
+    );
+    expect(existsSync(file)).toBe(false);
+    expectNoPartial(dir.path);
+
+    const kept = path.join(dir.path, 'kept.dump');
+    await writeFile(kept, 'an older backup');
+    const forced = await runCli(['backup', kept, '--force'], { DATABASE_URL: missing });
+    expect(forced.code).toBe(1);
+    expect(forced.stderr).toContain(`No backup was written to ${kept}.`);
+    expect(await readFile(kept, 'utf8')).toBe('an older backup');
+    expectNoPartial(dir.path);
+  }, 120_000);
 });

@@ -156,7 +156,7 @@ describe('the allot CLI', () => {
       /^Ivy <ivy@globex.test> #\d+ now reports to Hank <hank@globex.test> #\d+\./,
     );
     expect(await allotRefused(1, 'manager', 'globex', 'hank@globex.test', 'ivy@globex.test')).toMatch(/reporting loop/);
-    expect(await allotOk('role', 'globex', 'ivy@globex.test', 'admin')).toMatch(/is now admin\./);
+    expect(await allotOk('role', 'globex', 'ivy@globex.test', 'admin')).toMatch(/is now an admin\./);
     const members = await allotOk('member', 'list', 'globex');
     expect(members).toMatch(/Hank\s+hank@globex.test\s+manager\s+active/);
     expect(members).toMatch(/Ivy\s+ivy@globex.test\s+admin\s+\d+\s+active/);
@@ -243,7 +243,7 @@ describe('the allot CLI', () => {
     expect(await allotOk('member', 'list', 'hooli')).toMatch(/Gavin\s+gavin@hooli.test\s+admin/);
 
     expect(await allotOk('role', 'hooli', 'gavin@hooli.test', 'member', '--return-budget')).toMatch(
-      /^Gavin <gavin@hooli.test> #\d+ is now member\. Returned 300,000 tokens from their budget to the treasury\./,
+      /^Gavin <gavin@hooli.test> #\d+ is now a member\. Returned 300,000 tokens from their budget to the treasury\./,
     );
     expect(await allotOk('balance', 'hooli', 'gavin@hooli.test')).toMatch(/wallet 0, budget 0/);
     const transfers = await allotOk('transfers', 'hooli');
@@ -251,8 +251,8 @@ describe('the allot CLI', () => {
       /issue\s+budget gavin@hooli.test\s+treasury\s+300,000\s+operator \(cli\)\s+budget returned/,
     );
     // A member with an empty budget is demoted like anyone else.
-    expect(await allotOk('role', 'hooli', 'bighead@hooli.test', 'manager')).toMatch(/is now manager\./);
-    expect(await allotOk('role', 'hooli', 'bighead@hooli.test', 'member')).toMatch(/is now member\.$/m);
+    expect(await allotOk('role', 'hooli', 'bighead@hooli.test', 'manager')).toMatch(/is now a manager\./);
+    expect(await allotOk('role', 'hooli', 'bighead@hooli.test', 'member')).toMatch(/is now a member\.$/m);
     expect(await allotOk('audit', 'hooli')).toMatch(/^Ledger audit of hooli: OK/);
   }, 600_000);
 
@@ -289,6 +289,11 @@ describe('the allot CLI', () => {
     expect(verbose.code).toBe(0);
     expect(verbose.stderr).toMatch(where);
     expect(verbose.stdout).toMatch(/piedpiper/);
+    // status says which database itself: --verbose does not say it a second time.
+    const statusVerbose = await allot('status', '--verbose');
+    expect(statusVerbose.code).toBe(0);
+    expect(statusVerbose.stdout).toMatch(where);
+    expect(`${statusVerbose.stderr}${statusVerbose.stdout}`.match(/^Database: /gm)).toHaveLength(1);
   }, 600_000);
 
   it.skipIf(onPostgres)(

@@ -21,12 +21,23 @@ export interface Spawned {
 }
 
 const running = new Set<ChildProcess>();
+/** Children started in a process group of their own (`detached`), killed as a group. */
+const leaders = new Set<ChildProcess>();
+
+export interface SpawnOptions {
+  cwd?: string;
+  /**
+   * In a process group of its own, as a terminal runs a command: `process.kill(-child.pid, signal)`
+   * then reaches every process in it at once, as Ctrl-C does.
+   */
+  detached?: boolean;
+}
 
 export function spawnProcess(
   command: string,
   args: string[],
   env: Record<string, string | undefined> = {},
-  options: { cwd?: string } = {},
+  options: SpawnOptions = {},
 ): Spawned {
   const childEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
@@ -37,8 +48,10 @@ export function spawnProcess(
     cwd: options.cwd ?? repoRoot,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   running.add(child);
+  if (options.detached) leaders.add(child);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -50,6 +63,7 @@ export function spawnProcess(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('close', (code, signal) => {
       running.delete(child);
+      leaders.delete(child);
       resolve({ code, signal });
     });
   });
@@ -57,8 +71,15 @@ export function spawnProcess(
 }
 
 /** The server as `npm start` runs it (through npm, so signals take the same path as in production). */
-export function spawnNpmStart(env: Record<string, string | undefined>): Spawned {
-  return spawnProcess('npm', ['start', '--silent'], env);
+export function spawnNpmStart(env: Record<string, string | undefined>, options: { detached?: boolean } = {}): Spawned {
+  return spawnProcess('npm', ['start', '--silent'], env, options);
+}
+
+/** Ctrl-C in a terminal: SIGINT to every process of the child's group (spawned with `detached`). */
+export function interruptGroup(spawned: Spawned): void {
+  const pid = spawned.child.pid;
+  if (pid === undefined || !leaders.has(spawned.child)) throw new Error('interruptGroup needs a detached child');
+  process.kill(-pid, 'SIGINT');
 }
 
 /**
@@ -91,9 +112,19 @@ export async function runCommand(
   return { code, stdout: spawned.stdout(), stderr: spawned.stderr() };
 }
 
-/** Kills whatever a failed test left running, so no child outlives the suite. */
+/** Kills whatever a failed test left running, so no child outlives the suite (a detached one with its group). */
 export function killAll(): void {
-  for (const child of running) child.kill('SIGKILL');
+  for (const child of running) {
+    if (leaders.has(child) && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // The group is gone already.
+      }
+    } else {
+      child.kill('SIGKILL');
+    }
+  }
 }
 
 export async function freePort(): Promise<number> {

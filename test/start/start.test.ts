@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/db';
 import {
   freePort,
+  interruptGroup,
   killAll,
   runCli,
   type Spawned,
@@ -13,6 +14,47 @@ import {
   waitForHealthy,
   withTimeout,
 } from './spawn';
+
+/** Waits for Allot's own word that it has started: /healthz answers before the modules' first sweeps end. */
+async function waitForListening(server: Spawned): Promise<void> {
+  await withTimeout(
+    (async () => {
+      while (!server.stdout().includes('Allot is listening')) await new Promise((resolve) => setTimeout(resolve, 50));
+    })(),
+    30_000,
+    'Allot to say it is listening',
+  );
+}
+
+/** How many log lines carry this message. */
+function linesSaying(server: Spawned, msg: string): number {
+  return server
+    .stdout()
+    .split('\n')
+    .filter((line) => line.includes(`"msg":"${msg}`)).length;
+}
+
+/**
+ * Ctrl-C on `npm start` in a terminal: SIGINT to its whole process group, so the server gets one
+ * directly and a second forwarded by npm, while it is already shutting down. It must still finish
+ * (every module stopped, the database closed) and exit 0, saying so once.
+ */
+async function expectCtrlCStopsCleanly(env: Record<string, string | undefined>): Promise<Spawned> {
+  const port = await freePort();
+  const server = spawnNpmStart({ ...env, PORT: String(port) }, { detached: true });
+  await waitForHealthy(server, port, 90_000);
+  await waitForListening(server);
+  // As at a terminal, the key is pressed on a server at rest: a server still busy when both signals land
+  // takes them in one go, and would hide the second.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  interruptGroup(server);
+  const { code } = await withTimeout(server.exited, 30_000, 'npm start to stop');
+  expect(code, `${server.stderr()}\n${server.stdout()}`).toBe(0);
+  expect(linesSaying(server, 'shutting down, finishing work in flight')).toBe(1);
+  expect(linesSaying(server, 'already shutting down')).toBeLessThanOrEqual(1);
+  expect(server.stdout()).toContain('Allot stopped');
+  return server;
+}
 
 describe('`npm start` on a fresh PGlite folder', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -94,6 +136,16 @@ describe('`npm start` on a fresh PGlite folder', () => {
     },
     90_000,
   );
+
+  // A newcomer's Ctrl-C once killed the server half-way through its shutdown: the handlers were
+  // `process.once`, so npm's forwarded second SIGINT met Node's default action (npm exit 130, the lock
+  // and the socket left in DATA_DIR).
+  it('Ctrl-C on `npm start` (SIGINT to its process group, twice to the server) stops it cleanly and releases the folder', async () => {
+    const ownDataDir = path.join(dir.path, 'ctrl-c');
+    await expectCtrlCStopsCleanly({ DATA_DIR: ownDataDir });
+    expect(existsSync(path.join(ownDataDir, 'allot.lock'))).toBe(false);
+    expect(existsSync(path.join(ownDataDir, '.s.PGSQL.5432'))).toBe(false);
+  }, 120_000);
 });
 
 describe.runIf(onPostgres)('`npm start` with DATABASE_URL', () => {
@@ -116,6 +168,10 @@ describe.runIf(onPostgres)('`npm start` with DATABASE_URL', () => {
     });
     server.child.kill('SIGINT');
     expect((await withTimeout(server.exited, 30_000, 'the server to stop')).code).toBe(0);
+  }, 120_000);
+
+  it('Ctrl-C on `npm start` (SIGINT to its process group, twice to the server) stops it cleanly', async () => {
+    await expectCtrlCStopsCleanly({ DATABASE_URL: database.url });
   }, 120_000);
 });
 
@@ -176,13 +232,7 @@ describe('`npm start` installed to Slack workspaces (SLACK_CLIENT_ID)', () => {
     expect(forged.status).toBe(400);
     expect(server.stdout()).toContain('workspaces install Allot at /slack/install');
     // /healthz answers before start-up has finished; a signal is handled once Allot says it listens.
-    await withTimeout(
-      (async () => {
-        while (!server.stdout().includes('Allot is listening')) await new Promise((resolve) => setTimeout(resolve, 50));
-      })(),
-      30_000,
-      'Allot to say it is listening',
-    );
+    await waitForListening(server);
     server.child.kill('SIGTERM');
     expect((await withTimeout(server.exited, 30_000, 'the server to stop')).code).toBe(0);
   }, 120_000);

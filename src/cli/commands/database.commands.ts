@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { childProcessEnvironment } from '../../config/config';
@@ -11,6 +11,7 @@ import {
   pgDumpCommand,
   pgRestoreCommand,
   restorePgliteFolder,
+  writeBackupFile,
 } from '../../db/backup';
 import { describeLocation } from '../../db/client';
 import { hasPgdata } from '../../db/data-dir';
@@ -71,13 +72,14 @@ async function status(): Promise<void> {
       );
       console.log(`Organisations: ${applied.length > 0 ? await countOrganisations(ctx.db.orm) : 0}`);
     },
-    { migrate: false },
+    { migrate: false, saysWhichDatabase: true },
   );
 }
 
 /**
  * `allot backup <file>`: pg_dump on PostgreSQL; on PGlite a SQL dump, through the server's socket when one
- * runs, else from the folder opened here. Written whole, then renamed into place.
+ * runs, else from the folder opened here. Either way written whole beside <file>, mode 0600, then renamed
+ * into place (writeBackupFile).
  */
 async function backup(file: string, options: { force?: boolean }): Promise<void> {
   const config = loadCliConfig();
@@ -86,7 +88,13 @@ async function backup(file: string, options: { force?: boolean }): Promise<void>
     throw new CliError(`${target} already exists. Choose another file, or add --force to replace it.`);
   }
   if (config.DATABASE_URL) {
-    await runPgTool(pgDumpCommand(config.DATABASE_URL, target));
+    const databaseUrl = config.DATABASE_URL;
+    try {
+      await writeBackupFile(target, (partial) => runPgTool(pgDumpCommand(databaseUrl, partial)));
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      throw new CliError(`${error.message} No backup was written to ${target}.`, error.exitCode);
+    }
     const location = describeLocation(locationOfUrl(config.DATABASE_URL));
     console.log(
       `Backed up ${location} to ${target} (${sizeOf((await stat(target)).size)}). ` +
@@ -119,14 +127,7 @@ async function backup(file: string, options: { force?: boolean }): Promise<void>
     dump = made;
   }
   const text = backupHeader({ source, takenAt: new Date(), version: packageVersion() }) + dump;
-  // Written whole under a name of our own, readable by the owner only, then renamed into place.
-  const partial = `${target}.partial-${process.pid}`;
-  try {
-    await writeFile(partial, text, { mode: 0o600 });
-    await rename(partial, target);
-  } finally {
-    await unlink(partial).catch(() => {});
-  }
+  await writeBackupFile(target, (partial) => writeFile(partial, text));
   const organisations = countRows(dump, 'public.organisations');
   const transfers = countRows(dump, 'public.transfers');
   console.log(
@@ -225,7 +226,7 @@ async function restoreIntoPglite(dataDir: string, { source, file, custom, force 
         throw new CliError(
           `DATA_DIR ${dataDir} already holds a database with ${restored.detail?.organisations} ` +
             'organisation(s); restore refuses to replace it. Restore into an empty folder ' +
-            `(DATA_DIR=./data-restored allot restore ${file}), or add --force to replace it ` +
+            `(DATA_DIR=./data/restored allot restore ${file}), or add --force to replace it ` +
             '(the current database is kept beside it as pgdata.replaced-<time>).',
         );
     }

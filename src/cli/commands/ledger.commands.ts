@@ -147,13 +147,13 @@ function registerGrant(program: Command): void {
         if (!granted.ok) throw new CliError(failureLine(granted.failure, granted.detail));
         const { value } = granted;
         // A person named twice is paid once, and named once.
-        const names = [...new Map(recipients.map((member) => [member.id, member])).values()]
-          .map(describeMember)
-          .join(', ');
+        const paid = [...new Map(recipients.map((member) => [member.id, member])).values()];
+        const several = paid.length > 1;
         console.log(
-          `${value.replayed ? 'Already granted (same --key): ' : 'Granted '}${formatTokens(amount)} tokens each` +
-            `${validUntil(value.expiry.validUntil)} to ${names} ` +
-            `(${formatTokens(value.total)} in all, from the treasury). Transfers ${value.transferIds.join(', ')}.`,
+          `${value.replayed ? 'Already granted (same --key): ' : 'Granted '}${formatTokens(amount)} tokens` +
+            `${several ? ' each' : ''}${validUntil(value.expiry.validUntil)} to ${paid.map(describeMember).join(', ')} ` +
+            `(${several ? `${formatTokens(value.total)} in all, ` : ''}from the treasury). ` +
+            `${value.transferIds.length === 1 ? 'Transfer' : 'Transfers'} ${value.transferIds.join(', ')}.`,
         );
       });
     });

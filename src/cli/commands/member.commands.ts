@@ -26,6 +26,9 @@ function requireRole(text: string): MemberRole {
   return role as MemberRole;
 }
 
+/** A role as a sentence says it: "is now a member", "is now an admin". */
+const roleInSentence: Record<MemberRole, string> = { admin: 'an admin', manager: 'a manager', member: 'a member' };
+
 /** Registers `allot member` and its commands, in the order `allot member --help` lists them. */
 export function registerMemberCommands(program: Command): void {
   const member = program.command('member').description('Members: people with a wallet, and a budget if they manage');
@@ -235,7 +238,7 @@ function registerRole(program: Command): void {
             updated.value.returnedBudget > 0n
               ? ` Returned ${formatTokens(updated.value.returnedBudget)} tokens from their budget to the treasury.`
               : '';
-          console.log(`${describeMember(updated.value)} is now ${updated.value.role}.${returned}`);
+          console.log(`${describeMember(updated.value)} is now ${roleInSentence[updated.value.role]}.${returned}`);
         });
       },
     );
