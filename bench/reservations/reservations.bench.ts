@@ -35,6 +35,8 @@ import { createApiKey } from '../../src/usage/api-keys.usecases';
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 5);
 const openLoopRate = Number(process.env.BENCH_RATE ?? 500);
+/** Seconds of the same open loop before the measured one (the server's warm-up), reported apart. */
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 /** Rounds of every throughput phase, interleaved, reporting the median: load that drifts hits every side. */
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 /** `http`: only the HTTP open loop (no verbs, no pgbench). */
@@ -251,10 +253,86 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * The HTTP API open loop: `openLoopRate` pairs per second started on schedule whatever the answers
- * (so a slow server shows as latency, not as a lower rate), each reserving 100 tokens for a member
- * who holds 1,000, and settling exactly 100. Wallets run dry on purpose: the 402s are the check
- * that nothing overshoots.
+ * `openLoopRate` reserve + settle pairs per second for `seconds`, each started on schedule whatever the
+ * answers (so a slow server shows as latency, not as a lower rate); ids start with `tag`. Reserve
+ * latency counts from when the call was due; CPU is the server's, this process's and PostgreSQL's.
+ */
+async function drive(allot: AllotClient, emails: string[], tag: string, seconds: number, serverPid: number) {
+  const reserveMs: number[] = [];
+  /** Reserve latencies by the second of the run their call was due in. */
+  const bySecond: number[][] = [];
+  const started = performance.now();
+  const sample = (due: number) => {
+    const ms = performance.now() - due;
+    reserveMs.push(ms);
+    (bySecond[Math.floor((due - started) / 1_000)] ??= []).push(ms);
+  };
+  let held = 0;
+  let refused = 0;
+  let failed = 0;
+  const failures = new Map<string, number>();
+  const total = Math.round(openLoopRate * seconds);
+  const cpuBefore = {
+    server: processCpuSeconds(serverPid),
+    client: process.cpuUsage(),
+    postgres: postgresCpuSeconds(),
+  };
+  const calls: Promise<void>[] = [];
+  for (let n = 0; n < total; n++) {
+    const due = started + (n * 1_000) / openLoopRate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    calls.push(
+      (async () => {
+        const id = `${tag}-${n}`;
+        try {
+          await allot.reserve({ id, user: emails[n % emails.length]!, tokens: 100, model: 'gpt-4o' });
+          sample(due);
+          held++;
+          await allot.settle(id, { model: 'gpt-4o', input_tokens: 60, output_tokens: 40 });
+        } catch (error) {
+          if (error instanceof InsufficientTokensError) {
+            sample(due);
+            refused++;
+          } else {
+            failed++;
+            const name = error instanceof Error ? `${error.name}: ${error.message.slice(0, 80)}` : String(error);
+            failures.set(name, (failures.get(name) ?? 0) + 1);
+          }
+        }
+      })(),
+    );
+  }
+  await Promise.all(calls);
+  const elapsed = (performance.now() - started) / 1_000;
+  const clientCpu = process.cpuUsage(cpuBefore.client);
+  // Where the machine's CPU went, per pair that was held and settled (µs).
+  const perPair = (cpuSeconds: number) => Math.round((cpuSeconds * 1e6) / Math.max(1, held));
+  for (const [name, count] of failures) console.error(`${tag}: failed ${count}×: ${name}`);
+  return {
+    offered: total,
+    seconds: elapsed,
+    held,
+    refused,
+    failed,
+    p50: percentile(reserveMs, 0.5),
+    p99: percentile(reserveMs, 0.99),
+    p99BySecond: bySecond.map((values) => percentile(values, 0.99)),
+    p50BySecond: bySecond.map((values) => percentile(values, 0.5)),
+    load: loadavg()[0]!,
+    cpu: {
+      server: perPair(processCpuSeconds(serverPid) - cpuBefore.server),
+      client: perPair((clientCpu.user + clientCpu.system) / 1e6),
+      postgres: perPair(postgresCpuSeconds() - cpuBefore.postgres),
+    },
+  };
+}
+
+/**
+ * The HTTP API open loop against `node dist/main.js`: a warm-up of warmupSeconds, then phaseSeconds
+ * measured, both at openLoopRate (see `drive`), each pair reserving 100 tokens for a member who holds
+ * 1,000 and settling exactly 100. Wallets run dry on purpose when the phases are long: the 402s and
+ * the wallets checked afterwards are the check that nothing overshoots.
  */
 async function openLoop(emails: string[], apiKey: string) {
   const port = await freePort();
@@ -279,67 +357,12 @@ async function openLoop(emails: string[], apiKey: string) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const allot = new AllotClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey });
-    const reserveMs: number[] = [];
-    let held = 0;
-    let refused = 0;
-    let failed = 0;
-    const failures = new Map<string, number>();
-    const total = openLoopRate * phaseSeconds;
-    const cpuBefore = {
-      server: processCpuSeconds(child.pid!),
-      client: process.cpuUsage(),
-      postgres: postgresCpuSeconds(),
-    };
-    const started = performance.now();
-    const calls: Promise<void>[] = [];
-    for (let n = 0; n < total; n++) {
-      const due = started + (n * 1_000) / openLoopRate;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      calls.push(
-        (async () => {
-          const id = `http-${n}`;
-          const t0 = performance.now();
-          try {
-            await allot.reserve({ id, user: emails[n % emails.length]!, tokens: 100, model: 'gpt-4o' });
-            reserveMs.push(performance.now() - due);
-            held++;
-            await allot.settle(id, { model: 'gpt-4o', input_tokens: 60, output_tokens: 40 });
-          } catch (error) {
-            if (error instanceof InsufficientTokensError) {
-              reserveMs.push(performance.now() - t0);
-              refused++;
-            } else {
-              failed++;
-              const name = error instanceof Error ? `${error.name}: ${error.message.slice(0, 80)}` : String(error);
-              failures.set(name, (failures.get(name) ?? 0) + 1);
-            }
-          }
-        })(),
-      );
-    }
-    await Promise.all(calls);
-    const seconds = (performance.now() - started) / 1_000;
-    const clientCpu = process.cpuUsage(cpuBefore.client);
-    // Where the machine's CPU went, per pair that was held and settled (µs).
-    const perPair = (cpuSeconds: number) => Math.round((cpuSeconds * 1e6) / Math.max(1, held));
-    const cpu = {
-      server: perPair(processCpuSeconds(child.pid!) - cpuBefore.server),
-      client: perPair((clientCpu.user + clientCpu.system) / 1e6),
-      postgres: perPair(postgresCpuSeconds() - cpuBefore.postgres),
-    };
-    for (const [name, count] of failures) console.error(`failed ${count}×: ${name}`);
-    return {
-      offered: total,
-      seconds,
-      held,
-      refused,
-      failed,
-      p50: percentile(reserveMs, 0.5),
-      p99: percentile(reserveMs, 0.99),
-      load: loadavg()[0]!,
-      cpu,
-    };
+    // A server just started compiles its code and plans as the first requests come: the warm-up runs
+    // the same load first, reported apart, so the figures are the steady state a running server gives.
+    const warmup = await drive(allot, emails, 'warm', warmupSeconds, child.pid!);
+    const loop = await drive(allot, emails, 'http', phaseSeconds, child.pid!);
+    allot.close();
+    return { ...loop, warmup };
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -438,10 +461,16 @@ async function main() {
   console.log(
     `\nHTTP open loop at ${openLoopRate} pairs/s for ${phaseSeconds} s (${loop.offered} offered, ${(loop.offered / loop.seconds).toFixed(0)}/s achieved):` +
       ` ${loop.held} held and settled, ${loop.refused} refused (402), ${loop.failed} failed;` +
-      ` reserve latency p50 ${loop.p50.toFixed(1)} ms, p99 ${loop.p99.toFixed(1)} ms;` +
+      ` reserve latency p50 ${loop.p50.toFixed(1)} ms, p99 ${loop.p99.toFixed(1)} ms (second by second, p50 / p99: ${loop.p50BySecond.map((ms, second) => `${ms.toFixed(0)}/${loop.p99BySecond[second]!.toFixed(0)}`).join(', ')} ms);` +
       ` CPU per pair held and settled: server ${loop.cpu.server} µs, this client ${loop.cpu.client} µs, PostgreSQL ${loop.cpu.postgres} µs;` +
       ` overshoot: ${overshoot?.wallets} wallets below zero (${overshoot?.tokens} tokens); audit: ${audit.length === 0 ? 'clean' : `${audit.length} violations`};` +
       ` load average (1 min) ${loop.load.toFixed(1)}`,
+  );
+  const warm = loop.warmup;
+  console.log(
+    `Warm-up before it (the server just started), ${warmupSeconds} s at the same rate: ${warm.held} held and settled,` +
+      ` ${warm.refused} refused, ${warm.failed} failed; reserve latency p50 ${warm.p50.toFixed(1)} ms, p99 ${warm.p99.toFixed(1)} ms` +
+      ` (second by second, p50 / p99: ${warm.p50BySecond.map((ms, second) => `${ms.toFixed(0)}/${warm.p99BySecond[second]!.toFixed(0)}`).join(', ')} ms)`,
   );
 }
 
