@@ -265,7 +265,10 @@ async function drive(allot: AllotClient, emails: string[], tag: string, seconds:
   const sample = (due: number) => {
     const ms = performance.now() - due;
     reserveMs.push(ms);
-    (bySecond[Math.floor((due - started) / 1_000)] ??= []).push(ms);
+    const second = Math.floor((due - started) / 1_000);
+    const bucket = bySecond[second] ?? [];
+    bucket.push(ms);
+    bySecond[second] = bucket;
   };
   let held = 0;
   let refused = 0;
