@@ -109,6 +109,15 @@ export class AllotTimeoutError extends Error {
   }
 }
 
+/** A request as the client sends it: `path` below the base URL, the body as JSON text. */
+interface Outgoing {
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  timeoutMs: number;
+}
+
 /** An answer as the client reads it: the HTTP status and the body's text. */
 interface Answer {
   status: number;
@@ -166,10 +175,10 @@ export class AllotClient {
     const json = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}` };
     if (json !== undefined) headers['content-type'] = 'application/json';
-    const timeoutMs = this.options.timeoutMs ?? 10_000;
+    const outgoing: Outgoing = { method, path, headers, body: json, timeoutMs: this.options.timeoutMs ?? 10_000 };
     const response = this.options.fetch
-      ? await this.viaFetch(this.options.fetch, method, path, headers, json, timeoutMs)
-      : await this.viaHttp(method, path, headers, json, timeoutMs);
+      ? await this.viaFetch(this.options.fetch, outgoing)
+      : await this.viaHttp(outgoing);
     const text = response.text;
     let parsed: Record<string, unknown> = {};
     try {
@@ -187,14 +196,7 @@ export class AllotClient {
     );
   }
 
-  private async viaFetch(
-    send: typeof fetch,
-    method: string,
-    path: string,
-    headers: Record<string, string>,
-    body: string | undefined,
-    timeoutMs: number,
-  ): Promise<Answer> {
+  private async viaFetch(send: typeof fetch, { method, path, headers, body, timeoutMs }: Outgoing): Promise<Answer> {
     try {
       const response = await send(`${this.baseUrl}${path}`, {
         method,
@@ -209,13 +211,7 @@ export class AllotClient {
     }
   }
 
-  private viaHttp(
-    method: string,
-    path: string,
-    headers: Record<string, string>,
-    body: string | undefined,
-    timeoutMs: number,
-  ): Promise<Answer> {
+  private viaHttp({ method, path, headers, body, timeoutMs }: Outgoing): Promise<Answer> {
     const url = new URL(`${this.baseUrl}${path}`);
     const send = url.protocol === 'https:' ? https.request : http.request;
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));

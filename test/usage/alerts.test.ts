@@ -146,16 +146,21 @@ it('counts what is available: tokens held by a call in flight bring the warning 
   expect(sent[0]!.text).toContain('150 tokens');
 });
 
-it('a burst of debits from many requests alerts everyone who crossed a threshold, once each, and drops none', async () => {
-  const { ctx, clock, org, sent } = await setup();
-  // 120 people each cross 20% in their own request, all arriving before any alert has been sent.
+/** `count` new people on Slack, each funded 1,000 tokens and then using 850 in one batch (past 20 % left). */
+async function crossTwentyPercent(
+  ctx: Awaited<ReturnType<typeof setup>>['ctx'],
+  clock: Awaited<ReturnType<typeof setup>>['clock'],
+  orgId: bigint,
+  count: number,
+  tag: string,
+) {
   const people = [];
-  for (let index = 0; index < 120; index++) {
+  for (let index = 0; index < count; index++) {
     const created = await addMember(ctx, {
-      orgId: org.id,
-      displayName: `P${index}`,
-      email: `p${index}-${uniqueKey()}@example.com`,
-      identity: { platform: 'slack', externalId: `U0P${index}`, workspaceId: 'T1' },
+      orgId,
+      displayName: `${tag}${index}`,
+      email: `${tag.toLowerCase()}${index}-${uniqueKey()}@example.com`,
+      identity: { platform: 'slack', externalId: `U0${tag}${index}`, workspaceId: 'T1' },
       actor: operatorActor,
     });
     if (!created.ok) throw new Error(created.failure);
@@ -164,17 +169,24 @@ it('a burst of debits from many requests alerts everyone who crossed a threshold
   for (let start = 0; start < people.length; start += 40) {
     await fund(
       ctx,
-      org.id,
+      orgId,
       people.slice(start, start + 40).map((person) => person.id),
       1000n,
     );
   }
   const time = new Date(clock.now().getTime() - 60_000).toISOString();
   const used = await ingestUsage(ctx, {
-    orgId: org.id,
+    orgId,
     events: people.map((person) => event({ user: person.email!, time, input_tokens: 850, output_tokens: 0 })),
   });
   if (!used.ok) throw new Error(used.failure);
+  return used;
+}
+
+it('a burst of debits from many requests alerts everyone who crossed a threshold, once each, and drops none', async () => {
+  const { ctx, clock, org, sent } = await setup();
+  // 120 people each cross 20% in their own request, all arriving before any alert has been sent.
+  const used = await crossTwentyPercent(ctx, clock, org.id, 120, 'P');
   const notifier = new Notifier(() => tdb.db.orm);
   const { sent: burst, sender } = recordingSender();
   notifier.register(sender);
@@ -197,30 +209,7 @@ it('a burst of debits from many requests alerts everyone who crossed a threshold
 
 it('debits that keep coming are checked a batch at a time, at most one run per gap, and everyone is still alerted once', async () => {
   const { ctx, clock, org } = await setup();
-  const people = [];
-  for (let index = 0; index < 40; index++) {
-    const created = await addMember(ctx, {
-      orgId: org.id,
-      displayName: `Q${index}`,
-      email: `q${index}-${uniqueKey()}@example.com`,
-      identity: { platform: 'slack', externalId: `U0Q${index}`, workspaceId: 'T1' },
-      actor: operatorActor,
-    });
-    if (!created.ok) throw new Error(created.failure);
-    people.push(created.value);
-  }
-  await fund(
-    ctx,
-    org.id,
-    people.map((person) => person.id),
-    1000n,
-  );
-  const time = new Date(clock.now().getTime() - 60_000).toISOString();
-  const used = await ingestUsage(ctx, {
-    orgId: org.id,
-    events: people.map((person) => event({ user: person.email!, time, input_tokens: 850, output_tokens: 0 })),
-  });
-  if (!used.ok) throw new Error(used.failure);
+  const used = await crossTwentyPercent(ctx, clock, org.id, 40, 'Q');
   const notifier = new Notifier(() => tdb.db.orm);
   const { sent, sender } = recordingSender();
   notifier.register(sender);
