@@ -1,5 +1,7 @@
 import type { TopUpRequest } from '../approvals/approvals.repository';
 import { formatTokens } from '../ledger/amount.models';
+import type { MemberRole } from '../members/members.tables';
+import { roleArticle } from '../members/roles.models';
 import {
   type Block,
   type ChatMessage,
@@ -445,10 +447,12 @@ function namesOf(people: MemberRef[]): Span[] {
   return names;
 }
 
-export function roleSet(input: { target: MemberRef; role: string }): ChatMessage {
+/** "Ana is now a **manager**." (the article from roleArticle). */
+export function roleSet(input: { target: MemberRef; role: MemberRole }): ChatMessage {
+  const article = roleArticle[input.role];
   return message(
-    `${input.target.name} is now ${input.role}`,
-    text([member(input.target), ' is now ', { bold: input.role }, '.']),
+    `${input.target.name} is now ${article} ${input.role}`,
+    text([member(input.target), ` is now ${article} `, { bold: input.role }, '.']),
   );
 }
 

@@ -7,7 +7,7 @@ import { isTimeZone } from '../lib/zoned-time.models';
 import type { Member } from './members.repository';
 import * as membersRepo from './members.repository';
 import type { MemberRole } from './members.tables';
-import { isActiveAdmin } from './roles.models';
+import { isActiveAdmin, roleArticle } from './roles.models';
 
 export interface NewMember extends membersRepo.MemberFields {
   identity?: {
@@ -236,7 +236,7 @@ export async function setRole(
           orgId: input.orgId,
           actor: input.actor,
           memberId: member.id,
-          memo: `budget returned to the treasury: ${member.displayName} is now ${input.role}`,
+          memo: `budget returned to the treasury: ${member.displayName} is now ${roleArticle[input.role]} ${input.role}`,
           idempotencyKey: input.returnBudget.idempotencyKey,
         });
         if (!returned.ok) return returned;

@@ -6,6 +6,9 @@ import type { MemberRole } from './members.tables';
 // manager grants from their own budget to anyone and sees their reporting line; a member holds a
 // wallet. A deactivated member keeps their role on record but holds none of its powers.
 
+/** A role's article in a sentence ("is now a member", "an admin"): one table, so a new role needs its words. */
+export const roleArticle: Record<MemberRole, 'a' | 'an'> = { admin: 'an', manager: 'a', member: 'a' };
+
 /** The fields of a member the rules read. */
 export interface RoleHolder {
   role: MemberRole;

@@ -416,7 +416,7 @@ describe('demoting a manager who holds a budget', () => {
     expect(returned).toEqual({
       code: 'issue',
       amount: '70000',
-      memo: 'budget returned to the treasury: Mia Manager is now member',
+      memo: 'budget returned to the treasury: Mia Manager is now a member',
     });
     expect(await auditLedger(ctx, { orgId: org.id })).toEqual([]);
 

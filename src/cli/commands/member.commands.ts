@@ -11,6 +11,7 @@ import {
   setMemberEmail,
   setRole,
 } from '../../members/members.usecases';
+import { roleArticle } from '../../members/roles.models';
 import { CliError, idempotencyKey, requireMember, requireOrganisation, withCliContext } from '../cli-context';
 import { describeMember, failureLine, formatTable, formatTokens } from '../cli-format';
 
@@ -25,9 +26,6 @@ function requireRole(text: string): MemberRole {
   }
   return role as MemberRole;
 }
-
-/** A role as a sentence says it: "is now a member", "is now an admin". */
-const roleInSentence: Record<MemberRole, string> = { admin: 'an admin', manager: 'a manager', member: 'a member' };
 
 /** Registers `allot member` and its commands, in the order `allot member --help` lists them. */
 export function registerMemberCommands(program: Command): void {
@@ -238,7 +236,9 @@ function registerRole(program: Command): void {
             updated.value.returnedBudget > 0n
               ? ` Returned ${formatTokens(updated.value.returnedBudget)} tokens from their budget to the treasury.`
               : '';
-          console.log(`${describeMember(updated.value)} is now ${roleInSentence[updated.value.role]}.${returned}`);
+          console.log(
+            `${describeMember(updated.value)} is now ${roleArticle[updated.value.role]} ${updated.value.role}.${returned}`,
+          );
         });
       },
     );

@@ -71,7 +71,7 @@ describe.skipIf(onPostgres)('Allot in the Microsoft 365 Agents Playground', () =
     const card = await run.alex.send([bot, ' tokens role ', at(megan.name), ' manager']);
     await run.alex.screenshot('02-role');
     const text = await shown(card);
-    expect(text).toContain(`${megan.name} is now manager`);
+    expect(text).toContain(`${megan.name} is now a manager`);
     expectNoRawMarkdown(text);
   });
 

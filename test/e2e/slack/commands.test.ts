@@ -228,7 +228,9 @@ describe('/leaderboard and /tokens', () => {
     expect(textOf(dmsTo(ws, 'DMIA').at(-1)!.params)).toContain(
       '<@UADMIN> added *2,500,000 tokens* to your budget: _big quarter_',
     );
-    expect(textOf((await ws.command('UADMIN', '/tokens', 'role <@UANA> manager')).reply)).toContain('is now *manager*');
+    expect(textOf((await ws.command('UADMIN', '/tokens', 'role <@UANA> manager')).reply)).toContain(
+      'is now a *manager*',
+    );
   });
 
   it('demoting a manager who still holds a budget is refused, says how to return it, and changes nothing', async () => {
@@ -245,7 +247,7 @@ describe('/leaderboard and /tokens', () => {
     expect((await ledger.transfers()).length).toBe(before);
     // Spent down to zero, the budget no longer stands in the way.
     await ws.command('UMIA', '/grant-tokens', '<@UANA> 40k all of it');
-    expect(textOf((await ws.command('UADMIN', '/tokens', 'role <@UMIA> member')).reply)).toContain('is now *member*');
+    expect(textOf((await ws.command('UADMIN', '/tokens', 'role <@UMIA> member')).reply)).toContain('is now a *member*');
     expect(await ledger.audit()).toEqual([]);
   });
 });

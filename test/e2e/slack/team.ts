@@ -16,7 +16,7 @@ export async function setUpTeam(ws: SlackWorkspace, budget = '100k') {
   ws.user('UBEN', { name: 'Ben' });
   ws.user('UROBOT', { name: 'Robot', is_bot: true });
   ws.user('UGONE', { name: 'Gone', deleted: true });
-  expect(textOf((await ws.command('UADMIN', '/tokens', 'role <@UMIA> manager')).reply)).toContain('is now *manager*');
+  expect(textOf((await ws.command('UADMIN', '/tokens', 'role <@UMIA> manager')).reply)).toContain('is now a *manager*');
   expect(textOf((await ws.command('UADMIN', '/tokens', 'manager <@UANA> <@UMIA>')).reply)).toContain('now manages');
   expect(textOf((await ws.command('UADMIN', '/tokens', 'manager <@UBEN> <@UMIA>')).reply)).toContain('now manages');
   if (budget !== '0') {

@@ -25,7 +25,7 @@ describe('Slack workspace admins, owners and the primary owner are Allot admins 
     ws.user('UBOSS', { name: 'Pat', ...user });
     ws.user('UANA', { name: 'Ana' });
     const { reply } = await ws.command('UBOSS', '/tokens', 'role <@UANA> manager');
-    expect(textOf(reply)).toContain('is now *manager*');
+    expect(textOf(reply)).toContain('is now a *manager*');
     expect((await ledgerOf(h, ws).member('UBOSS')).role).toBe('admin');
   });
 
@@ -47,7 +47,7 @@ describe('Slack workspace admins, owners and the primary owner are Allot admins 
       await settle(h);
       expect((await ledgerOf(h, ws).member('UBOSS')).role).toBe('admin');
       const { reply } = await ws.command('UBOSS', '/tokens', 'role <@UANA> manager');
-      expect(textOf(reply)).toContain('is now *manager*');
+      expect(textOf(reply)).toContain('is now a *manager*');
     },
   );
 

@@ -68,7 +68,7 @@ export async function setUpTeamsTeam(harness: TeamsHarness, adminEmail: string) 
     await say(ada, 'tokens manager <at>Ben Ng</at> <at>Mia Manager</at>', { mentions: [ben, mia] }),
     await say(ada, 'tokens budget <at>Mia Manager</at> 100k Q3 budget', { mentions: [mia] }),
   ];
-  expect(cardText(setup[0]!.reply)).toContain('Mia Manager is now manager');
+  expect(cardText(setup[0]!.reply)).toContain('Mia Manager is now a manager');
   expect(cardText(setup[3]!.reply)).toContain('100,000 tokens');
 
   const orm = harness.allot.deps.ctx.db.orm;

@@ -141,7 +141,7 @@ describe.each(conversations)('mentions as Teams sends them, in $where', (where) 
   it('tokens role and tokens manager read each person once, split or without text', async () => {
     const { ada, mia, tom, say, memberOf } = await setUpTenant(where);
     expect(await say(ada, `tokens role ${splitTags(mia)} manager`, splitEntities(mia))).toContain(
-      'Mia Manager is now manager',
+      'Mia Manager is now a manager',
     );
     const reply = await say(ada, `tokens manager ${tag(tom.name!)} ${splitTags(mia)}`, [
       textless(tom),
