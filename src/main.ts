@@ -18,6 +18,7 @@ import { createMetrics } from './lib/metrics';
 import { Notifier } from './notify/notifier';
 import { createReservationsModule } from './reservations/reservations.module';
 import { createTeamsRefusalModule, describeTeamsAccess, teamsAccess } from './teams/teams.access';
+import { createAlertRunner } from './usage/alerts.usecases';
 import { createUsageModule } from './usage/usage.module';
 
 export interface RunningAllot {
@@ -62,14 +63,17 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
     metrics,
     notifier: new Notifier(() => db.orm),
   };
+  // One alert runner for every route that debits (/v1/usage, /v1/traces, settles): a wallet debited
+  // by several is checked in one run, and runs keep their gap (alerts.usecases.ts).
+  const alerts = createAlertRunner({ ...deps, percents: config.LOW_BALANCE_ALERT_PERCENTS });
   // The chat SDKs (Bolt, botbuilder: tens of megabytes each) are loaded only for a platform that is on.
   const modules: AppModule[] = [
     slackModeOf(config) !== 'off' ? (await import('./slack/slack.module')).createSlackModule(deps) : null,
     teamsAccess(config) === 'refused'
       ? createTeamsRefusalModule()
       : (await import('./teams/teams.module')).createTeamsModule(deps),
-    createUsageModule(deps),
-    createReservationsModule(deps),
+    createUsageModule(deps, alerts),
+    createReservationsModule(deps, alerts),
     createExpiryModule(deps),
     createApprovalsModule(deps, () => sweepExpiredRequests(deps)),
     createDigestModule({ ...deps, failureNotice: digestFailureNotice }),

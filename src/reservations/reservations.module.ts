@@ -3,7 +3,7 @@ import client from 'prom-client';
 import { z } from 'zod';
 import { nextAllowance } from '../allowances/allowances.usecases';
 import type { AppDeps, AppModule } from '../app/module';
-import { createAlertRunner } from '../usage/alerts.usecases';
+import type { AlertRunner } from '../usage/alerts.usecases';
 import {
   authenticate,
   bodyErrors,
@@ -69,7 +69,7 @@ const tokensJson = (value: bigint) => Number(value);
  * /v1/usage; and the sweeper that expires reservations past their deadline. Reserves and settles go
  * through the database's batcher (reservations.batcher.ts), counted on /metrics.
  */
-export function createReservationsModule(deps: AppDeps): AppModule {
+export function createReservationsModule(deps: AppDeps, alerts: AlertRunner): AppModule {
   const inFlight = new Map<bigint, number>();
   let timer: NodeJS.Timeout | undefined;
   let sweeping: Promise<unknown> = Promise.resolve();
@@ -103,8 +103,7 @@ export function createReservationsModule(deps: AppDeps): AppModule {
     () => batcher.stats().requests,
   );
 
-  // Low-balance alerts after a settle's debit, as after /v1/usage.
-  const alerts = createAlertRunner({ ...deps, percents: deps.config.LOW_BALANCE_ALERT_PERCENTS });
+  // Low-balance alerts after a settle's debit: the runner of /v1/usage, so a wallet is checked once.
   const alertAfter = (orgId: bigint, debit: WalletDebit) => alerts.alertAfter(orgId, [debit]);
 
   return {

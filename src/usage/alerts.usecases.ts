@@ -109,6 +109,14 @@ export async function sendLowBalanceAlerts(
   return sent;
 }
 
+/** The process's low-balance alerts after debits (createAlertRunner): one per process, shared by every route that debits. */
+export interface AlertRunner {
+  alertAfter(orgId: bigint, debits: WalletDebit[]): void;
+  drain(): Promise<void>;
+  /** Runs made and the debits handed to the runner, since it was made. */
+  stats(): { runs: number; debits: number };
+}
+
 /** Least time between the starts of two alert runs of one organisation while debits keep coming (ms). */
 export const alertRunGapMs = 200;
 
@@ -129,12 +137,7 @@ export function createAlertRunner(deps: {
   logger: Logger;
   percents: readonly number[];
   gapMs?: number;
-}): {
-  alertAfter(orgId: bigint, debits: WalletDebit[]): void;
-  drain(): Promise<void>;
-  /** Runs made and the debits handed to the runner, since it was made. */
-  stats(): { runs: number; debits: number };
-} {
+}): AlertRunner {
   const gapMs = deps.gapMs ?? alertRunGapMs;
   const counts = { runs: 0, debits: 0 };
   const waiting = new Map<bigint, Map<bigint, WalletDebit>>();

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import client from 'prom-client';
 import type { AppDeps, AppModule } from '../app/module';
-import { createAlertRunner } from './alerts.usecases';
+import type { AlertRunner } from './alerts.usecases';
 import { authenticate, bodyErrors, jsonBody, limitInFlight, onlyMethods, requireJson, wrap } from './api.middleware';
 import { mountTracesRoute } from './otlp.module';
 import { envelopeHelp, eventsPerRequestMax } from './usage.models';
@@ -15,9 +15,8 @@ import { ingestUsage, type WalletDebit } from './usage.usecases';
  * method. Low-balance alerts run after the answer, so they never slow or fail ingestion. Also mounts
  * `POST /v1/traces` (otlp.module.ts), which shares the keys, the bound per key and the alerts.
  */
-export function createUsageModule(deps: AppDeps): AppModule {
+export function createUsageModule(deps: AppDeps, alerts: AlertRunner): AppModule {
   const inFlight = new Map<bigint, number>();
-  const alerts = createAlertRunner({ ...deps, percents: deps.config.LOW_BALANCE_ALERT_PERCENTS });
   const events = new client.Counter({
     name: 'allot_usage_events_total',
     help: 'Usage events received on POST /v1/usage and CSV import, by outcome',

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AllotClient } from '../../../src/gateway/allot-client';
 import { operatorActor } from '../../../src/lib/context';
 import type { RunningAllot } from '../../../src/main';
 import type { Member, Organisation } from '../../../src/members/members.repository';
@@ -198,4 +199,36 @@ it('sends a low-balance DM after the batch is answered, once', async () => {
   await post({ events: [event({ user: ana.email!, time: now(), input_tokens: 10, output_tokens: 0 })] });
   await new Promise((r) => setTimeout(r, 300));
   expect(dms).toHaveLength(1);
+});
+
+it('a settle through the gateway API alerts as /v1/usage does: one DM past a threshold, however the debits come', async () => {
+  dms.length = 0;
+  const ctx = running.deps.ctx;
+  const created = await addMember(ctx, {
+    orgId: org.id,
+    displayName: 'Ben',
+    email: `ben-${uniqueKey()}@example.com`,
+    identity: { platform: 'slack', externalId: 'U0BEN', workspaceId: 'T1' },
+    actor: operatorActor,
+  });
+  if (!created.ok) throw new Error(created.failure);
+  const ben = created.value;
+  await fund(ctx, org.id, [ben.id], 10_000n);
+  const allot = new AllotClient({ baseUrl: started.baseUrl, apiKey: key });
+  const id = uniqueKey('call');
+  expect(await allot.reserve({ id, user: ben.email!, tokens: 9_000, model: 'gpt-4o' })).toMatchObject({
+    status: 'held',
+  });
+  // 8,500 of the 10,000 received this month: 15 % left, past the 20 % threshold.
+  expect(await allot.settle(id, { input_tokens: 8_000, output_tokens: 500 })).toMatchObject({ used_tokens: 8_500 });
+  for (let waited = 0; dms.length === 0 && waited < 5_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  expect(dms).toEqual([{ to: 'U0BEN', summary: 'Your AI token balance is running low' }]);
+  // Usage right after, by the other route: the same threshold, no second message.
+  const more = await post({
+    events: [event({ user: 'slack:U0BEN', time: now(), input_tokens: 100, output_tokens: 0 })],
+  });
+  expect(more.body).toMatchObject({ accepted: 1 });
+  allot.close();
+  await new Promise((r) => setTimeout(r, 500));
+  expect(dms).toEqual([{ to: 'U0BEN', summary: 'Your AI token balance is running low' }]);
 });
