@@ -152,11 +152,12 @@ async function main(): Promise<void> {
   // the whole process group, so the server gets one directly and a second that npm forwards. Without a
   // listener that second one would take Node's default action and kill the shutdown half-way through
   // (the database never closed, the PGlite folder's lock left behind). A repeat is already handled.
+  // SIGHUP too: the terminal that ran `npm start` closing must stop it as cleanly as Ctrl-C.
   let signalled: NodeJS.Signals | undefined;
   let onSignal = (signal: NodeJS.Signals) => {
     signalled ??= signal;
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => onSignal(signal));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => onSignal(signal));
   let running: RunningAllot;
   try {
     running = await startAllot({ config: parsed.config });

@@ -118,7 +118,7 @@ describe('`npm start` on a fresh PGlite folder', () => {
 
   // CI once caught `npm start` killed by a SIGINT sent as soon as /healthz answered: the handlers went in
   // only after every module had started. A stop at any moment of the start is the same case.
-  it.each(['SIGTERM', 'SIGINT'] as const)(
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)(
     '%s while it starts (database open, not yet listening) stops it cleanly once the start is done',
     async (signal) => {
       const starting = spawnServer({ DATA_DIR: dataDir, PORT: String(await freePort()) });
