@@ -126,11 +126,13 @@ interface Answer {
 
 /**
  * The gateway's view of Allot: reserve, settle, release, entitlement. Each call is one HTTP request, on
- * a kept-alive connection; `close()` ends the idle connections (they never keep a process alive).
+ * a kept-alive connection (idle ones never keep a process alive); `close()` at shutdown lets calls in
+ * flight finish and closes every connection as it comes free.
  */
 export class AllotClient {
   private readonly baseUrl: string;
   private readonly agent: http.Agent | undefined;
+  private closing = false;
 
   constructor(private readonly options: AllotClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -140,9 +142,16 @@ export class AllotClient {
     }
   }
 
-  /** Closes the connections kept open to Allot (in-flight calls finish first). */
+  /**
+   * Closes the connections kept open to Allot: idle ones now, those of calls in flight once their call
+   * is answered (the call is not cut). A call made afterwards still works, on a connection of its own.
+   */
   close(): void {
-    this.agent?.destroy();
+    const agent = this.agent;
+    if (!agent || this.closing) return;
+    this.closing = true;
+    agent.on('free', (socket) => socket.destroy());
+    for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
   }
 
   /** Holds tokens for a call. Throws InsufficientTokensError (402) when the person has too few. */

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AllotApiError, AllotClient, AllotTimeoutError } from '../../src/gateway/allot-client';
 
@@ -85,4 +85,27 @@ it('sends through the fetch it is given, timeouts included', async () => {
   expect(await allot.release('r-1')).toMatchObject({ status: 'released' });
   await expect(allot.release('slow')).rejects.toBeInstanceOf(AllotTimeoutError);
   expect(through).toEqual([`${baseUrl}/v1/reservations/r-1/release`, `${baseUrl}/v1/reservations/slow/release`]);
+});
+
+it('close() lets a call in flight finish, then leaves no connection open', async () => {
+  // A server of its own, answering after 200 ms, that keeps every connection it was given.
+  const sockets: Socket[] = [];
+  const own = http.createServer((_req, res) => {
+    setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"released"}'), 200);
+  });
+  own.on('connection', (socket) => sockets.push(socket));
+  await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+  const allot = new AllotClient({ baseUrl: `http://127.0.0.1:${(own.address() as AddressInfo).port}`, apiKey: 'k' });
+  // Two at once: two connections, both idle afterwards; then one call in flight when close() comes.
+  await Promise.all([allot.release('a'), allot.release('b')]);
+  const late = allot.release('late');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  allot.close();
+  expect(await late).toMatchObject({ status: 'released' });
+  expect(sockets).toHaveLength(2);
+  for (let waited = 0; sockets.some((socket) => !socket.closed) && waited < 2_000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  expect(sockets.map((socket) => socket.closed)).toEqual([true, true]);
+  await new Promise((resolve) => own.close(resolve));
 });
