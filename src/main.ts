@@ -168,16 +168,20 @@ async function main(): Promise<void> {
     console.error(failure.message);
     process.exit(failure.exitCode);
   }
-  let shuttingDown = false;
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
   let repeatSaid = false;
   const shutdown = (signal: NodeJS.Signals) => {
-    if (shuttingDown) {
-      // Said once only: a Ctrl-C alone brings a second signal, a key held down many more.
-      if (!repeatSaid) running.deps.logger.info({ signal }, 'already shutting down (it exits within 15 s)');
-      repeatSaid = true;
+    if (first) {
+      // One Ctrl-C brings the same signal twice within moments (npm forwards it): not a second press,
+      // so not worth a line. A later or another signal is said once (a key held down sends many).
+      const echo = signal === first.signal && performance.now() - first.at < 1_000;
+      if (!echo && !repeatSaid) {
+        running.deps.logger.info({ signal }, 'already shutting down (it exits within 15 s)');
+        repeatSaid = true;
+      }
       return;
     }
-    shuttingDown = true;
+    first = { signal, at: performance.now() };
     running.deps.logger.info({ signal }, 'shutting down, finishing work in flight');
     const force = setTimeout(() => process.exit(1), shutdownForceExitMs);
     force.unref();

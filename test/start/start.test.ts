@@ -51,7 +51,8 @@ async function expectCtrlCStopsCleanly(env: Record<string, string | undefined>):
   const { code } = await withTimeout(server.exited, 30_000, 'npm start to stop');
   expect(code, `${server.stderr()}\n${server.stdout()}`).toBe(0);
   expect(linesSaying(server, 'shutting down, finishing work in flight')).toBe(1);
-  expect(linesSaying(server, 'already shutting down')).toBeLessThanOrEqual(1);
+  // npm's forwarded copy of the one Ctrl-C is no second press: nothing said about it.
+  expect(linesSaying(server, 'already shutting down')).toBe(0);
   expect(server.stdout()).toContain('Allot stopped');
   return server;
 }
