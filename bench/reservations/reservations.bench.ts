@@ -9,7 +9,7 @@
 //
 //   npm run bench:reservations            # DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test
 //   BENCH_SECONDS=10 BENCH_RATE=500 BENCH_ROUNDS=3 npm run bench:reservations
-//   BENCH_ONLY=http npm run bench:reservations    # the HTTP open loop alone (BENCH_SERVER_ARGS=--cpu-prof to profile the server)
+//   BENCH_ONLY=http npm run bench:reservations    # the HTTP open loop alone (BENCH_SERVER_ARGS='--cpu-prof --cpu-prof-dir=bench/.out' to profile the server)
 //
 // It creates (and drops first) the databases allot_bench_resv and allot_bench_resv_pgbench.
 import { execFileSync, spawn } from 'node:child_process';
@@ -376,8 +376,11 @@ async function main() {
   execFileSync(process.execPath, [path.join(root, 'scripts/build.js'), '--if-stale'], { cwd: root, stdio: 'inherit' });
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
   await recreate(admin, benchDatabase);
-  await recreate(admin, pgbenchDatabase);
-  execFileSync('pgbench', ['-i', '-s', '10', '-q', withDatabase(serverUrl, pgbenchDatabase)], { stdio: 'ignore' });
+  if (only !== 'http') {
+    // pgbench's TPC-B tables, for the throughput phases only.
+    await recreate(admin, pgbenchDatabase);
+    execFileSync('pgbench', ['-i', '-s', '10', '-q', withDatabase(serverUrl, pgbenchDatabase)], { stdio: 'ignore' });
+  }
 
   const db = await createDatabase({ databaseUrl: withDatabase(serverUrl, benchDatabase), poolMax: 2 });
   await applyMigrations(db, withDatabase(serverUrl, benchDatabase));
