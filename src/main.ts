@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { AppDeps, AppModule } from './app/module';
 import { describeStartupFailure, startupExitCodes } from './app/startup-failures';
+import { createStatisticsModule } from './app/statistics.module';
 import { createApprovalsModule } from './approvals/approvals.module';
 import { sweepExpiredRequests } from './chat/actions.usecases';
 import { digestFailureNotice } from './chat/digest.replies';
@@ -78,6 +79,8 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
     createApprovalsModule(deps, () => sweepExpiredRequests(deps)),
     createDigestModule({ ...deps, failureNotice: digestFailureNotice }),
     createDashboardModule(deps),
+    // PGlite in this process has no autovacuum: Allot analyses its tables as they grow.
+    db.embedded ? createStatisticsModule(deps) : null,
   ].filter((module): module is AppModule => module !== null);
   describeConfiguration(config, logger);
 

@@ -2,7 +2,7 @@
 // run a raw query on either driver. The drivers (pglite.ts, postgres.ts) build these; client.ts picks one.
 import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { type PgDatabase, PgDialect, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { SessionGate } from './session-gate';
 
 /**
@@ -77,6 +77,21 @@ export function rowsOf<T>(result: unknown): T[] {
 
 export async function queryRows<T>(orm: Orm, query: SQL): Promise<T[]> {
   return rowsOf<T>(await orm.execute(query));
+}
+
+const dialect = new PgDialect();
+
+/**
+ * Rows of `query` run as a prepared statement, for the hot statements whose text never changes (only
+ * their parameters do). On PostgreSQL, postgres.js runs an unprepared statement with parameters in two
+ * round trips (Parse + Describe, then Bind + Execute once it has the parameter types); a prepared one
+ * takes one round trip from its second use on each connection, and the server keeps its parse. Never
+ * for text built from data (each distinct text stays prepared on its connection for the connection's
+ * life). On PGlite, and through a PGlite socket (which prepares nothing), it is `queryRows`.
+ */
+export async function queryRowsPrepared<T>(orm: Orm, query: SQL): Promise<T[]> {
+  const built = dialect.sqlToQuery(query);
+  return rowsOf<T>(await orm._.session.prepareQuery(built, undefined, 'hot', false).execute());
 }
 
 /** True when the database answers a trivial query; what `Database.ping` does on either driver. */

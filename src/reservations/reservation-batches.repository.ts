@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Orm, queryRows } from '../db/client';
+import { type Orm, queryRowsPrepared } from '../db/client';
 import type {
   ReserveOutcome,
   ReserveStatus,
@@ -119,7 +119,7 @@ export async function applyReservationBatch(
     now: reserve.now.toISOString(),
     expires_at: reserve.expiresAt.toISOString(),
   }));
-  const rows = await queryRows<BatchRow>(
+  const rows = await queryRowsPrepared<BatchRow>(
     orm,
     sql`select * from allot_reservation_batch(${input.orgId.toString()}::bigint, ${input.platform},
       ${JSON.stringify(settles)}::jsonb, ${JSON.stringify(reserves)}::jsonb)`,

@@ -1,0 +1,59 @@
+import { sql } from 'drizzle-orm';
+import { afterEach, expect, it } from 'vitest';
+import { createStatisticsModule } from '../../src/app/statistics.module';
+import type { AppDeps } from '../../src/app/module';
+import { queryRows } from '../../src/db/client';
+import { analyzeGrownTables } from '../../src/db/statistics';
+import { createLogger } from '../../src/lib/logger';
+import { createTestCtx, createTestDatabase, type TestDatabase } from '../support/db';
+import { makeMember, makeOrganisation } from '../support/fixtures';
+
+let tdb: TestDatabase | undefined;
+afterEach(async () => {
+  await tdb?.close();
+  tdb = undefined;
+});
+
+/** What the planner knows of a table: rows and pages at its last ANALYZE (-1 rows: never analysed). */
+async function plannerSize(tdb: TestDatabase, table: string) {
+  const [row] = await queryRows<{ rows: number; pages: number }>(
+    tdb.db.orm,
+    sql`select reltuples::int as rows, relpages::int as pages from pg_class
+         where relname = ${table} and relnamespace = 'public'::regnamespace`,
+  );
+  return row!;
+}
+
+it('tables never analysed are analysed, then again only once they have grown by a tenth and 8 pages', async () => {
+  tdb = await createTestDatabase({ poolMax: 1 });
+  const ctx = createTestCtx(tdb.db);
+  // A migrated database holds tables that were never analysed.
+  expect((await plannerSize(tdb, 'members')).rows).toBe(-1);
+  const first = await analyzeGrownTables(tdb.db.orm);
+  expect(first).toContain('members');
+  expect(first).toContain('reservations');
+  expect(await analyzeGrownTables(tdb.db.orm)).toEqual([]);
+
+  // A few rows: not enough growth to plan differently.
+  const org = await makeOrganisation(ctx);
+  for (let index = 0; index < 5; index++) await makeMember(ctx, org.id, { name: `Few ${index}` });
+  expect(await analyzeGrownTables(tdb.db.orm)).toEqual([]);
+
+  // Many pages more: members is analysed again, and the planner knows its size.
+  await tdb.db.orm.execute(
+    sql`insert into members (org_id, display_name, email)
+        select ${org.id.toString()}::bigint, 'Many ' || n, 'many' || n || '@acme.test' from generate_series(1, 3000) n`,
+  );
+  expect(await analyzeGrownTables(tdb.db.orm)).toContain('members');
+  expect((await plannerSize(tdb, 'members')).rows).toBeGreaterThanOrEqual(3000);
+  expect(await analyzeGrownTables(tdb.db.orm)).toEqual([]);
+});
+
+it('the statistics module analyses at start, and stops cleanly', async () => {
+  tdb = await createTestDatabase({ poolMax: 1 });
+  const deps = { ctx: createTestCtx(tdb.db), logger: createLogger('silent') } as unknown as AppDeps;
+  const module = createStatisticsModule(deps, 60_000);
+  await module.start!();
+  expect((await plannerSize(tdb, 'reservations')).rows).toBe(0);
+  await module.stop!();
+});
