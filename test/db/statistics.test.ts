@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterEach, expect, it } from 'vitest';
-import { createStatisticsModule } from '../../src/app/statistics.module';
 import type { AppDeps } from '../../src/app/module';
+import { createStatisticsModule } from '../../src/app/statistics.module';
 import { queryRows } from '../../src/db/client';
 import { analyzeGrownTables } from '../../src/db/statistics';
 import { createLogger } from '../../src/lib/logger';
