@@ -372,13 +372,44 @@ async function openLoop(emails: string[], apiKey: string) {
     });
     const warmup = await drive(allot, emails, 'warm', warmupSeconds, child.pid!);
     await analyzed;
+    const metricsBefore = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const loop = await drive(allot, emails, 'http', phaseSeconds, child.pid!);
+    const metricsAfter = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const server = serverLatency(metricsBefore, metricsAfter, '/v1/reservations');
     allot.close();
-    return { ...loop, warmup };
+    return { ...loop, warmup, server };
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
   }
+}
+
+/**
+ * The reserves' time inside the server over a phase, from the server's own histogram on /metrics
+ * (allot_http_request_duration_seconds, read before and after): how many, the share within 10 ms, and
+ * the bucket bounds that hold the median and the 99th percentile.
+ */
+function serverLatency(before: string, after: string, route: string) {
+  const buckets = (text: string) => {
+    const counts = new Map<number, number>();
+    const pattern = new RegExp(
+      `^allot_http_request_duration_seconds_bucket\\{le="([^"]+)",route="${route}"\\} (\\d+)$`,
+      'gm',
+    );
+    for (const match of text.matchAll(pattern)) counts.set(Number(match[1]), Number(match[2]));
+    return counts;
+  };
+  const start = buckets(before);
+  const cumulative = [...buckets(after)].map(([le, count]) => ({ le, count: count - (start.get(le) ?? 0) }));
+  const total = cumulative.find((bucket) => bucket.le === Number.POSITIVE_INFINITY)?.count ?? 0;
+  const within = (seconds: number) => cumulative.find((bucket) => bucket.le === seconds)?.count ?? 0;
+  const bound = (fraction: number) => cumulative.find((bucket) => bucket.count >= total * fraction)?.le ?? Number.NaN;
+  return {
+    count: total,
+    within10ms: total === 0 ? Number.NaN : within(0.01) / total,
+    p50: bound(0.5),
+    p99: bound(0.99),
+  };
 }
 
 async function main() {
@@ -477,6 +508,7 @@ async function main() {
     `\nHTTP open loop at ${openLoopRate} pairs/s for ${phaseSeconds} s (${loop.offered} offered, ${(loop.offered / loop.seconds).toFixed(0)}/s achieved):` +
       ` ${loop.held} held and settled, ${loop.refused} refused (402), ${loop.failed} failed;` +
       ` reserve latency p50 ${loop.p50.toFixed(1)} ms, p99 ${loop.p99.toFixed(1)} ms (second by second, p50 / p99: ${loop.p50BySecond.map((ms, second) => `${ms.toFixed(0)}/${loop.p99BySecond[second]!.toFixed(0)}`).join(', ')} ms);` +
+      ` in the server (its /metrics histogram): ${(loop.server.within10ms * 100).toFixed(1)}% of ${loop.server.count} reserves within 10 ms, p50 ≤ ${loop.server.p50 * 1_000} ms, p99 ≤ ${loop.server.p99 * 1_000} ms;` +
       ` CPU per pair held and settled: server ${loop.cpu.server} µs, this client ${loop.cpu.client} µs, PostgreSQL ${loop.cpu.postgres} µs;` +
       ` overshoot: ${overshoot?.wallets} wallets below zero (${overshoot?.tokens} tokens); audit: ${audit.length === 0 ? 'clean' : `${audit.length} violations`};` +
       ` load average (1 min) ${loop.load.toFixed(1)}`,

@@ -10,9 +10,11 @@ export function createHttpApp(deps: { db: Database; metrics: Metrics; logger: Lo
   app.disable('x-powered-by');
   app.set('trust proxy', true);
   app.use((req, res, next) => {
+    const started = performance.now();
     res.on('finish', () => {
-      const route = req.route?.path ?? (res.statusCode === 404 ? 'unmatched' : req.path);
-      deps.metrics.httpRequests.inc({ route: String(route), status: String(res.statusCode) });
+      const route = String(req.route?.path ?? (res.statusCode === 404 ? 'unmatched' : req.path));
+      deps.metrics.httpRequests.inc({ route, status: String(res.statusCode) });
+      deps.metrics.httpRequestDuration.observe({ route }, (performance.now() - started) / 1_000);
     });
     next();
   });

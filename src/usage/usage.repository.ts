@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Orm, queryRows } from '../db/client';
+import { type Orm, queryRows, queryRowsPrepared } from '../db/client';
 import { receivedCodes } from './limits.models';
 import { lowBalanceAlerts } from './usage.tables';
 
@@ -101,7 +101,7 @@ export async function findBatchStart(
   orgId: bigint,
   digest: string | undefined,
 ): Promise<BatchStart | undefined> {
-  const [row] = await queryRows<{ time_zone: string; resent: boolean; stripes: string | null }>(
+  const [row] = await queryRowsPrepared<{ time_zone: string; resent: boolean; stripes: string | null }>(
     orm,
     sql`select o.time_zone,
                exists (select 1 from usage_batches b where b.org_id = o.id and b.digest = ${digest ?? null}::text) as resent,
@@ -142,7 +142,7 @@ export async function findKnownEvents(
   input: { events: { id: string; ref: string | undefined }[]; digest: string | undefined },
 ): Promise<KnownEvents> {
   const org = sql`${orgId.toString()}::bigint`;
-  const rows = await queryRows<{ kind: 'resent' | 'stored' | 'user'; a: string; b: string; c: string | null }>(
+  const rows = await queryRowsPrepared<{ kind: 'resent' | 'stored' | 'user'; a: string; b: string; c: string | null }>(
     orm,
     sql`with resent as materialized (
           select exists (select 1 from usage_batches b where b.org_id = ${org} and b.digest = ${input.digest ?? null}::text) as hit
@@ -229,7 +229,7 @@ export interface BatchOutcome {
 }
 
 /**
- * One round trip and one statement (so one transaction of its own): allot_ingest_usage stores, prices,
+ * One round trip and one prepared statement (so one transaction of its own): allot_ingest_usage stores, prices,
  * debits and rolls up a batch; with a `digest`, the same
  * statement records the batch as accepted whole (usage_batches) unless an event of it was a conflict.
  * The function takes the batch as one array per field (migrations/0013_ingest_usage_arrays.sql).
@@ -254,7 +254,7 @@ export async function ingestBatch(
           ${a.idx}::int[], ${a.eventId}::text[], ${a.opKey}::text[], ${a.contentHash}::text[], ${a.rawHash}::text[],
           ${a.memberId}::bigint[], ${a.walletId}::bigint[], ${a.model}::text[], ${a.category}::text[],
           ${a.inputTokens}::bigint[], ${a.outputTokens}::bigint[], ${a.eventAt}::timestamptz[])`;
-  const rows = await queryRows<{
+  const rows = await queryRowsPrepared<{
     o_kind: 'event' | 'wallet';
     o_index: number | null;
     o_status: 'accepted' | 'duplicate' | 'conflict' | null;

@@ -155,6 +155,31 @@ describe('the reservations API', () => {
     expect(await allot.entitlement(user)).toMatchObject({ balance: 2_980, held: 0 });
   });
 
+  it('how long Allot took to answer is on /metrics, per route, as a histogram', async () => {
+    const user = await person(1_000n);
+    const observed = async () => {
+      const text = await (await fetch(`${baseUrl}/metrics`)).text();
+      const count = (route: string) =>
+        Number(
+          text.match(
+            new RegExp(`^allot_http_request_duration_seconds_count\\{route="${route}"\\} (\\d+)$`, 'm'),
+          )?.[1] ?? 0,
+        );
+      return { reserves: count('/v1/reservations'), settles: count('/v1/reservations/:id/settle'), text };
+    };
+    const before = await observed();
+    for (const id of ['gw-timed-1', 'gw-timed-2', 'gw-timed-3']) {
+      await allot.reserve({ id, user, tokens: 100 });
+      await allot.settle(id, { input_tokens: 10, output_tokens: 10, model: 'gpt-4o' });
+    }
+    const after = await observed();
+    expect(after.reserves - before.reserves).toBe(3);
+    expect(after.settles - before.settles).toBe(3);
+    expect(after.text).toMatch(
+      /^allot_http_request_duration_seconds_bucket\{le="5",route="\/v1\/reservations"\} \d+$/m,
+    );
+  });
+
   it('names the field that is wrong or missing, and changes nothing', async () => {
     const user = await person(1_000n);
     const cases: [unknown, number, Record<string, unknown>][] = [
