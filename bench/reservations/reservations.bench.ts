@@ -396,7 +396,8 @@ function serverLatency(before: string, after: string, route: string) {
       `^allot_http_request_duration_seconds_bucket\\{le="([^"]+)",route="${route}"\\} (\\d+)$`,
       'gm',
     );
-    for (const match of text.matchAll(pattern)) counts.set(Number(match[1]), Number(match[2]));
+    for (const match of text.matchAll(pattern))
+      counts.set(match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]), Number(match[2]));
     return counts;
   };
   const start = buckets(before);
