@@ -17,7 +17,9 @@ import {
 //
 // - Window: none is waited for. A request that finds its organisation idle goes at once, alone (no
 //   latency added at low load); requests that arrive while a batch is in flight wait for it and go
-//   together as the next batch, the moment it finishes. The batch grows with the load by itself.
+//   together as the next batch, the moment it commits: the database starts on the next batch while
+//   this one's answers are delivered (reserves first: a gateway waits on a reserve to call the model).
+//   The batch grows with the load by itself.
 // - Size: at most `batchSizeMax` requests per batch (64); the rest wait for the next one.
 // - Fairness: first come, first served. A batch takes the oldest waiting requests; a request whose id
 //   is already in this batch or in one in flight (a retry, or a settle racing its own reserve) waits
@@ -33,8 +35,8 @@ import {
 //   oldest forgotten first); the others are read, one read per batch, before the write. Either way
 //   the write itself re-checks the reservation's state under its lock.
 // - Bound: what waits is bounded by the callers (the HTTP API allows 256 requests in flight per key).
-// - Shutdown: `drain()` resolves once nothing waits and nothing is in flight; the server stops taking
-//   requests first, so every request it accepted is answered.
+// - Shutdown: `drain()` resolves once nothing waits, nothing is in flight and every answer taken is
+//   delivered; the server stops taking requests first, so every request it accepted is answered.
 
 /** Most requests one batch applies. */
 export const reservationBatchSizeMax = 64;
@@ -213,8 +215,19 @@ async function prepareSettles(orm: Orm, known: KnownReservations, orgId: bigint,
   return { found, writes };
 }
 
-/** One attempt at a batch: build the settles' events, then write the whole batch at once. */
-async function applyBatch(orm: Orm, known: KnownReservations, orgId: bigint, batch: readonly Job[]): Promise<void> {
+/**
+ * One attempt at a batch: build the settles' events, then write the whole batch at once. `written` is
+ * called once the write has committed, before any answer: the next batch may go while this one's
+ * answers are delivered. Reserves are answered before settles (a gateway waits on its reserve to start
+ * the model call; a settle's caller has its answer already).
+ */
+async function applyBatch(
+  orm: Orm,
+  known: KnownReservations,
+  orgId: bigint,
+  batch: readonly Job[],
+  written: () => void,
+): Promise<void> {
   const settles = batch.filter((job): job is SettleJobOf => job.kind === 'settle' && !job.done);
   const reserves = batch.filter((job): job is Extract<Job, { kind: 'reserve' }> => job.kind === 'reserve' && !job.done);
   const { found, writes } = await prepareSettles(orm, known, orgId, settles);
@@ -227,14 +240,15 @@ async function applyBatch(orm: Orm, known: KnownReservations, orgId: bigint, bat
       reserves: reserves.map((job) => job.request),
     }),
   );
-  for (const [index, { job }] of writes.entries()) {
-    known.forget(orgId, job.key);
-    answer(job, { found: found.get(job.key), outcome: outcomes.settles[index]! });
-  }
+  for (const { job } of writes) known.forget(orgId, job.key);
   for (const [index, job] of reserves.entries()) {
     const made = madeReservation(job.request, outcomes.reserves[index]!);
     if (made) known.remember(orgId, made);
-    answer(job, outcomes.reserves[index]!);
+  }
+  written();
+  for (const [index, job] of reserves.entries()) answer(job, outcomes.reserves[index]!);
+  for (const [index, { job }] of writes.entries()) {
+    answer(job, { found: found.get(job.key), outcome: outcomes.settles[index]! });
   }
 }
 
@@ -253,11 +267,11 @@ export function createReservationBatcher(
   const counts = { batches: 0, requests: 0 };
   const known = knownReservations(knownReservationsMax);
 
-  const run = async (orgId: bigint, batch: Job[]) => {
+  const run = async (orgId: bigint, batch: Job[], written: () => void) => {
     counts.batches++;
     counts.requests += batch.length;
     try {
-      await applyBatch(orm, known, orgId, batch);
+      await applyBatch(orm, known, orgId, batch, written);
     } catch (error) {
       if (batch.length === 1) {
         failJob(batch[0]!, error);
@@ -267,7 +281,7 @@ export function createReservationBatcher(
       for (const job of batch) {
         if (job.done) continue;
         counts.batches++;
-        await applyBatch(orm, known, orgId, [job]).catch((single: unknown) => failJob(job, single));
+        await applyBatch(orm, known, orgId, [job], () => {}).catch((single: unknown) => failJob(job, single));
       }
     }
   };
@@ -278,11 +292,19 @@ export function createReservationBatcher(
       if (batch.length === 0) return;
       queue.inFlight++;
       for (const job of batch) queue.keysInFlight.add(job.key);
-      void run(orgId, batch).finally(() => {
+      // Once the batch has committed, its slot and keys are free and the next batch goes while this
+      // one's answers are delivered; `drain` still waits for those (the `finally`, after them).
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
         queue.inFlight--;
         for (const job of batch) queue.keysInFlight.delete(job.key);
         pump(orgId, queue);
-        if (queue.inFlight === 0 && queue.waiting.length === 0) queues.delete(orgId);
+      };
+      void run(orgId, batch, release).finally(() => {
+        release();
+        if (queue.inFlight === 0 && queue.waiting.length === 0 && queues.get(orgId) === queue) queues.delete(orgId);
         if (queues.size === 0) for (const wake of idle.splice(0)) wake();
       });
     }

@@ -350,6 +350,41 @@ describe('the batcher isolates failures and finishes what it took', () => {
     await expectAuditClean(orgId);
   });
 
+  it('a batch answers its reserves before its settles, whatever order they came in', async () => {
+    const { orgId, people } = await team(1_000n);
+    const [ana] = people;
+    await reserveTokens(ctx, { orgId, idempotencyKey: 'to-settle', user: ana!.email, tokens: 100n });
+    const own = createReservationBatcher(ctx.db.orm);
+    const order: string[] = [];
+    // The first goes alone; the settle and then the reserve arrive while it is in flight and go together.
+    const busy = own.reserve(orgId, reserveRequest(ana!.email, 'busy-order', 1n));
+    const settled = own
+      .settle(orgId, {
+        idempotencyKey: 'to-settle',
+        platform: 'api',
+        now: ctx.clock.now(),
+        prepare: () => ({
+          eventId: 'reservation:to-settle',
+          opKey: 'usage:reservation:to-settle',
+          contentHash: 'c',
+          model: 'm',
+          category: 'other',
+          inputTokens: 5n,
+          outputTokens: 5n,
+          eventAt: ctx.clock.now(),
+        }),
+      })
+      .then((answer) => order.push(`settle ${answer.outcome?.status}`));
+    const reserved = own
+      .reserve(orgId, reserveRequest(ana!.email, 'after-settle', 100n))
+      .then((outcome) => order.push(`reserve ${outcome.status}`));
+    await Promise.all([busy, settled, reserved]);
+    expect(own.stats()).toEqual({ batches: 2, requests: 3 });
+    expect(order).toEqual(['reserve ok', 'settle ok']);
+    await own.drain();
+    await expectAuditClean(orgId);
+  });
+
   it('a lone request goes at once in a batch of its own, and drain waits for everything taken', async () => {
     const { orgId, people } = await team(1_000n);
     const [ana] = people;
