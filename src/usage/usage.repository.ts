@@ -133,8 +133,8 @@ export interface KnownEvents {
  * events among `events` whose ids are already stored, and the members behind the users (`ref`, the
  * user as validation will read it; undefined: none) of the others. A resent batch costs one probe: the
  * rest sits behind a one-time filter on the digest's answer. One primary-key probe per event id (a
- * lateral `limit 1` cannot be planned as a scan), so this costs the same however many events the
- * organisation has, statistics or not.
+ * lateral `limit 1`), so this costs the same however many events the organisation has, once the table
+ * has statistics (a plan made on a new, never analysed table may scan; src/db/statistics.ts).
  */
 export async function findKnownEvents(
   orm: Orm,
