@@ -90,7 +90,7 @@ BEGIN
   IF jsonb_array_length(p_settles) > 0 THEN
     -- 1. Lock the reservations to settle, in id order, and read them as locked: each found by its whole
     -- unique key, then locked by its primary key in id order. Both are lateral `limit 1` probes: one
-    -- index probe each once the table has statistics (src/db/statistics.ts).
+    -- index probe each once the table has statistics (src/db/maintenance.ts).
     SELECT array_agg(r.id ORDER BY r.id), array_agg(r.idempotency_key ORDER BY r.id),
            array_agg(r.state ORDER BY r.id), array_agg(r.amount ORDER BY r.id),
            array_agg(r.member_id ORDER BY r.id), array_agg(r.account_id ORDER BY r.id)

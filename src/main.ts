@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { createMaintenanceModule } from './app/maintenance.module';
 import type { AppDeps, AppModule } from './app/module';
 import { describeStartupFailure, startupExitCodes } from './app/startup-failures';
-import { createStatisticsModule } from './app/statistics.module';
 import { createApprovalsModule } from './approvals/approvals.module';
 import { sweepExpiredRequests } from './chat/actions.usecases';
 import { digestFailureNotice } from './chat/digest.replies';
@@ -80,7 +80,7 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
     createDigestModule({ ...deps, failureNotice: digestFailureNotice }),
     createDashboardModule(deps),
     // PGlite in this process has no autovacuum: Allot analyses its tables as they grow.
-    db.embedded ? createStatisticsModule(deps) : null,
+    db.embedded ? createMaintenanceModule(deps) : null,
   ].filter((module): module is AppModule => module !== null);
   describeConfiguration(config, logger);
 

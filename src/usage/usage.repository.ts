@@ -134,7 +134,7 @@ export interface KnownEvents {
  * user as validation will read it; undefined: none) of the others. A resent batch costs one probe: the
  * rest sits behind a one-time filter on the digest's answer. One primary-key probe per event id (a
  * lateral `limit 1`), so this costs the same however many events the organisation has, once the table
- * has statistics (a plan made on a new, never analysed table may scan; src/db/statistics.ts).
+ * has statistics (a plan made on a new, never analysed table may scan; src/db/maintenance.ts).
  */
 export async function findKnownEvents(
   orm: Orm,

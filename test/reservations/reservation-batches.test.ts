@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client';
-import { analyzeGrownTables } from '../../src/db/statistics';
+import { analyzeGrownTables } from '../../src/db/maintenance';
 import { auditLedger } from '../../src/ledger/ledger.usecases';
 import { applyReservationBatch, type BatchedReserve } from '../../src/reservations/reservation-batches.repository';
 import {

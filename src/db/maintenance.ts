@@ -39,3 +39,28 @@ export async function analyzeGrownTables(orm: Orm): Promise<string[]> {
   for (const { name } of due) await orm.execute(sql`analyze ${sql.identifier(name)}`);
   return due.map((row) => row.name);
 }
+
+/**
+ * Transaction ids a table's oldest unfrozen row may be behind before vacuumAgingTables freezes it:
+ * PostgreSQL's vacuum_freeze_table_age default. (A database whose oldest row falls 2^31 − 3 million
+ * transactions behind stops taking writes; autovacuum freezes from 200 million, autovacuum_freeze_max_age.)
+ */
+export const freezeAgeMax = 150_000_000;
+
+/**
+ * VACUUM (FREEZE)s each table of the `public` schema whose oldest unfrozen transaction id is more than
+ * `ageMax` transactions old (PostgreSQL docs, "Preventing Transaction ID Wraparound Failures"), as
+ * autovacuum would on PostgreSQL; PGlite has no autovacuum. Returns the tables vacuumed, in name order.
+ * A table is frozen about once per `ageMax` transactions; the pass holds PGlite's one session while
+ * it runs (seconds for a large table).
+ */
+export async function vacuumAgingTables(orm: Orm, ageMax = freezeAgeMax): Promise<string[]> {
+  const due = await queryRows<{ name: string }>(
+    orm,
+    sql`select c.relname as name from pg_class c
+         where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and age(c.relfrozenxid) > ${ageMax}::int
+         order by c.relname`,
+  );
+  for (const { name } of due) await orm.execute(sql`vacuum (freeze) ${sql.identifier(name)}`);
+  return due.map((row) => row.name);
+}
