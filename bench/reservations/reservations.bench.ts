@@ -5,7 +5,8 @@
 // run by this script on the same server in the same run, in interleaved rounds (medians reported).
 // Then the HTTP API of a running Allot (`node dist/main.js`) driven open loop with the app's own
 // gateway client, reporting reserve latency, overshoot (wallets below zero; every call settles exactly
-// what it held, so any is overshoot) and the audit.
+// what it held, so any is overshoot) and the audit; and beside it, at the same request rate, the
+// latency floor of the machine: a bare server committing one row per request (commit-floor.server.ts).
 //
 //   npm run bench:reservations            # DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test
 //   BENCH_SECONDS=10 BENCH_RATE=500 BENCH_ROUNDS=3 npm run bench:reservations
@@ -14,6 +15,7 @@
 // It creates (and drops first) the databases allot_bench_resv and allot_bench_resv_pgbench.
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -413,6 +415,64 @@ function serverLatency(before: string, after: string, route: string) {
   };
 }
 
+/**
+ * The latency floor (commit-floor.server.ts, in the bench database): as many requests per second as the
+ * HTTP phase sends (two per pair), each committing one row, open loop through a keep-alive node:http
+ * agent, a warm-up then the measured phase. Latency counts from when the request was due.
+ */
+async function commitFloor() {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(root, 'bench/reservations/commit-floor.server.ts'),
+      withDatabase(serverUrl, benchDatabase),
+      String(port),
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise((resolve) => child.stdout!.once('data', resolve));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const request = () =>
+    new Promise<void>((resolve, reject) => {
+      const call = http.request(
+        { host: '127.0.0.1', port, method: 'POST', path: '/', agent, headers: { 'content-type': 'application/json' } },
+        (response) => {
+          response.resume();
+          response.on('end', () =>
+            response.statusCode === 201 ? resolve() : reject(new Error(`${response.statusCode}`)),
+          );
+        },
+      );
+      call.on('error', reject);
+      call.end('{"id":"floor","user":"p1@bench.test","tokens":100,"model":"gpt-4o"}');
+    });
+  const rate = openLoopRate * 2;
+  const phase = async (seconds: number) => {
+    const latencies: number[] = [];
+    const calls: Promise<void>[] = [];
+    const started = performance.now();
+    for (let n = 0; n < Math.round(rate * seconds); n++) {
+      const due = started + (n * 1_000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      calls.push(request().then(() => void latencies.push(performance.now() - due)));
+    }
+    await Promise.all(calls);
+    return { rate, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+  };
+  try {
+    await phase(warmupSeconds);
+    return await phase(phaseSeconds);
+  } finally {
+    agent.destroy();
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
+
 async function main() {
   execFileSync(process.execPath, [path.join(root, 'scripts/build.js'), '--if-stale'], { cwd: root, stdio: 'inherit' });
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
@@ -479,14 +539,15 @@ async function main() {
     );
   }
 
-  const http = await seed(ctx, 1_000n);
-  const key = await createApiKey(ctx, { orgId: http.orgId, actor: operatorActor, name: 'bench' });
+  const gateway = await seed(ctx, 1_000n);
+  const key = await createApiKey(ctx, { orgId: gateway.orgId, actor: operatorActor, name: 'bench' });
   if (!key.ok) throw new Error(key.failure);
-  const loop = await openLoop(http.emails, key.value.key);
+  const loop = await openLoop(gateway.emails, key.value.key);
+  const floor = await commitFloor();
   const checker = postgres(withDatabase(serverUrl, benchDatabase), { max: 1, onnotice: () => {} });
   const [overshoot] = await checker<{ wallets: string; tokens: string }[]>`
     select count(*)::text as wallets, coalesce(sum(-balance), 0)::text as tokens
-      from accounts where kind = 'wallet' and org_id = ${http.orgId.toString()}::bigint and balance < 0`;
+      from accounts where kind = 'wallet' and org_id = ${gateway.orgId.toString()}::bigint and balance < 0`;
   await checker.end();
   const audit = await auditLedger(ctx, {});
   await db.close();
@@ -519,6 +580,10 @@ async function main() {
     `Warm-up before it (the server just started), ${warmupSeconds} s at the same rate: ${warm.held} held and settled,` +
       ` ${warm.refused} refused, ${warm.failed} failed; reserve latency p50 ${warm.p50.toFixed(1)} ms, p99 ${warm.p99.toFixed(1)} ms` +
       ` (second by second, p50 / p99: ${warm.p50BySecond.map((ms, second) => `${ms.toFixed(0)}/${warm.p99BySecond[second]!.toFixed(0)}`).join(', ')} ms)`,
+  );
+  console.log(
+    `Reference, same machine and run: a server that commits one row per request and does nothing else (commit-floor.server.ts), ${floor.rate} requests/s for ${phaseSeconds} s after a warm-up:` +
+      ` latency p50 ${floor.p50.toFixed(1)} ms, p99 ${floor.p99.toFixed(1)} ms`,
   );
 }
 
