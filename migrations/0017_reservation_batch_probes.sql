@@ -12,7 +12,7 @@
 --   Each is now a lateral `limit 1` probe or a statement of its own on a whole unique key: one index
 --   probe each once the table has statistics, as steps 2 and 3 already were. (A plan made while a
 --   table is new and never analysed may pick the wrong index for any of them, as for every statement:
---   autovacuum's first ANALYZE replaces it; bench/reservations analyses after its warm-up for that.)
+--   autovacuum's first ANALYZE replaces it; bench/reservations analyses halfway through its warm-up.)
 -- * Its settles called the jsonb form of allot_ingest_usage, a SQL function planned afresh on every
 --   call that turns objects into arrays; it now builds the arrays itself and calls the array form
 --   (0013_ingest_usage_arrays.sql), as allot_settle_reservation does since 0016.

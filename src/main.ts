@@ -79,7 +79,7 @@ export async function startAllot(options: { config: Config; clock?: Clock; logge
     createApprovalsModule(deps, () => sweepExpiredRequests(deps)),
     createDigestModule({ ...deps, failureNotice: digestFailureNotice }),
     createDashboardModule(deps),
-    // PGlite in this process has no autovacuum: Allot analyses its tables as they grow.
+    // PGlite in this process has no autovacuum: Allot analyses its tables as they grow and freezes old ones.
     db.embedded ? createMaintenanceModule(deps) : null,
   ].filter((module): module is AppModule => module !== null);
   describeConfiguration(config, logger);

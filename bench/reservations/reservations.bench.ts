@@ -38,7 +38,7 @@ const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:543
 const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 5);
 const openLoopRate = Number(process.env.BENCH_RATE ?? 500);
 /** Seconds of the same open loop before the measured one (the server's warm-up), reported apart. */
-const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 10);
 /** Rounds of every throughput phase, interleaved, reporting the median: load that drifts hits every side. */
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 /** `http`: only the HTTP open loop (no verbs, no pgbench). */
@@ -558,14 +558,16 @@ async function main() {
   console.log(
     `Reservations on ${new URL(serverUrl).host}, ${phaseSeconds} s per phase, ${membersCount} members, Node ${process.version}\n`,
   );
-  console.log(
-    `| connections | callers | verbs, batched (pairs/s) | verbs, one at a time | two SQL calls from pgbench | ${sqlBatchPairs.join(' / ')} pairs per transaction from pgbench | pgbench TPC-B (tps) | batched ÷ TPC-B | one at a time ÷ TPC-B | two SQL calls ÷ TPC-B | ${sqlBatchPairs.join(' / ')} per transaction ÷ TPC-B |`,
-  );
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const row of rows) console.log(row);
-  console.log(
-    `\nMedians of ${rounds} interleaved rounds; load average (1 min) ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)} during them.`,
-  );
+  if (only !== 'http') {
+    console.log(
+      `| connections | callers | verbs, batched (pairs/s) | verbs, one at a time | two SQL calls from pgbench | ${sqlBatchPairs.join(' / ')} pairs per transaction from pgbench | pgbench TPC-B (tps) | batched ÷ TPC-B | one at a time ÷ TPC-B | two SQL calls ÷ TPC-B | ${sqlBatchPairs.join(' / ')} per transaction ÷ TPC-B |`,
+    );
+    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const row of rows) console.log(row);
+    console.log(
+      `\nMedians of ${rounds} interleaved rounds; load average (1 min) ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)} during them.`,
+    );
+  }
   console.log(
     `\nHTTP open loop at ${openLoopRate} pairs/s for ${phaseSeconds} s (${loop.offered} offered, ${(loop.offered / loop.seconds).toFixed(0)}/s achieved):` +
       ` ${loop.held} held and settled, ${loop.refused} refused (402), ${loop.failed} failed;` +

@@ -3,38 +3,43 @@ import type { AppDeps, AppModule } from './module';
 
 /**
  * Does for the embedded PGlite database what autovacuum does on PostgreSQL (src/db/maintenance.ts):
- * freezes tables whose rows grow old in transaction ids, and keeps planner statistics fresh; a pass at
- * start, then one every analyzeIntervalMs. Only for PGlite running in
+ * freezes tables whose rows grow old in transaction ids, and keeps planner statistics fresh. One pass
+ * at start, then one `intervalMs` after each pass ends (never two at once). Only for PGlite running in
  * this process; on PostgreSQL the server's autovacuum does it. A failed pass is logged and the next
- * one tries again; `stop` waits for a pass in flight.
+ * one tries again; `stop` cancels the next pass and waits for one in flight.
  */
 export function createMaintenanceModule(deps: AppDeps, intervalMs = analyzeIntervalMs): AppModule {
   let timer: NodeJS.Timeout | undefined;
-  let pass: Promise<unknown> = Promise.resolve();
-  const maintain = () => {
-    pass = (async () => {
+  let stopped = false;
+  let pass: Promise<void> = Promise.resolve();
+  const maintain = async () => {
+    try {
       const frozen = await vacuumAgingTables(deps.ctx.db.orm);
       if (frozen.length > 0)
         deps.logger.info({ tables: frozen }, 'froze old rows (VACUUM FREEZE), as autovacuum would');
-      return analyzeGrownTables(deps.ctx.db.orm);
-    })().then(
-      (tables) => {
-        if (tables.length > 0) deps.logger.debug({ tables }, 'analysed tables that grew');
-      },
-      (error: unknown) =>
-        deps.logger.warn({ err: error }, 'maintenance (VACUUM FREEZE, ANALYZE) failed; the next pass tries again'),
-    );
-    return pass;
+      const analysed = await analyzeGrownTables(deps.ctx.db.orm);
+      if (analysed.length > 0) deps.logger.debug({ tables: analysed }, 'analysed tables that grew');
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'maintenance (VACUUM FREEZE, ANALYZE) failed; the next pass tries again');
+    }
+  };
+  const next = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      pass = maintain().then(next);
+    }, intervalMs);
+    timer.unref();
   };
   return {
     name: 'maintenance',
     async start() {
-      await maintain();
-      timer = setInterval(() => void pass.then(maintain), intervalMs);
-      timer.unref();
+      pass = maintain();
+      await pass;
+      next();
     },
     async stop() {
-      if (timer) clearInterval(timer);
+      stopped = true;
+      if (timer) clearTimeout(timer);
       await pass;
     },
   };

@@ -1,14 +1,20 @@
 import { sql } from 'drizzle-orm';
 import { type Orm, queryRows } from './database';
 
-// Planner statistics for the embedded database. PostgreSQL's autovacuum ANALYZEs a table once enough
-// of it has changed (PostgreSQL docs, "Routine Vacuuming", "The Autovacuum Daemon"); PGlite runs
-// PostgreSQL in single-user mode, where no autovacuum runs, so without this its tables are never
-// analysed. Its one session then keeps, for the life of the process, generic plans made while the
-// tables were new and nearly empty: with no statistics the planner cannot tell an index probe from a
-// scan of the organisation's history, and a settle in an organisation with 1,000 earlier reservations
-// read 9,276 index entries of `reservations` to settle four (test/reservations/reservation-batches.test.ts).
-// ANALYZE replaces the statistics and invalidates the plans made on the old ones.
+// What autovacuum does on PostgreSQL (PostgreSQL docs, "Routine Vacuuming"), for PGlite, which runs
+// PostgreSQL in single-user mode where no autovacuum runs (src/app/maintenance.module.ts runs these
+// on embedded PGlite only):
+// - Planner statistics. Autovacuum ANALYZEs a table once enough of it has changed. Without it PGlite's
+//   tables are never analysed, and its one session keeps, for the life of the process, generic plans
+//   made while the tables were new and nearly empty: with no statistics the planner cannot tell an
+//   index probe from a scan of the organisation's history, and a settle in an organisation with 1,000
+//   earlier reservations read 9,276 index entries of `reservations` to settle four
+//   (test/reservations/reservation-batches.test.ts). ANALYZE replaces the statistics and invalidates
+//   the plans made on the old ones.
+// - Freezing. Autovacuum freezes a table's rows before their transaction ids fall 2^31 behind, past
+//   which the database stops taking writes ("Preventing Transaction ID Wraparound Failures").
+// Dead rows are reclaimed only when a table is frozen (VACUUM (FREEZE) is a VACUUM too); in between,
+// pages are pruned as they are read.
 
 /** Pages a table may grow by, beyond its growth fraction, before it is analysed again. */
 export const analyzeGrowthPagesMin = 8;
@@ -22,8 +28,9 @@ export const analyzeIntervalMs = 60_000;
  * ANALYZE by more than analyzeGrowthFraction of its size then plus analyzeGrowthPagesMin pages
  * (autovacuum counts changed rows, which PGlite does not report; growth in pages is read from the
  * files, the same on every driver). Returns the tables analysed, in name order. Each ANALYZE reads a
- * bounded sample (300 × default_statistics_target rows), so a pass costs milliseconds whatever the
- * tables' size. Errors are the database's (the caller logs and tries again later).
+ * bounded sample (300 × default_statistics_target rows), so its cost stops growing with the table:
+ * milliseconds for small tables, up to a fraction of a second for large ones. Errors are the
+ * database's (the caller logs and tries again later).
  */
 export async function analyzeGrownTables(orm: Orm): Promise<string[]> {
   const due = await queryRows<{ name: string }>(

@@ -73,11 +73,22 @@ it.runIf(!onPostgres)('tables whose rows fall behind in transaction ids are froz
   expect(await age('members')).toBeLessThan(4);
 });
 
-it('the maintenance module analyses at start, and stops cleanly', async () => {
+it('the maintenance module analyses at start, then again as tables grow, one pass at a time, until stopped', async () => {
   tdb = await createTestDatabase({ poolMax: 1 });
-  const deps = { ctx: createTestCtx(tdb.db), logger: createLogger('silent') } as unknown as AppDeps;
-  const module = createMaintenanceModule(deps, 60_000);
+  const ctx = createTestCtx(tdb.db);
+  const deps = { ctx, logger: createLogger('silent') } as unknown as AppDeps;
+  const module = createMaintenanceModule(deps, 50);
   await module.start!();
   expect((await plannerSize(tdb, 'reservations')).rows).toBe(0);
+  const org = await makeOrganisation(ctx);
+  await tdb.db.orm.execute(
+    sql`insert into members (org_id, display_name, email)
+        select ${org.id.toString()}::bigint, 'Grown ' || n, 'grown' || n || '@acme.test' from generate_series(1, 3000) n`,
+  );
+  const deadline = Date.now() + 10_000;
+  while ((await plannerSize(tdb, 'members')).rows < 3000 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect((await plannerSize(tdb, 'members')).rows).toBeGreaterThanOrEqual(3000);
   await module.stop!();
 });
