@@ -589,4 +589,12 @@ async function main() {
   );
 }
 
-await main();
+// A run that fails leaves no bench database behind (a run that succeeds drops them itself).
+await main().catch(async (error: unknown) => {
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  for (const name of [benchDatabase, pgbenchDatabase]) {
+    await admin.unsafe(`drop database if exists "${name}" with (force)`).catch(() => {});
+  }
+  await admin.end();
+  throw error;
+});
