@@ -78,6 +78,20 @@ function reserveRequest(email: string, key: string, amount: bigint, hash = 'h'):
   };
 }
 
+/** The usage event a settle of reservation `key` stores: `tokens` split evenly into input and output. */
+function settleEvent(key: string, tokens: bigint, model = 'm'): SettleEvent {
+  return {
+    eventId: `reservation:${key}`,
+    opKey: `usage:reservation:${key}`,
+    contentHash: 'c',
+    model,
+    category: 'other',
+    inputTokens: tokens / 2n,
+    outputTokens: tokens - tokens / 2n,
+    eventAt: ctx.clock.now(),
+  };
+}
+
 describe('reserves that arrive together are decided together, as if one by one', () => {
   it('a batch of reserves on one wallet that covers exactly K holds exactly K, in one transaction', async () => {
     const { orgId, people } = await team(10n * 100n);
@@ -332,16 +346,7 @@ describe('the batcher isolates failures and finishes what it took', () => {
     const broken = settle('s-1', () => {
       throw new Error('a bug in building the event');
     });
-    const good = settle('s-2', () => ({
-      eventId: 'reservation:s-2',
-      opKey: 'usage:reservation:s-2',
-      contentHash: 'c',
-      model: 'm',
-      category: 'other',
-      inputTokens: 5n,
-      outputTokens: 5n,
-      eventAt: ctx.clock.now(),
-    }));
+    const good = settle('s-2', () => settleEvent('s-2', 10n));
     expect((await busy).status).toBe('ok');
     await expect(broken).rejects.toThrow('a bug in building the event');
     expect((await good).outcome).toMatchObject({ status: 'ok', state: 'settled', debited: 10n });
@@ -363,16 +368,7 @@ describe('the batcher isolates failures and finishes what it took', () => {
         idempotencyKey: 'to-settle',
         platform: 'api',
         now: ctx.clock.now(),
-        prepare: () => ({
-          eventId: 'reservation:to-settle',
-          opKey: 'usage:reservation:to-settle',
-          contentHash: 'c',
-          model: 'm',
-          category: 'other',
-          inputTokens: 5n,
-          outputTokens: 5n,
-          eventAt: ctx.clock.now(),
-        }),
+        prepare: () => settleEvent('to-settle', 10n),
       })
       .then((answer) => order.push(`settle ${answer.outcome?.status}`));
     const reserved = own
@@ -470,16 +466,7 @@ describe("a batch reads the rows it works on, never the organisation's history",
         settles: open.map((key) => ({
           idempotencyKey: key,
           now: ctx.clock.now(),
-          event: {
-            eventId: `reservation:${key}`,
-            opKey: `usage:reservation:${key}`,
-            contentHash: 'c',
-            model: 'gpt-4o',
-            category: 'other',
-            inputTokens: 30n,
-            outputTokens: 20n,
-            eventAt: ctx.clock.now(),
-          },
+          event: settleEvent(key, 50n, 'gpt-4o'),
         })),
         reserves: [10, 11, 12, 13].map((index) => reserveRequest(people[index]!.email, `new-${index}`, 100n)),
       });
