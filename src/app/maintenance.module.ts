@@ -4,7 +4,8 @@ import type { AppDeps, AppModule } from './module';
 /**
  * Does for the embedded PGlite database what autovacuum does on PostgreSQL (src/db/maintenance.ts):
  * freezes tables whose rows grow old in transaction ids, and keeps planner statistics fresh. One pass
- * at start, then one `intervalMs` after each pass ends (never two at once). Only for PGlite running in
+ * as the server starts (in the background: it does not delay listening), then one `intervalMs` after
+ * each pass ends (never two at once). Only for PGlite running in
  * this process; on PostgreSQL the server's autovacuum does it. A failed pass is logged and the next
  * one tries again; `stop` cancels the next pass and waits for one in flight.
  */
@@ -33,9 +34,8 @@ export function createMaintenanceModule(deps: AppDeps, intervalMs = analyzeInter
   return {
     name: 'maintenance',
     async start() {
-      pass = maintain();
-      await pass;
-      next();
+      // Not awaited: the server listens meanwhile (on a large database a first pass may take a while).
+      pass = maintain().then(next);
     },
     async stop() {
       stopped = true;
