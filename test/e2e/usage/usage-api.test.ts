@@ -24,16 +24,7 @@ beforeAll(async () => {
   url = `${started.baseUrl}/v1/usage`;
   const ctx = running.deps.ctx;
   org = await makeOrganisation(ctx);
-  const created = await addMember(ctx, {
-    orgId: org.id,
-    displayName: 'Ana',
-    email: `ana-${uniqueKey()}@example.com`,
-    identity: { platform: 'slack', externalId: 'U0ANA', workspaceId: 'T1' },
-    actor: operatorActor,
-  });
-  if (!created.ok) throw new Error(created.failure);
-  ana = created.value;
-  await fund(ctx, org.id, [ana.id], 10_000n);
+  ana = await fundedSlackMember('Ana', 'U0ANA');
   const apiKey = await createApiKey(ctx, { orgId: org.id, actor: operatorActor, name: 'gateway' });
   if (!apiKey.ok) throw new Error(apiKey.failure);
   key = apiKey.value.key;
@@ -55,6 +46,21 @@ afterAll(async () => {
 });
 
 const now = () => new Date(Date.now() - 60_000).toISOString();
+
+/** A member of `org` with an email and a Slack identity (user id `slackId`), holding 10,000 tokens. */
+async function fundedSlackMember(name: string, slackId: string): Promise<Member> {
+  const ctx = running.deps.ctx;
+  const created = await addMember(ctx, {
+    orgId: org.id,
+    displayName: name,
+    email: `${name.toLowerCase()}-${uniqueKey()}@example.com`,
+    identity: { platform: 'slack', externalId: slackId, workspaceId: 'T1' },
+    actor: operatorActor,
+  });
+  if (!created.ok) throw new Error(created.failure);
+  await fund(ctx, org.id, [created.value.id], 10_000n);
+  return created.value;
+}
 
 async function post(body: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(url, {
@@ -203,17 +209,7 @@ it('sends a low-balance DM after the batch is answered, once', async () => {
 
 it('a settle through the gateway API alerts as /v1/usage does: one DM past a threshold, however the debits come', async () => {
   dms.length = 0;
-  const ctx = running.deps.ctx;
-  const created = await addMember(ctx, {
-    orgId: org.id,
-    displayName: 'Ben',
-    email: `ben-${uniqueKey()}@example.com`,
-    identity: { platform: 'slack', externalId: 'U0BEN', workspaceId: 'T1' },
-    actor: operatorActor,
-  });
-  if (!created.ok) throw new Error(created.failure);
-  const ben = created.value;
-  await fund(ctx, org.id, [ben.id], 10_000n);
+  const ben = await fundedSlackMember('Ben', 'U0BEN');
   const allot = new AllotClient({ baseUrl: started.baseUrl, apiKey: key });
   const id = uniqueKey('call');
   expect(await allot.reserve({ id, user: ben.email!, tokens: 9_000, model: 'gpt-4o' })).toMatchObject({
